@@ -1,0 +1,823 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "duration.h"
+#include "json-util.h"
+#include "program.h"
+
+static const char *const kind_names[_PROGRAM_KIND_MAX] = {
+	[PROGRAM_BLINK] = "blink",	 [PROGRAM_CYCLE] = "cycle", [PROGRAM_ON] = "on",
+	[PROGRAM_WAIT] = "wait",	 [PROGRAM_SEQUENCE] = "sequence",
+	[PROGRAM_ALL] = "all",		 [PROGRAM_ANY] = "any",	    [PROGRAM_FOREVER] = "forever",
+	[PROGRAM_REPEAT] = "repeat",	 [PROGRAM_CALL] = "call",
+};
+
+const char *program_kind_to_string(ProgramKind k)
+{
+	return k < _PROGRAM_KIND_MAX ? kind_names[k] : NULL;
+}
+
+bool program_name_is_valid(const char *name)
+{
+	size_t n = 0;
+
+	if (!name)
+		return false;
+	for (const char *p = name; *p; p++, n++) {
+		char c = *p;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '.' || c == '-'))
+			return false;
+	}
+	return n >= 1 && n <= PROGRAM_NAME_MAX;
+}
+
+/* ------------------------------------------------------------------ tree */
+
+static void lines_done(Lines *l)
+{
+	for (size_t i = 0; i < l->n_refs; i++)
+		free(l->refs[i].name);
+	free(l->refs);
+	free(l->offsets);
+}
+
+static void program_free_tree(Program *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n_children; i++)
+		program_free_tree(p->children[i]);
+	free(p->children);
+	lines_done(&p->lines);
+	free(p->call);
+	free(p);
+}
+
+Program *program_ref(Program *p)
+{
+	if (p)
+		p->n_ref++;
+	return p;
+}
+
+Program *program_unref(Program *p)
+{
+	if (p && --p->n_ref == 0)
+		program_free_tree(p);
+	return NULL;
+}
+
+int program_for_each_call(const Program *p, int (*f)(const char *name, void *userdata),
+			  void *userdata)
+{
+	int r;
+
+	if (p->kind == PROGRAM_CALL)
+		return f(p->call, userdata);
+	for (size_t i = 0; i < p->n_children; i++) {
+		r = program_for_each_call(p->children[i], f, userdata);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- parser */
+
+typedef struct Parser {
+	const Layout *layout;
+	unsigned flags;
+	unsigned n_nodes;
+	ProgramError *error;
+	char path[1024];
+	size_t path_len;
+} Parser;
+
+static int parser_fail(Parser *ps, const char *fmt, ...) _printf_(2, 3);
+static int parser_fail(Parser *ps, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ps->error) {
+		snprintf(ps->error->path, sizeof(ps->error->path), "%s", ps->path);
+		va_start(ap, fmt);
+		vsnprintf(ps->error->message, sizeof(ps->error->message), fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+/* Append ".key" or "[i]" to the path; returns the old length for path_pop(). */
+static size_t path_push_key(Parser *ps, const char *key)
+{
+	size_t old = ps->path_len;
+	int n = snprintf(ps->path + old, sizeof(ps->path) - old, ".%s", key);
+	ps->path_len = n > 0 ? old + (size_t)n : old;
+	if (ps->path_len >= sizeof(ps->path))
+		ps->path_len = sizeof(ps->path) - 1;
+	return old;
+}
+
+static size_t path_push_index(Parser *ps, size_t i)
+{
+	size_t old = ps->path_len;
+	int n = snprintf(ps->path + old, sizeof(ps->path) - old, "[%zu]", i);
+	ps->path_len = n > 0 ? old + (size_t)n : old;
+	if (ps->path_len >= sizeof(ps->path))
+		ps->path_len = sizeof(ps->path) - 1;
+	return old;
+}
+
+static void path_pop(Parser *ps, size_t old)
+{
+	ps->path_len = old;
+	ps->path[old] = '\0';
+}
+
+static const char *json_type_name(json_object *j)
+{
+	switch (json_object_get_type(j)) {
+	case json_type_null:
+		return "null";
+	case json_type_boolean:
+		return "a boolean";
+	case json_type_double:
+	case json_type_int:
+		return "a number";
+	case json_type_object:
+		return "an object";
+	case json_type_array:
+		return "an array";
+	case json_type_string:
+		return "a string";
+	}
+	return "unknown";
+}
+
+static int parse_duration(Parser *ps, json_object *j, usec_t *ret)
+{
+	usec_t d;
+	int r;
+
+	switch (json_object_get_type(j)) {
+	case json_type_int:
+	case json_type_double:
+		r = duration_from_seconds(json_object_get_double(j), &d);
+		if (r == -EINVAL && json_object_get_double(j) < 0)
+			return parser_fail(ps, "must be between 100us and 1d");
+		if (r == -EINVAL)
+			return parser_fail(ps, "not a finite number of seconds");
+		if (r < 0)
+			return parser_fail(ps, "must be between 100us and 1d");
+		break;
+	case json_type_string:
+		r = duration_parse(json_object_get_string(j), &d);
+		if (r == -ERANGE)
+			return parser_fail(ps, "must be between 100us and 1d");
+		if (r < 0)
+			return parser_fail(ps,
+					   "\"%.40s\" is not a duration (seconds as a number, or a "
+					   "number with a unit: us, ms, s, m, h, d)",
+					   json_object_get_string(j));
+		break;
+	default:
+		return parser_fail(ps, "must be a duration (a number of seconds or a string like "
+				       "\"250ms\"), not %s",
+				   json_type_name(j));
+	}
+	if (d < DURATION_MIN || d > DURATION_MAX)
+		return parser_fail(ps, "must be between 100us and 1d");
+	*ret = d;
+	return 0;
+}
+
+static int parse_count(Parser *ps, json_object *j, uint32_t *ret)
+{
+	int64_t v;
+
+	if (!json_object_is_type(j, json_type_int))
+		return parser_fail(ps, "must be an integer >= 1, not %s", json_type_name(j));
+	errno = 0;
+	v = json_object_get_int64(j);
+	/* json-c keeps integers above INT64_MAX as uint64; they are too large either way. */
+	if (v < 1 || v > (int64_t)PROGRAM_COUNT_MAX ||
+	    (v == INT64_MAX && json_object_get_uint64(j) != (uint64_t)INT64_MAX))
+		return parser_fail(ps, "must be an integer between 1 and %u", PROGRAM_COUNT_MAX);
+	*ret = (uint32_t)v;
+	return 0;
+}
+
+static int lines_add_offset(Parser *ps, Lines *l, unsigned offset)
+{
+	for (size_t i = 0; i < l->n_offsets; i++)
+		if (l->offsets[i] == offset)
+			return parser_fail(ps, "line %u is named twice", offset);
+	l->offsets[l->n_offsets++] = offset;
+	return 0;
+}
+
+static int parse_line_ref(Parser *ps, json_object *j, Lines *l)
+{
+	LineRef *ref = &l->refs[l->n_refs];
+	unsigned offset;
+	int r;
+
+	if (json_object_is_type(j, json_type_int)) {
+		int64_t v = json_object_get_int64(j);
+		if (v < 0 || v > 65535)
+			return parser_fail(ps, "line offset %lld is out of range",
+					   (long long)v);
+		offset = (unsigned)v;
+		if (layout_index_of(ps->layout, offset) < 0)
+			return parser_fail(ps, "line %u is not in the layout", offset);
+		ref->offset = offset;
+		l->n_refs++;
+		return lines_add_offset(ps, l, offset);
+	}
+	if (json_object_is_type(j, json_type_string)) {
+		const char *name = json_object_get_string(j);
+
+		if (name[0] == '\0' || strlen(name) > 64)
+			return parser_fail(ps, "line names are 1 to 64 characters");
+		ref->name = strdup(name);
+		if (!ref->name)
+			return -ENOMEM;
+		l->n_refs++;
+		r = layout_find_name(ps->layout, name, &offset);
+		if (r < 0) {
+			if (ps->flags & PROGRAM_PARSE_NAMES_UNCHECKED)
+				return 0;
+			return parser_fail(ps, "no line is named \"%s\"", name);
+		}
+		ref->offset = offset;
+		return lines_add_offset(ps, l, offset);
+	}
+	return parser_fail(ps, "a line is an offset or a name, not %s", json_type_name(j));
+}
+
+static int parse_row_col(Parser *ps, json_object *j, Lines *l)
+{
+	const Layout *lay = ps->layout;
+	json_object *v = NULL;
+	const char *key = NULL;
+	unsigned limit;
+	int64_t idx;
+	size_t old;
+	int r;
+
+	if (json_object_object_length(j) != 1)
+		return parser_fail(ps, "must be {\"row\": N} or {\"col\": N}");
+	json_object_object_foreach(j, k, val)
+	{
+		key = k;
+		v = val;
+	}
+	if (streq(key, "row")) {
+		l->kind = LINES_ROW;
+		limit = lay->n_rows;
+	} else if (streq(key, "col")) {
+		l->kind = LINES_COL;
+		limit = lay->n_cols;
+	} else {
+		old = path_push_key(ps, key);
+		r = parser_fail(ps, "unknown key (expected \"row\" or \"col\")");
+		path_pop(ps, old);
+		return r;
+	}
+
+	old = path_push_key(ps, key);
+	if (!json_object_is_type(v, json_type_int)) {
+		r = parser_fail(ps, "must be an integer, not %s", json_type_name(v));
+		goto out;
+	}
+	idx = json_object_get_int64(v);
+	if (idx < 0 || idx >= limit) {
+		r = parser_fail(ps, "%s %lld is out of range (the layout has %u %s)", key,
+				(long long)idx, limit,
+				l->kind == LINES_ROW ? "rows" : "columns");
+		goto out;
+	}
+	l->index = (unsigned)idx;
+
+	if (l->kind == LINES_ROW) {
+		l->offsets = malloc(lay->n_cols * sizeof(unsigned));
+		if (!l->offsets) {
+			r = -ENOMEM;
+			goto out;
+		}
+		for (unsigned c = 0; c < lay->n_cols; c++)
+			l->offsets[l->n_offsets++] = lay->matrix[l->index * lay->n_cols + c];
+	} else {
+		l->offsets = malloc(lay->n_rows * sizeof(unsigned));
+		if (!l->offsets) {
+			r = -ENOMEM;
+			goto out;
+		}
+		for (unsigned row = 0; row < lay->n_rows; row++)
+			l->offsets[l->n_offsets++] = lay->matrix[row * lay->n_cols + l->index];
+	}
+	r = 0;
+out:
+	path_pop(ps, old);
+	return r;
+}
+
+static int parse_lines(Parser *ps, json_object *j, Lines *l)
+{
+	const Layout *lay = ps->layout;
+	size_t n, old;
+	int r;
+
+	switch (json_object_get_type(j)) {
+	case json_type_string:
+		if (!streq(json_object_get_string(j), "all"))
+			return parser_fail(ps, "must be a list of lines, {\"row\": N}, {\"col\": N} "
+					       "or \"all\"");
+		l->kind = LINES_ALL;
+		l->offsets = malloc(lay->n_lines * sizeof(unsigned));
+		if (!l->offsets)
+			return -ENOMEM;
+		memcpy(l->offsets, lay->lines, lay->n_lines * sizeof(unsigned));
+		l->n_offsets = lay->n_lines;
+		return 0;
+	case json_type_object:
+		return parse_row_col(ps, j, l);
+	case json_type_array:
+		n = json_object_array_length(j);
+		if (n == 0)
+			return parser_fail(ps, "must name at least one line");
+		if (n > lay->n_lines)
+			return parser_fail(ps, "names more lines than the layout has (%zu)",
+					   lay->n_lines);
+		l->kind = LINES_LIST;
+		l->refs = calloc(n, sizeof(LineRef));
+		l->offsets = malloc(n * sizeof(unsigned));
+		if (!l->refs || !l->offsets)
+			return -ENOMEM;
+		for (size_t i = 0; i < n; i++) {
+			old = path_push_index(ps, i);
+			r = parse_line_ref(ps, json_object_array_get_idx(j, i), l);
+			path_pop(ps, old);
+			if (r < 0)
+				return r;
+		}
+		return 0;
+	default:
+		return parser_fail(ps, "must be a list of lines, {\"row\": N}, {\"col\": N} or "
+				       "\"all\", not %s",
+				   json_type_name(j));
+	}
+}
+
+/* One entry of the fields table: which keys an object-valued program takes. */
+typedef struct Field {
+	const char *key;
+	bool required;
+	int (*parse)(Parser *ps, json_object *j, Program *p, unsigned depth);
+} Field;
+
+static int field_lines(Parser *ps, json_object *j, Program *p, unsigned depth)
+{
+	return parse_lines(ps, j, &p->lines);
+}
+
+static int field_duration(Parser *ps, json_object *j, Program *p, unsigned depth)
+{
+	return parse_duration(ps, j, &p->duration);
+}
+
+static int field_times(Parser *ps, json_object *j, Program *p, unsigned depth)
+{
+	return parse_count(ps, j, &p->times);
+}
+
+static int parse_node(Parser *ps, json_object *j, unsigned depth, Program **ret);
+
+static int field_program(Parser *ps, json_object *j, Program *p, unsigned depth)
+{
+	int r;
+
+	p->children = calloc(1, sizeof(Program *));
+	if (!p->children)
+		return -ENOMEM;
+	r = parse_node(ps, j, depth + 1, &p->children[0]);
+	if (r < 0)
+		return r;
+	p->n_children = 1;
+	return 0;
+}
+
+static const Field blink_fields[] = {
+	{ "lines", true, field_lines },
+	{ "interval", true, field_duration },
+	{ "times", false, field_times },
+	{},
+};
+
+static const Field on_fields[] = {
+	{ "lines", true, field_lines },
+	{ "for", false, field_duration },
+	{},
+};
+
+static const Field repeat_fields[] = {
+	{ "times", true, field_times },
+	{ "program", true, field_program },
+	{},
+};
+
+static int parse_fields(Parser *ps, json_object *j, const Field *fields, Program *p,
+			unsigned depth)
+{
+	size_t old;
+	int r;
+
+	if (!json_object_is_type(j, json_type_object))
+		return parser_fail(ps, "must be an object, not %s", json_type_name(j));
+
+	json_object_object_foreach(j, key, val)
+	{
+		const Field *f;
+
+		for (f = fields; f->key; f++)
+			if (streq(f->key, key))
+				break;
+		old = path_push_key(ps, key);
+		if (!f->key) {
+			char expected[128] = "";
+			for (const Field *e = fields; e->key; e++) {
+				strcat(expected, e == fields ? "" : ", ");
+				strcat(expected, e->key);
+			}
+			r = parser_fail(ps, "unknown key (expected %s)", expected);
+			path_pop(ps, old);
+			return r;
+		}
+		r = f->parse(ps, val, p, depth);
+		path_pop(ps, old);
+		if (r < 0)
+			return r;
+	}
+
+	for (const Field *f = fields; f->key; f++)
+		if (f->required && !json_object_object_get_ex(j, f->key, NULL))
+			return parser_fail(ps, "\"%s\" is required", f->key);
+	return 0;
+}
+
+static int parse_children(Parser *ps, json_object *j, unsigned depth, Program *p)
+{
+	size_t n, old;
+	int r;
+
+	if (!json_object_is_type(j, json_type_array))
+		return parser_fail(ps, "must be a list of programs, not %s", json_type_name(j));
+	n = json_object_array_length(j);
+	if (n == 0)
+		return parser_fail(ps, "must hold at least one program");
+	if (n > PROGRAM_NODES_MAX)
+		return parser_fail(ps, "more than %u programs", PROGRAM_NODES_MAX);
+	p->children = calloc(n, sizeof(Program *));
+	if (!p->children)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		old = path_push_index(ps, i);
+		r = parse_node(ps, json_object_array_get_idx(j, i), depth + 1, &p->children[i]);
+		path_pop(ps, old);
+		if (r < 0)
+			return r;
+		p->n_children++;
+	}
+	return 0;
+}
+
+static int parse_body(Parser *ps, Program *p, json_object *body, unsigned depth)
+{
+	int r;
+
+	switch (p->kind) {
+	case PROGRAM_BLINK:
+	case PROGRAM_CYCLE:
+		return parse_fields(ps, body, blink_fields, p, depth);
+	case PROGRAM_ON:
+		return parse_fields(ps, body, on_fields, p, depth);
+	case PROGRAM_WAIT:
+		return parse_duration(ps, body, &p->duration);
+	case PROGRAM_SEQUENCE:
+	case PROGRAM_ALL:
+	case PROGRAM_ANY:
+		return parse_children(ps, body, depth, p);
+	case PROGRAM_FOREVER:
+		p->children = calloc(1, sizeof(Program *));
+		if (!p->children)
+			return -ENOMEM;
+		r = parse_node(ps, body, depth + 1, &p->children[0]);
+		if (r < 0)
+			return r;
+		p->n_children = 1;
+		return 0;
+	case PROGRAM_REPEAT:
+		return parse_fields(ps, body, repeat_fields, p, depth);
+	case PROGRAM_CALL:
+		if (!json_object_is_type(body, json_type_string))
+			return parser_fail(ps, "must be the name of a definition, not %s",
+					   json_type_name(body));
+		if (!program_name_is_valid(json_object_get_string(body)))
+			return parser_fail(ps, "\"%.70s\" is not a valid name (1-64 of A-Z a-z 0-9 _ . -)",
+					   json_object_get_string(body));
+		p->call = strdup(json_object_get_string(body));
+		return p->call ? 0 : -ENOMEM;
+	default:
+		return -EINVAL;
+	}
+}
+
+static int parse_node(Parser *ps, json_object *j, unsigned depth, Program **ret)
+{
+	Program *p = NULL;
+	const char *key = NULL;
+	json_object *body = NULL;
+	ProgramKind kind;
+	unsigned first_node;
+	size_t old;
+	int r;
+
+	if (depth > PROGRAM_DEPTH_MAX)
+		return parser_fail(ps, "nesting deeper than %u", PROGRAM_DEPTH_MAX);
+	if (++ps->n_nodes > PROGRAM_NODES_MAX)
+		return parser_fail(ps, "more than %u nodes", PROGRAM_NODES_MAX);
+	first_node = ps->n_nodes;
+
+	if (!json_object_is_type(j, json_type_object) || json_object_object_length(j) != 1)
+		return parser_fail(ps, "a program is an object with exactly one key (blink, "
+				       "cycle, on, wait, sequence, all, any, forever, repeat, "
+				       "call)");
+	json_object_object_foreach(j, k, v)
+	{
+		key = k;
+		body = v;
+	}
+	for (kind = 0; kind < _PROGRAM_KIND_MAX; kind++)
+		if (streq(kind_names[kind], key))
+			break;
+	if (kind == _PROGRAM_KIND_MAX)
+		return parser_fail(ps, "unknown program \"%.40s\" (expected blink, cycle, on, "
+				       "wait, sequence, all, any, forever, repeat, call)",
+				   key);
+
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->kind = kind;
+	p->n_ref = 1;
+
+	old = path_push_key(ps, key);
+	r = parse_body(ps, p, body, depth);
+	path_pop(ps, old);
+	if (r < 0) {
+		program_free_tree(p);
+		return r;
+	}
+	p->n_nodes = ps->n_nodes - first_node + 1;
+	*ret = p;
+	return 0;
+}
+
+int program_parse_json(json_object *json, const char *path, const Layout *layout, unsigned flags,
+		       Program **ret, ProgramError *error)
+{
+	Parser ps = {
+		.layout = layout,
+		.flags = flags,
+		.error = error,
+	};
+
+	snprintf(ps.path, sizeof(ps.path), "%s", path ? path : "$");
+	ps.path_len = strlen(ps.path);
+	return parse_node(&ps, json, 1, ret);
+}
+
+/*
+ * json-c's strict mode still takes single-quoted strings and the words NaN
+ * and Infinity, which JSON does not have: refuse them before json-c sees
+ * the text. Returns the offending byte's position, or -1 when all is well.
+ */
+static ssize_t json_find_non_standard(const char *text, size_t len, const char **what)
+{
+	bool in_string = false;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = text[i];
+
+		if (in_string) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_string = false;
+			continue;
+		}
+		if (c == '"') {
+			in_string = true;
+		} else if (c == '\'') {
+			*what = "single quotes";
+			return (ssize_t)i;
+		} else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
+			size_t j = i;
+			while (j < len && ((text[j] >= 'a' && text[j] <= 'z') ||
+					   (text[j] >= 'A' && text[j] <= 'Z')))
+				j++;
+			bool exponent = i > 0 && j - i == 1 && (c == 'e' || c == 'E') &&
+					((text[i - 1] >= '0' && text[i - 1] <= '9') || text[i - 1] == '.');
+			bool literal = (j - i == 4 && (strncmp(text + i, "true", 4) == 0 ||
+						       strncmp(text + i, "null", 4) == 0)) ||
+				       (j - i == 5 && strncmp(text + i, "false", 5) == 0);
+			if (!exponent && !literal) {
+				*what = "a word that is not true, false or null";
+				return (ssize_t)i;
+			}
+			i = j - 1;
+		}
+	}
+	return -1;
+}
+
+int program_parse(const char *text, const Layout *layout, unsigned flags, Program **ret,
+		  ProgramError *error)
+{
+	_cleanup_(json_tokener_freep) json_tokener *tok = NULL;
+	_cleanup_(json_object_putp) json_object *json = NULL;
+	Parser ps = {
+		.error = error,
+		.path = "$",
+		.path_len = 1,
+	};
+	size_t len = strlen(text);
+	enum json_tokener_error jerr;
+
+	const char *what = NULL;
+	ssize_t bad;
+
+	if (len > PROGRAM_TEXT_MAX)
+		return parser_fail(&ps, "program text is longer than %u bytes", PROGRAM_TEXT_MAX);
+	bad = json_find_non_standard(text, len, &what);
+	if (bad >= 0)
+		return parser_fail(&ps, "invalid JSON at byte %zd: %s", bad, what);
+
+	/* Two JSON levels per program level, plus the lines object. */
+	tok = json_tokener_new_ex(2 * PROGRAM_DEPTH_MAX + 2);
+	if (!tok)
+		return -ENOMEM;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	json = json_tokener_parse_ex(tok, text, (int)len);
+	jerr = json_tokener_get_error(tok);
+	if (jerr == json_tokener_continue)
+		return parser_fail(&ps, "invalid JSON: unexpected end of text");
+	if (jerr == json_tokener_error_depth)
+		return parser_fail(&ps, "nesting deeper than %u", PROGRAM_DEPTH_MAX);
+	if (jerr != json_tokener_success)
+		return parser_fail(&ps, "invalid JSON at byte %zu: %s",
+				   json_tokener_get_parse_end(tok),
+				   json_tokener_error_desc(jerr));
+	if (json_tokener_get_parse_end(tok) < len)
+		return parser_fail(&ps, "invalid JSON: trailing text at byte %zu",
+				   json_tokener_get_parse_end(tok));
+
+	return program_parse_json(json, "$", layout, flags, ret, error);
+}
+
+void program_error_format(const ProgramError *e, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s: %s", e->path, e->message);
+}
+
+/* ------------------------------------------------------------- printing */
+
+static json_object *format_lines(const Lines *l)
+{
+	json_object *o, *a;
+
+	switch (l->kind) {
+	case LINES_ALL:
+		return json_object_new_string("all");
+	case LINES_ROW:
+	case LINES_COL:
+		o = json_object_new_object();
+		if (!o)
+			return NULL;
+		if (json_object_object_add(o, l->kind == LINES_ROW ? "row" : "col",
+					   json_object_new_int((int)l->index)) < 0)
+			return json_object_put(o), NULL;
+		return o;
+	case LINES_LIST:
+		a = json_object_new_array_ext((int)l->n_refs);
+		if (!a)
+			return NULL;
+		for (size_t i = 0; i < l->n_refs; i++) {
+			json_object *v = l->refs[i].name ? json_object_new_string(l->refs[i].name)
+							 : json_object_new_int((int)l->refs[i].offset);
+			if (!v || json_object_array_add(a, v) < 0) {
+				json_object_put(v);
+				json_object_put(a);
+				return NULL;
+			}
+		}
+		return a;
+	}
+	return NULL;
+}
+
+static json_object *format_duration(usec_t d)
+{
+	char buf[DURATION_STRING_MAX];
+	return json_object_new_string(duration_format(d, buf));
+}
+
+/* json_object_object_add() that also takes ownership of @v on failure. */
+static int add(json_object *o, const char *key, json_object *v)
+{
+	if (!v)
+		return -ENOMEM;
+	if (json_object_object_add(o, key, v) < 0) {
+		json_object_put(v);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static json_object *format_node(const Program *p)
+{
+	_cleanup_(json_object_putp) json_object *outer = NULL, *body = NULL;
+
+	outer = json_object_new_object();
+	if (!outer)
+		return NULL;
+
+	switch (p->kind) {
+	case PROGRAM_BLINK:
+	case PROGRAM_CYCLE:
+	case PROGRAM_ON:
+		body = json_object_new_object();
+		if (!body || add(body, "lines", format_lines(&p->lines)) < 0)
+			return NULL;
+		if (p->kind != PROGRAM_ON) {
+			if (add(body, "interval", format_duration(p->duration)) < 0)
+				return NULL;
+			if (p->times && add(body, "times", json_object_new_int64(p->times)) < 0)
+				return NULL;
+		} else if (p->duration && add(body, "for", format_duration(p->duration)) < 0)
+			return NULL;
+		break;
+	case PROGRAM_WAIT:
+		body = format_duration(p->duration);
+		break;
+	case PROGRAM_SEQUENCE:
+	case PROGRAM_ALL:
+	case PROGRAM_ANY:
+		body = json_object_new_array_ext((int)p->n_children);
+		if (!body)
+			return NULL;
+		for (size_t i = 0; i < p->n_children; i++) {
+			json_object *c = format_node(p->children[i]);
+			if (!c || json_object_array_add(body, c) < 0) {
+				json_object_put(c);
+				return NULL;
+			}
+		}
+		break;
+	case PROGRAM_FOREVER:
+		body = format_node(p->children[0]);
+		break;
+	case PROGRAM_REPEAT:
+		body = json_object_new_object();
+		if (!body || add(body, "times", json_object_new_int64(p->times)) < 0 ||
+		    add(body, "program", format_node(p->children[0])) < 0)
+			return NULL;
+		break;
+	case PROGRAM_CALL:
+		body = json_object_new_string(p->call);
+		break;
+	default:
+		return NULL;
+	}
+	if (add(outer, kind_names[p->kind], TAKE_PTR(body)) < 0)
+		return NULL;
+	return TAKE_PTR(outer);
+}
+
+char *program_format(const Program *p)
+{
+	_cleanup_(json_object_putp) json_object *j = format_node(p);
+	const char *s;
+
+	if (!j)
+		return NULL;
+	s = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	return s ? strdup(s) : NULL;
+}

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The blink program language: a program is a JSON value, parsed strictly
+ * with json-c into an immutable tree of Program nodes, validated against a
+ * line Layout, and printed back in one canonical form.
+ *
+ *   PROGRAM := {"blink":    {"lines": LINES, "interval": DURATION, "times": COUNT?}}
+ *            | {"cycle":    {"lines": LINES, "interval": DURATION, "times": COUNT?}}
+ *            | {"on":       {"lines": LINES, "for": DURATION?}}
+ *            | {"wait":     DURATION}
+ *            | {"sequence": [PROGRAM, ...]} | {"all": [...]} | {"any": [...]}
+ *            | {"forever":  PROGRAM}
+ *            | {"repeat":   {"times": COUNT, "program": PROGRAM}}
+ *            | {"call":     NAME}
+ *   LINES   := [LINE, ...] | {"row": N} | {"col": N} | "all"
+ *   LINE    := an offset (integer) or a line name (string)
+ *
+ * A parsed tree is shared read-only by everything that runs it; the root
+ * carries a reference count.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "layout.h"
+#include "macro.h"
+
+#define PROGRAM_TEXT_MAX (64 * 1024)
+#define PROGRAM_DEPTH_MAX 32
+#define PROGRAM_NODES_MAX 4096
+#define PROGRAM_COUNT_MAX 2147483647u
+#define PROGRAM_NAME_MAX 64
+
+typedef enum ProgramKind {
+	PROGRAM_BLINK,
+	PROGRAM_CYCLE,
+	PROGRAM_ON,
+	PROGRAM_WAIT,
+	PROGRAM_SEQUENCE,
+	PROGRAM_ALL,
+	PROGRAM_ANY,
+	PROGRAM_FOREVER,
+	PROGRAM_REPEAT,
+	PROGRAM_CALL,
+	_PROGRAM_KIND_MAX,
+} ProgramKind;
+
+typedef enum LinesKind {
+	LINES_LIST,
+	LINES_ROW,
+	LINES_COL,
+	LINES_ALL,
+} LinesKind;
+
+typedef struct LineRef {
+	char *name; /* as written, or NULL for an offset */
+	unsigned offset;
+} LineRef;
+
+typedef struct Lines {
+	LinesKind kind;
+	unsigned index; /* LINES_ROW, LINES_COL */
+	size_t n_refs;	/* LINES_LIST, as written */
+	LineRef *refs;
+	size_t n_offsets; /* resolved offsets, in program order */
+	unsigned *offsets;
+} Lines;
+
+typedef struct Program Program;
+struct Program {
+	ProgramKind kind;
+	Lines lines;	    /* blink, cycle, on */
+	usec_t duration;    /* blink, cycle: interval; on: "for" (0: forever); wait */
+	uint32_t times;	    /* blink, cycle, repeat (0: forever) */
+	size_t n_children;  /* sequence, all, any: the list; forever, repeat: one */
+	Program **children;
+	char *call;	    /* call: the definition's name */
+
+	unsigned n_ref;	    /* root only */
+	unsigned n_nodes;   /* nodes in this subtree, itself included */
+};
+
+typedef struct ProgramError {
+	char path[1024];    /* JSON path of the offending value: "$.sequence[2].blink.interval" */
+	char message[256];  /* the rule it breaks: "must be between 100us and 1d" */
+} ProgramError;
+
+typedef enum ProgramParseFlags {
+	/* Accept line names the layout does not know (local validation without a chip). */
+	PROGRAM_PARSE_NAMES_UNCHECKED = 1 << 0,
+} ProgramParseFlags;
+
+/*
+ * program_parse() - parse and validate program text.
+ * @text: the JSON text, NUL-terminated
+ * @layout: resolves rows, columns, "all", offsets and names
+ * @flags: ProgramParseFlags
+ * @ret: the new program, with one reference
+ * @error: filled on -EINVAL with the place and the rule
+ *
+ * Returns 0, -EINVAL for text that is not a valid program, or -ENOMEM.
+ */
+int program_parse(const char *text, const Layout *layout, unsigned flags, Program **ret,
+		  ProgramError *error);
+
+/* Like program_parse(), from a json-c object (used for the config file). */
+struct json_object;
+int program_parse_json(struct json_object *json, const char *path, const Layout *layout,
+		       unsigned flags, Program **ret, ProgramError *error);
+
+Program *program_ref(Program *p);
+Program *program_unref(Program *p);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Program *, program_unref);
+
+/*
+ * program_format() - the canonical text: compact JSON, keys in a fixed
+ * order, durations as canonical strings, lines as written.
+ * Returns a malloc'ed string, or NULL when out of memory.
+ */
+char *program_format(const Program *p);
+
+/* "blink", "cycle", ... */
+const char *program_kind_to_string(ProgramKind k);
+
+/* Names of programs and definitions: 1-64 of [A-Za-z0-9_.-]. */
+bool program_name_is_valid(const char *name);
+
+/*
+ * program_for_each_call() - call @f for each "call" node in @p, depth first.
+ * Stops and returns the first negative value @f returns.
+ */
+int program_for_each_call(const Program *p, int (*f)(const char *name, void *userdata),
+			  void *userdata);
+
+/* "PATH: MESSAGE", the form daemon errors carry. */
+void program_error_format(const ProgramError *e, char *buf, size_t size);

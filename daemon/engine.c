@@ -1,0 +1,964 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Tasks are stackless state machines: a Task holds a state and everything
+ * that must survive a wait, and task_step() moves it on when an event
+ * arrives. Events are: START, TIMER (the task's deadline is due), CHILD_DONE
+ * and CANCEL.
+ *
+ *  blink, cycle:  START -> LIT  -TIMER-> DARK -TIMER-> LIT ... DARK -TIMER-> DONE
+ *                 edge k falls at start + k * interval; the task ends at
+ *                 start + 2 * times * interval (cycle: times * lines rounds)
+ *  on:            START -> HOLD [-TIMER-> DONE when "for" is given]
+ *  wait:          START -> HOLD -TIMER-> DONE
+ *  sequence:      START -> CHILDREN -CHILD_DONE-> next child at that instant ... DONE
+ *  all:           START -> CHILDREN -CHILD_DONE (the last)-> DONE
+ *  any:           START -> CHILDREN -CHILD_DONE-> DONE (the others cancelled at that instant)
+ *  forever, repeat, call: START -> CHILDREN -CHILD_DONE-> a fresh child, or DONE
+ *  any state      -CANCEL-> held lines dark, children cancelled, task freed
+ *
+ * Within one instant, timer events run in the order they were scheduled.
+ * When children of an "any" end at the same instant, the first one seen ends
+ * it and the others are cancelled at that same instant; either way every
+ * line they held is dark at that instant, so which of them "won" a tie
+ * cannot be seen on the lines.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+
+typedef enum TaskState {
+	TASK_NEW,
+	TASK_LIT,
+	TASK_DARK,
+	TASK_HOLD,
+	TASK_CHILDREN,
+	TASK_DONE,
+} TaskState;
+
+typedef enum TaskEvent {
+	EVENT_START,
+	EVENT_TIMER,
+	EVENT_CHILD_DONE,
+	EVENT_CANCEL,
+} TaskEvent;
+
+typedef struct Task Task;
+struct Task {
+	const Program *program;
+	Task *parent;
+	EngineRun *run;
+	unsigned index;		/* position among the parent's children */
+	TaskState state;
+
+	usec_t start;		/* the instant the task started */
+	usec_t deadline;	/* next timer event, or USEC_INFINITY */
+	size_t heap_index;
+	uint64_t heap_seq;	/* FIFO order among equal deadlines */
+
+	uint64_t edge;		/* blink, cycle: the next edge number */
+	uint64_t round;		/* repeat, forever: rounds started; sequence: child running */
+
+	Task **children;	/* all, any: one per listed child; others: children[0] */
+	size_t n_children;
+	size_t children_cap;
+	size_t n_active;
+
+	Task *next_free;
+};
+
+typedef struct Binding {
+	const char *name;	/* owned by the program */
+	Program *program;	/* a reference */
+} Binding;
+
+struct EngineRun {
+	Engine *engine;
+	Program *program;
+	Task *root;
+	usec_t start;
+	void *userdata;
+	Binding *bindings;
+	size_t n_bindings;
+	bool ended;
+	EngineRun *prev, *next;	/* runs going */
+	EngineRun *next_ended;	/* ended, awaiting their callback */
+};
+
+struct Engine {
+	const Layout *layout;
+	const EngineOps *ops;
+	void *userdata;
+	usec_t now;
+
+	Task **heap;
+	size_t n_heap, heap_cap;
+	uint64_t heap_seq;
+
+	uint32_t *holders;	/* per layout line: tasks holding it lit */
+	uint8_t *committed;	/* per layout line: what the backend was last told */
+	uint8_t *dirty_flag;
+	unsigned *dirty;	/* layout indexes whose holders changed since the last batch */
+	size_t n_dirty;
+	unsigned *batch_offsets;
+	uint8_t *batch_values;
+
+	EngineRun *runs;
+	size_t n_runs;
+	EngineRun *ended_first, *ended_last;
+
+	Task *free_tasks;	/* recycled: steady state allocates nothing */
+	Task *graveyard;	/* freed during this pass; recycled once it is over */
+	size_t n_tasks;
+};
+
+static const char *const run_result_names[_RUN_RESULT_MAX] = {
+	[RUN_DONE] = "done",
+	[RUN_STOPPED] = "stopped",
+	[RUN_REPLACED] = "replaced",
+	[RUN_FAILED] = "failed",
+};
+
+const char *run_result_to_string(RunResult r)
+{
+	return r < _RUN_RESULT_MAX ? run_result_names[r] : NULL;
+}
+
+/* ---------------------------------------------------------------- lines */
+
+static void line_mark_dirty(Engine *e, unsigned idx)
+{
+	if (!e->dirty_flag[idx]) {
+		e->dirty_flag[idx] = 1;
+		e->dirty[e->n_dirty++] = idx;
+	}
+}
+
+static void line_hold(Engine *e, unsigned offset)
+{
+	unsigned idx = (unsigned)e->layout->index_of[offset];
+
+	if (e->holders[idx]++ == 0)
+		line_mark_dirty(e, idx);
+}
+
+static void line_release(Engine *e, unsigned offset)
+{
+	unsigned idx = (unsigned)e->layout->index_of[offset];
+
+	if (--e->holders[idx] == 0)
+		line_mark_dirty(e, idx);
+}
+
+static void lines_hold(Engine *e, const Lines *l)
+{
+	for (size_t i = 0; i < l->n_offsets; i++)
+		line_hold(e, l->offsets[i]);
+}
+
+static void lines_release(Engine *e, const Lines *l)
+{
+	for (size_t i = 0; i < l->n_offsets; i++)
+		line_release(e, l->offsets[i]);
+}
+
+static int compare_uint(const void *a, const void *b)
+{
+	unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int engine_commit(Engine *e)
+{
+	const Layout *l = e->layout;
+	size_t n = 0;
+	int r;
+
+	if (e->n_dirty == 0)
+		return 0;
+
+	/* Offsets in order, so each batch reads the same whatever order tasks ran in. */
+	for (size_t i = 0; i < e->n_dirty; i++)
+		e->dirty[i] = l->lines[e->dirty[i]];
+	qsort(e->dirty, e->n_dirty, sizeof(unsigned), compare_uint);
+	for (size_t i = 0; i < e->n_dirty; i++) {
+		unsigned offset = e->dirty[i];
+		unsigned idx = (unsigned)l->index_of[offset];
+		uint8_t v = e->holders[idx] > 0;
+
+		e->dirty[i] = idx;
+		if (v != e->committed[idx]) {
+			e->batch_offsets[n] = offset;
+			e->batch_values[n] = v;
+			n++;
+		}
+	}
+
+	if (n > 0) {
+		r = e->ops->commit(e->userdata, e->now, n, e->batch_offsets, e->batch_values);
+		if (r < 0)
+			return r; /* the lines stay dirty: the next batch tries again */
+		for (size_t i = 0; i < n; i++)
+			e->committed[l->index_of[e->batch_offsets[i]]] = e->batch_values[i];
+	}
+	for (size_t i = 0; i < e->n_dirty; i++)
+		e->dirty_flag[e->dirty[i]] = 0;
+	e->n_dirty = 0;
+	return 0;
+}
+
+void engine_resync(Engine *e)
+{
+	for (size_t i = 0; i < e->layout->n_lines; i++) {
+		e->committed[i] = 2; /* differs from both values: rewritten next batch */
+		line_mark_dirty(e, (unsigned)i);
+	}
+}
+
+/* ----------------------------------------------------------------- heap */
+
+static bool heap_less(const Task *a, const Task *b)
+{
+	if (a->deadline != b->deadline)
+		return a->deadline < b->deadline;
+	return a->heap_seq < b->heap_seq;
+}
+
+static void heap_set(Engine *e, size_t i, Task *t)
+{
+	e->heap[i] = t;
+	t->heap_index = i;
+}
+
+static void heap_up(Engine *e, size_t i)
+{
+	Task *t = e->heap[i];
+
+	while (i > 0) {
+		size_t parent = (i - 1) / 2;
+		if (!heap_less(t, e->heap[parent]))
+			break;
+		heap_set(e, i, e->heap[parent]);
+		i = parent;
+	}
+	heap_set(e, i, t);
+}
+
+static void heap_down(Engine *e, size_t i)
+{
+	Task *t = e->heap[i];
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= e->n_heap)
+			break;
+		if (c + 1 < e->n_heap && heap_less(e->heap[c + 1], e->heap[c]))
+			c++;
+		if (!heap_less(e->heap[c], t))
+			break;
+		heap_set(e, i, e->heap[c]);
+		i = c;
+	}
+	heap_set(e, i, t);
+}
+
+static void heap_remove(Engine *e, Task *t)
+{
+	size_t i = t->heap_index;
+	Task *last;
+
+	if (t->deadline == USEC_INFINITY)
+		return;
+	t->deadline = USEC_INFINITY;
+	last = e->heap[--e->n_heap];
+	if (i == e->n_heap)
+		return;
+	heap_set(e, i, last);
+	heap_up(e, i);
+	heap_down(e, last->heap_index);
+}
+
+static int heap_reserve(Engine *e, size_t n)
+{
+	Task **h;
+	size_t cap;
+
+	if (n <= e->heap_cap)
+		return 0;
+	cap = e->heap_cap ? e->heap_cap * 2 : 64;
+	while (cap < n)
+		cap *= 2;
+	h = realloc(e->heap, cap * sizeof(Task *));
+	if (!h)
+		return -ENOMEM;
+	e->heap = h;
+	e->heap_cap = cap;
+	return 0;
+}
+
+/* Every task has room reserved in the heap when it is made, so this cannot fail. */
+static void task_schedule(Engine *e, Task *t, usec_t deadline)
+{
+	heap_remove(e, t);
+	t->deadline = deadline;
+	t->heap_seq = e->heap_seq++;
+	e->heap[e->n_heap] = t;
+	t->heap_index = e->n_heap++;
+	heap_up(e, t->heap_index);
+}
+
+/* ---------------------------------------------------------------- tasks */
+
+static int task_step(Task *t, TaskEvent event, Task *child);
+
+static Program *run_lookup(const EngineRun *run, const char *name)
+{
+	for (size_t i = 0; i < run->n_bindings; i++)
+		if (streq(run->bindings[i].name, name))
+			return run->bindings[i].program;
+	return NULL;
+}
+
+static Task *task_new(Engine *e, EngineRun *run, const Program *p, Task *parent, unsigned index)
+{
+	size_t want = 1;
+	Task *t;
+
+	if (heap_reserve(e, e->n_tasks + 1) < 0)
+		return NULL;
+
+	if (p->kind == PROGRAM_ALL || p->kind == PROGRAM_ANY)
+		want = p->n_children;
+
+	if (e->free_tasks) {
+		t = e->free_tasks;
+		e->free_tasks = t->next_free;
+	} else {
+		t = calloc(1, sizeof(Task));
+		if (!t)
+			return NULL;
+	}
+	if (t->children_cap < want) {
+		Task **c = realloc(t->children, want * sizeof(Task *));
+		if (!c) {
+			t->next_free = e->free_tasks;
+			e->free_tasks = t;
+			return NULL;
+		}
+		t->children = c;
+		t->children_cap = want;
+	}
+
+	t->program = p;
+	t->parent = parent;
+	t->run = run;
+	t->index = index;
+	t->state = TASK_NEW;
+	t->start = e->now;
+	t->deadline = USEC_INFINITY;
+	t->edge = t->round = 0;
+	t->n_children = t->n_active = 0;
+	t->next_free = NULL;
+	e->n_tasks++;
+	return t;
+}
+
+static void task_release(Engine *e, Task *t)
+{
+	heap_remove(e, t);
+	t->state = TASK_DONE;
+	t->next_free = e->graveyard;
+	e->graveyard = t;
+	e->n_tasks--;
+}
+
+/* Start a child task at this instant; it runs its START step before this returns. */
+static int task_spawn(Task *t, const Program *p, unsigned index)
+{
+	Engine *e = t->run->engine;
+	Task *c = task_new(e, t->run, p, t, index);
+
+	if (!c)
+		return -ENOMEM;
+	t->children[index] = c;
+	if (index + 1 > t->n_children)
+		t->n_children = index + 1;
+	t->n_active++;
+	return task_step(c, EVENT_START, NULL);
+}
+
+static void task_cancel_children(Task *t)
+{
+	for (size_t i = 0; i < t->n_children; i++)
+		if (t->children[i]) {
+			Task *c = t->children[i];
+			t->children[i] = NULL;
+			(void)task_step(c, EVENT_CANCEL, NULL);
+		}
+	t->n_active = 0;
+}
+
+static void run_ended(EngineRun *run);
+
+/* The task has ended at this instant: tell its parent, which frees it. */
+static int task_finish(Task *t)
+{
+	Engine *e = t->run->engine;
+	Task *parent = t->parent;
+
+	task_release(e, t);
+	if (!parent) {
+		run_ended(t->run);
+		return 0;
+	}
+	parent->children[t->index] = NULL;
+	parent->n_active--;
+	return task_step(parent, EVENT_CHILD_DONE, t);
+}
+
+/* The lines a cycle task drives at edge k. */
+static unsigned cycle_line(const Task *t, uint64_t k)
+{
+	const Lines *l = &t->program->lines;
+	return l->offsets[(k / 2) % l->n_offsets];
+}
+
+static int step_blink(Task *t, TaskEvent event)
+{
+	Engine *e = t->run->engine;
+	const Program *p = t->program;
+	bool cycle = p->kind == PROGRAM_CYCLE;
+	uint64_t last_edge = 0; /* the edge that ends the task; 0: never */
+
+	if (p->times)
+		last_edge = 2ULL * p->times * (cycle ? p->lines.n_offsets : 1);
+
+	switch (event) {
+	case EVENT_START:
+		t->edge = 0;
+		break;
+	case EVENT_TIMER:
+		break;
+	case EVENT_CANCEL:
+		if (t->state == TASK_LIT) {
+			if (cycle)
+				line_release(e, cycle_line(t, t->edge - 1));
+			else
+				lines_release(e, &p->lines);
+		}
+		task_release(e, t);
+		return 0;
+	default:
+		return -EINVAL;
+	}
+
+	/* Apply edge number t->edge, which falls due now. */
+	if (last_edge && t->edge == last_edge)
+		return task_finish(t);
+	if (t->edge % 2 == 0) {
+		if (cycle)
+			line_hold(e, cycle_line(t, t->edge));
+		else
+			lines_hold(e, &p->lines);
+		t->state = TASK_LIT;
+	} else {
+		if (cycle)
+			line_release(e, cycle_line(t, t->edge));
+		else
+			lines_release(e, &p->lines);
+		t->state = TASK_DARK;
+	}
+	t->edge++;
+	/* Absolute: computed from the start, never from the previous edge. */
+	task_schedule(e, t, t->start + t->edge * p->duration);
+	return 0;
+}
+
+static int step_hold(Task *t, TaskEvent event)
+{
+	Engine *e = t->run->engine;
+	const Program *p = t->program;
+	bool on = p->kind == PROGRAM_ON;
+
+	switch (event) {
+	case EVENT_START:
+		if (on)
+			lines_hold(e, &p->lines);
+		t->state = TASK_HOLD;
+		/* "on" without "for" is a future nobody completes: no deadline at all. */
+		if (p->duration)
+			task_schedule(e, t, t->start + p->duration);
+		return 0;
+	case EVENT_TIMER:
+	case EVENT_CANCEL:
+		if (on)
+			lines_release(e, &p->lines);
+		if (event == EVENT_CANCEL) {
+			task_release(e, t);
+			return 0;
+		}
+		return task_finish(t);
+	default:
+		return -EINVAL;
+	}
+}
+
+static int step_composite(Task *t, TaskEvent event, Task *child)
+{
+	Engine *e = t->run->engine;
+	const Program *p = t->program;
+	const Program *called;
+	int r;
+
+	if (event == EVENT_CANCEL) {
+		task_cancel_children(t);
+		task_release(e, t);
+		return 0;
+	}
+
+	switch (p->kind) {
+	case PROGRAM_SEQUENCE:
+		if (event == EVENT_START)
+			t->round = 0;
+		else if (event == EVENT_CHILD_DONE && ++t->round == p->n_children)
+			return task_finish(t);
+		t->state = TASK_CHILDREN;
+		return task_spawn(t, p->children[t->round], 0);
+
+	case PROGRAM_ALL:
+	case PROGRAM_ANY:
+		if (event == EVENT_START) {
+			t->state = TASK_CHILDREN;
+			for (size_t i = 0; i < p->n_children; i++) {
+				r = task_spawn(t, p->children[i], (unsigned)i);
+				if (r < 0)
+					return r;
+			}
+			return 0;
+		}
+		if (p->kind == PROGRAM_ALL) {
+			if (event == EVENT_CHILD_DONE && t->n_active == 0)
+				return task_finish(t);
+			return 0;
+		}
+		/* The first to end wins; the others go dark at its instant. */
+		task_cancel_children(t);
+		return task_finish(t);
+
+	case PROGRAM_FOREVER:
+	case PROGRAM_REPEAT:
+		/* A fresh instance each round: a finished one is never run again. */
+		if (event == EVENT_CHILD_DONE && p->kind == PROGRAM_REPEAT && t->round == p->times)
+			return task_finish(t);
+		t->round++;
+		t->state = TASK_CHILDREN;
+		return task_spawn(t, p->children[0], 0);
+
+	case PROGRAM_CALL:
+		if (event == EVENT_CHILD_DONE)
+			return task_finish(t);
+		called = run_lookup(t->run, p->call);
+		if (!called)
+			return -ENOENT; /* bound at start: cannot happen */
+		t->state = TASK_CHILDREN;
+		return task_spawn(t, called, 0);
+
+	default:
+		return -EINVAL;
+	}
+}
+
+static int task_step(Task *t, TaskEvent event, Task *child)
+{
+	switch (t->program->kind) {
+	case PROGRAM_BLINK:
+	case PROGRAM_CYCLE:
+		return step_blink(t, event);
+	case PROGRAM_ON:
+	case PROGRAM_WAIT:
+		return step_hold(t, event);
+	default:
+		return step_composite(t, event, child);
+	}
+}
+
+/* ----------------------------------------------------------------- runs */
+
+static void run_free(EngineRun *run)
+{
+	for (size_t i = 0; i < run->n_bindings; i++)
+		program_unref(run->bindings[i].program);
+	free(run->bindings);
+	program_unref(run->program);
+	free(run);
+}
+
+static void run_unlink(EngineRun *run)
+{
+	Engine *e = run->engine;
+
+	if (run->prev)
+		run->prev->next = run->next;
+	else
+		e->runs = run->next;
+	if (run->next)
+		run->next->prev = run->prev;
+	run->prev = run->next = NULL;
+	e->n_runs--;
+}
+
+static void run_ended(EngineRun *run)
+{
+	Engine *e = run->engine;
+
+	run->root = NULL;
+	run->ended = true;
+	if (e->ended_last)
+		e->ended_last->next_ended = run;
+	else
+		e->ended_first = run;
+	e->ended_last = run;
+}
+
+typedef struct BindContext {
+	EngineRun *run;
+	EngineLookup lookup;
+	void *userdata;
+	ProgramError *error;
+	const char *stack[PROGRAM_NODES_MAX];
+	size_t n_stack;
+} BindContext;
+
+static int bind_program(BindContext *ctx, const Program *p);
+
+static int bind_call(const char *name, void *userdata)
+{
+	BindContext *ctx = userdata;
+	EngineRun *run = ctx->run;
+	Binding *b;
+	Program *def;
+	int r;
+
+	for (size_t i = 0; i < ctx->n_stack; i++)
+		if (streq(ctx->stack[i], name)) {
+			if (ctx->error) {
+				size_t len = 0;
+				snprintf(ctx->error->path, sizeof(ctx->error->path), "$");
+				len += (size_t)snprintf(ctx->error->message, sizeof(ctx->error->message),
+							"call cycle:");
+				for (size_t j = i; j < ctx->n_stack && len < sizeof(ctx->error->message); j++)
+					len += (size_t)snprintf(ctx->error->message + len,
+								sizeof(ctx->error->message) - len,
+								" %s ->", ctx->stack[j]);
+				if (len < sizeof(ctx->error->message))
+					snprintf(ctx->error->message + len,
+						 sizeof(ctx->error->message) - len, " %s", name);
+			}
+			return -ELOOP;
+		}
+	if (run_lookup(run, name))
+		return 0; /* bound already, and checked */
+
+	def = ctx->lookup ? ctx->lookup(name, ctx->userdata) : NULL;
+	if (!def) {
+		if (ctx->error) {
+			snprintf(ctx->error->path, sizeof(ctx->error->path), "$");
+			snprintf(ctx->error->message, sizeof(ctx->error->message),
+				 "no definition named \"%s\"", name);
+		}
+		return -ENOENT;
+	}
+	if (ctx->n_stack >= ELEMENTSOF(ctx->stack))
+		return -ELOOP;
+
+	ctx->stack[ctx->n_stack++] = name;
+	r = bind_program(ctx, def);
+	ctx->n_stack--;
+	if (r < 0)
+		return r;
+
+	b = realloc(run->bindings, (run->n_bindings + 1) * sizeof(Binding));
+	if (!b)
+		return -ENOMEM;
+	run->bindings = b;
+
+	/* Bound after its own calls, so a cycle through it is still seen above. */
+	run->bindings[run->n_bindings++] = (Binding){
+		.name = name,
+		.program = program_ref(def),
+	};
+	return 0;
+}
+
+static int bind_program(BindContext *ctx, const Program *p)
+{
+	return program_for_each_call(p, bind_call, ctx);
+}
+
+/* ---------------------------------------------------------------- engine */
+
+static void engine_recycle(Engine *e)
+{
+	while (e->graveyard) {
+		Task *t = e->graveyard;
+		e->graveyard = t->next_free;
+		t->next_free = e->free_tasks;
+		e->free_tasks = t;
+	}
+}
+
+/* Apply every event due up to @now, in timeline order; no batch is written. */
+static int engine_process(Engine *e, usec_t now)
+{
+	int r = 0, k;
+
+	for (;;) {
+		Task *t = e->n_heap > 0 ? e->heap[0] : NULL;
+
+		if (t && t->deadline <= e->now) {
+			heap_remove(e, t);
+			k = task_step(t, EVENT_TIMER, NULL);
+		} else if (t && t->deadline <= now) {
+			e->now = t->deadline; /* the next instant */
+			continue;
+		} else
+			break;
+		if (k < 0 && r == 0)
+			r = k;
+	}
+	if (now > e->now)
+		e->now = now;
+	return r;
+}
+
+int engine_new(Engine **ret, const Layout *layout, const EngineOps *ops, void *userdata)
+{
+	_cleanup_(engine_freep) Engine *e = NULL;
+	size_t n = layout->n_lines;
+
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->layout = layout;
+	e->ops = ops;
+	e->userdata = userdata;
+	e->holders = calloc(n, sizeof(uint32_t));
+	e->committed = calloc(n, 1);
+	e->dirty_flag = calloc(n, 1);
+	e->dirty = calloc(n, sizeof(unsigned));
+	e->batch_offsets = calloc(n, sizeof(unsigned));
+	e->batch_values = calloc(n, 1);
+	if (!e->holders || !e->committed || !e->dirty_flag || !e->dirty || !e->batch_offsets ||
+	    !e->batch_values)
+		return -ENOMEM;
+	*ret = TAKE_PTR(e);
+	return 0;
+}
+
+static void task_free_tree(Task *t)
+{
+	for (size_t i = 0; i < t->n_children; i++)
+		if (t->children[i])
+			task_free_tree(t->children[i]);
+	free(t->children);
+	free(t);
+}
+
+static void task_list_free(Task *t)
+{
+	while (t) {
+		Task *next = t->next_free;
+		free(t->children);
+		free(t);
+		t = next;
+	}
+}
+
+Engine *engine_free(Engine *e)
+{
+	if (!e)
+		return NULL;
+	while (e->runs) {
+		EngineRun *run = e->runs;
+		run_unlink(run);
+		if (run->ended)
+			continue; /* freed from the list of ended runs below */
+		if (run->root)
+			task_free_tree(run->root);
+		run_free(run);
+	}
+	while (e->ended_first) {
+		EngineRun *run = e->ended_first;
+		e->ended_first = run->next_ended;
+		run_free(run);
+	}
+	task_list_free(e->graveyard);
+	task_list_free(e->free_tasks);
+	free(e->heap);
+	free(e->holders);
+	free(e->committed);
+	free(e->dirty_flag);
+	free(e->dirty);
+	free(e->batch_offsets);
+	free(e->batch_values);
+	free(e);
+	return NULL;
+}
+
+int engine_start(Engine *e, Program *program, EngineLookup lookup, void *lookup_userdata,
+		 usec_t now, void *run_userdata, EngineRun **ret, ProgramError *error)
+{
+	BindContext *ctx;
+	EngineRun *run;
+	int r;
+
+	r = engine_process(e, now);
+	if (r < 0)
+		return r;
+
+	run = calloc(1, sizeof(*run));
+	if (!run)
+		return -ENOMEM;
+	run->engine = e;
+	run->program = program_ref(program);
+	run->userdata = run_userdata;
+	run->start = e->now;
+
+	ctx = calloc(1, sizeof(*ctx));
+	if (!ctx) {
+		run_free(run);
+		return -ENOMEM;
+	}
+	*ctx = (BindContext){
+		.run = run,
+		.lookup = lookup,
+		.userdata = lookup_userdata,
+		.error = error,
+	};
+	r = bind_program(ctx, program);
+	free(ctx);
+	if (r < 0) {
+		run_free(run);
+		return r;
+	}
+
+	run->root = task_new(e, run, program, NULL, 0);
+	if (!run->root) {
+		run_free(run);
+		return -ENOMEM;
+	}
+	run->next = e->runs;
+	if (e->runs)
+		e->runs->prev = run;
+	e->runs = run;
+	e->n_runs++;
+
+	r = task_step(run->root, EVENT_START, NULL);
+	if (r < 0) {
+		/* Out of memory half way: take back what started, as if nothing had. */
+		if (run->root)
+			(void)task_step(run->root, EVENT_CANCEL, NULL);
+		run_unlink(run);
+		run_free(run);
+		engine_recycle(e);
+		return r;
+	}
+	engine_recycle(e);
+	if (ret)
+		*ret = run;
+	return 0;
+}
+
+int engine_stop(Engine *e, EngineRun *run, RunResult result, usec_t now)
+{
+	(void)engine_process(e, now);
+	if (run->ended)
+		return -ESRCH;
+
+	(void)task_step(run->root, EVENT_CANCEL, NULL);
+	run->root = NULL;
+	run_unlink(run);
+	engine_recycle(e);
+	e->ops->finished(e->userdata, run, result);
+	run_free(run);
+	return 0;
+}
+
+int engine_advance(Engine *e, usec_t now)
+{
+	int r, k;
+
+	r = engine_process(e, now);
+	engine_recycle(e);
+	k = engine_commit(e);
+	if (k < 0)
+		r = k;
+
+	while (e->ended_first) {
+		EngineRun *run = e->ended_first;
+
+		e->ended_first = run->next_ended;
+		if (!e->ended_first)
+			e->ended_last = NULL;
+		run_unlink(run);
+		e->ops->finished(e->userdata, run, RUN_DONE);
+		run_free(run);
+	}
+	return r;
+}
+
+usec_t engine_next_deadline(const Engine *e)
+{
+	return e->n_heap > 0 ? e->heap[0]->deadline : USEC_INFINITY;
+}
+
+usec_t engine_now(const Engine *e)
+{
+	return e->now;
+}
+
+size_t engine_n_runs(const Engine *e)
+{
+	return e->n_runs;
+}
+
+size_t engine_n_tasks(const Engine *e)
+{
+	return e->n_tasks;
+}
+
+bool engine_line_is_lit(const Engine *e, unsigned offset)
+{
+	int idx = layout_index_of(e->layout, offset);
+	return idx >= 0 && e->committed[idx] == 1;
+}
+
+size_t engine_get_lit(const Engine *e, unsigned *offsets, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < e->layout->n_lines; i++)
+		if (e->committed[i] == 1) {
+			if (n < max)
+				offsets[n] = e->layout->lines[i];
+			n++;
+		}
+	return n;
+}
+
+void *engine_run_get_userdata(const EngineRun *run)
+{
+	return run->userdata;
+}
+
+Program *engine_run_get_program(const EngineRun *run)
+{
+	return run->program;
+}
+
+usec_t engine_run_get_start(const EngineRun *run)
+{
+	return run->start;
+}

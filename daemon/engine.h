@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The engine runs blink programs as stackless tasks on one timeline.
+ *
+ * It knows no event loop and no clock: the owner hands it the time. Every
+ * deadline is absolute, derived from the instant its task started, so a late
+ * wakeup never shifts what comes after it. engine_advance(now) applies every
+ * event due up to @now in timeline order, then writes the end result of all
+ * line changes to the backend in one batch. Lines are composed across
+ * programs: a line is lit while at least one task holds it lit.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "layout.h"
+#include "macro.h"
+#include "program.h"
+
+typedef struct Engine Engine;
+typedef struct EngineRun EngineRun;
+
+typedef enum RunResult {
+	RUN_DONE,
+	RUN_STOPPED,
+	RUN_REPLACED,
+	RUN_FAILED,
+	_RUN_RESULT_MAX,
+} RunResult;
+
+typedef struct EngineOps {
+	/*
+	 * commit() - write one batch of line changes.
+	 * @now: the engine time of the batch
+	 * @n: number of changed lines; @offsets and @values hold them, sorted by offset
+	 * Returns 0, or a negative errno: the engine then keeps the lines dirty
+	 * and retries them with the next batch.
+	 */
+	int (*commit)(void *userdata, usec_t now, size_t n, const unsigned *offsets,
+		      const uint8_t *values);
+	/*
+	 * finished() - a run has ended. Called from engine_advance() after the
+	 * batch for runs that ended by themselves (RUN_DONE), and from
+	 * engine_stop() for runs stopped from outside. The run is freed when
+	 * this returns.
+	 */
+	void (*finished)(void *userdata, EngineRun *run, RunResult result);
+} EngineOps;
+
+/* Resolves the name of a "call" to a definition, or NULL if there is none. */
+typedef Program *(*EngineLookup)(const char *name, void *userdata);
+
+const char *run_result_to_string(RunResult r);
+
+/*
+ * engine_new() - create an engine driving the lines of @layout.
+ * The layout must outlive the engine.
+ */
+int engine_new(Engine **ret, const Layout *layout, const EngineOps *ops, void *userdata);
+
+/* Frees the engine; runs still going are dropped without callbacks or line changes. */
+Engine *engine_free(Engine *e);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Engine *, engine_free);
+
+/*
+ * engine_start() - start a run of @program at @now.
+ * @lookup: resolves "call" names; every definition reachable from @program is
+ *          bound now, so later changes to definitions do not affect the run
+ * @run_userdata: returned by engine_run_get_userdata()
+ * @error: filled on failure
+ *
+ * Returns 0, -ENOENT when a called name is not defined, -ELOOP for a call
+ * cycle, -ENOMEM. Line changes reach the backend with the next
+ * engine_advance().
+ */
+int engine_start(Engine *e, Program *program, EngineLookup lookup, void *lookup_userdata,
+		 usec_t now, void *run_userdata, EngineRun **ret, ProgramError *error);
+
+/*
+ * engine_stop() - cancel @run at @now: every line it holds goes dark at that
+ * instant. Calls ops->finished() with @result, then frees the run. Returns
+ * -ESRCH when the run already ended by itself at or before @now (its
+ * RUN_DONE callback comes with the next engine_advance()).
+ */
+int engine_stop(Engine *e, EngineRun *run, RunResult result, usec_t now);
+
+/*
+ * engine_advance() - apply every event due up to @now, write the batch,
+ * report runs that ended. Returns 0 or the backend's error.
+ */
+int engine_advance(Engine *e, usec_t now);
+
+/* The earliest pending deadline, or USEC_INFINITY when nothing is scheduled. */
+usec_t engine_next_deadline(const Engine *e);
+
+/* The engine's current instant: the time of the last event applied. */
+usec_t engine_now(const Engine *e);
+
+/* Number of runs going (not yet reported as ended). */
+size_t engine_n_runs(const Engine *e);
+
+/* Number of tasks alive, for statistics. */
+size_t engine_n_tasks(const Engine *e);
+
+/* Whether the backend was last told that @offset is lit. */
+bool engine_line_is_lit(const Engine *e, unsigned offset);
+
+/* Store the lit offsets (as last committed) in @offsets, at most @max; returns how many are lit. */
+size_t engine_get_lit(const Engine *e, unsigned *offsets, size_t max);
+
+/* Mark every line dirty, so the next batch writes the whole state again. */
+void engine_resync(Engine *e);
+
+void *engine_run_get_userdata(const EngineRun *run);
+Program *engine_run_get_program(const EngineRun *run);
+usec_t engine_run_get_start(const EngineRun *run);

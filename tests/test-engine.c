@@ -1,0 +1,576 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The engine on a virtual clock: every edge at its exact microsecond, no
+ * sleeping. A recording backend keeps each batch the engine writes.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "engine.h"
+#include "test.h"
+
+#define MS USEC_PER_MSEC
+#define S USEC_PER_SEC
+
+typedef struct Edge {
+	usec_t t;
+	unsigned offset;
+	uint8_t value;
+} Edge;
+
+typedef struct Recorder {
+	Edge edges[4096];
+	size_t n_edges;
+	usec_t batch_times[4096];
+	size_t batch_sizes[4096];
+	size_t n_batches;
+	int fail_next; /* make the next commit fail with this */
+
+	struct {
+		char name[32];
+		RunResult result;
+		usec_t t;
+	} ended[64];
+	size_t n_ended;
+	Engine *engine;
+} Recorder;
+
+static Recorder rec;
+static Layout *layout;
+
+static int rec_commit(void *userdata, usec_t now, size_t n, const unsigned *offsets,
+		      const uint8_t *values)
+{
+	Recorder *r = userdata;
+
+	if (r->fail_next) {
+		int e = r->fail_next;
+		r->fail_next = 0;
+		return e;
+	}
+	r->batch_times[r->n_batches] = now;
+	r->batch_sizes[r->n_batches++] = n;
+	for (size_t i = 0; i < n; i++)
+		r->edges[r->n_edges++] = (Edge){ now, offsets[i], values[i] };
+	return 0;
+}
+
+static void rec_finished(void *userdata, EngineRun *run, RunResult result)
+{
+	Recorder *r = userdata;
+	const char *name = engine_run_get_userdata(run);
+
+	snprintf(r->ended[r->n_ended].name, sizeof(r->ended[0].name), "%s", name ? name : "");
+	r->ended[r->n_ended].result = result;
+	r->ended[r->n_ended].t = engine_now(r->engine);
+	r->n_ended++;
+}
+
+static const EngineOps rec_ops = {
+	.commit = rec_commit,
+	.finished = rec_finished,
+};
+
+static Engine *setup(void)
+{
+	Engine *e = NULL;
+
+	memset(&rec, 0, sizeof(rec));
+	check_int(engine_new(&e, layout, &rec_ops, &rec), 0);
+	rec.engine = e;
+	return e;
+}
+
+static Program *parse(const char *text)
+{
+	Program *p = NULL;
+	ProgramError err;
+
+	if (program_parse(text, layout, 0, &p, &err) < 0) {
+		fprintf(stderr, "bad test program %s: %s: %s\n", text, err.path, err.message);
+		abort();
+	}
+	return p;
+}
+
+/* Definitions for "call", as a daemon would keep them. */
+static struct {
+	const char *name;
+	Program *program;
+} defs[8];
+
+static Program *lookup(const char *name, void *userdata)
+{
+	for (size_t i = 0; i < ELEMENTSOF(defs); i++)
+		if (defs[i].name && streq(defs[i].name, name))
+			return defs[i].program;
+	return NULL;
+}
+
+static EngineRun *start(Engine *e, const char *name, const char *text, usec_t t)
+{
+	_cleanup_(program_unrefp) Program *p = parse(text);
+	EngineRun *run = NULL;
+	ProgramError err;
+	int r = engine_start(e, p, lookup, NULL, t, (void *)name, &run, &err);
+
+	if (r < 0)
+		fprintf(stderr, "start %s failed: %d %s\n", name, r, err.message);
+	check_int(r, 0);
+	return run;
+}
+
+/* Drive the engine as a perfectly punctual event loop would, up to @until. */
+static void run_until(Engine *e, usec_t until)
+{
+	check_int(engine_advance(e, engine_now(e)), 0);
+	for (;;) {
+		usec_t d = engine_next_deadline(e);
+		if (d > until)
+			break;
+		check_int(engine_advance(e, d), 0);
+	}
+	check_int(engine_advance(e, until), 0);
+}
+
+/* Check that the recorded edges on @offset are exactly @expected (time, value) pairs. */
+static void check_edges(unsigned offset, const usec_t *times, const uint8_t *values, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < rec.n_edges; i++) {
+		if (rec.edges[i].offset != offset)
+			continue;
+		if (k < n) {
+			if (rec.edges[i].t != times[k] || rec.edges[i].value != values[k])
+				fprintf(stderr, "line %u edge %zu: %llu=%u, expected %llu=%u\n",
+					offset, k, (unsigned long long)rec.edges[i].t,
+					rec.edges[i].value, (unsigned long long)times[k], values[k]);
+			check_int(rec.edges[i].t, times[k]);
+			check_int(rec.edges[i].value, values[k]);
+		}
+		k++;
+	}
+	if (k != n)
+		fprintf(stderr, "line %u: %zu edges, expected %zu\n", offset, k, n);
+	check_int(k, n);
+}
+
+#define EDGES(offset, ...)                                                                         \
+	do {                                                                                       \
+		const struct {                                                                     \
+			usec_t t;                                                                  \
+			uint8_t v;                                                                 \
+		} _e[] = { __VA_ARGS__ };                                                          \
+		usec_t _t[ELEMENTSOF(_e)];                                                         \
+		uint8_t _v[ELEMENTSOF(_e)];                                                        \
+		for (size_t _i = 0; _i < ELEMENTSOF(_e); _i++) {                                   \
+			_t[_i] = _e[_i].t;                                                         \
+			_v[_i] = _e[_i].v;                                                         \
+		}                                                                                  \
+		check_edges((offset), _t, _v, ELEMENTSOF(_e));                                     \
+	} while (0)
+
+static size_t count_edges(unsigned offset)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < rec.n_edges; i++)
+		n += rec.edges[i].offset == offset;
+	return n;
+}
+
+static void check_all_dark(Engine *e)
+{
+	unsigned lit[32];
+	check_int(engine_get_lit(e, lit, ELEMENTSOF(lit)), 0);
+}
+
+/* ------------------------------------------------------------ combinators */
+
+static void test_blink(void)
+{
+	Engine *e = setup();
+
+	start(e, "b", "{\"blink\":{\"lines\":[11],\"interval\":\"500ms\",\"times\":2}}", 1000);
+	run_until(e, 10 * S);
+	EDGES(11, { 1000, 1 }, { 1000 + 500 * MS, 0 }, { 1000 + 1000 * MS, 1 },
+	      { 1000 + 1500 * MS, 0 });
+	/* It ends after the last off phase, not at the last edge. */
+	check_int(rec.n_ended, 1);
+	check_str(rec.ended[0].name, "b");
+	check_int(rec.ended[0].result, RUN_DONE);
+	check_int(rec.ended[0].t, 1000 + 2000 * MS);
+	check_int(engine_n_runs(e), 0);
+	check_int(engine_n_tasks(e), 0);
+	check_int(engine_next_deadline(e), USEC_INFINITY);
+	engine_free(e);
+}
+
+static void test_cycle(void)
+{
+	Engine *e = setup();
+	const unsigned row0[] = { 11, 10, 27, 4, 2 };
+
+	start(e, "cycle", "{\"cycle\":{\"lines\":{\"row\":0},\"interval\":\"100ms\",\"times\":2}}", 0);
+	run_until(e, 5 * S);
+	/* One line at a time, in order, on for an interval then off for one; two rounds. */
+	for (size_t i = 0; i < 5; i++) {
+		usec_t on1 = (usec_t)(2 * i) * 100 * MS, on2 = on1 + 1000 * MS;
+		EDGES(row0[i], { on1, 1 }, { on1 + 100 * MS, 0 }, { on2, 1 }, { on2 + 100 * MS, 0 });
+	}
+	check_int(rec.n_ended, 1);
+	check_int(rec.ended[0].t, 2000 * MS);
+	/* Never two lines lit at once: every batch holds one change. */
+	for (size_t i = 0; i < rec.n_batches; i++)
+		check_int(rec.batch_sizes[i], 1);
+	engine_free(e);
+}
+
+static void test_on_wait_sequence(void)
+{
+	Engine *e = setup();
+
+	start(e, "s",
+	      "{\"sequence\":[{\"wait\":\"1s\"},{\"on\":{\"lines\":[2],\"for\":\"250ms\"}},"
+	      "{\"on\":{\"lines\":[3]}}]}",
+	      0);
+	run_until(e, 100 * S);
+	EDGES(2, { 1 * S, 1 }, { 1250 * MS, 0 });
+	/* The next child starts at the very instant the previous one ended. */
+	EDGES(3, { 1250 * MS, 1 });
+	/* "on" without "for" never ends and needs no timer. */
+	check_int(rec.n_ended, 0);
+	check_int(engine_next_deadline(e), USEC_INFINITY);
+	check_int(engine_n_runs(e), 1);
+	engine_free(e);
+}
+
+static void test_all(void)
+{
+	Engine *e = setup();
+
+	start(e, "a",
+	      "{\"sequence\":[{\"all\":[{\"on\":{\"lines\":[0],\"for\":\"1s\"}},"
+	      "{\"on\":{\"lines\":[9],\"for\":\"3s\"}}]},{\"on\":{\"lines\":[22],\"for\":1}}]}",
+	      0);
+	run_until(e, 10 * S);
+	EDGES(0, { 0, 1 }, { 1 * S, 0 });
+	EDGES(9, { 0, 1 }, { 3 * S, 0 });
+	/* "all" ends when the last of its children ends. */
+	EDGES(22, { 3 * S, 1 }, { 4 * S, 0 });
+	check_int(rec.ended[0].t, 4 * S);
+	engine_free(e);
+}
+
+static void test_any(void)
+{
+	Engine *e = setup();
+
+	/* The seed's any with on: blink until a timer wins, the on is cancelled. */
+	start(e, "any",
+	      "{\"sequence\":[{\"any\":[{\"blink\":{\"lines\":[11],\"interval\":\"500ms\"}},"
+	      "{\"on\":{\"lines\":[10]}},{\"wait\":\"1250ms\"}]},"
+	      "{\"on\":{\"lines\":[27],\"for\":\"1s\"}}]}",
+	      0);
+	run_until(e, 10 * S);
+	/* The losers go dark at the winner's instant, 1.25s, mid-phase. */
+	EDGES(11, { 0, 1 }, { 500 * MS, 0 }, { 1000 * MS, 1 }, { 1250 * MS, 0 });
+	EDGES(10, { 0, 1 }, { 1250 * MS, 0 });
+	EDGES(27, { 1250 * MS, 1 }, { 2250 * MS, 0 });
+	check_int(rec.ended[0].t, 2250 * MS);
+	check_int(engine_n_tasks(e), 0);
+	engine_free(e);
+
+	/* Ties: two children ending at one instant end the any once, at that instant. */
+	e = setup();
+	start(e, "tie",
+	      "{\"sequence\":[{\"any\":[{\"sequence\":[{\"wait\":\"500ms\"},{\"on\":{\"lines\":[4],"
+	      "\"for\":\"500ms\"}}]},{\"on\":{\"lines\":[2],\"for\":\"1s\"}},"
+	      "{\"on\":{\"lines\":[3],\"for\":\"2s\"}}]},{\"on\":{\"lines\":[17],\"for\":1}}]}",
+	      0);
+	run_until(e, 10 * S);
+	EDGES(4, { 500 * MS, 1 }, { 1 * S, 0 });
+	EDGES(2, { 0, 1 }, { 1 * S, 0 });
+	EDGES(3, { 0, 1 }, { 1 * S, 0 });
+	EDGES(17, { 1 * S, 1 }, { 2 * S, 0 });
+	engine_free(e);
+}
+
+static void test_forever_repeat(void)
+{
+	Engine *e = setup();
+
+	/* The seed's factory lesson: each round is a fresh instance of the child. */
+	start(e, "f", "{\"forever\":{\"blink\":{\"lines\":[11],\"interval\":\"300ms\",\"times\":1}}}",
+	      0);
+	run_until(e, 1900 * MS);
+	EDGES(11, { 0, 1 }, { 300 * MS, 0 }, { 600 * MS, 1 }, { 900 * MS, 0 }, { 1200 * MS, 1 },
+	      { 1500 * MS, 0 }, { 1800 * MS, 1 });
+	check_int(rec.n_ended, 0);
+	/* Rounds recycle their tasks: no growth. */
+	check_int(engine_n_tasks(e), 2);
+	engine_free(e);
+
+	e = setup();
+	start(e, "r",
+	      "{\"repeat\":{\"times\":3,\"program\":{\"sequence\":[{\"on\":{\"lines\":[5],\"for\":"
+	      "\"100ms\"}},{\"wait\":\"100ms\"}]}}}",
+	      0);
+	run_until(e, 10 * S);
+	EDGES(5, { 0, 1 }, { 100 * MS, 0 }, { 200 * MS, 1 }, { 300 * MS, 0 }, { 400 * MS, 1 },
+	      { 500 * MS, 0 });
+	check_int(rec.n_ended, 1);
+	check_int(rec.ended[0].t, 600 * MS);
+	engine_free(e);
+}
+
+static void test_call(void)
+{
+	Engine *e = setup();
+	_cleanup_(program_unrefp) Program *cyc = NULL;
+	EngineRun *run = NULL;
+	ProgramError err;
+
+	defs[0].name = "flash";
+	defs[0].program = parse("{\"on\":{\"lines\":[20],\"for\":\"200ms\"}}");
+	defs[1].name = "twice";
+	defs[1].program = parse("{\"sequence\":[{\"call\":\"flash\"},{\"wait\":\"200ms\"},"
+				"{\"call\":\"flash\"}]}");
+
+	start(e, "c", "{\"sequence\":[{\"call\":\"twice\"},{\"call\":\"flash\"}]}", 0);
+	/* Bound at start: undefining now changes nothing for the run. */
+	program_unref(defs[0].program);
+	defs[0].program = NULL;
+	defs[0].name = NULL;
+	run_until(e, 10 * S);
+	/* At 600ms one flash ends and the next begins: one instant, so no edge at all. */
+	EDGES(20, { 0, 1 }, { 200 * MS, 0 }, { 400 * MS, 1 }, { 800 * MS, 0 });
+	check_int(rec.n_ended, 1);
+	check_int(rec.ended[0].result, RUN_DONE);
+
+	/* Undefined names and cycles are refused and start nothing. */
+	cyc = parse("{\"call\":\"flash\"}");
+	check_int(engine_start(e, cyc, lookup, NULL, 10 * S, NULL, &run, &err), -ENOENT);
+	check_str(err.message, "no definition named \"flash\"");
+	cyc = program_unref(cyc);
+
+	defs[2].name = "ping";
+	defs[2].program = parse("{\"sequence\":[{\"wait\":1},{\"call\":\"pong\"}]}");
+	defs[3].name = "pong";
+	defs[3].program = parse("{\"all\":[{\"wait\":1},{\"call\":\"ping\"}]}");
+	defs[4].name = "self";
+	defs[4].program = parse("{\"forever\":{\"call\":\"self\"}}");
+	cyc = parse("{\"sequence\":[{\"call\":\"twice\"},{\"call\":\"ping\"}]}");
+	check_int(engine_start(e, cyc, lookup, NULL, 10 * S, NULL, &run, &err), -ENOENT);
+	cyc = program_unref(cyc);
+	defs[0].name = "flash";
+	defs[0].program = parse("{\"on\":{\"lines\":[20],\"for\":\"200ms\"}}");
+	cyc = parse("{\"sequence\":[{\"call\":\"twice\"},{\"call\":\"ping\"}]}");
+	check_int(engine_start(e, cyc, lookup, NULL, 10 * S, NULL, &run, &err), -ELOOP);
+	check_str(err.message, "call cycle: ping -> pong -> ping");
+	cyc = program_unref(cyc);
+	cyc = parse("{\"call\":\"self\"}");
+	check_int(engine_start(e, cyc, lookup, NULL, 10 * S, NULL, &run, &err), -ELOOP);
+	check_str(err.message, "call cycle: self -> self");
+	check_int(engine_n_runs(e), 0);
+	check_int(engine_n_tasks(e), 0);
+
+	for (size_t i = 0; i < ELEMENTSOF(defs); i++) {
+		program_unref(defs[i].program);
+		defs[i].program = NULL;
+		defs[i].name = NULL;
+	}
+	engine_free(e);
+}
+
+/* ------------------------------------------------------ lines and batches */
+
+static void test_composition(void)
+{
+	Engine *e = setup();
+	EngineRun *a;
+
+	/* Two programs on one line: lit while at least one holds it. */
+	a = start(e, "a", "{\"on\":{\"lines\":[11],\"for\":\"1s\"}}", 0);
+	start(e, "b", "{\"blink\":{\"lines\":[11],\"interval\":\"400ms\"}}", 0);
+	run_until(e, 2 * S);
+	/* b's off at 0.4s and on at 0.8s are hidden by a; a's end at 1s is hidden by b (lit 0.8-1.2). */
+	EDGES(11, { 0, 1 }, { 1200 * MS, 0 }, { 1600 * MS, 1 }, { 2000 * MS, 0 });
+	(void)a;
+	engine_free(e);
+}
+
+static void test_batching(void)
+{
+	Engine *e = setup();
+
+	start(e, "rows", "{\"blink\":{\"lines\":{\"row\":1},\"interval\":\"100ms\",\"times\":1}}", 0);
+	start(e, "col", "{\"on\":{\"lines\":{\"col\":4},\"for\":\"100ms\"}}", 0);
+	run_until(e, 1 * S);
+	/* Row 1 and column 4 share line 3: nine lines change at 0 and at 100ms, one call each. */
+	check_int(rec.n_batches, 2);
+	check_int(rec.batch_times[0], 0);
+	check_int(rec.batch_sizes[0], 9);
+	check_int(rec.batch_times[1], 100 * MS);
+	check_int(rec.batch_sizes[1], 9);
+	/* Sorted by offset within a batch. */
+	for (size_t i = 1; i < 9; i++)
+		check(rec.edges[i - 1].offset < rec.edges[i].offset);
+	engine_free(e);
+}
+
+static void test_late_wakeup(void)
+{
+	Engine *e = setup();
+
+	start(e, "b", "{\"blink\":{\"lines\":[11],\"interval\":\"100ms\"}}", 0);
+	check_int(engine_advance(e, 0), 0);
+	check_int(engine_next_deadline(e), 100 * MS);
+
+	/* Woken 10 intervals late: edges 1..10 fell due; edge 10 lights the line, as it was. */
+	check_int(engine_advance(e, 1050 * MS), 0);
+	check_int(rec.n_batches, 1); /* nothing written: no stale flash */
+	/* The timeline did not move: the next edge is still at an exact multiple. */
+	check_int(engine_next_deadline(e), 1100 * MS);
+	run_until(e, 1300 * MS);
+	EDGES(11, { 0, 1 }, { 1100 * MS, 0 }, { 1200 * MS, 1 }, { 1300 * MS, 0 });
+
+	/* Woken 10.5 intervals late into an off phase: one write, the end result. */
+	check_int(engine_advance(e, 2350 * MS), 0);
+	check_int(rec.n_batches, 4);
+	check_int(engine_line_is_lit(e, 11), false);
+	check_int(engine_next_deadline(e), 2400 * MS);
+	engine_free(e);
+}
+
+static void test_stop_replace(void)
+{
+	Engine *e = setup();
+	EngineRun *a, *b;
+
+	a = start(e, "a", "{\"sequence\":[{\"wait\":\"1s\"},{\"all\":[{\"on\":{\"lines\":[0]}},"
+			  "{\"cycle\":{\"lines\":{\"row\":4},\"interval\":\"300ms\"}}]}]}",
+		  0);
+	run_until(e, 1700 * MS);
+	check(engine_line_is_lit(e, 0));
+	check(engine_line_is_lit(e, 12));
+	/* Cancelling turns off, at that instant, every line held anywhere below. */
+	check_int(engine_stop(e, a, RUN_STOPPED, 1700 * MS + 7), 0);
+	check_int(engine_advance(e, 1700 * MS + 7), 0);
+	check_all_dark(e);
+	check_int(rec.n_ended, 1);
+	check_int(rec.ended[0].result, RUN_STOPPED);
+	check_int(engine_n_tasks(e), 0);
+	check_int(engine_next_deadline(e), USEC_INFINITY);
+
+	/* Replace: stop and start at one instant, one batch: a line lit by both never goes dark. */
+	a = start(e, "x", "{\"on\":{\"lines\":[11,10]}}", 2 * S);
+	check_int(engine_advance(e, 2 * S), 0);
+	size_t batches = rec.n_batches;
+	check_int(engine_stop(e, a, RUN_REPLACED, 3 * S), 0);
+	b = start(e, "x", "{\"on\":{\"lines\":[11,27]}}", 3 * S);
+	check_int(engine_advance(e, 3 * S), 0);
+	check_int(rec.n_batches, batches + 1);
+	check_int(rec.batch_sizes[batches], 2); /* 10 off, 27 on; 11 untouched */
+	EDGES(11, { 2 * S, 1 });
+	check_int(rec.ended[1].result, RUN_REPLACED);
+
+	/* A run that ended by itself cannot be stopped again. */
+	b = start(e, "y", "{\"wait\":\"1s\"}", 4 * S);
+	check_int(engine_stop(e, b, RUN_STOPPED, 5 * S), -ESRCH);
+	check_int(engine_advance(e, 5 * S), 0);
+	check_str(rec.ended[2].name, "y");
+	check_int(rec.ended[2].result, RUN_DONE);
+	engine_free(e);
+}
+
+static void test_backend_failure(void)
+{
+	Engine *e = setup();
+
+	start(e, "b", "{\"on\":{\"lines\":[11]}}", 0);
+	rec.fail_next = -ENODEV;
+	check_int(engine_advance(e, 0), -ENODEV);
+	check(!engine_line_is_lit(e, 11));
+	/* The change was kept and goes out with the next batch. */
+	check_int(engine_advance(e, 1), 0);
+	check(engine_line_is_lit(e, 11));
+	EDGES(11, { 1, 1 });
+	/* A resync writes the whole state again. */
+	engine_resync(e);
+	check_int(engine_advance(e, 2), 0);
+	check_int(rec.batch_sizes[rec.n_batches - 1], 25);
+	engine_free(e);
+}
+
+/* ------------------------------------------------------ the seed's programs */
+
+static void test_seed(void)
+{
+	/* The talk's 5x5 matrix: rows blinking at 0.5, 0.4, 0.3, 0.2, 0.1s. */
+	static const char rows[] =
+		"{\"all\":[{\"blink\":{\"lines\":{\"row\":0},\"interval\":0.5}},"
+		"{\"blink\":{\"lines\":{\"row\":1},\"interval\":0.4}},"
+		"{\"blink\":{\"lines\":{\"row\":2},\"interval\":0.3}},"
+		"{\"blink\":{\"lines\":{\"row\":3},\"interval\":0.2}},"
+		"{\"blink\":{\"lines\":{\"row\":4},\"interval\":0.1}}]}";
+	/* Transposed: columns, and then in sequence, two blinks each, forever. */
+	static const char columns_forever[] =
+		"{\"forever\":{\"sequence\":[{\"blink\":{\"lines\":{\"col\":0},\"interval\":0.3,\"times\":2}},"
+		"{\"blink\":{\"lines\":{\"col\":1},\"interval\":0.2,\"times\":2}},"
+		"{\"blink\":{\"lines\":{\"col\":2},\"interval\":0.1,\"times\":2}},"
+		"{\"blink\":{\"lines\":{\"col\":3},\"interval\":0.01,\"times\":2}},"
+		"{\"blink\":{\"lines\":{\"col\":4},\"interval\":0.05,\"times\":2}}]}}";
+	Engine *e = setup();
+
+	start(e, "rows", rows, 0);
+	run_until(e, 10 * S);
+	/* Line 13 (row 4) toggles every 100ms; line 11 (row 0) every 500ms, for 10s. */
+	check_int(count_edges(13), 101);
+	check_int(count_edges(11), 21);
+	for (size_t i = 0; i < rec.n_edges; i++)
+		if (rec.edges[i].offset == 0) /* row 1: 0.4s, odd edges off */
+			check_int(rec.edges[i].t % (400 * MS), 0);
+	engine_free(e);
+
+	e = setup();
+	start(e, "columns", columns_forever, 0);
+	/* One round: 2*2*(0.3+0.2+0.1+0.01+0.05) = 2.64s; run three rounds. */
+	run_until(e, 3 * 2640 * MS);
+	EDGES(11, { 0, 1 }, { 300 * MS, 0 }, { 600 * MS, 1 }, { 900 * MS, 0 }, { 2640 * MS, 1 },
+	      { 2940 * MS, 0 }, { 3240 * MS, 1 }, { 3540 * MS, 0 }, { 5280 * MS, 1 },
+	      { 5580 * MS, 0 }, { 5880 * MS, 1 }, { 6180 * MS, 0 }, { 7920 * MS, 1 });
+	/* Column 4 starts when column 3 ended: 1.2 + 0.8 + 0.4 + 0.04 = 2.44s. */
+	EDGES(2, { 2440 * MS, 1 }, { 2490 * MS, 0 }, { 2540 * MS, 1 }, { 2590 * MS, 0 },
+	      { 5080 * MS, 1 }, { 5130 * MS, 0 }, { 5180 * MS, 1 }, { 5230 * MS, 0 },
+	      { 7720 * MS, 1 }, { 7770 * MS, 0 }, { 7820 * MS, 1 }, { 7870 * MS, 0 });
+	engine_free(e);
+}
+
+int main(void)
+{
+	char name[16];
+
+	check_int(layout_new_default(&layout), 0);
+	for (size_t i = 0; i < layout->n_lines; i++) {
+		snprintf(name, sizeof(name), "GPIO%u", layout->lines[i]);
+		check_int(layout_set_name(layout, i, name), 0);
+	}
+
+	test_blink();
+	test_cycle();
+	test_on_wait_sequence();
+	test_all();
+	test_any();
+	test_forever_repeat();
+	test_call();
+	test_composition();
+	test_batching();
+	test_late_wakeup();
+	test_stop_replace();
+	test_backend_failure();
+	test_seed();
+
+	layout_free(layout);
+	return test_summary("test-engine");
+}

@@ -1,0 +1,498 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# The vm tier's tests, run by /init inside the guest as root (busybox sh).
+#
+# The chip is a gpio-sim chip with 28 lines ($VM_CHIP, sysfs folder $VM_SYSFS,
+# both set by /init); line 17 is named LED17, line 9 LED9, line 26 SPARE26.
+# Every line's value as the chip sees it is $VM_SYSFS/sim_gpioN/value.
+#
+# Each test is a shell function that returns 0 when it passes; on failure it
+# calls why "reason" and returns 1. The harness prints "ok - NAME" or
+# "not ok - NAME: reason" and at the end "BLINKD-VM-RESULT: N passed, M failed".
+# With the file /etc/blinkd-vm-tools-only present only the tests that need
+# no blinkd run (the run script's --tools-only, for work on the tier itself).
+
+CHIP=${VM_CHIP:-/dev/gpiochip0}
+SYSFS=${VM_SYSFS:-/sys/devices/platform/gpio-sim.0/gpiochip0}
+CHIPNAME=${CHIP#/dev/}
+NLINES=28
+ROW0="2 4 10 11 27"
+# The default 5x5 matrix: every offset of it, and the ones it leaves out.
+LAYOUT="11 10 27 4 2 0 9 22 17 3 5 20 1 25 18 6 16 7 24 15 13 12 8 23 14"
+NOT_LAYOUT="19 21 26"
+CFG=/tmp/blinkd.json
+TRACE=/tmp/trace
+ERR=/tmp/blinkd.err
+
+passed=0
+failed=0
+REASON=
+DPID=
+
+# ---------------------------------------------------------------- harness
+why() { REASON="$*"; }
+
+# t NAME: run the function test_NAME and count it.
+t() {
+	REASON=
+	t0=$EPOCHREALTIME
+	if "test_$1"; then
+		passed=$((passed + 1))
+		echo "ok - $1 ($(since "$t0") s)"
+	else
+		failed=$((failed + 1))
+		echo "not ok - $1: ${REASON:-failed}"
+	fi
+}
+
+# since T0: seconds since the $EPOCHREALTIME value T0, one decimal.
+since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
+
+# Print a file indented, for diagnosis after a failure.
+dump() {
+	[ -s "$1" ] || return 0
+	echo "# --- $1"
+	sed 's/^/#   /' "$1" | tail -n 40
+}
+
+# -------------------------------------------------------------- the chip
+# val N: the value the chip sees on line N.
+val() {
+	read -r v <"$SYSFS/sim_gpio$1/value"
+	echo "$v"
+}
+
+# lit: the offsets that read 1, ascending, space separated.
+lit() {
+	out=
+	n=0
+	while [ $n -lt $NLINES ]; do
+		read -r v <"$SYSFS/sim_gpio$n/value"
+		[ "$v" = 1 ] && out="$out $n"
+		n=$((n + 1))
+	done
+	echo "${out# }"
+}
+
+# sorted "LIST": the numbers ascending, space separated.
+sorted() { echo $1 | tr ' ' '\n' | sort -n | tr '\n' ' ' | sed 's/ $//'; }
+
+# wait_lit "LIST" [SECONDS]: wait until exactly LIST is lit (default 3 s).
+wait_lit() {
+	want=$(sorted "$1")
+	deadline=$(( $(date +%s) + ${2:-3} ))
+	while :; do
+		now=$(lit)
+		[ "$now" = "$want" ] && return 0
+		[ "$(date +%s)" -gt "$deadline" ] && break
+		sleep 0.05
+	done
+	why "lit lines are '${now}', expected '${want}'"
+	return 1
+}
+
+# gpioinfo_line N: the gpioinfo line of offset N.
+gpioinfo_line() { gpioinfo -c "$CHIPNAME" | grep -E "^[[:space:]]*line[[:space:]]+$1:"; }
+
+# consumers: one "OFFSET CONSUMER" pair per used line.
+consumers() {
+	gpioinfo -c "$CHIPNAME" --unquoted |
+		sed -n 's/^[[:space:]]*line[[:space:]]*\([0-9]*\):.*consumer=\([^[:space:]]*\).*/\1 \2/p'
+}
+
+# ------------------------------------------------------------ the daemon
+start_bus() {
+	[ -n "$DBUS_SESSION_BUS_ADDRESS" ] && return 0
+	rm -f /tmp/bus-address
+	dbus-daemon --config-file=/etc/blinkd-vm-bus.conf --fork --print-address=3 \
+		3>/tmp/bus-address || return 1
+	i=0
+	while [ ! -s /tmp/bus-address ] && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	read -r DBUS_SESSION_BUS_ADDRESS </tmp/bus-address || return 1
+	export DBUS_SESSION_BUS_ADDRESS
+}
+
+# start_daemon [ARGS...]: start blinkd on the chip and wait for its bus name.
+start_daemon() {
+	: >"$TRACE"
+	blinkd --user --chip "$CHIP" --config "$CFG" --trace "$TRACE" "$@" 2>"$ERR" &
+	DPID=$!
+	i=0
+	while [ $i -lt 100 ]; do
+		if busctl --user status io.blinkd1 >/dev/null 2>&1; then
+			return 0
+		fi
+		if ! kill -0 "$DPID" 2>/dev/null; then
+			wait "$DPID"
+			why "blinkd exited ($?) before taking io.blinkd1: $(tail -n 3 "$ERR" | tr '\n' ' ')"
+			DPID=
+			return 1
+		fi
+		sleep 0.1
+		i=$((i + 1))
+	done
+	why "blinkd did not take io.blinkd1 within 10 s"
+	return 1
+}
+
+# ensure_daemon: a daemon is running (after a test that ended it, start one).
+ensure_daemon() {
+	if [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null; then
+		return 0
+	fi
+	start_daemon
+}
+
+# stop_daemon: SIGTERM, wait; DSTATUS is its exit status (or "timeout").
+stop_daemon() {
+	DSTATUS=none
+	[ -n "$DPID" ] || return 0
+	kill -TERM "$DPID" 2>/dev/null
+	i=0
+	while kill -0 "$DPID" 2>/dev/null && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	if kill -0 "$DPID" 2>/dev/null; then
+		DSTATUS=timeout
+		kill -KILL "$DPID" 2>/dev/null
+	fi
+	wait "$DPID"
+	[ "$DSTATUS" = timeout ] || DSTATUS=$?
+	DPID=
+}
+
+call() { busctl --user call io.blinkd1 /io/blinkd1 io.blinkd1.Manager "$@"; }
+
+# start NAME PROGRAM: Start over D-Bus; the reply must be the program's path.
+start() {
+	reply=$(call Start ss "$1" "$2" 2>&1) || {
+		why "Start $1 failed: $reply"
+		return 1
+	}
+	case $reply in
+	'o "/io/blinkd1/program/'*) return 0 ;;
+	esac
+	why "Start $1 answered '$reply'"
+	return 1
+}
+
+stop() {
+	reply=$(call Stop s "$1" 2>&1) || {
+		why "Stop $1 failed: $reply"
+		return 1
+	}
+}
+
+# ================================================================ tests
+# --- the chip and the libgpiod tools, without blinkd
+
+test_chip_has_28_lines() {
+	out=$(gpiodetect 2>&1)
+	echo "$out" | grep -q "^$CHIPNAME .*(28 lines)" || {
+		why "gpiodetect: $out"
+		return 1
+	}
+	gpioinfo_line 17 | grep -q '"LED17"' || {
+		why "line 17 is not named LED17: $(gpioinfo_line 17)"
+		return 1
+	}
+	[ "$(lit)" = "" ] || {
+		why "lines lit at start: $(lit)"
+		return 1
+	}
+}
+
+test_gpioset_drives_sysfs() {
+	gpioset -c "$CHIPNAME" 5=1 22=1 &
+	pid=$!
+	wait_lit "5 22" || { kill $pid; wait $pid; return 1; }
+	consumers | grep -qx "5 gpioset" || {
+		why "line 5 has no consumer gpioset: $(gpioinfo_line 5)"
+		kill $pid
+		wait $pid
+		return 1
+	}
+	kill $pid
+	wait $pid
+	wait_lit "" || return 1
+	[ -z "$(consumers)" ] || {
+		why "lines still used after gpioset ended: $(consumers | tr '\n' ' ')"
+		return 1
+	}
+}
+
+test_pull_up_reaches_gpioget() {
+	echo pull-up >"$SYSFS/sim_gpio6/pull"
+	v=$(gpioget -c "$CHIPNAME" --numeric 6 2>&1)
+	echo pull-down >"$SYSFS/sim_gpio6/pull"
+	[ "$v" = 1 ] || {
+		why "gpioget read '$v' with pull-up"
+		return 1
+	}
+	v=$(gpioget -c "$CHIPNAME" --numeric 6 2>&1)
+	[ "$v" = 0 ] || {
+		why "gpioget read '$v' with pull-down"
+		return 1
+	}
+}
+
+# --- the daemon on the libgpiod backend
+
+test_daemon_starts() {
+	start_bus || {
+		why "no private bus: $(cat /tmp/bus-address 2>/dev/null)"
+		return 1
+	}
+	echo '{"chip": "'"$CHIP"'"}' >"$CFG"
+	start_daemon || return 1
+	busctl --user introspect io.blinkd1 /io/blinkd1 io.blinkd1.Manager >/tmp/introspect 2>&1 || {
+		why "introspect failed: $(cat /tmp/introspect)"
+		return 1
+	}
+	grep -q '^\.Start ' /tmp/introspect || {
+		why "io.blinkd1.Manager has no Start method"
+		return 1
+	}
+	[ "$(lit)" = "" ] || {
+		why "lines lit after start: $(lit)"
+		return 1
+	}
+}
+
+test_consumer_is_blinkd() {
+	ensure_daemon || return 1
+	consumers >/tmp/consumers
+	for n in $LAYOUT; do
+		grep -qx "$n blinkd" /tmp/consumers || {
+			why "line $n: $(gpioinfo_line "$n" | tr -s ' \t' ' ')"
+			return 1
+		}
+	done
+	for n in $NOT_LAYOUT; do
+		! grep -q "^$n " /tmp/consumers || {
+			why "line $n is outside the layout but used: $(gpioinfo_line "$n" | tr -s ' \t' ' ')"
+			return 1
+		}
+	done
+}
+
+test_on_row0_lights_exactly_row0() {
+	ensure_daemon || return 1
+	start row0 '{"on":{"lines":{"row":0}}}' || return 1
+	wait_lit "$ROW0" || return 1
+	# and it stays so
+	sleep 0.3
+	[ "$(lit)" = "$ROW0" ] || {
+		why "lit changed to '$(lit)'"
+		return 1
+	}
+	out=$(call List 2>&1)
+	echo "$out" | grep -q '"row0"' || {
+		why "List does not show row0: $out"
+		return 1
+	}
+}
+
+test_stop_turns_all_off() {
+	ensure_daemon || return 1
+	[ "$(lit)" = "$ROW0" ] || { start row0 '{"on":{"lines":{"row":0}}}' && wait_lit "$ROW0"; } || return 1
+	stop row0 || return 1
+	wait_lit "" 2 || return 1
+	out=$(call List 2>&1)
+	[ "$out" = "a(ss) 0" ] || {
+		why "List after Stop: $out"
+		return 1
+	}
+	kill -0 "$DPID" 2>/dev/null || {
+		why "blinkd is gone after Stop"
+		return 1
+	}
+}
+
+test_blink_toggles_line9() {
+	ensure_daemon || return 1
+	start blink9 '{"blink":{"lines":[9],"interval":"200ms"}}' || return 1
+	# sample line 9 every ~50 ms for 2 s
+	ones=0
+	zeros=0
+	changes=0
+	others=
+	prev=
+	t0=$EPOCHREALTIME
+	while [ "$(since "$t0" | tr -d .)" -lt 20 ]; do
+		read -r v <"$SYSFS/sim_gpio9/value"
+		if [ "$v" = 1 ]; then ones=$((ones + 1)); else zeros=$((zeros + 1)); fi
+		[ -n "$prev" ] && [ "$v" != "$prev" ] && changes=$((changes + 1))
+		prev=$v
+		l=$(lit)
+		[ -n "$l" ] && [ "$l" != 9 ] && others=$l
+		sleep 0.05
+	done
+	stop blink9 || return 1
+	wait_lit "" 2 || return 1
+	echo "# line 9 over 2 s: $ones samples 1, $zeros samples 0, $changes changes"
+	[ $ones -ge 3 ] && [ $zeros -ge 3 ] && [ $changes -ge 4 ] || {
+		why "line 9 was 1 in $ones samples, 0 in $zeros, changed $changes times (200 ms blink over 2 s)"
+		return 1
+	}
+	[ -z "$others" ] || {
+		why "other lines lit during the blink: $others"
+		return 1
+	}
+}
+
+test_line_by_chip_name() {
+	ensure_daemon || return 1
+	start led17 '{"on":{"lines":["LED17"]}}' || return 1
+	wait_lit 17 || return 1
+	stop led17 || return 1
+	wait_lit "" 2
+}
+
+test_client_start_stop_cycle() {
+	ensure_daemon || return 1
+	out=$(blinkd-client --user start cycle --row 0 2>&1) || {
+		why "blinkd-client start cycle --row 0 failed ($?): $out"
+		return 1
+	}
+	out=$(blinkd-client --user list 2>&1) || {
+		why "blinkd-client list failed: $out"
+		return 1
+	}
+	echo "$out" | grep -q cycle || {
+		why "blinkd-client list does not show cycle: $out"
+		return 1
+	}
+	# Row 0 one line at a time: sample for 2.5 s (default interval 0.5 s).
+	seen=
+	bad=
+	t0=$EPOCHREALTIME
+	while [ "$(since "$t0" | tr -d .)" -lt 25 ]; do
+		l=$(lit)
+		case " $l " in
+		"  ") ;;
+		*" "*" "*" "*) bad="$l" ;; # more than one line
+		*)
+			case " $ROW0 " in
+			*" $l "*) case " $seen " in *" $l "*) ;; *) seen="$seen $l" ;; esac ;;
+			*) bad="$l" ;;
+			esac
+			;;
+		esac
+		sleep 0.05
+	done
+	out=$(blinkd-client --user stop cycle 2>&1) || {
+		why "blinkd-client stop cycle failed ($?): $out"
+		return 1
+	}
+	wait_lit "" 2 || return 1
+	echo "# cycle over 2.5 s lit, in turn:$seen"
+	[ -z "$bad" ] || {
+		why "cycle of row 0 lit '$bad'"
+		return 1
+	}
+	case $seen in
+	" 11 10"*) ;;
+	*)
+		why "cycle of row 0 lit, in turn, '$seen'; expected 11, then 10, ..."
+		return 1
+		;;
+	esac
+	out=$(blinkd-client --user list 2>&1)
+	! echo "$out" | grep -q cycle || {
+		why "cycle still listed after stop: $out"
+		return 1
+	}
+}
+
+test_sigterm_turns_off_and_releases() {
+	ensure_daemon || return 1
+	start row0 '{"on":{"lines":{"row":0}}}' || return 1
+	wait_lit "$ROW0" || return 1
+	stop_daemon
+	[ "$DSTATUS" = 0 ] || {
+		why "blinkd exited with '$DSTATUS' after SIGTERM"
+		dump "$ERR"
+		return 1
+	}
+	[ "$(lit)" = "" ] || {
+		why "lines lit after exit: $(lit)"
+		return 1
+	}
+	# Released: no line is used any more.
+	c=$(consumers | tr '\n' ' ')
+	[ -z "$c" ] || {
+		why "lines still used after exit: $c"
+		return 1
+	}
+	# Turned off before the release: the last trace entry of each row 0 line is 0.
+	for n in $ROW0; do
+		last=$(awk -v n="$n" '$2 == n { v = $3 } END { print v }' "$TRACE")
+		[ "$last" = 0 ] || {
+			why "the trace's last value of line $n is '$last', not 0"
+			dump "$TRACE"
+			return 1
+		}
+	done
+}
+
+test_busy_line_exit_1_names_holder() {
+	# stop any daemon first, so line 11 is free
+	[ -z "$DPID" ] || stop_daemon
+	gpioset -c "$CHIPNAME" 11=1 &
+	gpid=$!
+	wait_lit 11 || { kill $gpid; wait $gpid; return 1; }
+	timeout 20 blinkd --user --chip "$CHIP" --config "$CFG" 2>"$ERR" >/dev/null
+	rc=$?
+	still=$(val 11)
+	kill $gpid
+	wait $gpid
+	[ $rc = 1 ] || {
+		why "blinkd exited $rc with line 11 held by gpioset, expected 1"
+		dump "$ERR"
+		return 1
+	}
+	[ "$still" = 1 ] || {
+		why "line 11 read $still while gpioset held it at 1"
+		return 1
+	}
+	grep -w 11 "$ERR" | grep -q gpioset || {
+		why "no log line names line 11 and its consumer gpioset: $(tr '\n' ' ' <"$ERR")"
+		return 1
+	}
+	echo "# blinkd said: $(grep -w 11 "$ERR" | grep gpioset | head -n1)"
+	c=$(consumers | tr '\n' ' ')
+	[ -z "$c" ] || {
+		why "lines used after blinkd gave up: $c"
+		return 1
+	}
+}
+
+# ================================================================= main
+echo "guest: $(uname -r), $(nproc) cpu"
+t chip_has_28_lines
+t gpioset_drives_sysfs
+t pull_up_reaches_gpioget
+if [ -e /etc/blinkd-vm-tools-only ]; then
+	echo "# tools only: the tests of blinkd are not run"
+else
+	t daemon_starts
+	t consumer_is_blinkd
+	t on_row0_lights_exactly_row0
+	t stop_turns_all_off
+	t blink_toggles_line9
+	t line_by_chip_name
+	t client_start_stop_cycle
+	t sigterm_turns_off_and_releases
+	t busy_line_exit_1_names_holder
+	[ -z "$DPID" ] || stop_daemon
+	[ $failed = 0 ] || dump "$ERR"
+fi
+
+echo "BLINKD-VM-RESULT: $passed passed, $failed failed"
+[ $failed = 0 ] && [ $passed -gt 0 ]
