@@ -627,6 +627,7 @@ typedef struct BindContext {
 	EngineLookup lookup;
 	void *userdata;
 	ProgramError *error;
+	bool allow_undefined;
 	const char *stack[PROGRAM_NODES_MAX];
 	size_t n_stack;
 } BindContext;
@@ -662,6 +663,8 @@ static int bind_call(const char *name, void *userdata)
 		return 0; /* bound already, and checked */
 
 	def = ctx->lookup ? ctx->lookup(name, ctx->userdata) : NULL;
+	if (!def && ctx->allow_undefined)
+		return 0;
 	if (!def) {
 		if (ctx->error) {
 			snprintf(ctx->error->path, sizeof(ctx->error->path), "$");
@@ -869,6 +872,33 @@ int engine_start(Engine *e, Program *program, EngineLookup lookup, void *lookup_
 	if (ret)
 		*ret = run;
 	return 0;
+}
+
+int engine_check_calls(const Program *program, EngineLookup lookup, void *userdata,
+		       const char *self, ProgramError *error)
+{
+	EngineRun run = {};
+	BindContext *ctx;
+	int r;
+
+	ctx = calloc(1, sizeof(*ctx));
+	if (!ctx)
+		return -ENOMEM;
+	*ctx = (BindContext){
+		.run = &run,
+		.lookup = lookup,
+		.userdata = userdata,
+		.error = error,
+		.allow_undefined = true,
+	};
+	if (self)
+		ctx->stack[ctx->n_stack++] = self;
+	r = bind_program(ctx, program);
+	free(ctx);
+	for (size_t i = 0; i < run.n_bindings; i++)
+		program_unref(run.bindings[i].program);
+	free(run.bindings);
+	return r;
 }
 
 int engine_stop(Engine *e, EngineRun *run, RunResult result, usec_t now)

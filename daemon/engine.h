@@ -79,6 +79,15 @@ int engine_start(Engine *e, Program *program, EngineLookup lookup, void *lookup_
 		 usec_t now, void *run_userdata, EngineRun **ret, ProgramError *error);
 
 /*
+ * engine_check_calls() - look for a call cycle through the definitions that
+ * @program (known as @self, or NULL) reaches. Undefined names are fine here:
+ * they are checked when a run starts.
+ * Returns 0, or -ELOOP with @error naming the cycle.
+ */
+int engine_check_calls(const Program *program, EngineLookup lookup, void *userdata,
+		       const char *self, ProgramError *error);
+
+/*
  * engine_stop() - cancel @run at @now: every line it holds goes dark at that
  * instant. Calls ops->finished() with @result, then frees the run. Returns
  * -ESRCH when the run already ended by itself at or before @now (its

@@ -1,0 +1,341 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * io.blinkd1.Manager at /io/blinkd1: vtable and handlers only. Each handler
+ * reads its arguments, lets the manager act, and replies; bus_map_error() is
+ * the one place where failures become D-Bus errors.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bus-names.h"
+#include "config.h" /* BLINKD_VERSION */
+#include "log.h"
+#include "manager.h"
+
+#define DETAIL_MAX 1200
+
+/* Expected, user-facing failures become named errors; anything else a plain errno. */
+static int bus_map_error(sd_bus_error *error, int r, const char *detail)
+{
+	const char *name;
+
+	switch (r) {
+	case -EINVAL:
+		name = BLINKD_ERROR_INVALID_PROGRAM;
+		break;
+	case -EBADR:
+		name = BLINKD_ERROR_INVALID_NAME;
+		break;
+	case -EEXIST:
+		name = BLINKD_ERROR_EXISTS;
+		break;
+	case -ESRCH:
+		name = BLINKD_ERROR_NOT_RUNNING;
+		break;
+	case -ENOENT:
+		name = BLINKD_ERROR_NOT_DEFINED;
+		break;
+	case -E2BIG:
+		name = BLINKD_ERROR_LIMIT_EXCEEDED;
+		break;
+	default:
+		return sd_bus_error_set_errno(error, r);
+	}
+	return sd_bus_error_set(error, name, detail);
+}
+
+static int method_start_or_replace(sd_bus_message *msg, Manager *m, bool replace,
+				   sd_bus_error *error)
+{
+	char detail[DETAIL_MAX] = "";
+	const char *name, *text;
+	Running *r;
+	int k;
+
+	k = sd_bus_message_read(msg, "ss", &name, &text);
+	if (k < 0)
+		return k;
+	k = manager_start_program(m, name, text, replace, &r, detail, sizeof(detail));
+	if (k < 0)
+		return bus_map_error(error, k, detail);
+	return sd_bus_reply_method_return(msg, "o", r->path);
+}
+
+static int method_start(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+	return method_start_or_replace(msg, userdata, false, error);
+}
+
+static int method_replace(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+	return method_start_or_replace(msg, userdata, true, error);
+}
+
+static int method_stop(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+	char detail[DETAIL_MAX];
+	const char *name;
+	int k;
+
+	k = sd_bus_message_read(msg, "s", &name);
+	if (k < 0)
+		return k;
+	k = manager_stop_program(userdata, name);
+	if (k < 0) {
+		snprintf(detail, sizeof(detail), "no program named \"%.80s\" is running", name);
+		return bus_map_error(error, k, detail);
+	}
+	return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int method_stop_all(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+	manager_stop_all_programs(userdata);
+	return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int method_list(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	Manager *m = userdata;
+	int k;
+
+	k = sd_bus_message_new_method_return(msg, &reply);
+	if (k < 0)
+		return k;
+	k = sd_bus_message_open_container(reply, 'a', "(ss)");
+	if (k < 0)
+		return k;
+	/* The table is kept sorted by name. */
+	for (size_t i = 0; i < m->running.n; i++) {
+		Running *r = m->running.entries[i].value;
+		k = sd_bus_message_append(reply, "(ss)", r->name, r->canonical);
+		if (k < 0)
+			return k;
+	}
+	k = sd_bus_message_close_container(reply);
+	if (k < 0)
+		return k;
+	return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_define(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+	char detail[DETAIL_MAX] = "";
+	const char *name, *text;
+	int k;
+
+	k = sd_bus_message_read(msg, "ss", &name, &text);
+	if (k < 0)
+		return k;
+	k = manager_define(userdata, name, text, detail, sizeof(detail));
+	if (k < 0)
+		return bus_map_error(error, k, detail);
+	return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int method_undefine(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+	char detail[DETAIL_MAX];
+	const char *name;
+	int k;
+
+	k = sd_bus_message_read(msg, "s", &name);
+	if (k < 0)
+		return k;
+	k = manager_undefine(userdata, name);
+	if (k < 0) {
+		snprintf(detail, sizeof(detail), "no definition named \"%.80s\"", name);
+		return bus_map_error(error, k, detail);
+	}
+	return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int method_list_definitions(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	Manager *m = userdata;
+	int k;
+
+	k = sd_bus_message_new_method_return(msg, &reply);
+	if (k < 0)
+		return k;
+	k = sd_bus_message_open_container(reply, 'a', "(ss)");
+	if (k < 0)
+		return k;
+	for (size_t i = 0; i < m->definitions.n; i++) {
+		Definition *d = m->definitions.entries[i].value;
+		k = sd_bus_message_append(reply, "(ss)", d->name, d->canonical);
+		if (k < 0)
+			return k;
+	}
+	k = sd_bus_message_close_container(reply);
+	if (k < 0)
+		return k;
+	return sd_bus_send(NULL, reply, NULL);
+}
+
+static int on_subscribers_gone(sd_bus_track *t, void *userdata)
+{
+	Manager *m = userdata;
+
+	m->subscribers = sd_bus_track_unref(m->subscribers);
+	return 0;
+}
+
+static int method_subscribe(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+	Manager *m = userdata;
+	int k;
+
+	if (!m->subscribers) {
+		k = sd_bus_track_new(sd_bus_message_get_bus(msg), &m->subscribers,
+				     on_subscribers_gone, m);
+		if (k < 0)
+			return k;
+	}
+	/* A vanished client counts as unsubscribed: the track sees it leave the bus. */
+	k = sd_bus_track_add_sender(m->subscribers, msg);
+	if (k < 0)
+		return k;
+	k = sd_bus_reply_method_return(msg, NULL);
+	manager_subscribers_changed(m);
+	return k;
+}
+
+static int method_unsubscribe(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+	Manager *m = userdata;
+
+	if (m->subscribers)
+		(void)sd_bus_track_remove_sender(m->subscribers, msg); /* not subscribed: fine */
+	return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int property_layout(sd_bus *bus, const char *path, const char *interface,
+			   const char *property, sd_bus_message *reply, void *userdata,
+			   sd_bus_error *error)
+{
+	const Layout *l = ((Manager *)userdata)->config->layout;
+	int k;
+
+	k = sd_bus_message_open_container(reply, 'a', "au");
+	if (k < 0)
+		return k;
+	for (unsigned r = 0; r < l->n_rows; r++) {
+		k = sd_bus_message_append_array(reply, 'u', l->matrix + (size_t)r * l->n_cols,
+						l->n_cols * sizeof(unsigned));
+		if (k < 0)
+			return k;
+	}
+	return sd_bus_message_close_container(reply);
+}
+
+static int property_chip(sd_bus *bus, const char *path, const char *interface,
+			 const char *property, sd_bus_message *reply, void *userdata,
+			 sd_bus_error *error)
+{
+	return sd_bus_message_append(reply, "s", ((Manager *)userdata)->gpio->chip);
+}
+
+static int append_lit(sd_bus_message *msg, Manager *m)
+{
+	size_t n = m->config->layout->n_lines;
+	_cleanup_(freep) unsigned *lit = malloc(n * sizeof(unsigned));
+
+	if (!lit)
+		return -ENOMEM;
+	n = engine_get_lit(m->engine, lit, n);
+	return sd_bus_message_append_array(msg, 'u', lit, n * sizeof(unsigned));
+}
+
+static int property_lit(sd_bus *bus, const char *path, const char *interface,
+			const char *property, sd_bus_message *reply, void *userdata,
+			sd_bus_error *error)
+{
+	return append_lit(reply, userdata);
+}
+
+static int property_version(sd_bus *bus, const char *path, const char *interface,
+			    const char *property, sd_bus_message *reply, void *userdata,
+			    sd_bus_error *error)
+{
+	return sd_bus_message_append(reply, "s", BLINKD_VERSION);
+}
+
+static const sd_bus_vtable manager_vtable[] = {
+	SD_BUS_VTABLE_START(0),
+	SD_BUS_PROPERTY("Layout", "aau", property_layout, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("Chip", "s", property_chip, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+	/* Changes at every edge: the Frame signal, not PropertiesChanged, reports it. */
+	SD_BUS_PROPERTY("Lit", "au", property_lit, 0, 0),
+	SD_BUS_PROPERTY("Version", "s", property_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_METHOD_WITH_ARGS("Start", SD_BUS_ARGS("s", name, "s", program),
+				SD_BUS_RESULT("o", path), method_start, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("Replace", SD_BUS_ARGS("s", name, "s", program),
+				SD_BUS_RESULT("o", path), method_replace,
+				SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("Stop", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT, method_stop,
+				SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("StopAll", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_stop_all,
+				SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("List", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ss)", programs),
+				method_list, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("Define", SD_BUS_ARGS("s", name, "s", program), SD_BUS_NO_RESULT,
+				method_define, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("Undefine", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT,
+				method_undefine, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("ListDefinitions", SD_BUS_NO_ARGS,
+				SD_BUS_RESULT("a(ss)", definitions), method_list_definitions,
+				SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("Subscribe", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_subscribe,
+				SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("Unsubscribe", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT,
+				method_unsubscribe, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_SIGNAL_WITH_ARGS("Finished", SD_BUS_ARGS("s", name, "s", result), 0),
+	SD_BUS_SIGNAL_WITH_ARGS("Frame", SD_BUS_ARGS("t", monotonic_usec, "au", lit), 0),
+	SD_BUS_VTABLE_END,
+};
+
+int bus_manager_register(Manager *m)
+{
+	int r;
+
+	r = sd_bus_add_object_vtable(m->bus, &m->manager_slot, BLINKD_OBJECT_PATH,
+				     BLINKD_MANAGER_INTERFACE, manager_vtable, m);
+	if (r < 0)
+		return log_error_errno(r, "Failed to register %s: %m", BLINKD_OBJECT_PATH);
+	r = sd_bus_add_object_manager(m->bus, &m->object_manager_slot, BLINKD_OBJECT_PATH);
+	if (r < 0)
+		return log_error_errno(r, "Failed to add the object manager: %m");
+	return 0;
+}
+
+int bus_emit_finished(Manager *m, const char *name, RunResult result)
+{
+	if (!m->bus)
+		return 0;
+	return sd_bus_emit_signal(m->bus, BLINKD_OBJECT_PATH, BLINKD_MANAGER_INTERFACE, "Finished",
+				  "ss", name, run_result_to_string(result));
+}
+
+int bus_emit_frame(Manager *m, usec_t when)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
+	int r;
+
+	if (!m->bus)
+		return 0;
+	r = sd_bus_message_new_signal(m->bus, &msg, BLINKD_OBJECT_PATH, BLINKD_MANAGER_INTERFACE,
+				      "Frame");
+	if (r < 0)
+		return r;
+	r = sd_bus_message_append(msg, "t", (uint64_t)when);
+	if (r < 0)
+		return r;
+	r = append_lit(msg, m);
+	if (r < 0)
+		return r;
+	return sd_bus_send(m->bus, msg, NULL);
+}

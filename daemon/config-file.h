@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The configuration file, /etc/blinkd/blinkd.json: which chip, the consumer
+ * name, the matrix of lines, named definitions and programs to start. All
+ * keys are optional; unknown keys are refused.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+#include "layout.h"
+#include "macro.h"
+
+struct json_object;
+
+#define CONFIG_DEFAULT_PATH BLINKD_SYSCONFDIR "/blinkd/blinkd.json"
+#define CONFIG_DEFAULT_CHIP "/dev/gpiochip0"
+#define CONFIG_DEFAULT_CONSUMER "blinkd"
+#define CONFIG_DEFAULT_MAX_PROGRAMS 1024
+
+typedef struct Config {
+	char *path;			/* where it came from, NULL for built-in defaults */
+	char *chip;			/* a gpiochip path, or "sim" */
+	char *consumer;
+	unsigned max_programs;
+	Layout *layout;
+	struct json_object *definitions; /* name -> program, parsed once the chip names lines */
+	struct json_object *autostart;	 /* name -> program */
+} Config;
+
+/*
+ * config_load() - read and check @path.
+ * @must_exist: a missing file is an error (it was named on the command line);
+ *              otherwise a missing file means the built-in defaults
+ * Logs what is wrong, naming the file and the JSON path, and returns -EINVAL,
+ * or another negative errno when the file cannot be read.
+ */
+int config_load(Config **ret, const char *path, bool must_exist);
+Config *config_free(Config *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Config *, config_free);

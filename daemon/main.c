@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * blinkd: runs named blink programs on the lines of a GPIO chip, driven over
+ * D-Bus (io.blinkd1).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+
+#include "config.h"
+#include "log.h"
+#include "manager.h"
+
+static void help(void)
+{
+	printf("Usage: blinkd [OPTIONS]\n"
+	       "\n"
+	       "Run blink programs on GPIO lines, driven over D-Bus (io.blinkd1).\n"
+	       "\n"
+	       "Options:\n"
+	       "  -c, --config FILE       configuration file (default %s)\n"
+	       "      --chip PATH|sim     GPIO chip, or \"sim\" for a simulated one that needs\n"
+	       "                          no hardware (default: the config's, else %s)\n"
+	       "      --user              use the session bus instead of the system bus\n"
+	       "      --trace FILE        append \"<monotonic ns> <offset> <0|1>\" per line change\n"
+	       "      --log-level LEVEL   emerg, alert, crit, err, warning, notice, info, debug\n"
+	       "  -h, --help              show this help\n"
+	       "      --version           show the version\n",
+	       CONFIG_DEFAULT_PATH, CONFIG_DEFAULT_CHIP);
+}
+
+typedef struct Arguments {
+	ManagerOptions manager;
+	bool user_bus;
+} Arguments;
+
+/* Returns 1 to run, 0 to exit successfully (help, version), negative on bad usage. */
+static int parse_argv(int argc, char *argv[], Arguments *args)
+{
+	enum {
+		ARG_CHIP = 0x100,
+		ARG_USER,
+		ARG_TRACE,
+		ARG_LOG_LEVEL,
+		ARG_VERSION,
+	};
+	static const struct option options[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "chip", required_argument, NULL, ARG_CHIP },
+		{ "user", no_argument, NULL, ARG_USER },
+		{ "trace", required_argument, NULL, ARG_TRACE },
+		{ "log-level", required_argument, NULL, ARG_LOG_LEVEL },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, ARG_VERSION },
+		{},
+	};
+	int c, level;
+
+	args->manager.config_path = CONFIG_DEFAULT_PATH;
+	while ((c = getopt_long(argc, argv, "c:h", options, NULL)) >= 0) {
+		switch (c) {
+		case 'c':
+			args->manager.config_path = optarg;
+			args->manager.config_must_exist = true;
+			break;
+		case ARG_CHIP:
+			args->manager.chip = optarg;
+			break;
+		case ARG_USER:
+			args->user_bus = true;
+			break;
+		case ARG_TRACE:
+			args->manager.trace_path = optarg;
+			break;
+		case ARG_LOG_LEVEL:
+			level = log_level_from_string(optarg);
+			if (level < 0)
+				return log_error_errno(EINVAL, "Unknown log level \"%s\".", optarg);
+			log_set_max_level(level);
+			break;
+		case 'h':
+			help();
+			return 0;
+		case ARG_VERSION:
+			printf("blinkd %s\n", BLINKD_VERSION);
+			return 0;
+		default:
+			return -EINVAL;
+		}
+	}
+	if (optind < argc)
+		return log_error_errno(EINVAL, "Unexpected argument \"%s\".", argv[optind]);
+	return 1;
+}
+
+static int run(int argc, char *argv[])
+{
+	_cleanup_(manager_freep) Manager *m = NULL;
+	Arguments args = {};
+	int r;
+
+	log_set_ident("blinkd");
+	r = parse_argv(argc, argv, &args);
+	if (r <= 0)
+		return r;
+
+	/*
+	 * The default timer slack of 50us would let the kernel push every edge
+	 * late by that much; blinkd sleeps rarely and wants to wake on time.
+	 */
+	(void)prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+
+	r = manager_new(&m, &args.manager);
+	if (r < 0)
+		return r;
+	r = manager_startup(m, args.user_bus);
+	if (r < 0)
+		return r;
+	return manager_run(m);
+}
+
+int main(int argc, char *argv[])
+{
+	int r = run(argc, argv);
+
+	if (r == -EINVAL && argc > 0)
+		return 1;
+	return r < 0 ? 1 : 0;
+}
