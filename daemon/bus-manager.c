@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bus-names.h"
@@ -239,6 +240,13 @@ static int property_chip(sd_bus *bus, const char *path, const char *interface,
 	return sd_bus_message_append(reply, "s", ((Manager *)userdata)->gpio->chip);
 }
 
+static int compare_offsets(const void *a, const void *b)
+{
+	unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The lit offsets, sorted, as Lit and Frame carry them. */
 static int append_lit(sd_bus_message *msg, Manager *m)
 {
 	size_t n = m->config->layout->n_lines;
@@ -247,6 +255,7 @@ static int append_lit(sd_bus_message *msg, Manager *m)
 	if (!lit)
 		return -ENOMEM;
 	n = engine_get_lit(m->engine, lit, n);
+	qsort(lit, n, sizeof(unsigned), compare_offsets);
 	return sd_bus_message_append_array(msg, 'u', lit, n * sizeof(unsigned));
 }
 
