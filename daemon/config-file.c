@@ -150,40 +150,21 @@ static int config_new_defaults(Config **ret)
 	return 0;
 }
 
-int config_load(Config **ret, const char *path, bool must_exist)
+int config_parse(Config **ret, const char *text, size_t len, const char *label)
 {
 	_cleanup_(config_freep) Config *c = NULL;
 	_cleanup_(json_tokener_freep) json_tokener *tok = NULL;
 	_cleanup_(json_object_putp) json_object *root = NULL;
-	_cleanup_(freep) char *text = NULL;
-	_cleanup_(fclosep) FILE *f = NULL;
-	size_t len;
 	int r;
 
 	r = config_new_defaults(&c);
 	if (r < 0)
 		return log_oom();
-
-	f = fopen(path, "re");
-	if (!f) {
-		if (errno == ENOENT && !must_exist) {
-			log_debug("No configuration at %s, using the defaults.", path);
-			*ret = TAKE_PTR(c);
-			return 0;
-		}
-		return log_error_errno(negative_errno(), "Failed to open configuration %s: %m",
-				       path);
-	}
-	c->path = strdup(path);
-	text = malloc(CONFIG_SIZE_MAX + 1);
-	if (!c->path || !text)
+	c->path = strdup(label);
+	if (!c->path)
 		return log_oom();
-	len = fread(text, 1, CONFIG_SIZE_MAX + 1, f);
-	if (ferror(f))
-		return log_error_errno(EIO, "Failed to read configuration %s: %m", path);
 	if (len > CONFIG_SIZE_MAX)
 		return config_fail(c, "$", "larger than %d bytes", CONFIG_SIZE_MAX);
-	text[len] = '\0';
 
 	tok = json_tokener_new_ex(2 * 32 + 8);
 	if (!tok)
@@ -196,6 +177,8 @@ int config_load(Config **ret, const char *path, bool must_exist)
 				   json_tokener_get_parse_end(tok),
 				   json_tokener_get_error(tok) == json_tokener_continue
 					   ? "unexpected end of file"
+				   : json_tokener_get_error(tok) == json_tokener_success
+					   ? "trailing text"
 					   : json_tokener_error_desc(json_tokener_get_error(tok)));
 	if (!json_object_is_type(root, json_type_object))
 		return config_fail(c, "$", "must be an object");
@@ -232,4 +215,29 @@ int config_load(Config **ret, const char *path, bool must_exist)
 
 	*ret = TAKE_PTR(c);
 	return 0;
+}
+
+int config_load(Config **ret, const char *path, bool must_exist)
+{
+	_cleanup_(freep) char *text = NULL;
+	_cleanup_(fclosep) FILE *f = NULL;
+	size_t len;
+
+	f = fopen(path, "re");
+	if (!f) {
+		if (errno == ENOENT && !must_exist) {
+			log_debug("No configuration at %s, using the defaults.", path);
+			return config_new_defaults(ret) < 0 ? log_oom() : 0;
+		}
+		return log_error_errno(negative_errno(), "Failed to open configuration %s: %m",
+				       path);
+	}
+	text = malloc(CONFIG_SIZE_MAX + 2);
+	if (!text)
+		return log_oom();
+	len = fread(text, 1, CONFIG_SIZE_MAX + 1, f);
+	if (ferror(f))
+		return log_error_errno(EIO, "Failed to read configuration %s: %m", path);
+	text[len] = '\0';
+	return config_parse(ret, text, len, path);
 }

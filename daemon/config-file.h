@@ -7,6 +7,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "layout.h"
 #include "macro.h"
@@ -36,5 +37,11 @@ typedef struct Config {
  * or another negative errno when the file cannot be read.
  */
 int config_load(Config **ret, const char *path, bool must_exist);
+/*
+ * config_parse() - check configuration text; @label names it in messages.
+ * @text must be NUL-terminated at @len.
+ */
+int config_parse(Config **ret, const char *text, size_t len, const char *label);
+
 Config *config_free(Config *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Config *, config_free);

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Fuzz target: the program language, from text to a tree and back. Every
+ * accepted program must print a canonical form that parses to itself.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz.h"
+#include "layout.h"
+#include "log.h"
+#include "program.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static Layout *layout;
+	_cleanup_(program_unrefp) Program *p = NULL, *again = NULL;
+	_cleanup_(freep) char *text = NULL, *canonical = NULL, *canonical2 = NULL;
+	ProgramError error;
+
+	if (!layout) {
+		char name[16];
+		if (layout_new_default(&layout) < 0)
+			abort();
+		for (size_t i = 0; i < layout->n_lines; i++) {
+			snprintf(name, sizeof(name), "GPIO%u", layout->lines[i]);
+			if (layout_set_name(layout, i, name) < 0)
+				abort();
+		}
+	}
+
+	text = malloc(size + 1);
+	if (!text)
+		return 0;
+	memcpy(text, data, size);
+	text[size] = '\0';
+
+	if (program_parse(text, layout, 0, &p, &error) < 0)
+		return 0;
+	canonical = program_format(p);
+	if (!canonical)
+		abort();
+	if (program_parse(canonical, layout, 0, &again, &error) < 0)
+		fuzz_fail("canonical form does not parse", canonical);
+	canonical2 = program_format(again);
+	if (!canonical2 || strcmp(canonical, canonical2) != 0)
+		fuzz_fail("canonical form is not stable", canonical);
+	if (again->n_nodes != p->n_nodes)
+		fuzz_fail("canonical form changed the node count", canonical);
+	return 0;
+}
