@@ -115,6 +115,9 @@ static char *nest(const char *open, const char *middle, const char *close, unsig
 	size_t lo = strlen(open), lm = strlen(middle), lc = strlen(close);
 	char *s = malloc(n * (lo + lc) + lm + 1), *q = s;
 
+	if (!s)
+		abort();
+
 	for (unsigned i = 0; i < n; i++, q += lo)
 		memcpy(q, open, lo);
 	memcpy(q, middle, lm);
@@ -150,6 +153,8 @@ static void test_limits(void)
 	/* 64 KiB of text at most. */
 	n = PROGRAM_TEXT_MAX + 1;
 	big = malloc(n + 1);
+	if (!big)
+		abort();
 	memset(big, ' ', n);
 	memcpy(big, "{\"wait\":1}", 10);
 	big[n] = '\0';
@@ -162,6 +167,8 @@ static void test_limits(void)
 	for (unsigned count = 4095; count <= 4096; count++) {
 		size_t len = 16 + (size_t)count * 11;
 		char *s = malloc(len), *q = s;
+		if (!s)
+			abort();
 		q += sprintf(q, "{\"all\":[");
 		for (unsigned i = 0; i < count; i++)
 			q += sprintf(q, "%s{\"wait\":1}", i ? "," : "");
