@@ -17,7 +17,7 @@
 #define DETAIL_MAX 1200
 
 /* Expected, user-facing failures become named errors; anything else a plain errno. */
-static int bus_map_error(sd_bus_error *error, int r, const char *detail)
+int bus_map_error(sd_bus_error *error, int r, const char *detail)
 {
 	const char *name;
 

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "bus-names.h"
 #include "log.h"
@@ -65,11 +66,18 @@ static int property_lines(sd_bus *bus, const char *path, const char *interface,
 static int method_stop(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
 	Running *r = userdata;
+	Manager *m = r->manager;
+	_cleanup_(freep) char *name = strdup(r->name); /* r goes away with the program */
+	char detail[256];
 	int k;
 
-	k = manager_stop_program(r->manager, r->name); /* frees r */
-	if (k < 0)
-		return k;
+	if (!name)
+		return -ENOMEM;
+	k = manager_stop_program(m, name);
+	if (k < 0) {
+		snprintf(detail, sizeof(detail), "program \"%s\" ended already", name);
+		return bus_map_error(error, k, detail);
+	}
 	return sd_bus_reply_method_return(msg, NULL);
 }
 

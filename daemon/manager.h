@@ -116,6 +116,14 @@ void manager_subscribers_changed(Manager *m);
 int bus_manager_register(Manager *m);
 int bus_program_register(Manager *m);
 
+/*
+ * bus_map_error() - the one place where manager errors become D-Bus errors:
+ * -EINVAL InvalidProgram, -EBADR InvalidName, -EEXIST Exists, -ESRCH
+ * NotRunning, -ENOENT NotDefined, -E2BIG LimitExceeded, with @detail as the
+ * message; anything else a plain errno error.
+ */
+int bus_map_error(sd_bus_error *error, int r, const char *detail);
+
 /* Signals. */
 int bus_emit_finished(Manager *m, const char *name, RunResult result);
 int bus_emit_frame(Manager *m, usec_t when);
