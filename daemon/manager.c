@@ -370,9 +370,13 @@ static void manager_stop_all(Manager *m, RunResult result)
 {
 	usec_t now = engine_now(m->engine);
 
-	/* From the end: each stop removes its entry from the table. */
-	while (m->running.n > 0) {
-		Running *r = m->running.entries[m->running.n - 1].value;
+	/*
+	 * From the end: each stop removes its own entry, which moves only the
+	 * entries behind it. A run that ended by itself and awaits its "done"
+	 * report refuses the stop and keeps its entry until then.
+	 */
+	for (size_t i = m->running.n; i > 0; i--) {
+		Running *r = m->running.entries[i - 1].value;
 		(void)engine_stop(m->engine, r->run, result, now);
 	}
 }

@@ -12,6 +12,9 @@
 # "not ok - NAME: reason" and at the end "BLINKD-VM-RESULT: N passed, M failed".
 # With the file /etc/blinkd-vm-tools-only present only the tests that need
 # no blinkd run (the run script's --tools-only, for work on the tier itself).
+#
+# busybox ash has $EPOCHREALTIME:
+# shellcheck disable=SC3028
 
 CHIP=${VM_CHIP:-/dev/gpiochip0}
 SYSFS=${VM_SYSFS:-/sys/devices/platform/gpio-sim.0/gpiochip0}
@@ -76,7 +79,7 @@ lit() {
 }
 
 # sorted "LIST": the numbers ascending, space separated.
-sorted() { echo $1 | tr ' ' '\n' | sort -n | tr '\n' ' ' | sed 's/ $//'; }
+sorted() { echo "$1" | tr ' ' '\n' | sort -n | tr '\n' ' ' | sed 's/ $//'; }
 
 # wait_lit "LIST" [SECONDS]: wait until exactly LIST is lit (default 3 s).
 wait_lit() {
@@ -116,14 +119,20 @@ start_bus() {
 	export DBUS_SESSION_BUS_ADDRESS
 }
 
-# start_daemon [ARGS...]: start blinkd on the chip and wait for its bus name.
+# has_owner NAME: NAME is owned on the bus.
+has_owner() {
+	[ "$(busctl --user call org.freedesktop.DBus /org/freedesktop/DBus \
+		org.freedesktop.DBus NameHasOwner s "$1" 2>/dev/null)" = "b true" ]
+}
+
+# start_daemon: start blinkd on the chip and wait for its bus name.
 start_daemon() {
 	: >"$TRACE"
-	blinkd --user --chip "$CHIP" --config "$CFG" --trace "$TRACE" "$@" 2>"$ERR" &
+	blinkd --user --chip "$CHIP" --config "$CFG" --trace "$TRACE" 2>"$ERR" &
 	DPID=$!
 	i=0
 	while [ $i -lt 100 ]; do
-		if busctl --user status io.blinkd1 >/dev/null 2>&1; then
+		if has_owner io.blinkd1; then
 			return 0
 		fi
 		if ! kill -0 "$DPID" 2>/dev/null; then
@@ -161,8 +170,9 @@ stop_daemon() {
 		DSTATUS=timeout
 		kill -KILL "$DPID" 2>/dev/null
 	fi
-	wait "$DPID"
-	[ "$DSTATUS" = timeout ] || DSTATUS=$?
+	wait "$DPID" 2>/dev/null
+	st=$?
+	[ "$DSTATUS" = timeout ] || DSTATUS=$st
 	DPID=
 }
 
@@ -210,15 +220,15 @@ test_chip_has_28_lines() {
 test_gpioset_drives_sysfs() {
 	gpioset -c "$CHIPNAME" 5=1 22=1 &
 	pid=$!
-	wait_lit "5 22" || { kill $pid; wait $pid; return 1; }
+	wait_lit "5 22" || { kill $pid; wait $pid 2>/dev/null; return 1; }
 	consumers | grep -qx "5 gpioset" || {
 		why "line 5 has no consumer gpioset: $(gpioinfo_line 5)"
 		kill $pid
-		wait $pid
+		wait $pid 2>/dev/null
 		return 1
 	}
 	kill $pid
-	wait $pid
+	wait $pid 2>/dev/null
 	wait_lit "" || return 1
 	[ -z "$(consumers)" ] || {
 		why "lines still used after gpioset ended: $(consumers | tr '\n' ' ')"
@@ -336,10 +346,10 @@ test_blink_toggles_line9() {
 	stop blink9 || return 1
 	wait_lit "" 2 || return 1
 	echo "# line 9 over 2 s: $ones samples 1, $zeros samples 0, $changes changes"
-	[ $ones -ge 3 ] && [ $zeros -ge 3 ] && [ $changes -ge 4 ] || {
+	if [ $ones -lt 3 ] || [ $zeros -lt 3 ] || [ $changes -lt 4 ]; then
 		why "line 9 was 1 in $ones samples, 0 in $zeros, changed $changes times (200 ms blink over 2 s)"
 		return 1
-	}
+	fi
 	[ -z "$others" ] || {
 		why "other lines lit during the blink: $others"
 		return 1
@@ -446,12 +456,12 @@ test_busy_line_exit_1_names_holder() {
 	[ -z "$DPID" ] || stop_daemon
 	gpioset -c "$CHIPNAME" 11=1 &
 	gpid=$!
-	wait_lit 11 || { kill $gpid; wait $gpid; return 1; }
+	wait_lit 11 || { kill $gpid; wait $gpid 2>/dev/null; return 1; }
 	timeout 20 blinkd --user --chip "$CHIP" --config "$CFG" 2>"$ERR" >/dev/null
 	rc=$?
 	still=$(val 11)
 	kill $gpid
-	wait $gpid
+	wait $gpid 2>/dev/null
 	[ $rc = 1 ] || {
 		why "blinkd exited $rc with line 11 held by gpioset, expected 1"
 		dump "$ERR"
