@@ -227,27 +227,47 @@ static Program *lookup_definition(const char *name, void *userdata)
 	return d ? d->program : NULL;
 }
 
-/* Mark every line @p may drive, following calls; @seen_defs stops repeats. */
-static void collect_lines(Manager *m, const Program *p, uint8_t *lit, NameTable *seen_defs)
-{
-	const Layout *l = m->config->layout;
+typedef struct LineCollector {
+	unsigned *offsets;
+	size_t n, cap;
+	NameTable seen_defs; /* each definition once */
+	int error;
+} LineCollector;
 
-	for (size_t i = 0; i < p->lines.n_offsets; i++)
-		lit[l->index_of[p->lines.offsets[i]]] = 1;
+/* Gather every line @p may drive, following calls into the definitions. */
+static void collect_lines(Manager *m, const Program *p, LineCollector *c)
+{
+	if (c->n + p->lines.n_offsets > c->cap) {
+		size_t cap = (c->n + p->lines.n_offsets) * 2;
+		unsigned *o = realloc(c->offsets, cap * sizeof(unsigned));
+		if (!o) {
+			c->error = -ENOMEM;
+			return;
+		}
+		c->offsets = o;
+		c->cap = cap;
+	}
+	memcpy(c->offsets + c->n, p->lines.offsets, p->lines.n_offsets * sizeof(unsigned));
+	c->n += p->lines.n_offsets;
+
 	if (p->kind == PROGRAM_CALL) {
 		Definition *d = name_table_get(&m->definitions, p->call);
-		if (d && name_table_put(seen_defs, d->name, d) == 0)
-			collect_lines(m, d->program, lit, seen_defs);
+		if (d && name_table_put(&c->seen_defs, d->name, d) == 0)
+			collect_lines(m, d->program, c);
 	}
 	for (size_t i = 0; i < p->n_children; i++)
-		collect_lines(m, p->children[i], lit, seen_defs);
+		collect_lines(m, p->children[i], c);
+}
+
+static int compare_offsets(const void *a, const void *b)
+{
+	unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+	return x < y ? -1 : x > y;
 }
 
 static int running_new(Manager *m, const char *name, Program *p, Running **ret)
 {
-	const Layout *l = m->config->layout;
-	_cleanup_(freep) uint8_t *lit = NULL;
-	NameTable seen = {};
+	LineCollector c = {};
 	Running *r;
 	int k;
 
@@ -258,28 +278,23 @@ static int running_new(Manager *m, const char *name, Program *p, Running **ret)
 	r->name = strdup(name);
 	r->canonical = program_format(p);
 	k = sd_bus_path_encode(BLINKD_PROGRAM_PATH_PREFIX, name, &r->path);
-	lit = calloc(l->n_lines, 1);
-	if (!r->name || !r->canonical || k < 0 || !lit) {
+	if (!r->name || !r->canonical || k < 0) {
 		running_free(r);
 		return -ENOMEM;
 	}
 
-	collect_lines(m, p, lit, &seen);
-	name_table_done(&seen);
-	r->lines = malloc(l->n_lines * sizeof(unsigned));
-	if (!r->lines) {
+	collect_lines(m, p, &c);
+	name_table_done(&c.seen_defs);
+	if (c.error < 0) {
+		free(c.offsets);
 		running_free(r);
-		return -ENOMEM;
+		return c.error;
 	}
-	for (size_t i = 0; i < l->n_lines; i++)
-		if (lit[i])
-			r->lines[r->n_lines++] = l->lines[i];
-	for (size_t i = 1; i < r->n_lines; i++) /* insertion sort: few lines, mostly sorted */
-		for (size_t j = i; j > 0 && r->lines[j - 1] > r->lines[j]; j--) {
-			unsigned t = r->lines[j];
-			r->lines[j] = r->lines[j - 1];
-			r->lines[j - 1] = t;
-		}
+	qsort(c.offsets, c.n, sizeof(unsigned), compare_offsets);
+	for (size_t i = 0; i < c.n; i++)
+		if (r->n_lines == 0 || c.offsets[r->n_lines - 1] != c.offsets[i])
+			c.offsets[r->n_lines++] = c.offsets[i];
+	r->lines = c.offsets;
 	r->started_realtime = clock_usec(CLOCK_REALTIME);
 	*ret = r;
 	return 0;
