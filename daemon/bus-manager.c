@@ -255,7 +255,8 @@ static int append_lit(sd_bus_message *msg, Manager *m)
 	if (!lit)
 		return -ENOMEM;
 	n = engine_get_lit(m->engine, lit, n);
-	qsort(lit, n, sizeof(unsigned), compare_offsets);
+	if (n > 0)
+		qsort(lit, n, sizeof(unsigned), compare_offsets);
 	return sd_bus_message_append_array(msg, 'u', lit, n * sizeof(unsigned));
 }
 

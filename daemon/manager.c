@@ -247,8 +247,10 @@ static void collect_lines(Manager *m, const Program *p, LineCollector *c)
 		c->offsets = o;
 		c->cap = cap;
 	}
-	memcpy(c->offsets + c->n, p->lines.offsets, p->lines.n_offsets * sizeof(unsigned));
-	c->n += p->lines.n_offsets;
+	if (p->lines.n_offsets > 0) {
+		memcpy(c->offsets + c->n, p->lines.offsets, p->lines.n_offsets * sizeof(unsigned));
+		c->n += p->lines.n_offsets;
+	}
 
 	if (p->kind == PROGRAM_CALL) {
 		Definition *d = name_table_get(&m->definitions, p->call);
@@ -290,7 +292,8 @@ static int running_new(Manager *m, const char *name, Program *p, Running **ret)
 		running_free(r);
 		return c.error;
 	}
-	qsort(c.offsets, c.n, sizeof(unsigned), compare_offsets);
+	if (c.n > 0)
+		qsort(c.offsets, c.n, sizeof(unsigned), compare_offsets);
 	for (size_t i = 0; i < c.n; i++)
 		if (r->n_lines == 0 || c.offsets[r->n_lines - 1] != c.offsets[i])
 			c.offsets[r->n_lines++] = c.offsets[i];
@@ -549,6 +552,8 @@ static int on_sim_fault(sd_event_source *s, const struct signalfd_siginfo *si, v
 		return 0;
 	log_notice("Simulated chip %s.", present ? "returns" : "vanishes");
 	(void)gpio_sim_set_present(m->gpio, present);
+	/* Write the whole state now, so a lost chip is noticed even when no edge is due. */
+	engine_resync(m->engine);
 	manager_advance(m);
 	return 0;
 }
