@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Where the client's programs come from: JSON text given with --program,
+ * read with --file (or "-" for stdin), or built from the options of start
+ * and replace (blink, cycle, on, or the name of a definition). Every program
+ * is checked with the daemon's own parser before it is sent.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+#include "layout.h"
+
+/* The program options of start and replace, as given. */
+typedef struct ProgramOptions {
+	const char *word;    /* KIND, or the name of a definition; with --program the name */
+	const char *name;    /* --name */
+	const char *program; /* --program */
+	const char *file;    /* --file */
+
+	unsigned n_selections; /* how many of --row, --col, --lines, --all were given */
+	int lines_kind;	       /* LinesKind of the last one */
+	const char *lines;     /* --row/--col N, --lines LIST */
+
+	const char *interval; /* --interval */
+	const char *times;    /* --times */
+	const char *duration; /* --for */
+} ProgramOptions;
+
+/*
+ * program_options_build() - the name and the program text that @o describe.
+ * @ret_name: the name to run it under (points into @o)
+ * @ret_text: the program, malloc'ed JSON text
+ *
+ * Returns 0, EXIT_STATUS_USAGE or EXIT_STATUS_INVALID after saying why, or a
+ * negative errno.
+ */
+int program_options_build(const ProgramOptions *o, const char **ret_name, char **ret_text);
+
+/*
+ * program_text_read() - the text of --program @program or --file @file.
+ * Exactly one of them is set; @file "-" reads standard input.
+ * Returns 0, EXIT_STATUS_INVALID, or a negative errno (reported).
+ */
+int program_text_read(const char *program, const char *file, char **ret);
+
+/*
+ * program_text_check() - parse @text with the daemon's parser.
+ * @layout: resolves rows, columns and offsets
+ * @flags: ProgramParseFlags
+ * @ret_canonical: if not NULL, the canonical text
+ *
+ * Returns 0, EXIT_STATUS_INVALID after printing the place and the rule, or a
+ * negative errno.
+ */
+int program_text_check(const char *text, const Layout *layout, unsigned flags,
+		       char **ret_canonical);
