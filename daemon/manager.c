@@ -101,10 +101,11 @@ static int on_frame_timer(sd_event_source *s, uint64_t usec, void *userdata)
 
 void manager_subscribers_changed(Manager *m)
 {
-	/* A new subscriber gets the current state at once. */
-	m->frame_dirty = true;
-	m->last_frame = 0;
-	manager_frame(m, manager_now());
+	/*
+	 * Frames report changes; a new subscriber reads Lit for the state now.
+	 * Changes made while nobody listened are not news to anyone.
+	 */
+	m->frame_dirty = false;
 }
 
 /* ---------------------------------------------------------- engine glue */
@@ -348,8 +349,10 @@ int manager_start_program(Manager *m, const char *name, const char *text, bool r
 	k = engine_start(m->engine, p, lookup_definition, m, manager_now(), r, &r->run, &error);
 	if (k < 0) {
 		running_free(r);
-		if (k == -ENOENT || k == -ELOOP)
+		if (k == -ENOENT)
 			snprintf(detail, detail_size, "%s", error.message);
+		else if (k == -ELOOP)
+			program_error_format(&error, detail, detail_size);
 		return k == -ELOOP ? -EINVAL : k;
 	}
 	if (old)
@@ -454,7 +457,7 @@ static int definition_add(Manager *m, const char *name, Program *p, bool from_co
 	ctx[1] = d;
 	k = engine_check_calls(p, lookup_with, ctx, name, &error);
 	if (k == -ELOOP) {
-		snprintf(detail, detail_size, "%s", error.message);
+		program_error_format(&error, detail, detail_size);
 		definition_free(d);
 		return -EINVAL;
 	}
