@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -91,6 +92,22 @@ int layout_set_name(Layout *l, size_t index, const char *name)
 	}
 	free(l->names[index]);
 	l->names[index] = copy;
+	return 0;
+}
+
+int layout_name_unnamed_lines(Layout *l)
+{
+	char name[16];
+	int r;
+
+	for (size_t i = 0; i < l->n_lines; i++) {
+		if (l->names[i])
+			continue;
+		snprintf(name, sizeof(name), "GPIO%u", l->lines[i]);
+		r = layout_set_name(l, i, name);
+		if (r < 0)
+			return r;
+	}
 	return 0;
 }
 

@@ -40,6 +40,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Layout *, layout_free);
 /* Name line number @index (a position in l->lines). */
 int layout_set_name(Layout *l, size_t index, const char *name);
 
+/* Name every line the chip left unnamed "GPIO<offset>", as the simulated chip does. */
+int layout_name_unnamed_lines(Layout *l);
+
 /* Position of @offset in l->lines, or -ENOENT. */
 int layout_index_of(const Layout *l, unsigned offset);
 

@@ -5,6 +5,8 @@
  * the one place where failures become D-Bus errors.
  */
 #include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,10 +98,13 @@ static int method_stop_all(sd_bus_message *msg, void *userdata, sd_bus_error *er
 	return sd_bus_reply_method_return(msg, NULL);
 }
 
-static int method_list(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+/*
+ * Reply with (name, canonical program) of every entry of @table, in name order;
+ * @canonical_offset is where the value's struct keeps its canonical text.
+ */
+static int reply_name_table(sd_bus_message *msg, const NameTable *table, size_t canonical_offset)
 {
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-	Manager *m = userdata;
 	int k;
 
 	k = sd_bus_message_new_method_return(msg, &reply);
@@ -108,10 +113,10 @@ static int method_list(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 	k = sd_bus_message_open_container(reply, 'a', "(ss)");
 	if (k < 0)
 		return k;
-	/* The table is kept sorted by name. */
-	for (size_t i = 0; i < m->running.n; i++) {
-		Running *r = m->running.entries[i].value;
-		k = sd_bus_message_append(reply, "(ss)", r->name, r->canonical);
+	for (size_t i = 0; i < table->n; i++) {
+		const char *canonical =
+			*(char **)((uint8_t *)table->entries[i].value + canonical_offset);
+		k = sd_bus_message_append(reply, "(ss)", table->entries[i].name, canonical);
 		if (k < 0)
 			return k;
 	}
@@ -119,6 +124,13 @@ static int method_list(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 	if (k < 0)
 		return k;
 	return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_list(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+	Manager *m = userdata;
+
+	return reply_name_table(msg, &m->running, offsetof(Running, canonical));
 }
 
 static int method_define(sd_bus_message *msg, void *userdata, sd_bus_error *error)
@@ -155,26 +167,9 @@ static int method_undefine(sd_bus_message *msg, void *userdata, sd_bus_error *er
 
 static int method_list_definitions(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
-	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
 	Manager *m = userdata;
-	int k;
 
-	k = sd_bus_message_new_method_return(msg, &reply);
-	if (k < 0)
-		return k;
-	k = sd_bus_message_open_container(reply, 'a', "(ss)");
-	if (k < 0)
-		return k;
-	for (size_t i = 0; i < m->definitions.n; i++) {
-		Definition *d = m->definitions.entries[i].value;
-		k = sd_bus_message_append(reply, "(ss)", d->name, d->canonical);
-		if (k < 0)
-			return k;
-	}
-	k = sd_bus_message_close_container(reply);
-	if (k < 0)
-		return k;
-	return sd_bus_send(NULL, reply, NULL);
+	return reply_name_table(msg, &m->definitions, offsetof(Definition, canonical));
 }
 
 static int on_subscribers_gone(sd_bus_track *t, void *userdata)

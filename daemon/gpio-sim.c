@@ -61,7 +61,6 @@ static const GpioOps sim_ops = {
 int gpio_open_sim(Gpio **ret, Layout *layout)
 {
 	GpioSim *s;
-	char name[16];
 	int r;
 
 	s = calloc(1, sizeof(*s));
@@ -76,15 +75,10 @@ int gpio_open_sim(Gpio **ret, Layout *layout)
 		sim_close(&s->gpio);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < layout->n_lines; i++) {
-		if (layout->names[i])
-			continue;
-		snprintf(name, sizeof(name), "GPIO%u", layout->lines[i]);
-		r = layout_set_name(layout, i, name);
-		if (r < 0) {
-			sim_close(&s->gpio);
-			return r;
-		}
+	r = layout_name_unnamed_lines(layout);
+	if (r < 0) {
+		sim_close(&s->gpio);
+		return r;
 	}
 	*ret = &s->gpio;
 	return 0;

@@ -304,6 +304,25 @@ static int running_new(Manager *m, const char *name, Program *p, Running **ret)
 	return 0;
 }
 
+/* Check a name and parse a program sent over the bus; @what is "program" or "definition". */
+static int parse_named_program(Manager *m, const char *what, const char *name, const char *text,
+			       Program **ret, char *detail, size_t detail_size)
+{
+	ProgramError error = {};
+	int k;
+
+	if (!program_name_is_valid(name)) {
+		snprintf(detail, detail_size, "\"%.80s\" is not a valid %s name: names are 1 to 64 "
+					      "of A-Z a-z 0-9 _ . -",
+			 name, what);
+		return -EBADR;
+	}
+	k = program_parse(text, m->config->layout, 0, ret, &error);
+	if (k == -EINVAL)
+		program_error_format(&error, detail, detail_size);
+	return k;
+}
+
 int manager_start_program(Manager *m, const char *name, const char *text, bool replace,
 			  Running **ret, char *detail, size_t detail_size)
 {
@@ -312,17 +331,7 @@ int manager_start_program(Manager *m, const char *name, const char *text, bool r
 	Running *old, *r = NULL;
 	int k;
 
-	if (!program_name_is_valid(name)) {
-		snprintf(detail, detail_size, "\"%.80s\" is not a valid program name: names are 1 "
-					      "to 64 of A-Z a-z 0-9 _ . -",
-			 name);
-		return -EBADR;
-	}
-	k = program_parse(text, m->config->layout, 0, &p, &error);
-	if (k == -EINVAL) {
-		program_error_format(&error, detail, detail_size);
-		return k;
-	}
+	k = parse_named_program(m, "program", name, text, &p, detail, detail_size);
 	if (k < 0)
 		return k;
 
@@ -476,20 +485,9 @@ int manager_define(Manager *m, const char *name, const char *text, char *detail,
 		   size_t detail_size)
 {
 	_cleanup_(program_unrefp) Program *p = NULL;
-	ProgramError error = {};
 	int k;
 
-	if (!program_name_is_valid(name)) {
-		snprintf(detail, detail_size, "\"%.80s\" is not a valid definition name: names are "
-					      "1 to 64 of A-Z a-z 0-9 _ . -",
-			 name);
-		return -EBADR;
-	}
-	k = program_parse(text, m->config->layout, 0, &p, &error);
-	if (k == -EINVAL) {
-		program_error_format(&error, detail, detail_size);
-		return k;
-	}
+	k = parse_named_program(m, "definition", name, text, &p, detail, detail_size);
 	if (k < 0)
 		return k;
 	return definition_add(m, name, p, false, detail, detail_size);

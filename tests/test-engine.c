@@ -549,13 +549,8 @@ static void test_seed(void)
 
 int main(void)
 {
-	char name[16];
-
 	check_int(layout_new_default(&layout), 0);
-	for (size_t i = 0; i < layout->n_lines; i++) {
-		snprintf(name, sizeof(name), "GPIO%u", layout->lines[i]);
-		check_int(layout_set_name(layout, i, name), 0);
-	}
+	check_int(layout_name_unnamed_lines(layout), 0);
 
 	test_blink();
 	test_cycle();

@@ -18,16 +18,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	_cleanup_(freep) char *text = NULL, *canonical = NULL, *canonical2 = NULL;
 	ProgramError error;
 
-	if (!layout) {
-		char name[16];
-		if (layout_new_default(&layout) < 0)
-			abort();
-		for (size_t i = 0; i < layout->n_lines; i++) {
-			snprintf(name, sizeof(name), "GPIO%u", layout->lines[i]);
-			if (layout_set_name(layout, i, name) < 0)
-				abort();
-		}
-	}
+	if (!layout && (layout_new_default(&layout) < 0 || layout_name_unnamed_lines(layout) < 0))
+		abort();
 
 	text = malloc(size + 1);
 	if (!text)
