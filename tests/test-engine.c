@@ -533,6 +533,40 @@ static void test_seed(void)
 			check_int(rec.edges[i].t % (400 * MS), 0);
 	engine_free(e);
 
+	/* Transposed: the same intervals on the columns (the seed's numpy.transpose()). */
+	e = setup();
+	start(e, "columns",
+	      "{\"all\":[{\"blink\":{\"lines\":{\"col\":0},\"interval\":0.5}},"
+	      "{\"blink\":{\"lines\":{\"col\":1},\"interval\":0.4}},"
+	      "{\"blink\":{\"lines\":{\"col\":2},\"interval\":0.3}},"
+	      "{\"blink\":{\"lines\":{\"col\":3},\"interval\":0.2}},"
+	      "{\"blink\":{\"lines\":{\"col\":4},\"interval\":0.1}}]}",
+	      0);
+	run_until(e, 10 * S);
+	/* Column 0 (11, 0, 5, 6, 13) at 0.5s, column 4 (2, 3, 18, 15, 14) at 0.1s. */
+	check_int(count_edges(13), 21);
+	check_int(count_edges(5), 21);
+	check_int(count_edges(14), 101);
+	check_int(count_edges(18), 101);
+	engine_free(e);
+
+	/* The seed's sequence(): one column after the other, two blinks each, then done. */
+	e = setup();
+	start(e, "sequence",
+	      "{\"sequence\":[{\"blink\":{\"lines\":{\"col\":0},\"interval\":0.5,\"times\":2}},"
+	      "{\"blink\":{\"lines\":{\"col\":1},\"interval\":0.4,\"times\":2}},"
+	      "{\"blink\":{\"lines\":{\"col\":2},\"interval\":0.3,\"times\":2}},"
+	      "{\"blink\":{\"lines\":{\"col\":3},\"interval\":0.2,\"times\":2}},"
+	      "{\"blink\":{\"lines\":{\"col\":4},\"interval\":0.1,\"times\":2}}]}",
+	      0);
+	run_until(e, 10 * S);
+	EDGES(0, { 0, 1 }, { 500 * MS, 0 }, { 1000 * MS, 1 }, { 1500 * MS, 0 });
+	EDGES(9, { 2000 * MS, 1 }, { 2400 * MS, 0 }, { 2800 * MS, 1 }, { 3200 * MS, 0 });
+	EDGES(3, { 5600 * MS, 1 }, { 5700 * MS, 0 }, { 5800 * MS, 1 }, { 5900 * MS, 0 });
+	check_int(rec.n_ended, 1);
+	check_int(rec.ended[0].t, 6000 * MS);
+	engine_free(e);
+
 	e = setup();
 	start(e, "columns", columns_forever, 0);
 	/* One round: 2*2*(0.3+0.2+0.1+0.01+0.05) = 2.64s; run three rounds. */
