@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Cleanup helpers for json-c objects, which libsystemd does not ship.
+ * json-c glue: cleanup helpers, which libsystemd does not ship, and the one
+ * strict way daemon and client parse JSON text.
  */
 #pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
 
 #include <json-c/json.h>
 
@@ -15,3 +19,22 @@ static inline void json_object_putp(json_object **j)
 }
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_tokener *, json_tokener_free);
+
+/*
+ * json_check_tokens() - check that every token of @text is one JSON has:
+ * strings with valid escapes and no raw control characters, numbers in
+ * JSON's grammar, only the words true, false and null. The structure
+ * (nesting, commas, colons) is left to json-c.
+ * Returns -1 when all is well, else the offending byte's position, with
+ * @what saying what it is.
+ */
+ssize_t json_check_tokens(const char *text, size_t len, const char **what);
+
+/*
+ * json_parse_strict() - parse @text (@len bytes, NUL-terminated) as exactly
+ * one JSON value: valid tokens, valid UTF-8, no trailing text, at most
+ * @max_depth levels deep.
+ * Returns 0, -EINVAL or -ELOOP (too deep) with @error saying why, -ENOMEM.
+ */
+int json_parse_strict(const char *text, size_t len, int max_depth, json_object **ret,
+		      char *error, size_t error_size);

@@ -604,54 +604,9 @@ int program_parse_json(json_object *json, const char *path, const Layout *layout
 	return parse_node(&ps, json, 1, ret);
 }
 
-/*
- * json-c's strict mode still takes single-quoted strings and the words NaN
- * and Infinity, which JSON does not have: refuse them before json-c sees
- * the text. Returns the offending byte's position, or -1 when all is well.
- */
-static ssize_t json_find_non_standard(const char *text, size_t len, const char **what)
-{
-	bool in_string = false;
-
-	for (size_t i = 0; i < len; i++) {
-		char c = text[i];
-
-		if (in_string) {
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				in_string = false;
-			continue;
-		}
-		if (c == '"') {
-			in_string = true;
-		} else if (c == '\'') {
-			*what = "single quotes";
-			return (ssize_t)i;
-		} else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
-			size_t j = i;
-			while (j < len && ((text[j] >= 'a' && text[j] <= 'z') ||
-					   (text[j] >= 'A' && text[j] <= 'Z')))
-				j++;
-			bool exponent = i > 0 && j - i == 1 && (c == 'e' || c == 'E') &&
-					((text[i - 1] >= '0' && text[i - 1] <= '9') || text[i - 1] == '.');
-			bool literal = (j - i == 4 && (strncmp(text + i, "true", 4) == 0 ||
-						       strncmp(text + i, "null", 4) == 0)) ||
-				       (j - i == 5 && strncmp(text + i, "false", 5) == 0);
-			if (!exponent && !literal) {
-				*what = "a word that is not true, false or null";
-				return (ssize_t)i;
-			}
-			i = j - 1;
-		}
-	}
-	return -1;
-}
-
 int program_parse(const char *text, const Layout *layout, unsigned flags, Program **ret,
 		  ProgramError *error)
 {
-	_cleanup_(json_tokener_freep) json_tokener *tok = NULL;
 	_cleanup_(json_object_putp) json_object *json = NULL;
 	Parser ps = {
 		.error = error,
@@ -659,35 +614,20 @@ int program_parse(const char *text, const Layout *layout, unsigned flags, Progra
 		.path_len = 1,
 	};
 	size_t len = strlen(text);
-	enum json_tokener_error jerr;
-
-	const char *what = NULL;
-	ssize_t bad;
+	char why[256];
+	int r;
 
 	if (len > PROGRAM_TEXT_MAX)
 		return parser_fail(&ps, "program text is longer than %u bytes", PROGRAM_TEXT_MAX);
-	bad = json_find_non_standard(text, len, &what);
-	if (bad >= 0)
-		return parser_fail(&ps, "invalid JSON at byte %zd: %s", bad, what);
 
 	/* Two JSON levels per program level, plus the lines object. */
-	tok = json_tokener_new_ex(2 * PROGRAM_DEPTH_MAX + 2);
-	if (!tok)
-		return -ENOMEM;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	json = json_tokener_parse_ex(tok, text, (int)len);
-	jerr = json_tokener_get_error(tok);
-	if (jerr == json_tokener_continue)
-		return parser_fail(&ps, "invalid JSON: unexpected end of text");
-	if (jerr == json_tokener_error_depth)
+	r = json_parse_strict(text, len, 2 * PROGRAM_DEPTH_MAX + 2, &json, why, sizeof(why));
+	if (r == -ELOOP)
 		return parser_fail(&ps, "nesting deeper than %u", PROGRAM_DEPTH_MAX);
-	if (jerr != json_tokener_success)
-		return parser_fail(&ps, "invalid JSON at byte %zu: %s",
-				   json_tokener_get_parse_end(tok),
-				   json_tokener_error_desc(jerr));
-	if (json_tokener_get_parse_end(tok) < len)
-		return parser_fail(&ps, "invalid JSON: trailing text at byte %zu",
-				   json_tokener_get_parse_end(tok));
+	if (r == -EINVAL)
+		return parser_fail(&ps, "%s", why);
+	if (r < 0)
+		return r;
 
 	return program_parse_json(json, "$", layout, flags, ret, error);
 }

@@ -153,8 +153,8 @@ static int config_new_defaults(Config **ret)
 int config_parse(Config **ret, const char *text, size_t len, const char *label)
 {
 	_cleanup_(config_freep) Config *c = NULL;
-	_cleanup_(json_tokener_freep) json_tokener *tok = NULL;
 	_cleanup_(json_object_putp) json_object *root = NULL;
+	char why[256];
 	int r;
 
 	r = config_new_defaults(&c);
@@ -166,20 +166,11 @@ int config_parse(Config **ret, const char *text, size_t len, const char *label)
 	if (len > CONFIG_SIZE_MAX)
 		return config_fail(c, "$", "larger than %d bytes", CONFIG_SIZE_MAX);
 
-	tok = json_tokener_new_ex(2 * 32 + 8);
-	if (!tok)
+	r = json_parse_strict(text, len, 2 * 32 + 8, &root, why, sizeof(why));
+	if (r == -EINVAL || r == -ELOOP)
+		return config_fail(c, "$", "%s", why);
+	if (r < 0)
 		return log_oom();
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	root = json_tokener_parse_ex(tok, text, (int)len);
-	if (json_tokener_get_error(tok) != json_tokener_success ||
-	    json_tokener_get_parse_end(tok) < len)
-		return config_fail(c, "$", "invalid JSON at byte %zu: %s",
-				   json_tokener_get_parse_end(tok),
-				   json_tokener_get_error(tok) == json_tokener_continue
-					   ? "unexpected end of file"
-				   : json_tokener_get_error(tok) == json_tokener_success
-					   ? "trailing text"
-					   : json_tokener_error_desc(json_tokener_get_error(tok)));
 	if (!json_object_is_type(root, json_type_object))
 		return config_fail(c, "$", "must be an object");
 

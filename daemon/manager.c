@@ -50,6 +50,7 @@ static void trace_batch(Manager *m, size_t n, const unsigned *offsets, const uin
 	uint64_t ns;
 	struct timespec ts;
 	size_t len = 0;
+	off_t end;
 	ssize_t k;
 
 	if (m->trace_fd < 0)
@@ -61,7 +62,15 @@ static void trace_batch(Manager *m, size_t n, const unsigned *offsets, const uin
 		len += (size_t)sprintf(m->trace_buf + len, "%llu %u %u\n", (unsigned long long)ns,
 				       offsets[i], values[i]);
 
+	/*
+	 * A full disk may take part of a batch: cut the fragment off again, so
+	 * the trace stays whole lines when writing works again. (Devices such
+	 * as /dev/full cannot seek; they keep nothing either.)
+	 */
+	end = lseek(m->trace_fd, 0, SEEK_END);
 	k = write(m->trace_fd, m->trace_buf, len);
+	if (k > 0 && (size_t)k < len && end >= 0)
+		(void)ftruncate(m->trace_fd, end);
 	if (k < 0 || (size_t)k != len) {
 		if (!m->trace_broken)
 			(void)log_warning_errno(k < 0 ? errno : ENOSPC,

@@ -198,6 +198,21 @@ static void test_invalid(void)
 	check_invalid("{\"wait\":Infinity}", "$", "invalid JSON");
 	check_invalid("{\"wait\":-Infinity}", "$", "invalid JSON");
 	check_invalid("{\"wait\":nan}", "$", "invalid JSON");
+	/* Numbers, strings and escapes as JSON has them, not as json-c also takes them. */
+	check_invalid("{\"wait\":1.}", "$", "invalid JSON at byte 8: a number");
+	check_invalid("{\"wait\":1.e1}", "$", "a number JSON does not have");
+	check_invalid("{\"wait\":-.5}", "$", "a number JSON does not have");
+	check_invalid("{\"wait\":01}", "$", "a number JSON does not have");
+	check_invalid("{\"wait\":+1}", "$", "a character JSON does not have");
+	check_invalid("{\"wait\":0x10}", "$", "a number JSON does not have");
+	check_invalid("{\"wait\":\"1s\x01\"}", "$", "a control character inside a string");
+	check_invalid("{\"wait\":\"1\ts\"}", "$", "a control character inside a string");
+	check_invalid("{\"call\":\"a\\x\"}", "$", "an escape JSON does not have");
+	check_invalid("{\"call\":\"a\\u12G4\"}", "$", "an escape JSON does not have");
+	check_invalid("{\"call\":\"a}", "$", "a string that does not end");
+	check_valid("{\"wait\":1.5e-0}", "{\"wait\":\"1500ms\"}");
+	check_valid("{\"wait\":0.25}", "{\"wait\":\"250ms\"}");
+	check_invalid("{\"call\":\"\\u0061\\/\"}", "$.call", "not a valid name");
 	check_valid("{\"wait\":1e0}", "{\"wait\":\"1s\"}");
 	check_valid("{\"wait\":1.5E+1}", "{\"wait\":\"15s\"}");
 	/* A quote inside a string is no business of the JSON check. */

@@ -16,6 +16,7 @@
 
 #define PATHS_MAX 128
 #define PATH_LEN 256
+#define WRAPPER_WORDS_MAX 32
 
 /*
  * Everything the exit path must undo. Kept in static storage of fixed size,
@@ -33,6 +34,10 @@ static struct {
 	unsigned n_runs;
 	const char *blinkd;
 	sd_bus *control; /* asks the bus who owns io.blinkd1 */
+	char *wrapper;	 /* $BLINKD_WRAPPER, or NULL */
+	char *wrapper_split; /* a copy of it, cut into words at spaces */
+	char *wrapper_words[WRAPPER_WORDS_MAX]; /* pointers into wrapper_split */
+	size_t n_wrapper_words;
 } h;
 
 usec_t now_usec(clockid_t clock)
@@ -189,6 +194,47 @@ const char *harness_blinkd(void)
 	return h.blinkd;
 }
 
+const char *harness_wrapper(void)
+{
+	return h.wrapper;
+}
+
+usec_t harness_timeout(void)
+{
+	return h.wrapper ? HARNESS_WRAPPER_SLOWDOWN * HARNESS_TIMEOUT : HARNESS_TIMEOUT;
+}
+
+/* Split $BLINKD_WRAPPER at spaces into the words that go before blinkd. */
+static void wrapper_init(void)
+{
+	const char *env = getenv("BLINKD_WRAPPER");
+	char *word, *save = NULL;
+
+	if (!env || !env[strspn(env, " \t")])
+		return;
+	h.wrapper = strdup(env);
+	h.wrapper_split = strdup(env);
+	if (!h.wrapper || !h.wrapper_split)
+		harness_fatal("out of memory");
+	for (word = strtok_r(h.wrapper_split, " \t", &save); word;
+	     word = strtok_r(NULL, " \t", &save)) {
+		if (h.n_wrapper_words >= WRAPPER_WORDS_MAX)
+			harness_fatal("BLINKD_WRAPPER has more than %d words", WRAPPER_WORDS_MAX);
+		h.wrapper_words[h.n_wrapper_words++] = word;
+	}
+}
+
+/* Put the wrapper's words and then blinkd at @argv; returns how many were put. */
+static size_t blinkd_command(const char **argv)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < h.n_wrapper_words; i++)
+		argv[n++] = h.wrapper_words[i];
+	argv[n++] = h.blinkd;
+	return n;
+}
+
 /* Fork and exec @argv with stdout and stderr to @log; the child dies with us. */
 static pid_t spawn(const char *const *argv, const char *out, const char *err)
 {
@@ -282,6 +328,7 @@ void harness_init(void)
 		printf("BLINKD is not set (meson sets it to the blinkd under test); skipping\n");
 		exit(77);
 	}
+	wrapper_init();
 
 	snprintf(h.tmpdir, sizeof(h.tmpdir), "/tmp/blinkd-dbus-test-XXXXXX");
 	if (!mkdtemp(h.tmpdir)) {
@@ -339,6 +386,11 @@ void harness_init(void)
 	}
 }
 
+pid_t harness_bus_pid(void)
+{
+	return h.bus_pid;
+}
+
 pid_t harness_daemon_pid(void)
 {
 	return h.daemon_pid;
@@ -368,10 +420,16 @@ bool harness_daemon_alive(void)
 
 void harness_start_daemon(const char *config_text)
 {
+	harness_start_daemon_with_trace(config_text, NULL);
+}
+
+void harness_start_daemon_with_trace(const char *config_text, const char *trace)
+{
 	char name[64];
 	const char *config;
-	const char *argv[12];
+	const char *argv[WRAPPER_WORDS_MAX + 12];
 	usec_t deadline;
+	size_t n;
 
 	if (h.daemon_pid > 0)
 		harness_fatal("a daemon already runs");
@@ -379,22 +437,22 @@ void harness_start_daemon(const char *config_text)
 	snprintf(name, sizeof(name), "config-%u.json", h.n_daemons);
 	config = harness_write_file(name, config_text ? config_text : "{}");
 	snprintf(name, sizeof(name), "trace-%u", h.n_daemons);
-	snprintf(h.trace, sizeof(h.trace), "%s", harness_path(name));
+	snprintf(h.trace, sizeof(h.trace), "%s", trace ? trace : harness_path(name));
 	snprintf(name, sizeof(name), "blinkd-%u.log", h.n_daemons);
 	snprintf(h.log, sizeof(h.log), "%s", harness_path(name));
 
-	argv[0] = h.blinkd;
-	argv[1] = "--user";
-	argv[2] = "--chip";
-	argv[3] = "sim";
-	argv[4] = "--trace";
-	argv[5] = h.trace;
-	argv[6] = "--config";
-	argv[7] = config;
-	argv[8] = NULL;
+	n = blinkd_command(argv);
+	argv[n++] = "--user";
+	argv[n++] = "--chip";
+	argv[n++] = "sim";
+	argv[n++] = "--trace";
+	argv[n++] = h.trace;
+	argv[n++] = "--config";
+	argv[n++] = config;
+	argv[n] = NULL;
 	h.daemon_pid = spawn(argv, h.log, h.log);
 
-	deadline = now_usec(CLOCK_MONOTONIC) + HARNESS_TIMEOUT;
+	deadline = now_usec(CLOCK_MONOTONIC) + harness_timeout();
 	for (;;) {
 		int status, r;
 
@@ -424,13 +482,13 @@ int harness_stop_daemon(int sig)
 		return -ESRCH;
 	if (sig > 0)
 		(void)kill(h.daemon_pid, sig);
-	code = wait_exit(h.daemon_pid, HARNESS_TIMEOUT);
+	code = wait_exit(h.daemon_pid, harness_timeout());
 	h.daemon_pid = 0;
 	if (code != 0)
 		print_daemon_log(code == -ETIMEDOUT ? "did not exit in time" : "did not exit 0");
 
 	/* The next daemon must not find the name still taken by this one. */
-	deadline = now_usec(CLOCK_MONOTONIC) + HARNESS_TIMEOUT;
+	deadline = now_usec(CLOCK_MONOTONIC) + harness_timeout();
 	while (name_has_owner(BLINKD_BUS_NAME) > 0) {
 		if (now_usec(CLOCK_MONOTONIC) >= deadline)
 			harness_fatal("%s is still owned after blinkd exited", BLINKD_BUS_NAME);
@@ -441,13 +499,13 @@ int harness_stop_daemon(int sig)
 
 int harness_run_blinkd(const char *const *argv, char **ret_stdout, char **ret_stderr)
 {
-	const char *full[32];
+	const char *full[WRAPPER_WORDS_MAX + 32];
 	char name[64];
 	const char *out, *err;
-	size_t n = 0;
+	size_t n;
 	int code;
 
-	full[n++] = h.blinkd;
+	n = blinkd_command(full);
 	for (; *argv && n < ELEMENTSOF(full) - 1; argv++)
 		full[n++] = *argv;
 	full[n] = NULL;
@@ -458,7 +516,7 @@ int harness_run_blinkd(const char *const *argv, char **ret_stdout, char **ret_st
 	snprintf(name, sizeof(name), "run-%u.err", h.n_runs);
 	err = harness_path(name);
 
-	code = wait_exit(spawn(full, out, err), HARNESS_TIMEOUT);
+	code = wait_exit(spawn(full, out, err), harness_timeout());
 	if (ret_stdout)
 		*ret_stdout = read_file(out);
 	if (ret_stderr)

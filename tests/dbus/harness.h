@@ -26,6 +26,20 @@
 /* How long the harness waits for a child to come up or go away. */
 #define HARNESS_TIMEOUT (20 * USEC_PER_SEC)
 
+/*
+ * blinkd may run under a wrapper: $BLINKD_WRAPPER, split at spaces, goes
+ * before it on the command line (e.g. "valgrind --leak-check=full
+ * --error-exitcode=99 -q"). The daemon is then many times slower, so the
+ * harness waits this many times longer for it to come up or go away.
+ */
+#define HARNESS_WRAPPER_SLOWDOWN 10
+
+/* The wrapper blinkd runs under, or NULL. Timing figures mean nothing then. */
+const char *harness_wrapper(void);
+
+/* HARNESS_TIMEOUT, scaled by HARNESS_WRAPPER_SLOWDOWN under a wrapper. */
+usec_t harness_timeout(void);
+
 /* CLOCK_MONOTONIC (or @clock) now, in microseconds. */
 usec_t now_usec(clockid_t clock);
 
@@ -56,6 +70,12 @@ const char *harness_blinkd(void);
  * io.blinkd1. Each start gets a fresh trace file.
  */
 void harness_start_daemon(const char *config_text);
+
+/* Like harness_start_daemon(), with @trace (e.g. "/dev/full") as the trace file. */
+void harness_start_daemon_with_trace(const char *config_text, const char *trace);
+
+/* The private bus's dbus-daemon. */
+pid_t harness_bus_pid(void);
 
 /* The running daemon's pid, trace file and stderr log. */
 pid_t harness_daemon_pid(void);

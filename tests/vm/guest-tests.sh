@@ -504,6 +504,68 @@ test_sigterm_turns_off_and_releases() {
 	done
 }
 
+# SIGKILL gives blinkd no chance to turn lines off or release them: the kernel
+# releases its line request when the process dies. The lines must then be
+# free (no consumer), and a new blinkd must take the bus name and the lines
+# and start clean: nothing running, nothing lit.
+test_sigkill_frees_lines_and_restart() {
+	ensure_daemon || return 1
+	start row0 '{"on":{"lines":{"row":0}}}' || return 1
+	start blink9 '{"blink":{"lines":[9],"interval":"50ms"}}' || return 1
+	# Row 0 steady, 9 blinking: seen at a moment 9 is dark.
+	wait_lit "$ROW0" || return 1
+	kill -KILL "$DPID"
+	wait "$DPID" 2>/dev/null
+	st=$?
+	DPID=
+	[ $st = 137 ] || {
+		why "blinkd exited $st after SIGKILL, expected 137"
+		return 1
+	}
+	# Free: no line has a consumer any more.
+	now_ms
+	deadline=$((NOW + 5000))
+	while :; do
+		c=$(consumers | tr '\n' ' ')
+		[ -z "$c" ] && break
+		now_ms
+		[ $NOW -gt $deadline ] && {
+			why "lines still used 5 s after SIGKILL: $c"
+			return 1
+		}
+		sleep 0.05
+	done
+	echo "# after SIGKILL: no consumer; the chip reads lit: '$(lit)'"
+	# The bus has seen the old daemon go before the new one starts.
+	i=0
+	while has_owner io.blinkd1 && [ $i -lt 100 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	has_owner io.blinkd1 && {
+		why "io.blinkd1 still owned 5 s after SIGKILL"
+		return 1
+	}
+	start_daemon || return 1
+	out=$(call List 2>&1)
+	[ "$out" = "a(ss) 0" ] || {
+		why "List of the new daemon: $out"
+		return 1
+	}
+	wait_lit "" || return 1
+	consumers >/tmp/consumers
+	for n in $LAYOUT; do
+		grep -qx "$n blinkd" /tmp/consumers || {
+			why "line $n after the restart: $(gpioinfo_line "$n" | tr -s ' \t' ' ')"
+			return 1
+		}
+	done
+	start led17 '{"on":{"lines":[17]}}' || return 1
+	wait_lit 17 || return 1
+	stop led17 || return 1
+	wait_lit ""
+}
+
 test_busy_line_exit_1_names_holder() {
 	# stop any daemon first, so line 11 is free
 	[ -z "$DPID" ] || stop_daemon
@@ -552,6 +614,7 @@ else
 	t line_by_chip_name
 	t client_start_stop_cycle
 	t sigterm_turns_off_and_releases
+	t sigkill_frees_lines_and_restart
 	t busy_line_exit_1_names_holder
 	[ -z "$DPID" ] || stop_daemon
 	[ $failed = 0 ] || dump "$ERR"
