@@ -113,11 +113,14 @@ static int reply_name_table(sd_bus_message *msg, const NameTable *table, size_t 
 	k = sd_bus_message_open_container(reply, 'a', "(ss)");
 	if (k < 0)
 		return k;
+	/* Basic appends, not sd_bus_message_append(): no signature to parse per entry. */
 	for (size_t i = 0; i < table->n; i++) {
 		const char *canonical =
 			*(char **)((uint8_t *)table->entries[i].value + canonical_offset);
-		k = sd_bus_message_append(reply, "(ss)", table->entries[i].name, canonical);
-		if (k < 0)
+		if ((k = sd_bus_message_open_container(reply, 'r', "ss")) < 0 ||
+		    (k = sd_bus_message_append_basic(reply, 's', table->entries[i].name)) < 0 ||
+		    (k = sd_bus_message_append_basic(reply, 's', canonical)) < 0 ||
+		    (k = sd_bus_message_close_container(reply)) < 0)
 			return k;
 	}
 	k = sd_bus_message_close_container(reply);

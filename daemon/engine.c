@@ -298,15 +298,25 @@ static int heap_reserve(Engine *e, size_t n)
 	return 0;
 }
 
-/* Every task has room reserved in the heap when it is made, so this cannot fail. */
+/*
+ * Every task has room reserved in the heap when it is made, so this cannot
+ * fail. A task already queued (the one whose timer is being handled) moves
+ * in place: one sift instead of a removal and an insertion.
+ */
 static void task_schedule(Engine *e, Task *t, usec_t deadline)
 {
-	heap_remove(e, t);
+	usec_t old = t->deadline;
+
 	t->deadline = deadline;
 	t->heap_seq = e->heap_seq++;
-	e->heap[e->n_heap] = t;
-	t->heap_index = e->n_heap++;
-	heap_up(e, t->heap_index);
+	if (old == USEC_INFINITY) {
+		e->heap[e->n_heap] = t;
+		t->heap_index = e->n_heap++;
+		heap_up(e, t->heap_index);
+	} else if (deadline >= old)
+		heap_down(e, t->heap_index);
+	else
+		heap_up(e, t->heap_index);
 }
 
 /* ---------------------------------------------------------------- tasks */
@@ -721,7 +731,7 @@ static int engine_process(Engine *e, usec_t now)
 		Task *t = e->n_heap > 0 ? e->heap[0] : NULL;
 
 		if (t && t->deadline <= e->now) {
-			heap_remove(e, t);
+			/* Left in the heap: the step reschedules it in place, or releases it. */
 			k = task_step(t, EVENT_TIMER, NULL);
 		} else if (t && t->deadline <= now) {
 			e->now = t->deadline; /* the next instant */
