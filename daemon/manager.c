@@ -383,8 +383,9 @@ int manager_start_program(Manager *m, const char *name, const char *text, bool r
 		manager_advance(m);
 		return k;
 	}
-	(void)bus_emit_program_added(m, r);
+	/* The first edge goes out first; announcing the object can wait that long. */
 	manager_advance(m);
+	(void)bus_emit_program_added(m, r);
 	manager_notify_status(m);
 	log_debug("Program %s started: %s", r->name, r->canonical);
 	if (ret)
