@@ -249,6 +249,35 @@ static struct {
 	char note[512]; /* added to the next row's outcome */
 } figures;
 
+/*
+ * Start @n programs, program i blinking line i every interval_ms(i) ms,
+ * named @prefix and i in four digits. Returns how many started; the first
+ * failure is printed.
+ */
+static inline unsigned start_line_blinkers(Client *c, const char *prefix, unsigned n,
+					   unsigned (*interval_ms)(unsigned i))
+{
+	sd_bus_error error = SD_BUS_ERROR_NULL;
+	unsigned started = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		char name[32], program[96];
+		int r;
+
+		snprintf(name, sizeof(name), "%s%04u", prefix, i);
+		snprintf(program, sizeof(program),
+			 "{\"blink\":{\"lines\":[%u],\"interval\":\"%ums\"}}", i, interval_ms(i));
+		r = client_start(c, name, program, &error, NULL);
+		if (r >= 0)
+			started++;
+		else if (started == i)
+			fprintf(stderr, "Start(%s) failed: %s: %s\n", name, error.name,
+				error.message);
+		sd_bus_error_free(&error);
+	}
+	return started;
+}
+
 static inline void figures_begin(const char *test)
 {
 	const char *dir = getenv("BLINKD_FIGURES_DIR");

@@ -442,25 +442,7 @@ static void big_call_lateness(const Edge *edges, size_t n, BigCall *call)
 
 static void start_blinkers(Client *c)
 {
-	sd_bus_error error = SD_BUS_ERROR_NULL;
-	unsigned started = 0;
-
-	for (unsigned i = 0; i < n_blinkers; i++) {
-		char name[16], program[96];
-		int r;
-
-		snprintf(name, sizeof(name), "bg%04u", i);
-		snprintf(program, sizeof(program),
-			 "{\"blink\":{\"lines\":[%u],\"interval\":\"%ums\"}}", i, interval_ms(i));
-		r = client_start(c, name, program, &error, NULL);
-		if (r >= 0)
-			started++;
-		else if (started == i)
-			fprintf(stderr, "Start(%s) failed: %s: %s\n", name, error.name,
-				error.message);
-		sd_bus_error_free(&error);
-	}
-	check_int(started, n_blinkers);
+	check_int(start_line_blinkers(c, "bg", n_blinkers, interval_ms), n_blinkers);
 }
 
 int main(void)

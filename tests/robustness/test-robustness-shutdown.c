@@ -23,28 +23,17 @@ typedef struct Round {
 	size_t start_ms;   /* starting the 1000 programs */
 } Round;
 
+/* 10 to 100 ms: every line changes many times a second. */
+static unsigned shutdown_interval_ms(unsigned i)
+{
+	return 10 + i % 91;
+}
+
 static void start_programs(Client *c, Round *round)
 {
-	sd_bus_error error = SD_BUS_ERROR_NULL;
 	usec_t t0 = now_usec(CLOCK_MONOTONIC);
-	unsigned started = 0;
 
-	for (unsigned i = 0; i < N_PROGRAMS; i++) {
-		char name[16], program[96];
-		int r;
-
-		snprintf(name, sizeof(name), "b%04u", i);
-		snprintf(program, sizeof(program),
-			 "{\"blink\":{\"lines\":[%u],\"interval\":\"%ums\"}}", i, 10 + i % 91);
-		r = client_start(c, name, program, &error, NULL);
-		if (r >= 0)
-			started++;
-		else if (started == i)
-			fprintf(stderr, "Start(%s) failed: %s: %s\n", name, error.name,
-				error.message);
-		sd_bus_error_free(&error);
-	}
-	check_int(started, N_PROGRAMS);
+	check_int(start_line_blinkers(c, "b", N_PROGRAMS, shutdown_interval_ms), N_PROGRAMS);
 	round->start_ms = (size_t)((now_usec(CLOCK_MONOTONIC) - t0) / MS);
 }
 
