@@ -13,10 +13,13 @@
  * Checked: no call fails otherwise; no edge of the 1000 blinking lines is
  * later than 5 ms (per line, edge k is due at its first edge + k * interval,
  * read from the trace; less any time the machine itself stood still, as a
- * real-time canary thread saw it), before, during and after the storm;
+ * real-time canary thread per CPU saw it), before, during and after the storm;
  * afterwards the daemon runs exactly the 1000 programs again and its memory
  * (VmRSS) is back within 512 KiB of its level before the storm. Reported: calls per second,
  * lateness, the daemon's CPU time per call (/proc/PID/stat), RSS.
+ *
+ * The daemon runs at the realtime priority blinkd.service gives it (read
+ * from the unit), the canary above it.
  *
  * The clients run as SCHED_IDLE threads: they are the load, not the system
  * under test. Even at nice 19 a client thread was seen (perf sched) to keep
@@ -44,8 +47,6 @@
 
 #include "robustness.h"
 
-/* The Nice= of systemd/blinkd.service.in. */
-#define BLINKD_SERVICE_NICE (-10)
 
 #define N_CLIENTS 20
 #define N_LINES 1040 /* 1000 blinking, two for each client */
@@ -201,43 +202,61 @@ static void *worker_run(void *userdata)
 	return NULL;
 }
 
-/* ---------------------------------------------------------------- canary */
+/* --------------------------------------------------------------- canaries */
 
 /*
- * A thread of the test that sleeps to absolute 1 ms deadlines with a timer
- * slack of 1 ns, as the daemon does, and notes how late it wakes. It runs
- * SCHED_FIFO where it may, so that nothing of the test's own load (the
- * daemon, dbus-daemon, the clients) can keep it off a CPU: when it is late,
- * the machine did not run anything then (the hypervisor took the CPU, or
- * the kernel did not deliver the timer). A late edge in such an interval is
- * reported with the stall, so it can be told apart from a slow daemon.
+ * One thread of the test per CPU, pinned to it, that sleeps to absolute
+ * 1 ms deadlines with a timer slack of 1 ns, as the daemon does, and notes
+ * how late it wakes. They run SCHED_FIFO above the daemon where they may,
+ * so that nothing of the test's own load (the daemon, dbus-daemon, the
+ * clients) can keep them off their CPU: when one is late, its CPU did not
+ * run anything then (the hypervisor took the vCPU, or the kernel did not
+ * deliver the timer). One canary per CPU, because on a VM one vCPU stalls
+ * while the other runs on. A late edge is reported with the longest stall
+ * any canary saw in the same interval, so it can be told apart from a slow
+ * daemon; which CPU the daemon was on is not known, so a stall of either
+ * counts.
  */
 #define CANARY_PERIOD (1 * MS)
 #define CANARY_STALL (2 * MS) /* later than this is a stall worth noting */
 #define CANARY_MAX_STALLS 256
+#define MAX_CANARIES 8
+/* Above the daemon's realtime priority: nothing of the test may delay them. */
+#define CANARY_PRIORITY 50
 
 typedef struct Stall {
 	usec_t due, woke;
 } Stall;
 
-static struct {
+typedef struct Canary {
 	pthread_t thread;
-	bool realtime; /* SCHED_FIFO; else it is a nice 0 thread like the daemon */
-	atomic_bool stop;
+	int cpu;
+	bool realtime; /* SCHED_FIFO; else a nice 0 thread (no privilege) */
+	bool pinned;
 	usec_t worst;
 	size_t n_wakeups, n_stalls;
 	Stall stalls[CANARY_MAX_STALLS];
-} canary;
+} Canary;
+
+static Canary canaries[MAX_CANARIES];
+static size_t n_canaries;
+static atomic_bool canaries_stop;
 
 static void *canary_run(void *userdata)
 {
+	Canary *canary = userdata;
 	struct timespec ts;
-	usec_t due = now_usec(CLOCK_MONOTONIC);
+	cpu_set_t set;
+	usec_t due;
 
+	CPU_ZERO(&set);
+	CPU_SET(canary->cpu, &set);
+	canary->pinned = pthread_setaffinity_np(pthread_self(), sizeof(set), &set) == 0;
 	(void)prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
-	canary.realtime = pthread_setschedparam(pthread_self(), SCHED_FIFO,
-						&(struct sched_param){ .sched_priority = 1 }) == 0;
-	while (!atomic_load(&canary.stop)) {
+	canary->realtime = pthread_setschedparam(pthread_self(), SCHED_FIFO,
+						 &(struct sched_param){ .sched_priority = CANARY_PRIORITY }) == 0;
+	due = now_usec(CLOCK_MONOTONIC);
+	while (!atomic_load(&canaries_stop)) {
 		usec_t woke, late;
 
 		due += CANARY_PERIOD;
@@ -247,16 +266,57 @@ static void *canary_run(void *userdata)
 			;
 		woke = now_usec(CLOCK_MONOTONIC);
 		late = woke - due;
-		canary.n_wakeups++;
-		if (late > canary.worst)
-			canary.worst = late;
-		if (late > CANARY_STALL && canary.n_stalls < CANARY_MAX_STALLS)
-			canary.stalls[canary.n_stalls++] = (Stall){ due, woke };
+		canary->n_wakeups++;
+		if (late > canary->worst)
+			canary->worst = late;
+		if (late > CANARY_STALL && canary->n_stalls < CANARY_MAX_STALLS)
+			canary->stalls[canary->n_stalls++] = (Stall){ due, woke };
 		/* After a stall, the next deadline from now: no burst of catching up. */
 		if (woke > due + CANARY_PERIOD)
 			due = woke;
 	}
 	return NULL;
+}
+
+static void canaries_start(void)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	n_canaries = cpus < 1 ? 1 : cpus > MAX_CANARIES ? MAX_CANARIES : (size_t)cpus;
+	for (size_t i = 0; i < n_canaries; i++) {
+		canaries[i].cpu = (int)i;
+		if (pthread_create(&canaries[i].thread, NULL, canary_run, &canaries[i]) != 0)
+			harness_fatal("pthread_create failed");
+	}
+}
+
+static void canaries_end(void)
+{
+	atomic_store(&canaries_stop, true);
+	for (size_t i = 0; i < n_canaries; i++)
+		(void)pthread_join(canaries[i].thread, NULL);
+}
+
+/* The longest any one canary spent stalled within [@from, @to]. */
+static usec_t canary_stalled_within(usec_t from, usec_t to)
+{
+	usec_t longest = 0;
+
+	for (size_t c = 0; c < n_canaries; c++) {
+		usec_t total = 0;
+
+		for (size_t i = 0; i < canaries[c].n_stalls; i++) {
+			const Stall *st = &canaries[c].stalls[i];
+			usec_t a = st->due > from ? st->due : from;
+			usec_t b = st->woke < to ? st->woke : to;
+
+			if (b > a)
+				total += b - a;
+		}
+		if (total > longest)
+			longest = total;
+	}
+	return longest;
 }
 
 /* ------------------------------------------------------------- lateness */
@@ -314,21 +374,6 @@ static Edge *edges_from_trace(const Trace *t, usec_t until, size_t *ret_n, size_
 	*ret_bad_value = bad_value;
 	*ret_short_lines = short_lines;
 	return edges;
-}
-
-/* How much of [@from, @to] the canary spent stalled. */
-static usec_t canary_stalled_within(usec_t from, usec_t to)
-{
-	usec_t total = 0;
-
-	for (size_t i = 0; i < canary.n_stalls; i++) {
-		usec_t a = canary.stalls[i].due > from ? canary.stalls[i].due : from;
-		usec_t b = canary.stalls[i].woke < to ? canary.stalls[i].woke : to;
-
-		if (b > a)
-			total += b - a;
-	}
-	return total;
 }
 
 #define N_WORST 5
@@ -440,6 +485,32 @@ static void big_call_lateness(const Edge *edges, size_t n, BigCall *call)
 
 /* ---------------------------------------------------------------- the test */
 
+/*
+ * The scheduling policy blinkd.service gives the daemon, read from the unit
+ * (BLINKD_UNIT): CPUSchedulingPolicy=fifo and CPUSchedulingPriority=N give
+ * SCHED_FIFO at N. Returns false if the unit sets no realtime policy.
+ */
+static bool service_policy(int *ret_policy, int *ret_priority)
+{
+	_cleanup_(freep) char *unit = NULL;
+	const char *path = getenv("BLINKD_UNIT"), *p;
+	int policy = SCHED_OTHER, priority = 0;
+
+	if (!path || !(unit = read_file(path)))
+		harness_fatal("cannot read the unit (BLINKD_UNIT=%s)", path ? path : "");
+	for (p = unit; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		if (strncmp(p, "CPUSchedulingPolicy=fifo\n", 25) == 0)
+			policy = SCHED_FIFO;
+		else if (strncmp(p, "CPUSchedulingPolicy=rr\n", 23) == 0)
+			policy = SCHED_RR;
+		else if (strncmp(p, "CPUSchedulingPriority=", 22) == 0)
+			priority = atoi(p + 22);
+	}
+	*ret_policy = policy;
+	*ret_priority = priority;
+	return policy != SCHED_OTHER && priority > 0;
+}
+
 static void start_blinkers(Client *c)
 {
 	check_int(start_line_blinkers(c, "bg", n_blinkers, interval_ms), n_blinkers);
@@ -463,7 +534,9 @@ int main(void)
 	SchedStat daemon0 = {}, daemon1 = {}, bus0 = {}, bus1 = {};
 	struct rusage self0, self1;
 	long long steal0, steal1;
-	size_t n_edges, bad_value, short_lines;
+	size_t n_edges, bad_value, short_lines, canary_stalls = 0;
+	usec_t canary_worst = 0;
+	bool all_realtime = true;
 	const char *instrumented;
 	pid_t pid;
 	bool wrapped;
@@ -482,19 +555,25 @@ int main(void)
 	harness_start_daemon(config);
 	pid = harness_daemon_pid();
 	/*
-	 * The daemon runs as the service runs it: blinkd.service gives it
-	 * Nice=-10, so that its timer wakeups are not queued behind ordinary
-	 * load on a busy machine (the bus daemon relaying the storm among it).
+	 * The daemon runs as the service runs it: blinkd.service gives it the
+	 * lowest realtime priority, so that its timer wakeups are not queued
+	 * behind ordinary load on a busy machine (see the unit for why).
 	 */
-	if (!wrapped && setpriority(PRIO_PROCESS, (id_t)pid, BLINKD_SERVICE_NICE) < 0)
-		printf("cannot renice blinkd to %d as blinkd.service does (%s); running at 0\n",
-		       BLINKD_SERVICE_NICE, strerror(errno));
+	if (!wrapped) {
+		int policy, priority;
+
+		check(service_policy(&policy, &priority));
+		check(priority < CANARY_PRIORITY);
+		if (sched_setscheduler(pid, policy, &(struct sched_param){ .sched_priority = priority }) < 0)
+			printf("cannot give blinkd the realtime priority %d blinkd.service gives it "
+			       "(%s); it runs as a normal process, and its edges may be late\n",
+			       priority, strerror(errno));
+	}
 	/* A connection without a signal match: the storm's signals are not for it. */
 	c = calloc(1, sizeof(Client));
 	if (!c || sd_bus_open_user(&c->bus) < 0)
 		harness_fatal("cannot connect");
-	if (pthread_create(&canary.thread, NULL, canary_run, NULL) != 0)
-		harness_fatal("pthread_create failed");
+	canaries_start();
 
 	start_blinkers(c);
 	list_before = client_list(c, false);
@@ -564,8 +643,7 @@ int main(void)
 	check_str(objects_after, objects_before);
 	big_calls(c, &list_call, &objects_call);
 	end = now_usec(CLOCK_MONOTONIC);
-	atomic_store(&canary.stop, true);
-	(void)pthread_join(canary.thread, NULL);
+	canaries_end();
 	check(harness_daemon_alive());
 	check_int(harness_stop_daemon(SIGTERM), 0);
 
@@ -622,18 +700,25 @@ int main(void)
 		usec_t stalled = canary_stalled_within(e->at - e->late, e->at);
 
 		printf("  late edge: line %u, %.2f ms late, at %+.3f s from the storm's start "
-		       "(CLOCK_MONOTONIC %.6f s); the canary was stalled %.2f ms of that time\n",
+		       "(CLOCK_MONOTONIC %.6f s); a canary was stalled %.2f ms of that time\n",
 		       e->line, (double)e->late / MS, ((double)e->at - (double)storm0) / S,
 		       (double)e->at / S, (double)stalled / MS);
 	}
-	printf("canary (%s): %zu wakeups, latest %.2f ms, %zu later than %.0f ms\n",
-	       canary.realtime ? "SCHED_FIFO" : "nice 0",
-	       canary.n_wakeups, (double)canary.worst / MS, canary.n_stalls,
-	       (double)CANARY_STALL / MS);
-	for (size_t i = 0; i < canary.n_stalls && i < 8; i++)
-		printf("  canary stall: %.2f ms at %.6f s\n",
-		       (double)(canary.stalls[i].woke - canary.stalls[i].due) / MS,
-		       (double)canary.stalls[i].due / S);
+	for (size_t i = 0; i < n_canaries; i++) {
+		const Canary *k = &canaries[i];
+
+		printf("canary on CPU %d (%s%s): %zu wakeups, latest %.2f ms, %zu later than %.0f ms\n",
+		       k->cpu, k->realtime ? "SCHED_FIFO" : "nice 0", k->pinned ? "" : ", not pinned",
+		       k->n_wakeups, (double)k->worst / MS, k->n_stalls, (double)CANARY_STALL / MS);
+		for (size_t j = 0; j < k->n_stalls && j < 8; j++)
+			printf("  stall: %.2f ms at %.6f s\n",
+			       (double)(k->stalls[j].woke - k->stalls[j].due) / MS,
+			       (double)k->stalls[j].due / S);
+		if (k->worst > canary_worst)
+			canary_worst = k->worst;
+		canary_stalls += k->n_stalls;
+		all_realtime = all_realtime && k->realtime;
+	}
 	if (instrumented)
 		printf("%s: lateness not checked\n", instrumented);
 	else {
@@ -643,15 +728,15 @@ int main(void)
 	figure("edges of the %u blinking lines from the trace: 2 s quiet, the storm, 1 s after "
 	       "(due: first edge + k * interval); bound 5 ms |"
 	       " %zu edges; latest %.2f ms, %.2f ms during the storm; 99th percentile %.2f ms, "
-	       "99.9th %.2f ms; %zu later than 5 ms. Less the time a canary thread (1 ms "
-	       "sleeps, %s) was itself stalled in the same interval: latest %.2f ms, %zu later "
-	       "than 5 ms. Canary: latest wakeup %.2f ms, %zu stalls over 2 ms; load average "
-	       "%.1f",
+	       "99.9th %.2f ms; %zu later than 5 ms. Less the longest time a canary thread "
+	       "(one per CPU, 1 ms sleeps, %s) was itself stalled in the same interval: latest "
+	       "%.2f ms, %zu later than 5 ms. Canaries: latest wakeup %.2f ms, %zu stalls over "
+	       "2 ms; load average %.1f",
 	       n_blinkers, late.n_edges, (double)late.worst / MS, (double)late.worst_in_storm / MS,
 	       (double)late.p99 / MS, (double)late.p999 / MS, late.n_late,
-	       canary.realtime ? "SCHED_FIFO" : "nice 0: SCHED_FIFO was refused",
-	       (double)late.worst_daemon / MS, late.n_late_daemon, (double)canary.worst / MS,
-	       canary.n_stalls, load_average());
+	       all_realtime ? "SCHED_FIFO" : "nice 0: SCHED_FIFO was refused",
+	       (double)late.worst_daemon / MS, late.n_late_daemon, (double)canary_worst / MS,
+	       canary_stalls, load_average());
 
 	figure("after the window: List (%u entries) and GetManagedObjects (%u objects), three "
 	       "of each; not part of the storm, not checked |"
