@@ -102,6 +102,7 @@ struct Engine {
 	uint8_t *dirty_flag;
 	unsigned *dirty;	/* layout indexes whose holders changed since the last batch */
 	size_t n_dirty;
+	unsigned *by_offset;	/* layout indexes in the order of their offsets */
 	unsigned *batch_offsets;
 	uint8_t *batch_values;
 
@@ -170,6 +171,19 @@ static int compare_uint(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Adds layout line @idx to the batch if its value differs from what the backend has. */
+static size_t batch_add(Engine *e, size_t n, unsigned idx)
+{
+	uint8_t v = e->holders[idx] > 0;
+
+	if (v != e->committed[idx]) {
+		e->batch_offsets[n] = e->layout->lines[idx];
+		e->batch_values[n] = v;
+		n++;
+	}
+	return n;
+}
+
 static int engine_commit(Engine *e)
 {
 	const Layout *l = e->layout;
@@ -179,20 +193,23 @@ static int engine_commit(Engine *e)
 	if (e->n_dirty == 0)
 		return 0;
 
-	/* Offsets in order, so each batch reads the same whatever order tasks ran in. */
-	for (size_t i = 0; i < e->n_dirty; i++)
-		e->dirty[i] = l->lines[e->dirty[i]];
-	qsort(e->dirty, e->n_dirty, sizeof(unsigned), compare_uint);
-	for (size_t i = 0; i < e->n_dirty; i++) {
-		unsigned offset = e->dirty[i];
-		unsigned idx = (unsigned)l->index_of[offset];
-		uint8_t v = e->holders[idx] > 0;
-
-		e->dirty[i] = idx;
-		if (v != e->committed[idx]) {
-			e->batch_offsets[n] = offset;
-			e->batch_values[n] = v;
-			n++;
+	/*
+	 * Offsets in order, so each batch reads the same whatever order tasks
+	 * ran in. When many lines changed, walking every line in offset order
+	 * is cheaper than sorting them (a tenth of the daemon's CPU with 1000
+	 * lines a batch); a few are sorted.
+	 */
+	if (e->n_dirty * 8 >= l->n_lines) {
+		for (size_t i = 0; i < l->n_lines; i++)
+			if (e->dirty_flag[e->by_offset[i]])
+				n = batch_add(e, n, e->by_offset[i]);
+	} else {
+		for (size_t i = 0; i < e->n_dirty; i++)
+			e->dirty[i] = l->lines[e->dirty[i]];
+		qsort(e->dirty, e->n_dirty, sizeof(unsigned), compare_uint);
+		for (size_t i = 0; i < e->n_dirty; i++) {
+			e->dirty[i] = (unsigned)l->index_of[e->dirty[i]];
+			n = batch_add(e, n, e->dirty[i]);
 		}
 	}
 
@@ -763,9 +780,13 @@ int engine_new(Engine **ret, const Layout *layout, const EngineOps *ops, void *u
 	e->dirty = calloc(n, sizeof(unsigned));
 	e->batch_offsets = calloc(n, sizeof(unsigned));
 	e->batch_values = calloc(n, 1);
+	e->by_offset = calloc(n, sizeof(unsigned));
 	if (!e->holders || !e->committed || !e->dirty_flag || !e->dirty || !e->batch_offsets ||
-	    !e->batch_values)
+	    !e->batch_values || !e->by_offset)
 		return -ENOMEM;
+	for (size_t o = 0, i = 0; o <= layout->max_offset; o++)
+		if (layout->index_of[o] >= 0)
+			e->by_offset[i++] = (unsigned)layout->index_of[o];
 	*ret = TAKE_PTR(e);
 	return 0;
 }
@@ -814,6 +835,7 @@ Engine *engine_free(Engine *e)
 	free(e->committed);
 	free(e->dirty_flag);
 	free(e->dirty);
+	free(e->by_offset);
 	free(e->batch_offsets);
 	free(e->batch_values);
 	free(e);

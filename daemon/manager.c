@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,32 +46,62 @@ static void manager_notify_status(Manager *m)
 
 /* ----------------------------------------------------------------- trace */
 
+/* Writes @v in decimal at @p; returns the end. */
+static char *format_decimal(char *p, uint64_t v)
+{
+	char digits[20];
+	size_t n = 0;
+
+	do
+		digits[n++] = (char)('0' + v % 10);
+	while ((v /= 10) > 0);
+	while (n > 0)
+		*p++ = digits[--n];
+	return p;
+}
+
+/*
+ * One line per change, "<CLOCK_MONOTONIC ns> <offset> <0|1>", the time the
+ * same for the whole batch. Formatted by hand, the time once per batch:
+ * with 1000 lines a batch, snprintf() was 40% of the daemon's CPU.
+ */
 static void trace_batch(Manager *m, size_t n, const unsigned *offsets, const uint8_t *values)
 {
-	uint64_t ns;
 	struct timespec ts;
-	size_t len = 0;
-	off_t end;
+	char stamp[24], *end_stamp, *p;
+	size_t len, n_stamp;
 	ssize_t k;
 
 	if (m->trace_fd < 0)
 		return;
 	/* The moment the batch went to the backend, the same for every line in it. */
 	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-	for (size_t i = 0; i < n; i++)
-		len += (size_t)sprintf(m->trace_buf + len, "%llu %u %u\n", (unsigned long long)ns,
-				       offsets[i], values[i]);
+	end_stamp = format_decimal(stamp, (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec);
+	*end_stamp++ = ' ';
+	n_stamp = (size_t)(end_stamp - stamp);
+	p = m->trace_buf;
+	for (size_t i = 0; i < n; i++) {
+		memcpy(p, stamp, n_stamp);
+		p = format_decimal(p + n_stamp, offsets[i]);
+		*p++ = ' ';
+		*p++ = values[i] ? '1' : '0';
+		*p++ = '\n';
+	}
+	len = (size_t)(p - m->trace_buf);
 
-	/*
-	 * A full disk may take part of a batch: cut the fragment off again, so
-	 * the trace stays whole lines when writing works again. (Devices such
-	 * as /dev/full cannot seek; they keep nothing either.)
-	 */
-	end = lseek(m->trace_fd, 0, SEEK_END);
 	k = write(m->trace_fd, m->trace_buf, len);
-	if (k > 0 && (size_t)k < len && end >= 0)
-		(void)ftruncate(m->trace_fd, end);
+	if (k > 0 && (size_t)k < len) {
+		struct stat st;
+
+		/*
+		 * A full disk took part of the batch: cut the fragment off
+		 * again (the file is O_APPEND and ours alone, so it is the last
+		 * k bytes), so the trace stays whole lines when writing works
+		 * again.
+		 */
+		if (fstat(m->trace_fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= k)
+			(void)ftruncate(m->trace_fd, st.st_size - k);
+	}
 	if (k < 0 || (size_t)k != len) {
 		if (!m->trace_broken)
 			(void)log_warning_errno(k < 0 ? errno : ENOSPC,

@@ -50,6 +50,9 @@ static int rec_commit(void *userdata, usec_t now, size_t n, const unsigned *offs
 	}
 	r->batch_times[r->n_batches] = now;
 	r->batch_sizes[r->n_batches++] = n;
+	/* Every batch, few lines or many, in offset order, each line once. */
+	for (size_t i = 1; i < n; i++)
+		check(offsets[i - 1] < offsets[i]);
 	for (size_t i = 0; i < n; i++)
 		r->edges[r->n_edges++] = (Edge){ now, offsets[i], values[i] };
 	return 0;
@@ -419,6 +422,23 @@ static void test_batching(void)
 	engine_free(e);
 }
 
+/* A batch of a few lines comes sorted too, whatever order tasks touched them in. */
+static void test_small_batch_order(void)
+{
+	Engine *e = setup();
+
+	start(e, "high", "{\"on\":{\"lines\":[27]}}", 0);
+	start(e, "low", "{\"on\":{\"lines\":[4]}}", 0);
+	start(e, "mid", "{\"on\":{\"lines\":[10]}}", 0);
+	run_until(e, 1 * MS);
+	check_int(rec.n_batches, 1);
+	check_int(rec.batch_sizes[0], 3);
+	check_int(rec.edges[0].offset, 4);
+	check_int(rec.edges[1].offset, 10);
+	check_int(rec.edges[2].offset, 27);
+	engine_free(e);
+}
+
 static void test_late_wakeup(void)
 {
 	Engine *e = setup();
@@ -595,6 +615,7 @@ int main(void)
 	test_call();
 	test_composition();
 	test_batching();
+	test_small_batch_order();
 	test_late_wakeup();
 	test_stop_replace();
 	test_backend_failure();
