@@ -75,7 +75,12 @@ static int method_replace(sd_bus_message *msg, void *userdata, sd_bus_error *err
 	return method_start_or_replace(msg, userdata, true, error);
 }
 
-static int method_stop(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+/*
+ * A method whose one argument is a name: @op does the work; its failure is
+ * answered with the error it maps to, saying "no @what named "<name>"@state".
+ */
+static int method_on_name(sd_bus_message *msg, Manager *m, int (*op)(Manager *, const char *),
+			  const char *what, const char *state, sd_bus_error *error)
 {
 	char detail[DETAIL_MAX];
 	const char *name;
@@ -84,12 +89,17 @@ static int method_stop(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 	k = sd_bus_message_read(msg, "s", &name);
 	if (k < 0)
 		return k;
-	k = manager_stop_program(userdata, name);
+	k = op(m, name);
 	if (k < 0) {
-		snprintf(detail, sizeof(detail), "no program named \"%.80s\" is running", name);
+		snprintf(detail, sizeof(detail), "no %s named \"%.80s\"%s", what, name, state);
 		return bus_map_error(error, k, detail);
 	}
 	return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int method_stop(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+	return method_on_name(msg, userdata, manager_stop_program, "program", " is running", error);
 }
 
 static int method_stop_all(sd_bus_message *msg, void *userdata, sd_bus_error *error)
@@ -153,19 +163,7 @@ static int method_define(sd_bus_message *msg, void *userdata, sd_bus_error *erro
 
 static int method_undefine(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
-	char detail[DETAIL_MAX];
-	const char *name;
-	int k;
-
-	k = sd_bus_message_read(msg, "s", &name);
-	if (k < 0)
-		return k;
-	k = manager_undefine(userdata, name);
-	if (k < 0) {
-		snprintf(detail, sizeof(detail), "no definition named \"%.80s\"", name);
-		return bus_map_error(error, k, detail);
-	}
-	return sd_bus_reply_method_return(msg, NULL);
+	return method_on_name(msg, userdata, manager_undefine, "definition", "", error);
 }
 
 static int method_list_definitions(sd_bus_message *msg, void *userdata, sd_bus_error *error)

@@ -164,6 +164,12 @@ int client_start(Client *c, const char *name, const char *program, sd_bus_error 
  */
 char *client_list(Client *c, bool definitions);
 
+/*
+ * The objects ObjectManager.GetManagedObjects lists (the program objects),
+ * sorted, one path a line; "" for none, NULL on failure.
+ */
+char *client_managed_objects(Client *c);
+
 /* Get a property of one of blinkd's objects, as a message positioned at its value. */
 int client_get_property(Client *c, const char *path, const char *interface, const char *property,
 			const char *type, sd_bus_message **ret);

@@ -184,54 +184,6 @@ static inline size_t count_occurrences(const char *text, const char *part)
 	return n;
 }
 
-/* --------------------------------------------------------------- objects */
-
-static inline int compare_strings(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The program objects GetManagedObjects lists, sorted, one path a line; NULL on failure. */
-static inline char *managed_programs(Client *c)
-{
-	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-	const char *path;
-	char **paths = NULL, *text = NULL;
-	size_t n = 0, size = 0;
-	FILE *f;
-	int r;
-
-	r = sd_bus_call_method(c->bus, BLINKD_BUS_NAME, BLINKD_OBJECT_PATH,
-			       "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", NULL,
-			       &reply, NULL);
-	if (r < 0)
-		return NULL;
-	r = sd_bus_message_enter_container(reply, 'a', "{oa{sa{sv}}}");
-	while (r > 0 && (r = sd_bus_message_enter_container(reply, 'e', "oa{sa{sv}}")) > 0) {
-		if (sd_bus_message_read(reply, "o", &path) <= 0 ||
-		    sd_bus_message_skip(reply, "a{sa{sv}}") < 0 ||
-		    sd_bus_message_exit_container(reply) < 0) {
-			r = -EBADMSG;
-			break;
-		}
-		paths = realloc(paths, (n + 1) * sizeof(char *));
-		if (!paths || !(paths[n++] = strdup(path)))
-			harness_fatal("out of memory");
-	}
-	f = r >= 0 ? open_memstream(&text, &size) : NULL;
-	if (n > 0)
-		qsort(paths, n, sizeof(char *), compare_strings);
-	for (size_t i = 0; i < n; i++) {
-		if (f)
-			fprintf(f, "%s\n", paths[i]);
-		free(paths[i]);
-	}
-	free(paths);
-	if (f)
-		fclose(f);
-	return text;
-}
-
 /* ---------------------------------------------------------------- figures */
 
 /*

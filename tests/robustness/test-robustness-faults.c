@@ -164,7 +164,7 @@ static void test_vanishing_clients(Client *c)
 	client_settle(c, (harness_wrapper() ? HARNESS_WRAPPER_SLOWDOWN : 1) * 300 * MS);
 	check(harness_daemon_alive());
 	list = client_list(c, false);
-	objects = managed_programs(c);
+	objects = client_managed_objects(c);
 	check(list != NULL);
 	read_trace(&t);
 	for (unsigned i = 0; i < n; i++) {
@@ -244,7 +244,7 @@ static void test_sigkill_restart(Client *c)
 		check_str(list, "");
 		defs = client_list(c, true);
 		check_str(defs, "cfgdef {\"on\":{\"lines\":[4]}}\n");
-		objects = managed_programs(c);
+		objects = client_managed_objects(c);
 		check_str(objects, "");
 		check_int(lit_property(c, lit, N_LINES), 0);
 		read_trace(&t);
@@ -321,7 +321,7 @@ static void test_chip_lost(Client *c)
 	check(harness_daemon_alive());
 	list = client_list(c, false);
 	check_str(list, "");
-	objects = managed_programs(c);
+	objects = client_managed_objects(c);
 	check_str(objects, "");
 	check_int(lit_property(c, lit, N_LINES), 0);
 	cpu_lost = cpu_ms_over(c, 2500 * MS);

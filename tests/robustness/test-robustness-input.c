@@ -29,7 +29,7 @@ typedef struct State {
 static void state_take(Client *c, State *s)
 {
 	snapshot_take(c, &s->snapshot);
-	s->objects = managed_programs(c);
+	s->objects = client_managed_objects(c);
 	if (!s->snapshot.list || !s->snapshot.definitions || !s->snapshot.trace || !s->objects)
 		harness_fatal("cannot read the daemon's state");
 }
@@ -47,7 +47,7 @@ static void check_state(Client *c, const State *before)
 	_cleanup_(freep) char *objects = NULL;
 
 	check_unchanged(c, &before->snapshot);
-	objects = managed_programs(c);
+	objects = client_managed_objects(c);
 	check_str(objects, before->objects);
 }
 

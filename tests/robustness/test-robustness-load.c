@@ -503,7 +503,7 @@ static void big_calls(Client *c, BigCall *list, BigCall *objects)
 
 			client_settle(c, 200 * MS);
 			calls[j]->from[i] = now_usec(CLOCK_MONOTONIC);
-			text = j == 0 ? client_list(c, false) : managed_programs(c);
+			text = j == 0 ? client_list(c, false) : client_managed_objects(c);
 			calls[j]->to[i] = now_usec(CLOCK_MONOTONIC);
 			check(text != NULL);
 			if (calls[j]->to[i] - calls[j]->from[i] > calls[j]->slowest)
@@ -617,7 +617,7 @@ int main(void)
 
 	start_blinkers(c);
 	list_before = client_list(c, false);
-	objects_before = managed_programs(c);
+	objects_before = client_managed_objects(c);
 	check_int(count_lines(list_before), n_blinkers);
 
 	/*
@@ -679,7 +679,7 @@ int main(void)
 	list_after = client_list(c, false);
 	check_str(list_after, list_before);
 	window1 = now_usec(CLOCK_MONOTONIC);
-	objects_after = managed_programs(c);
+	objects_after = client_managed_objects(c);
 	check_str(objects_after, objects_before);
 	big_calls(c, &list_call, &objects_call);
 	end = now_usec(CLOCK_MONOTONIC);
