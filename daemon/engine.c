@@ -46,6 +46,14 @@ typedef enum TaskEvent {
 } TaskEvent;
 
 typedef struct Task Task;
+
+/* A queued task and its key: the next timer event, FIFO among equal ones. */
+typedef struct HeapEntry {
+	usec_t deadline;
+	uint64_t seq;
+	Task *task;
+} HeapEntry;
+
 struct Task {
 	const Program *program;
 	Task *parent;
@@ -56,7 +64,6 @@ struct Task {
 	usec_t start;		/* the instant the task started */
 	usec_t deadline;	/* next timer event, or USEC_INFINITY */
 	size_t heap_index;
-	uint64_t heap_seq;	/* FIFO order among equal deadlines */
 
 	uint64_t edge;		/* blink, cycle: the next edge number */
 	uint64_t round;		/* repeat, forever: rounds started; sequence: child running */
@@ -93,9 +100,9 @@ struct Engine {
 	void *userdata;
 	usec_t now;
 
-	Task **heap;
+	HeapEntry *heap;
 	size_t n_heap, heap_cap;
-	uint64_t heap_seq;
+	uint64_t heap_seq;	/* FIFO order among equal deadlines */
 
 	uint32_t *holders;	/* per layout line: tasks holding it lit */
 	uint8_t *committed;	/* per layout line: what the backend was last told */
@@ -236,55 +243,62 @@ void engine_resync(Engine *e)
 
 /* ----------------------------------------------------------------- heap */
 
-static bool heap_less(const Task *a, const Task *b)
+/*
+ * The heap holds each task's key beside its pointer, so that sifting
+ * compares entries of one array and touches a task only to note where it
+ * moved. With the keys in the tasks, each level of a sift read two tasks
+ * scattered over the heap: with 10,000 programs, heap_down() was a seventh
+ * of the daemon's CPU samples, most of it waiting for memory.
+ */
+static bool heap_less(const HeapEntry *a, const HeapEntry *b)
 {
 	if (a->deadline != b->deadline)
 		return a->deadline < b->deadline;
-	return a->heap_seq < b->heap_seq;
+	return a->seq < b->seq;
 }
 
-static void heap_set(Engine *e, size_t i, Task *t)
+static void heap_set(Engine *e, size_t i, HeapEntry x)
 {
-	e->heap[i] = t;
-	t->heap_index = i;
+	e->heap[i] = x;
+	x.task->heap_index = i;
 }
 
 static void heap_up(Engine *e, size_t i)
 {
-	Task *t = e->heap[i];
+	HeapEntry x = e->heap[i];
 
 	while (i > 0) {
 		size_t parent = (i - 1) / 2;
-		if (!heap_less(t, e->heap[parent]))
+		if (!heap_less(&x, &e->heap[parent]))
 			break;
 		heap_set(e, i, e->heap[parent]);
 		i = parent;
 	}
-	heap_set(e, i, t);
+	heap_set(e, i, x);
 }
 
 static void heap_down(Engine *e, size_t i)
 {
-	Task *t = e->heap[i];
+	HeapEntry x = e->heap[i];
 
 	for (;;) {
 		size_t c = 2 * i + 1;
 		if (c >= e->n_heap)
 			break;
-		if (c + 1 < e->n_heap && heap_less(e->heap[c + 1], e->heap[c]))
+		if (c + 1 < e->n_heap && heap_less(&e->heap[c + 1], &e->heap[c]))
 			c++;
-		if (!heap_less(e->heap[c], t))
+		if (!heap_less(&e->heap[c], &x))
 			break;
 		heap_set(e, i, e->heap[c]);
 		i = c;
 	}
-	heap_set(e, i, t);
+	heap_set(e, i, x);
 }
 
 static void heap_remove(Engine *e, Task *t)
 {
 	size_t i = t->heap_index;
-	Task *last;
+	HeapEntry last;
 
 	if (t->deadline == USEC_INFINITY)
 		return;
@@ -294,12 +308,12 @@ static void heap_remove(Engine *e, Task *t)
 		return;
 	heap_set(e, i, last);
 	heap_up(e, i);
-	heap_down(e, last->heap_index);
+	heap_down(e, last.task->heap_index);
 }
 
 static int heap_reserve(Engine *e, size_t n)
 {
-	Task **h;
+	HeapEntry *h;
 	size_t cap;
 
 	if (n <= e->heap_cap)
@@ -307,7 +321,7 @@ static int heap_reserve(Engine *e, size_t n)
 	cap = e->heap_cap ? e->heap_cap * 2 : 64;
 	while (cap < n)
 		cap *= 2;
-	h = realloc(e->heap, cap * sizeof(Task *));
+	h = realloc(e->heap, cap * sizeof(HeapEntry));
 	if (!h)
 		return -ENOMEM;
 	e->heap = h;
@@ -323,17 +337,20 @@ static int heap_reserve(Engine *e, size_t n)
 static void task_schedule(Engine *e, Task *t, usec_t deadline)
 {
 	usec_t old = t->deadline;
+	HeapEntry x = { .deadline = deadline, .seq = e->heap_seq++, .task = t };
 
 	t->deadline = deadline;
-	t->heap_seq = e->heap_seq++;
 	if (old == USEC_INFINITY) {
-		e->heap[e->n_heap] = t;
 		t->heap_index = e->n_heap++;
+		e->heap[t->heap_index] = x;
 		heap_up(e, t->heap_index);
-	} else if (deadline >= old)
-		heap_down(e, t->heap_index);
-	else
-		heap_up(e, t->heap_index);
+	} else {
+		e->heap[t->heap_index] = x;
+		if (deadline >= old)
+			heap_down(e, t->heap_index);
+		else
+			heap_up(e, t->heap_index);
+	}
 }
 
 /* ---------------------------------------------------------------- tasks */
@@ -745,7 +762,7 @@ static int engine_process(Engine *e, usec_t now)
 	int r = 0, k;
 
 	for (;;) {
-		Task *t = e->n_heap > 0 ? e->heap[0] : NULL;
+		Task *t = e->n_heap > 0 ? e->heap[0].task : NULL;
 
 		if (t && t->deadline <= e->now) {
 			/* Left in the heap: the step reschedules it in place, or releases it. */
@@ -973,7 +990,7 @@ int engine_advance(Engine *e, usec_t now)
 
 usec_t engine_next_deadline(const Engine *e)
 {
-	return e->n_heap > 0 ? e->heap[0]->deadline : USEC_INFINITY;
+	return e->n_heap > 0 ? e->heap[0].deadline : USEC_INFINITY;
 }
 
 usec_t engine_now(const Engine *e)
