@@ -63,7 +63,7 @@ static char *format_decimal(char *p, uint64_t v)
 /*
  * One line per change, "<CLOCK_MONOTONIC ns> <offset> <0|1>", the time the
  * same for the whole batch. Formatted by hand, the time once per batch:
- * with 1000 lines a batch, snprintf() was 40% of the daemon's CPU.
+ * with 1000 lines a batch, sprintf() was 40% of the daemon's CPU.
  */
 static void trace_batch(Manager *m, size_t n, const unsigned *offsets, const uint8_t *values)
 {
