@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -318,4 +319,51 @@ int program_text_check(const char *text, const Layout *layout, unsigned flags,
 			return log_oom();
 	}
 	return 0;
+}
+
+int program_text_check_on_daemon(Client *c, const char *text)
+{
+	_cleanup_(layout_freep) Layout *layout = NULL;
+	int r;
+
+	r = client_get_layout(c, &layout);
+	if (r != 0)
+		return r;
+	return program_text_check(text, layout, PROGRAM_PARSE_NAMES_UNCHECKED, NULL);
+}
+
+enum {
+	OPTION_PROGRAM = CLIENT_OPTION_VERB_FIRST,
+	OPTION_FILE,
+};
+
+bool program_source_parse(int argc, char **argv, Client *c, const char *help,
+			  const char **ret_program, const char **ret_file, int *ret_status)
+{
+	static const struct option options[] = {
+		{ "program", required_argument, NULL, OPTION_PROGRAM },
+		{ "file", required_argument, NULL, OPTION_FILE },
+		CLIENT_COMMON_OPTIONS,
+		{},
+	};
+	const char *program = NULL, *file = NULL;
+	int opt;
+
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, CLIENT_COMMON_SHORT, options, NULL)) >= 0) {
+		switch (opt) {
+		case OPTION_PROGRAM:
+			program = optarg;
+			break;
+		case OPTION_FILE:
+			file = optarg;
+			break;
+		default:
+			if (client_parse_common_option(c, opt, optarg, help, ret_status))
+				return true;
+		}
+	}
+	*ret_program = program;
+	*ret_file = file;
+	return false;
 }

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 
+#include "client.h"
 #include "layout.h"
 
 /* The program options of start and replace, as given. */
@@ -55,3 +56,22 @@ int program_text_read(const char *program, const char *file, char **ret);
  */
 int program_text_check(const char *text, const Layout *layout, unsigned flags,
 		       char **ret_canonical);
+
+/*
+ * program_text_check_on_daemon() - program_text_check() against the
+ * daemon's layout, so that rows and columns are the daemon's, not the
+ * default matrix's. Line names are left to the daemon.
+ */
+int program_text_check_on_daemon(Client *c, const char *text);
+
+/*
+ * program_source_parse() - the options of a verb whose program comes only
+ * from --program JSON or --file FILE, and the common options. Which of the
+ * two was given is the verb's to check (NULL when absent); positional
+ * arguments are left from optind on.
+ *
+ * Returns true when the verb is done: *ret_status is its exit status (help
+ * shown, or bad usage reported).
+ */
+bool program_source_parse(int argc, char **argv, Client *c, const char *help,
+			  const char **ret_program, const char **ret_file, int *ret_status);

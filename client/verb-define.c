@@ -48,38 +48,14 @@ static const char definitions_help[] =
 	"\n"
 	"Exit status: 0 listed, 2 bad usage, 3 daemon not reachable.\n";
 
-enum {
-	OPTION_PROGRAM = CLIENT_OPTION_VERB_FIRST,
-	OPTION_FILE,
-};
-
 int verb_define(int argc, char **argv, Client *c)
 {
-	static const struct option options[] = {
-		{ "program", required_argument, NULL, OPTION_PROGRAM },
-		{ "file", required_argument, NULL, OPTION_FILE },
-		CLIENT_COMMON_OPTIONS,
-		{},
-	};
-	_cleanup_(layout_freep) Layout *layout = NULL;
 	_cleanup_(freep) char *text = NULL;
-	const char *program = NULL, *file = NULL, *name;
-	int opt, r, status;
+	const char *program, *file, *name;
+	int r, status;
 
-	optind = 0;
-	while ((opt = getopt_long(argc, argv, CLIENT_COMMON_SHORT, options, NULL)) >= 0) {
-		switch (opt) {
-		case OPTION_PROGRAM:
-			program = optarg;
-			break;
-		case OPTION_FILE:
-			file = optarg;
-			break;
-		default:
-			if (client_parse_common_option(c, opt, optarg, define_help, &status))
-				return status;
-		}
-	}
+	if (program_source_parse(argc, argv, c, define_help, &program, &file, &status))
+		return status;
 	if (optind >= argc)
 		return client_usage_error("define needs a NAME.");
 	if (optind + 1 < argc)
@@ -95,10 +71,7 @@ int verb_define(int argc, char **argv, Client *c)
 	r = program_text_read(program, file, &text);
 	if (r != 0)
 		return r;
-	r = client_get_layout(c, &layout);
-	if (r != 0)
-		return r;
-	r = program_text_check(text, layout, PROGRAM_PARSE_NAMES_UNCHECKED, NULL);
+	r = program_text_check_on_daemon(c, text);
 	if (r != 0)
 		return r;
 

@@ -139,7 +139,6 @@ static int parse_program_options(int argc, char **argv, Client *c, const char *h
 static int start_or_replace(int argc, char **argv, Client *c, const char *method,
 			    const char *help)
 {
-	_cleanup_(layout_freep) Layout *layout = NULL;
 	_cleanup_(freep) char *text = NULL;
 	ProgramOptions o = { .lines_kind = -1 };
 	const char *name;
@@ -152,11 +151,7 @@ static int start_or_replace(int argc, char **argv, Client *c, const char *method
 	if (r != 0)
 		return r;
 
-	/* Rows and columns are the daemon's: check against its layout, not the default one. */
-	r = client_get_layout(c, &layout);
-	if (r != 0)
-		return r;
-	r = program_text_check(text, layout, PROGRAM_PARSE_NAMES_UNCHECKED, NULL);
+	r = program_text_check_on_daemon(c, text);
 	if (r != 0)
 		return r;
 

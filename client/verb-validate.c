@@ -24,38 +24,15 @@ static const char validate_help[] =
 	"\n"
 	"Exit status: 0 valid, 1 FILE cannot be read, 2 bad usage, 4 invalid.\n";
 
-enum {
-	OPTION_PROGRAM = CLIENT_OPTION_VERB_FIRST,
-	OPTION_FILE,
-};
-
 int verb_validate(int argc, char **argv, Client *c)
 {
-	static const struct option options[] = {
-		{ "program", required_argument, NULL, OPTION_PROGRAM },
-		{ "file", required_argument, NULL, OPTION_FILE },
-		CLIENT_COMMON_OPTIONS,
-		{},
-	};
 	_cleanup_(layout_freep) Layout *layout = NULL;
 	_cleanup_(freep) char *text = NULL, *canonical = NULL;
-	const char *program = NULL, *file = NULL;
-	int opt, r, status;
+	const char *program, *file;
+	int r, status;
 
-	optind = 0;
-	while ((opt = getopt_long(argc, argv, CLIENT_COMMON_SHORT, options, NULL)) >= 0) {
-		switch (opt) {
-		case OPTION_PROGRAM:
-			program = optarg;
-			break;
-		case OPTION_FILE:
-			file = optarg;
-			break;
-		default:
-			if (client_parse_common_option(c, opt, optarg, validate_help, &status))
-				return status;
-		}
-	}
+	if (program_source_parse(argc, argv, c, validate_help, &program, &file, &status))
+		return status;
 	if (optind < argc)
 		return client_usage_error("Unexpected argument \"%s\".", argv[optind]);
 	if (!program == !file)
