@@ -23,18 +23,27 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(json_tokener *, json_tokener_free);
 /*
  * json_check_tokens() - check that every token of @text is one JSON has:
  * strings with valid escapes and no raw control characters, numbers in
- * JSON's grammar, only the words true, false and null. The structure
- * (nesting, commas, colons) is left to json-c.
+ * JSON's grammar, only the words true, false and null; and that no string
+ * holds a NUL, raw or escaped (json-c would cut it there without a word).
+ * The structure (nesting, commas, colons) is left to json-c.
  * Returns -1 when all is well, else the offending byte's position, with
- * @what saying what it is.
+ * @what saying what it is and @path the JSON path of a bad string ("$"
+ * for other tokens).
  */
-ssize_t json_check_tokens(const char *text, size_t len, const char **what);
+ssize_t json_check_tokens(const char *text, size_t len, const char **what, char *path,
+			  size_t path_size);
+
+/* Why JSON text was refused: where (a JSON path, "$" for the whole) and what. */
+typedef struct JsonError {
+	char path[256];
+	char message[256];
+} JsonError;
 
 /*
  * json_parse_strict() - parse @text (@len bytes, NUL-terminated) as exactly
- * one JSON value: valid tokens, valid UTF-8, no trailing text, at most
- * @max_depth levels deep.
+ * one JSON value: valid tokens, valid UTF-8, no NUL in any string, no
+ * trailing text, at most @max_depth levels deep.
  * Returns 0, -EINVAL or -ELOOP (too deep) with @error saying why, -ENOMEM.
  */
 int json_parse_strict(const char *text, size_t len, int max_depth, json_object **ret,
-		      char *error, size_t error_size);
+		      JsonError *error);

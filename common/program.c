@@ -614,18 +614,20 @@ int program_parse(const char *text, const Layout *layout, unsigned flags, Progra
 		.path_len = 1,
 	};
 	size_t len = strlen(text);
-	char why[256];
+	JsonError why;
 	int r;
 
 	if (len > PROGRAM_TEXT_MAX)
 		return parser_fail(&ps, "program text is longer than %u bytes", PROGRAM_TEXT_MAX);
 
 	/* Two JSON levels per program level, plus the lines object. */
-	r = json_parse_strict(text, len, 2 * PROGRAM_DEPTH_MAX + 2, &json, why, sizeof(why));
+	r = json_parse_strict(text, len, 2 * PROGRAM_DEPTH_MAX + 2, &json, &why);
 	if (r == -ELOOP)
 		return parser_fail(&ps, "nesting deeper than %u", PROGRAM_DEPTH_MAX);
-	if (r == -EINVAL)
-		return parser_fail(&ps, "%s", why);
+	if (r == -EINVAL) {
+		snprintf(ps.path, sizeof(ps.path), "%s", why.path);
+		return parser_fail(&ps, "%s", why.message);
+	}
 	if (r < 0)
 		return r;
 

@@ -154,23 +154,23 @@ int config_parse(Config **ret, const char *text, size_t len, const char *label)
 {
 	_cleanup_(config_freep) Config *c = NULL;
 	_cleanup_(json_object_putp) json_object *root = NULL;
-	char why[256];
+	JsonError why;
 	int r;
 
 	r = config_new_defaults(&c);
 	if (r < 0)
-		return log_oom();
+		return log_error_errno(r, "%s: %m", label);
 	c->path = strdup(label);
 	if (!c->path)
 		return log_oom();
 	if (len > CONFIG_SIZE_MAX)
 		return config_fail(c, "$", "larger than %d bytes", CONFIG_SIZE_MAX);
 
-	r = json_parse_strict(text, len, 2 * 32 + 8, &root, why, sizeof(why));
+	r = json_parse_strict(text, len, 2 * 32 + 8, &root, &why);
 	if (r == -EINVAL || r == -ELOOP)
-		return config_fail(c, "$", "%s", why);
+		return config_fail(c, why.path, "%s", why.message);
 	if (r < 0)
-		return log_oom();
+		return log_error_errno(r, "%s: %m", c->path);
 	if (!json_object_is_type(root, json_type_object))
 		return config_fail(c, "$", "must be an object");
 
@@ -218,7 +218,8 @@ int config_load(Config **ret, const char *path, bool must_exist)
 	if (!f) {
 		if (errno == ENOENT && !must_exist) {
 			log_debug("No configuration at %s, using the defaults.", path);
-			return config_new_defaults(ret) < 0 ? log_oom() : 0;
+			int r = config_new_defaults(ret);
+			return r < 0 ? log_error_errno(r, "Failed to make the default configuration: %m") : 0;
 		}
 		return log_error_errno(negative_errno(), "Failed to open configuration %s: %m",
 				       path);
@@ -226,9 +227,11 @@ int config_load(Config **ret, const char *path, bool must_exist)
 	text = malloc(CONFIG_SIZE_MAX + 2);
 	if (!text)
 		return log_oom();
+	errno = 0;
 	len = fread(text, 1, CONFIG_SIZE_MAX + 1, f);
 	if (ferror(f))
-		return log_error_errno(EIO, "Failed to read configuration %s: %m", path);
+		return log_error_errno(errno > 0 ? -errno : -EIO, "Failed to read configuration %s: %m",
+				       path);
 	text[len] = '\0';
 	return config_parse(ret, text, len, path);
 }

@@ -79,6 +79,11 @@ static void test_refused(void)
 		"{\"max_programs\":0}",
 		"{\"max_programs\":100001}",
 		"{\"max_programs\":\"5\"}",
+		/* Strings whole or refused: a NUL, escaped, in a value or a name. */
+		"{\"chip\":\"sim\\u0000x\"}",
+		"{\"consumer\":\"a\\u0000\"}",
+		"{\"definitions\":{\"a\\u0000b\":{\"wait\":1}}}",
+		"{\"autostart\":{\"x\":{\"wait\":\"1s\\u0000\"}}}",
 	};
 
 	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {

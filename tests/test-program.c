@@ -198,6 +198,14 @@ static void test_invalid(void)
 	check_invalid("{\"wait\":Infinity}", "$", "invalid JSON");
 	check_invalid("{\"wait\":-Infinity}", "$", "invalid JSON");
 	check_invalid("{\"wait\":nan}", "$", "invalid JSON");
+	/* A string is taken whole or refused: json-c would cut it at a NUL. */
+	check_invalid("{\"wait\":\"1s\\u0000garbage\"}", "$.wait", "NUL");
+	check_invalid("{\"blink\":{\"lines\":[\"GPIO4\\u0000x\"],\"interval\":1}}",
+		      "$.blink.lines[0]", "NUL");
+	check_invalid("{\"sequence\":[{\"wait\":1},{\"call\":\"a\\u0000\"}]}", "$.sequence[1].call",
+		      "NUL");
+	check_invalid("{\"wa\\u0000it\":1}", "$.wa", "NUL");
+	check_valid("{\"on\":{\"lines\":[\"GPIO1\\u0037\"]}}", "{\"on\":{\"lines\":[\"GPIO17\"]}}");
 	/* Numbers, strings and escapes as JSON has them, not as json-c also takes them. */
 	check_invalid("{\"wait\":1.}", "$", "invalid JSON at byte 8: a number");
 	check_invalid("{\"wait\":1.e1}", "$", "a number JSON does not have");
@@ -205,8 +213,8 @@ static void test_invalid(void)
 	check_invalid("{\"wait\":01}", "$", "a number JSON does not have");
 	check_invalid("{\"wait\":+1}", "$", "a character JSON does not have");
 	check_invalid("{\"wait\":0x10}", "$", "a number JSON does not have");
-	check_invalid("{\"wait\":\"1s\x01\"}", "$", "a control character inside a string");
-	check_invalid("{\"wait\":\"1\ts\"}", "$", "a control character inside a string");
+	check_invalid("{\"wait\":\"1s\x01\"}", "$.wait", "a control character inside a string");
+	check_invalid("{\"wait\":\"1\ts\"}", "$.wait", "a control character inside a string");
 	check_invalid("{\"call\":\"a\\x\"}", "$", "an escape JSON does not have");
 	check_invalid("{\"call\":\"a\\u12G4\"}", "$", "an escape JSON does not have");
 	check_invalid("{\"call\":\"a}", "$", "a string that does not end");
