@@ -127,3 +127,10 @@ int layout_find_name(const Layout *l, const char *name, unsigned *ret)
 		}
 	return -ENOENT;
 }
+
+int offset_compare(const void *a, const void *b)
+{
+	unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+
+	return x < y ? -1 : x > y;
+}

@@ -46,5 +46,8 @@ int layout_name_unnamed_lines(Layout *l);
 /* Position of @offset in l->lines, or -ENOENT. */
 int layout_index_of(const Layout *l, unsigned offset);
 
+/* qsort() comparator of line offsets (unsigned). */
+int offset_compare(const void *a, const void *b);
+
 /* Offset of the line called @name, or -ENOENT. */
 int layout_find_name(const Layout *l, const char *name, unsigned *ret);

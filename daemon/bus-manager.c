@@ -12,57 +12,52 @@
 #include <string.h>
 
 #include "bus-names.h"
+#include "bus.h"
 #include "config.h" /* BLINKD_VERSION */
 #include "log.h"
-#include "manager.h"
 
-#define DETAIL_MAX 1200
+static const char *const error_names[_MANAGER_ERROR_MAX] = {
+	[MANAGER_ERROR_INVALID_PROGRAM] = BLINKD_ERROR_INVALID_PROGRAM,
+	[MANAGER_ERROR_INVALID_NAME] = BLINKD_ERROR_INVALID_NAME,
+	[MANAGER_ERROR_EXISTS] = BLINKD_ERROR_EXISTS,
+	[MANAGER_ERROR_NOT_RUNNING] = BLINKD_ERROR_NOT_RUNNING,
+	[MANAGER_ERROR_NOT_DEFINED] = BLINKD_ERROR_NOT_DEFINED,
+	[MANAGER_ERROR_LIMIT_EXCEEDED] = BLINKD_ERROR_LIMIT_EXCEEDED,
+};
 
-/* Expected, user-facing failures become named errors; anything else a plain errno. */
-int bus_map_error(sd_bus_error *error, int r, const char *detail)
+int bus_map_error(sd_bus_error *error, int r, const ManagerError *e)
 {
-	const char *name;
-
-	switch (r) {
-	case -EINVAL:
-		name = BLINKD_ERROR_INVALID_PROGRAM;
-		break;
-	case -EBADR:
-		name = BLINKD_ERROR_INVALID_NAME;
-		break;
-	case -EEXIST:
-		name = BLINKD_ERROR_EXISTS;
-		break;
-	case -ESRCH:
-		name = BLINKD_ERROR_NOT_RUNNING;
-		break;
-	case -ENOENT:
-		name = BLINKD_ERROR_NOT_DEFINED;
-		break;
-	case -E2BIG:
-		name = BLINKD_ERROR_LIMIT_EXCEEDED;
-		break;
-	default:
-		return sd_bus_error_set_errno(error, r);
-	}
-	return sd_bus_error_set(error, name, detail);
+	if (e->kind > MANAGER_ERROR_NONE && e->kind < _MANAGER_ERROR_MAX)
+		return sd_bus_error_set(error, error_names[e->kind], e->message);
+	return sd_bus_error_set_errno(error, r);
 }
 
-static int method_start_or_replace(sd_bus_message *msg, Manager *m, bool replace,
+/* Replies with the object path of the program @name, which runs now. */
+static int reply_program_path(sd_bus_message *msg, const char *name)
+{
+	_cleanup_(freep) char *path = NULL;
+	int k;
+
+	k = bus_program_path(name, &path);
+	if (k < 0)
+		return k;
+	return sd_bus_reply_method_return(msg, "o", path);
+}
+
+static int method_start_or_replace(sd_bus_message *msg, Bus *b, bool replace,
 				   sd_bus_error *error)
 {
-	char detail[DETAIL_MAX] = "";
+	ManagerError e = {};
 	const char *name, *text;
-	Running *r;
 	int k;
 
 	k = sd_bus_message_read(msg, "ss", &name, &text);
 	if (k < 0)
 		return k;
-	k = manager_start_program(m, name, text, replace, &r, detail, sizeof(detail));
+	k = manager_start_program(b->manager, name, text, replace, &e);
 	if (k < 0)
-		return bus_map_error(error, k, detail);
-	return sd_bus_reply_method_return(msg, "o", r->path);
+		return bus_map_error(error, k, &e);
+	return reply_program_path(msg, name);
 }
 
 static int method_start(sd_bus_message *msg, void *userdata, sd_bus_error *error)
@@ -75,36 +70,35 @@ static int method_replace(sd_bus_message *msg, void *userdata, sd_bus_error *err
 	return method_start_or_replace(msg, userdata, true, error);
 }
 
-/*
- * A method whose one argument is a name: @op does the work; its failure is
- * answered with the error it maps to, saying "no @what named "<name>"@state".
- */
-static int method_on_name(sd_bus_message *msg, Manager *m, int (*op)(Manager *, const char *),
-			  const char *what, const char *state, sd_bus_error *error)
+/* A method whose one argument is a name, and @op does the work. */
+static int method_on_name(sd_bus_message *msg, Manager *m,
+			  int (*op)(Manager *, const char *, ManagerError *), sd_bus_error *error)
 {
-	char detail[DETAIL_MAX];
+	ManagerError e = {};
 	const char *name;
 	int k;
 
 	k = sd_bus_message_read(msg, "s", &name);
 	if (k < 0)
 		return k;
-	k = op(m, name);
-	if (k < 0) {
-		snprintf(detail, sizeof(detail), "no %s named \"%.80s\"%s", what, name, state);
-		return bus_map_error(error, k, detail);
-	}
+	k = op(m, name, &e);
+	if (k < 0)
+		return bus_map_error(error, k, &e);
 	return sd_bus_reply_method_return(msg, NULL);
 }
 
 static int method_stop(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
-	return method_on_name(msg, userdata, manager_stop_program, "program", " is running", error);
+	Bus *b = userdata;
+
+	return method_on_name(msg, b->manager, manager_stop_program, error);
 }
 
 static int method_stop_all(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
-	manager_stop_all_programs(userdata);
+	Bus *b = userdata;
+
+	manager_stop_all_programs(b->manager);
 	return sd_bus_reply_method_return(msg, NULL);
 }
 
@@ -141,72 +135,76 @@ static int reply_name_table(sd_bus_message *msg, const NameTable *table, size_t 
 
 static int method_list(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
-	Manager *m = userdata;
+	Bus *b = userdata;
 
-	return reply_name_table(msg, &m->running, offsetof(Running, canonical));
+	return reply_name_table(msg, &b->manager->running, offsetof(Running, canonical));
 }
 
 static int method_define(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
-	char detail[DETAIL_MAX] = "";
+	Bus *b = userdata;
+	ManagerError e = {};
 	const char *name, *text;
 	int k;
 
 	k = sd_bus_message_read(msg, "ss", &name, &text);
 	if (k < 0)
 		return k;
-	k = manager_define(userdata, name, text, detail, sizeof(detail));
+	k = manager_define(b->manager, name, text, &e);
 	if (k < 0)
-		return bus_map_error(error, k, detail);
+		return bus_map_error(error, k, &e);
 	return sd_bus_reply_method_return(msg, NULL);
 }
 
 static int method_undefine(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
-	return method_on_name(msg, userdata, manager_undefine, "definition", "", error);
+	Bus *b = userdata;
+
+	return method_on_name(msg, b->manager, manager_undefine, error);
 }
 
 static int method_list_definitions(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
-	Manager *m = userdata;
+	Bus *b = userdata;
 
-	return reply_name_table(msg, &m->definitions, offsetof(Definition, canonical));
+	return reply_name_table(msg, &b->manager->definitions, offsetof(Definition, canonical));
 }
 
 static int on_subscribers_gone(sd_bus_track *t, void *userdata)
 {
-	Manager *m = userdata;
+	Bus *b = userdata;
 
-	m->subscribers = sd_bus_track_unref(m->subscribers);
+	b->subscribers = sd_bus_track_unref(b->subscribers);
+	manager_set_subscribed(b->manager, false);
 	return 0;
 }
 
 static int method_subscribe(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
-	Manager *m = userdata;
+	Bus *b = userdata;
 	int k;
 
-	if (!m->subscribers) {
-		k = sd_bus_track_new(sd_bus_message_get_bus(msg), &m->subscribers,
-				     on_subscribers_gone, m);
+	if (!b->subscribers) {
+		k = sd_bus_track_new(sd_bus_message_get_bus(msg), &b->subscribers,
+				     on_subscribers_gone, b);
 		if (k < 0)
 			return k;
 	}
 	/* A vanished client counts as unsubscribed: the track sees it leave the bus. */
-	k = sd_bus_track_add_sender(m->subscribers, msg);
+	k = sd_bus_track_add_sender(b->subscribers, msg);
 	if (k < 0)
 		return k;
 	k = sd_bus_reply_method_return(msg, NULL);
-	manager_subscribers_changed(m);
+	manager_set_subscribed(b->manager, true);
 	return k;
 }
 
 static int method_unsubscribe(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
-	Manager *m = userdata;
+	Bus *b = userdata;
 
-	if (m->subscribers)
-		(void)sd_bus_track_remove_sender(m->subscribers, msg); /* not subscribed: fine */
+	if (b->subscribers)
+		(void)sd_bus_track_remove_sender(b->subscribers, msg); /* not subscribed: fine */
 	return sd_bus_reply_method_return(msg, NULL);
 }
 
@@ -214,7 +212,7 @@ static int property_layout(sd_bus *bus, const char *path, const char *interface,
 			   const char *property, sd_bus_message *reply, void *userdata,
 			   sd_bus_error *error)
 {
-	const Layout *l = ((Manager *)userdata)->config->layout;
+	const Layout *l = ((Bus *)userdata)->manager->config->layout;
 	int k;
 
 	k = sd_bus_message_open_container(reply, 'a', "au");
@@ -233,26 +231,17 @@ static int property_chip(sd_bus *bus, const char *path, const char *interface,
 			 const char *property, sd_bus_message *reply, void *userdata,
 			 sd_bus_error *error)
 {
-	return sd_bus_message_append(reply, "s", ((Manager *)userdata)->gpio->chip);
+	return sd_bus_message_append(reply, "s", ((Bus *)userdata)->manager->gpio->chip);
 }
 
-static int compare_offsets(const void *a, const void *b)
-{
-	unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
-	return x < y ? -1 : x > y;
-}
-
-/* The lit offsets, sorted, as Lit and Frame carry them. */
-static int append_lit(sd_bus_message *msg, Manager *m)
+int bus_append_lit(sd_bus_message *msg, Manager *m)
 {
 	size_t n = m->config->layout->n_lines;
 	_cleanup_(freep) unsigned *lit = malloc(n * sizeof(unsigned));
 
 	if (!lit)
 		return -ENOMEM;
-	n = engine_get_lit(m->engine, lit, n);
-	if (n > 0)
-		qsort(lit, n, sizeof(unsigned), compare_offsets);
+	n = manager_get_lit(m, lit, n);
 	return sd_bus_message_append_array(msg, 'u', lit, n * sizeof(unsigned));
 }
 
@@ -260,7 +249,7 @@ static int property_lit(sd_bus *bus, const char *path, const char *interface,
 			const char *property, sd_bus_message *reply, void *userdata,
 			sd_bus_error *error)
 {
-	return append_lit(reply, userdata);
+	return bus_append_lit(reply, ((Bus *)userdata)->manager);
 }
 
 static int property_version(sd_bus *bus, const char *path, const char *interface,
@@ -304,44 +293,16 @@ static const sd_bus_vtable manager_vtable[] = {
 	SD_BUS_VTABLE_END,
 };
 
-int bus_manager_register(Manager *m)
+int bus_manager_register(Bus *b)
 {
 	int r;
 
-	r = sd_bus_add_object_vtable(m->bus, &m->manager_slot, BLINKD_OBJECT_PATH,
-				     BLINKD_MANAGER_INTERFACE, manager_vtable, m);
+	r = sd_bus_add_object_vtable(b->bus, &b->manager_slot, BLINKD_OBJECT_PATH,
+				     BLINKD_MANAGER_INTERFACE, manager_vtable, b);
 	if (r < 0)
 		return log_error_errno(r, "Failed to register %s: %m", BLINKD_OBJECT_PATH);
-	r = sd_bus_add_object_manager(m->bus, &m->object_manager_slot, BLINKD_OBJECT_PATH);
+	r = sd_bus_add_object_manager(b->bus, &b->object_manager_slot, BLINKD_OBJECT_PATH);
 	if (r < 0)
 		return log_error_errno(r, "Failed to add the object manager: %m");
 	return 0;
-}
-
-int bus_emit_finished(Manager *m, const char *name, RunResult result)
-{
-	if (!m->bus)
-		return 0;
-	return sd_bus_emit_signal(m->bus, BLINKD_OBJECT_PATH, BLINKD_MANAGER_INTERFACE, "Finished",
-				  "ss", name, run_result_to_string(result));
-}
-
-int bus_emit_frame(Manager *m, usec_t when)
-{
-	_cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
-	int r;
-
-	if (!m->bus)
-		return 0;
-	r = sd_bus_message_new_signal(m->bus, &msg, BLINKD_OBJECT_PATH, BLINKD_MANAGER_INTERFACE,
-				      "Frame");
-	if (r < 0)
-		return r;
-	r = sd_bus_message_append(msg, "t", (uint64_t)when);
-	if (r < 0)
-		return r;
-	r = append_lit(msg, m);
-	if (r < 0)
-		return r;
-	return sd_bus_send(m->bus, msg, NULL);
 }

@@ -85,11 +85,11 @@ struct EngineRun {
 	Engine *engine;
 	Program *program;
 	Task *root;
-	usec_t start;
 	void *userdata;
 	Binding *bindings;
 	size_t n_bindings;
 	bool ended;
+	RunResult result;	/* once ended */
 	EngineRun *prev, *next;	/* runs going */
 	EngineRun *next_ended;	/* ended, awaiting their callback */
 };
@@ -172,12 +172,6 @@ static void lines_release(Engine *e, const Lines *l)
 		line_release(e, l->offsets[i]);
 }
 
-static int compare_uint(const void *a, const void *b)
-{
-	unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
-	return x < y ? -1 : x > y;
-}
-
 /* Adds layout line @idx to the batch if its value differs from what the backend has. */
 static size_t batch_add(Engine *e, size_t n, unsigned idx)
 {
@@ -213,7 +207,7 @@ static int engine_commit(Engine *e)
 	} else {
 		for (size_t i = 0; i < e->n_dirty; i++)
 			e->dirty[i] = l->lines[e->dirty[i]];
-		qsort(e->dirty, e->n_dirty, sizeof(unsigned), compare_uint);
+		qsort(e->dirty, e->n_dirty, sizeof(unsigned), offset_compare);
 		for (size_t i = 0; i < e->n_dirty; i++) {
 			e->dirty[i] = (unsigned)l->index_of[e->dirty[i]];
 			n = batch_add(e, n, e->dirty[i]);
@@ -444,7 +438,7 @@ static void task_cancel_children(Task *t)
 	t->n_active = 0;
 }
 
-static void run_ended(EngineRun *run);
+static void run_ended(EngineRun *run, RunResult result);
 
 /* The task has ended at this instant: tell its parent, which frees it. */
 static int task_finish(Task *t)
@@ -454,7 +448,7 @@ static int task_finish(Task *t)
 
 	task_release(e, t);
 	if (!parent) {
-		run_ended(t->run);
+		run_ended(t->run, RUN_DONE);
 		return 0;
 	}
 	parent->children[t->index] = NULL;
@@ -653,12 +647,13 @@ static void run_unlink(EngineRun *run)
 	e->n_runs--;
 }
 
-static void run_ended(EngineRun *run)
+static void run_ended(EngineRun *run, RunResult result)
 {
 	Engine *e = run->engine;
 
 	run->root = NULL;
 	run->ended = true;
+	run->result = result;
 	if (e->ended_last)
 		e->ended_last->next_ended = run;
 	else
@@ -756,28 +751,39 @@ static void engine_recycle(Engine *e)
 	}
 }
 
-/* Apply every event due up to @now, in timeline order; no batch is written. */
-static int engine_process(Engine *e, usec_t now)
+/*
+ * A step of @run failed (a task could not be made): the run cannot go on as
+ * written, so it ends now as failed, its lines dark at this instant, rather
+ * than linger with a part missing.
+ */
+static void run_fail(EngineRun *run)
 {
-	int r = 0, k;
+	if (run->ended)
+		return;
+	if (run->root)
+		(void)task_step(run->root, EVENT_CANCEL, NULL);
+	run_ended(run, RUN_FAILED);
+}
 
+/* Apply every event due up to @now, in timeline order; no batch is written. */
+static void engine_process(Engine *e, usec_t now)
+{
 	for (;;) {
 		Task *t = e->n_heap > 0 ? e->heap[0].task : NULL;
 
 		if (t && t->deadline <= e->now) {
+			EngineRun *run = t->run; /* the step may release t */
+
 			/* Left in the heap: the step reschedules it in place, or releases it. */
-			k = task_step(t, EVENT_TIMER, NULL);
+			if (task_step(t, EVENT_TIMER, NULL) < 0)
+				run_fail(run);
 		} else if (t && t->deadline <= now) {
 			e->now = t->deadline; /* the next instant */
-			continue;
 		} else
 			break;
-		if (k < 0 && r == 0)
-			r = k;
 	}
 	if (now > e->now)
 		e->now = now;
-	return r;
 }
 
 int engine_new(Engine **ret, const Layout *layout, const EngineOps *ops, void *userdata)
@@ -866,9 +872,7 @@ int engine_start(Engine *e, Program *program, EngineLookup lookup, void *lookup_
 	EngineRun *run;
 	int r;
 
-	r = engine_process(e, now);
-	if (r < 0)
-		return r;
+	engine_process(e, now);
 
 	run = calloc(1, sizeof(*run));
 	if (!run)
@@ -876,7 +880,6 @@ int engine_start(Engine *e, Program *program, EngineLookup lookup, void *lookup_
 	run->engine = e;
 	run->program = program_ref(program);
 	run->userdata = run_userdata;
-	run->start = e->now;
 
 	ctx = calloc(1, sizeof(*ctx));
 	if (!ctx) {
@@ -952,7 +955,7 @@ int engine_check_calls(const Program *program, EngineLookup lookup, void *userda
 
 int engine_stop(Engine *e, EngineRun *run, RunResult result, usec_t now)
 {
-	(void)engine_process(e, now);
+	engine_process(e, now);
 	if (run->ended)
 		return -ESRCH;
 
@@ -967,13 +970,11 @@ int engine_stop(Engine *e, EngineRun *run, RunResult result, usec_t now)
 
 int engine_advance(Engine *e, usec_t now)
 {
-	int r, k;
+	int r;
 
-	r = engine_process(e, now);
+	engine_process(e, now);
 	engine_recycle(e);
-	k = engine_commit(e);
-	if (k < 0)
-		r = k;
+	r = engine_commit(e);
 
 	while (e->ended_first) {
 		EngineRun *run = e->ended_first;
@@ -982,7 +983,7 @@ int engine_advance(Engine *e, usec_t now)
 		if (!e->ended_first)
 			e->ended_last = NULL;
 		run_unlink(run);
-		e->ops->finished(e->userdata, run, RUN_DONE);
+		e->ops->finished(e->userdata, run, run->result);
 		run_free(run);
 	}
 	return r;
@@ -1018,12 +1019,15 @@ size_t engine_get_lit(const Engine *e, unsigned *offsets, size_t max)
 {
 	size_t n = 0;
 
-	for (size_t i = 0; i < e->layout->n_lines; i++)
-		if (e->committed[i] == 1) {
+	for (size_t i = 0; i < e->layout->n_lines; i++) {
+		unsigned idx = e->by_offset[i];
+
+		if (e->committed[idx] == 1) {
 			if (n < max)
-				offsets[n] = e->layout->lines[i];
+				offsets[n] = e->layout->lines[idx];
 			n++;
 		}
+	}
 	return n;
 }
 
@@ -1032,12 +1036,3 @@ void *engine_run_get_userdata(const EngineRun *run)
 	return run->userdata;
 }
 
-Program *engine_run_get_program(const EngineRun *run)
-{
-	return run->program;
-}
-
-usec_t engine_run_get_start(const EngineRun *run)
-{
-	return run->start;
-}

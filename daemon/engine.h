@@ -8,6 +8,14 @@
  * event due up to @now in timeline order, then writes the end result of all
  * line changes to the backend in one batch. Lines are composed across
  * programs: a line is lit while at least one task holds it lit.
+ *
+ * Owners: the engine owns its runs (EngineRun), their tasks (Task, recycled
+ * through a free list) and the deadline heap. A run lives from
+ * engine_start() until the engine has reported its end through
+ * ops->finished() and that call has returned; the engine frees it then, and
+ * nobody else does. Programs are immutable and shared by reference count:
+ * a run holds a reference on its program and on every definition it bound.
+ * The run's userdata belongs to the caller; the engine never frees it.
  */
 #pragma once
 
@@ -42,9 +50,10 @@ typedef struct EngineOps {
 		      const uint8_t *values);
 	/*
 	 * finished() - a run has ended. Called from engine_advance() after the
-	 * batch for runs that ended by themselves (RUN_DONE), and from
-	 * engine_stop() for runs stopped from outside. The run is freed when
-	 * this returns.
+	 * batch, for runs that ended by themselves (RUN_DONE) or failed
+	 * (RUN_FAILED: a task could not be made, out of memory), and from
+	 * engine_stop() for runs stopped from outside. Never from
+	 * engine_start(). The run is freed when this returns.
 	 */
 	void (*finished)(void *userdata, EngineRun *run, RunResult result);
 } EngineOps;
@@ -72,8 +81,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Engine *, engine_free);
  * @error: filled on failure
  *
  * Returns 0, -ENOENT when a called name is not defined, -ELOOP for a call
- * cycle, -ENOMEM. Line changes reach the backend with the next
- * engine_advance().
+ * cycle, -ENOMEM; on failure nothing started. Line changes reach the backend
+ * with the next engine_advance(), and so does the end of a run that ended at
+ * the instant it started.
  */
 int engine_start(Engine *e, Program *program, EngineLookup lookup, void *lookup_userdata,
 		 usec_t now, void *run_userdata, EngineRun **ret, ProgramError *error);
@@ -97,7 +107,10 @@ int engine_stop(Engine *e, EngineRun *run, RunResult result, usec_t now);
 
 /*
  * engine_advance() - apply every event due up to @now, write the batch,
- * report runs that ended. Returns 0 or the backend's error.
+ * report runs that ended. A run whose task cannot be made (out of memory)
+ * ends as RUN_FAILED; that is not an error of the advance. Returns 0, or the
+ * backend's negative errno when the batch could not be written (the lines
+ * stay dirty and go out with the next batch).
  */
 int engine_advance(Engine *e, usec_t now);
 
@@ -116,12 +129,13 @@ size_t engine_n_tasks(const Engine *e);
 /* Whether the backend was last told that @offset is lit. */
 bool engine_line_is_lit(const Engine *e, unsigned offset);
 
-/* Store the lit offsets (as last committed) in @offsets, at most @max; returns how many are lit. */
+/*
+ * Store the lit offsets (as last committed) in @offsets in ascending order,
+ * at most @max; returns how many are lit.
+ */
 size_t engine_get_lit(const Engine *e, unsigned *offsets, size_t max);
 
 /* Mark every line dirty, so the next batch writes the whole state again. */
 void engine_resync(Engine *e);
 
 void *engine_run_get_userdata(const EngineRun *run);
-Program *engine_run_get_program(const EngineRun *run);
-usec_t engine_run_get_start(const EngineRun *run);

@@ -84,19 +84,6 @@ int gpio_open_sim(Gpio **ret, Layout *layout)
 	return 0;
 }
 
-int gpio_sim_get(Gpio *g, unsigned offset)
-{
-	GpioSim *s = to_sim(g);
-	int idx;
-
-	if (!s)
-		return -EOPNOTSUPP;
-	idx = layout_index_of(g->layout, offset);
-	if (idx < 0)
-		return -ENOENT;
-	return s->values[idx];
-}
-
 int gpio_sim_set_present(Gpio *g, bool present)
 {
 	GpioSim *s = to_sim(g);

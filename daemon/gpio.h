@@ -25,7 +25,11 @@ struct Gpio {
 	const GpioOps *ops;
 	char *chip;	      /* "/dev/gpiochip0", or "sim" */
 	const Layout *layout;
+	bool lost;	      /* the last write failed: the chip is retried until one works */
 };
+
+/* While the chip is lost, a write is tried again this often. */
+#define GPIO_RETRY_INTERVAL USEC_PER_SEC
 
 /*
  * gpio_open_gpiod() - request every line of @layout on @chip_path as an
@@ -41,11 +45,16 @@ int gpio_open_gpiod(Gpio **ret, const char *chip_path, const char *consumer, Lay
  */
 int gpio_open_sim(Gpio **ret, Layout *layout);
 
-/* Write one batch of values: one call to the chip. */
-int gpio_set(Gpio *g, size_t n, const unsigned *offsets, const uint8_t *values);
+/*
+ * gpio_write() - write one batch of values: one call to the chip. Keeps the
+ * chip's health: a failed write marks it lost and says so in the log once,
+ * the first write that works again marks it back and says that.
+ * Returns 0 or the backend's negative errno (-ENODEV when the chip is gone).
+ */
+int gpio_write(Gpio *g, size_t n, const unsigned *offsets, const uint8_t *values);
 
-/* Sim only: the value a line was last set to, or -ENOENT. */
-int gpio_sim_get(Gpio *g, unsigned offset);
+/* When to try a lost chip again, from @now; USEC_INFINITY while it works. */
+usec_t gpio_retry_time(const Gpio *g, usec_t now);
 
 /* Sim only: make the chip vanish (every write fails with -ENODEV) or return. */
 int gpio_sim_set_present(Gpio *g, bool present);

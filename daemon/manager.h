@@ -1,15 +1,33 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The Manager owns everything the daemon has: the event loop, the bus
- * connection, the GPIO backend, the engine and its one timer, the running
- * programs and the definitions. Bus handlers call the manager_*() functions
- * here; they return negative errnos that bus-manager.c maps to D-Bus errors
- * in one place.
+ * The Manager owns what the daemon has: the event loop, the GPIO backend,
+ * the engine and its one timer, the trace, the running programs and the
+ * definitions. It knows no D-Bus: it tells the bus what happened through
+ * ManagerBusOps, and the bus handlers call the manager_*() functions here.
+ *
+ * Owners, each object one:
+ *  - Running: the manager's, from manager_start_program() until its end has
+ *    been reported. While it runs it is listed by name in m->running. Its
+ *    end (the engine's finished()) only queues it; manager_report_ended()
+ *    reports the queue (InterfacesRemoved, Finished), unlists and frees it,
+ *    and runs only where no caller up the stack holds a Running: at the
+ *    start of each manager_*() call, after each timer wakeup, and from a
+ *    deferred event right after the bus call in progress, so a call's reply
+ *    goes out before the Finished of a program that ended inside it.
+ *  - EngineRun: the engine's (engine.h). A Running borrows its run until
+ *    finished() says it ended; r->run is NULL from then on.
+ *  - Definition: m->definitions'; its Program is shared by reference count
+ *    with the runs that bound it, so redefining a name under a running
+ *    "call" changes nothing for that run.
+ *  - Program: immutable, reference counted (program.h).
+ *
+ * Every manager_*() call is one instant: it reads the clock once, brings the
+ * timeline to it (reporting what ended), acts at that instant and writes the
+ * batch, so nothing it does can race a program's own end.
  */
 #pragma once
 
 #include <stdbool.h>
-#include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
 #include "config-file.h"
@@ -17,115 +35,163 @@
 #include "gpio.h"
 #include "name-table.h"
 #include "program.h"
+#include "trace.h"
 
-/* A named program that runs; it is also a bus object. */
+/* A named program that runs. */
 typedef struct Running {
 	struct Manager *manager;
 	char *name;
-	char *path;
 	char *canonical;
-	EngineRun *run;
+	EngineRun *run;		/* borrowed from the engine; NULL once ended */
 	usec_t started_realtime;
-	unsigned *lines; /* every line it may drive, sorted */
+	unsigned *lines;	/* every line it may drive, sorted */
 	size_t n_lines;
+
+	bool listed;		/* in m->running */
+	RunResult result;	/* once ended */
+	struct Running *ended_next; /* queued for manager_report_ended() */
 } Running;
 
 typedef struct Definition {
 	char *name;
 	Program *program;
 	char *canonical;
-	bool from_config;
 } Definition;
+
+/*
+ * What went wrong in a way the caller should hear about by name. A manager
+ * call that fails returns a negative errno; when it also set @kind, the
+ * failure is the caller's (a bad program, a taken name) and @message says
+ * what a person needs to know. MANAGER_ERROR_NONE means the errno alone
+ * says it (out of memory, ...). Errnos are never read as kinds.
+ */
+typedef enum ManagerErrorKind {
+	MANAGER_ERROR_NONE,
+	MANAGER_ERROR_INVALID_PROGRAM,
+	MANAGER_ERROR_INVALID_NAME,
+	MANAGER_ERROR_EXISTS,
+	MANAGER_ERROR_NOT_RUNNING,
+	MANAGER_ERROR_NOT_DEFINED,
+	MANAGER_ERROR_LIMIT_EXCEEDED,
+	_MANAGER_ERROR_MAX,
+} ManagerErrorKind;
+
+typedef struct ManagerError {
+	ManagerErrorKind kind;
+	char message[1200];
+} ManagerError;
+
+/*
+ * How the manager tells the bus what happened. Each may be NULL; the
+ * manager runs without a bus too (tests, and the last moments of exit).
+ */
+typedef struct ManagerBusOps {
+	/* @r started and is listed: announce its object. */
+	void (*program_added)(void *userdata, const Running *r);
+	/* @r ended with @result; it is still listed during the call, unlisted after. */
+	void (*program_ended)(void *userdata, const Running *r, RunResult result);
+	/* Lines changed and someone is subscribed: the lit lines as of @when. */
+	void (*frame)(void *userdata, usec_t when);
+} ManagerBusOps;
 
 typedef struct ManagerOptions {
 	const char *config_path;
 	bool config_must_exist;
 	const char *chip;	/* overrides the config's */
 	const char *trace_path;
+	usec_t timer_accuracy;	/* of the engine's timer; 0 means 1us */
+	/* CLOCK_MONOTONIC in microseconds unless given (tests: a virtual clock). */
+	usec_t (*clock)(void *userdata);
+	void *clock_userdata;
 } ManagerOptions;
 
 typedef struct Manager {
 	sd_event *event;
-	sd_bus *bus;
-	sd_event_source *timer;	      /* the engine's next deadline */
-	sd_event_source *frame_timer; /* the next Frame, when rate limited */
-	sd_bus_track *subscribers;
-	sd_bus_slot *manager_slot, *program_slot, *enumerator_slot, *object_manager_slot;
+	sd_event_source *timer;		/* the engine's next deadline, or the chip's retry */
+	sd_event_source *frame_timer;	/* the next Frame, when rate limited */
+	sd_event_source *report_source; /* ends queued inside a call, reported after it */
+
+	const ManagerBusOps *bus_ops;
+	void *bus_userdata;
+	usec_t (*clock)(void *userdata);
+	void *clock_userdata;
 
 	Config *config;
 	Gpio *gpio;
 	Engine *engine;
-	NameTable running;
-	NameTable definitions;
+	Trace *trace;
+	NameTable running;	/* name -> Running */
+	NameTable definitions;	/* name -> Definition */
+	Running *ended_first, *ended_last;
 
-	int trace_fd;
-	bool trace_broken;
-	char *trace_buf;
-
+	bool subscribed;	/* someone wants Frames */
 	usec_t last_frame;	/* when the last Frame went out */
 	bool frame_dirty;	/* lines changed since it went out */
-	bool chip_lost;		/* the backend failed: programs ended, retrying */
-	bool exiting;
-
-	/* Statistics, for STATUS= and the benchmark. */
-	uint64_t n_batches;
-	uint64_t n_line_changes;
-	uint64_t n_wakeups;
+	int exit_error;		/* what manager_run() returns, set by manager_exit() */
 } Manager;
 
 int manager_new(Manager **ret, const ManagerOptions *opts);
 Manager *manager_free(Manager *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
 
-/* Connect to the bus, take the name, start the autostart programs, tell systemd. */
-int manager_startup(Manager *m, bool user_bus);
+/* Connect the bus: @ops (NULL: none) tells it what happens from now on. */
+void manager_set_bus(Manager *m, const ManagerBusOps *ops, void *userdata);
 
-/* Run the loop until SIGTERM/SIGINT; then every line goes dark. */
+/* Start the autostart programs and tell systemd the daemon is ready. */
+int manager_startup(Manager *m);
+
+/*
+ * manager_run() - run the loop until manager_exit() or SIGTERM/SIGINT; then
+ * every line goes dark and every program ends "stopped". Returns 0, the
+ * error given to manager_exit(), the loop's failure, or the backend's when
+ * the lines could not be turned off.
+ */
 int manager_run(Manager *m);
 
-/* CLOCK_MONOTONIC now, in microseconds. */
-usec_t manager_now(void);
+/* Leave the loop; manager_run() returns @error (0 or a negative errno). */
+void manager_exit(Manager *m, int error);
+
+/* The manager's clock now (CLOCK_MONOTONIC unless the options gave another). */
+usec_t manager_now(const Manager *m);
 
 /*
  * manager_start_program() - parse @text and start it as @name at this instant.
  * @replace: a program of that name is cancelled at the same instant, in one
- *           batch with the new one's first edge
- * @detail: on failure, what a person needs to know (JSON path and rule, the
- *          missing definition, ...)
- * Returns 0, -EBADR (invalid name), -EINVAL (invalid program), -EEXIST,
- * -ENOENT (a call to an undefined name), -E2BIG (too many programs), -ENOMEM.
+ *           batch with the new one's first edge; if the new one cannot
+ *           start, the old one runs on untouched
+ * Returns 0 or a negative errno, with @error's kind INVALID_NAME,
+ * INVALID_PROGRAM, EXISTS, NOT_DEFINED (a call to an undefined name) or
+ * LIMIT_EXCEEDED when the failure is the caller's.
  */
 int manager_start_program(Manager *m, const char *name, const char *text, bool replace,
-			  Running **ret, char *detail, size_t detail_size);
+			  ManagerError *error);
 
-/* Returns 0 or -ESRCH when @name is not running. */
-int manager_stop_program(Manager *m, const char *name);
+/* Stop @name: it ends "stopped" at this instant. NOT_RUNNING when it is not running. */
+int manager_stop_program(Manager *m, const char *name, ManagerError *error);
+
 /* StopAll(): every program ends "stopped", at one instant, in one batch. */
 void manager_stop_all_programs(Manager *m);
 
-int manager_define(Manager *m, const char *name, const char *text, char *detail,
-		   size_t detail_size);
-int manager_undefine(Manager *m, const char *name);
+int manager_define(Manager *m, const char *name, const char *text, ManagerError *error);
+int manager_undefine(Manager *m, const char *name, ManagerError *error);
 
 Running *manager_get_running(Manager *m, const char *name);
 
-/* Called when a Subscribe()/Unsubscribe() changed the subscribers. */
-void manager_subscribers_changed(Manager *m);
+/* Store the lit offsets, ascending, in @offsets (at most @max); returns how many are lit. */
+size_t manager_get_lit(const Manager *m, unsigned *offsets, size_t max);
 
-/* Register the io.blinkd1.Manager object and the program objects (bus-*.c). */
-int bus_manager_register(Manager *m);
-int bus_program_register(Manager *m);
+/* Whether anyone is subscribed to Frames; Frames report changes from here on. */
+void manager_set_subscribed(Manager *m, bool subscribed);
 
 /*
- * bus_map_error() - the one place where manager errors become D-Bus errors:
- * -EINVAL InvalidProgram, -EBADR InvalidName, -EEXIST Exists, -ESRCH
- * NotRunning, -ENOENT NotDefined, -E2BIG LimitExceeded, with @detail as the
- * message; anything else a plain errno error.
+ * manager_tick() - what the engine's timer does when it fires: bring the
+ * timeline to now, write the batch, report what ended, arm the timer again.
+ * Tests on a virtual clock call it after moving their clock.
  */
-int bus_map_error(sd_bus_error *error, int r, const char *detail);
+void manager_tick(Manager *m);
 
-/* Signals. */
-int bus_emit_finished(Manager *m, const char *name, RunResult result);
-int bus_emit_frame(Manager *m, usec_t when);
-int bus_emit_program_added(Manager *m, Running *r);
-int bus_emit_program_removed(Manager *m, Running *r);
+/* The engine's next deadline, or USEC_INFINITY. */
+usec_t manager_next_deadline(const Manager *m);
+
+/* Report and free every queued end now (see above for where this is safe). */
+void manager_report_ended(Manager *m);

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "bus-names.h"
+#include "bus.h"
+#include "log.h"
+
+static void bus_program_added(void *userdata, const Running *r)
+{
+	Bus *b = userdata;
+	_cleanup_(freep) char *path = NULL;
+
+	if (bus_program_path(r->name, &path) < 0)
+		return (void)log_oom();
+	(void)sd_bus_emit_object_added(b->bus, path);
+}
+
+/* While @r is still listed: sd-bus looks the object up to name its interfaces. */
+static void bus_program_ended(void *userdata, const Running *r, RunResult result)
+{
+	Bus *b = userdata;
+	_cleanup_(freep) char *path = NULL;
+
+	if (bus_program_path(r->name, &path) < 0)
+		return (void)log_oom();
+	(void)sd_bus_emit_object_removed(b->bus, path);
+	(void)sd_bus_emit_signal(b->bus, BLINKD_OBJECT_PATH, BLINKD_MANAGER_INTERFACE, "Finished",
+				 "ss", r->name, run_result_to_string(result));
+}
+
+static void bus_frame(void *userdata, usec_t when)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
+	Bus *b = userdata;
+
+	if (sd_bus_message_new_signal(b->bus, &msg, BLINKD_OBJECT_PATH, BLINKD_MANAGER_INTERFACE,
+				      "Frame") < 0 ||
+	    sd_bus_message_append(msg, "t", (uint64_t)when) < 0 ||
+	    bus_append_lit(msg, b->manager) < 0)
+		return;
+	(void)sd_bus_send(b->bus, msg, NULL);
+}
+
+static const ManagerBusOps bus_ops = {
+	.program_added = bus_program_added,
+	.program_ended = bus_program_ended,
+	.frame = bus_frame,
+};
+
+/* The broker went away (or our connection to it): a daemon nobody can reach has no purpose. */
+static int on_disconnected(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+	Bus *b = userdata;
+
+	log_error("Lost the connection to the bus; turning every line off and exiting.");
+	manager_exit(b->manager, -ECONNRESET);
+	return 0;
+}
+
+int bus_new(Bus **ret, Manager *m, bool user_bus)
+{
+	_cleanup_(bus_freep) Bus *b = NULL;
+	const char *which = user_bus ? "session" : "system";
+	int r;
+
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return log_oom();
+	b->manager = m;
+
+	r = user_bus ? sd_bus_open_user(&b->bus) : sd_bus_open_system(&b->bus);
+	if (r < 0)
+		return log_error_errno(r, "Failed to connect to the %s bus: %m", which);
+	/* sd-bus would exit the loop on its own; the manager should hear why instead. */
+	(void)sd_bus_set_exit_on_disconnect(b->bus, false);
+	r = sd_bus_match_signal(b->bus, &b->disconnected_slot, "org.freedesktop.DBus.Local",
+				"/org/freedesktop/DBus/Local", "org.freedesktop.DBus.Local",
+				"Disconnected", on_disconnected, b);
+	if (r < 0)
+		return log_error_errno(r, "Failed to watch the connection to the %s bus: %m", which);
+	r = sd_bus_attach_event(b->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+	if (r < 0)
+		return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
+
+	r = bus_manager_register(b);
+	if (r < 0)
+		return r;
+	r = bus_program_register(b);
+	if (r < 0)
+		return r;
+
+	r = sd_bus_request_name(b->bus, BLINKD_BUS_NAME, 0);
+	if (r < 0)
+		return log_error_errno(r, "Failed to take the bus name %s: %m", BLINKD_BUS_NAME);
+
+	manager_set_bus(m, &bus_ops, b);
+	*ret = TAKE_PTR(b);
+	return 0;
+}
+
+Bus *bus_free(Bus *b)
+{
+	if (!b)
+		return NULL;
+	if (b->manager && b->manager->bus_userdata == b)
+		manager_set_bus(b->manager, NULL, NULL);
+	sd_bus_track_unref(b->subscribers);
+	sd_bus_slot_unref(b->manager_slot);
+	sd_bus_slot_unref(b->program_slot);
+	sd_bus_slot_unref(b->enumerator_slot);
+	sd_bus_slot_unref(b->object_manager_slot);
+	sd_bus_slot_unref(b->disconnected_slot);
+	if (b->bus)
+		(void)sd_bus_detach_event(b->bus);
+	sd_bus_flush_close_unref(b->bus);
+	free(b);
+	return NULL;
+}

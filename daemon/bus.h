@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The daemon on the bus: the connection, io.blinkd1.Manager at /io/blinkd1,
+ * one io.blinkd1.Program object per running program, the ObjectManager,
+ * the subscribers of Frame, and the signals. The Bus owns the connection,
+ * its slots and the subscriber track; it borrows the Manager, which must
+ * outlive it. bus-manager.c and bus-program.c hold vtables and handlers;
+ * this file the connection and the ManagerBusOps the manager reports through.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <systemd/sd-bus.h>
+
+#include "manager.h"
+
+typedef struct Bus {
+	Manager *manager;
+	sd_bus *bus;
+	sd_bus_slot *manager_slot, *program_slot, *enumerator_slot, *object_manager_slot;
+	sd_bus_slot *disconnected_slot;
+	sd_bus_track *subscribers;
+} Bus;
+
+/*
+ * bus_new() - connect to the session (@user_bus) or system bus, register the
+ * objects, take the name io.blinkd1 and become @m's bus. When the
+ * connection is lost later, the manager is told to exit with -ECONNRESET.
+ * Logs and returns a negative errno on failure.
+ */
+int bus_new(Bus **ret, Manager *m, bool user_bus);
+
+/* Detach from the manager, send what is queued, close. */
+Bus *bus_free(Bus *b);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Bus *, bus_free);
+
+/* bus-manager.c, bus-program.c */
+int bus_manager_register(Bus *b);
+int bus_program_register(Bus *b);
+
+/* The object path of program @name; -ENOMEM. */
+int bus_program_path(const char *name, char **ret);
+
+/* The lit lines, as Lit and Frame carry them. */
+int bus_append_lit(sd_bus_message *msg, Manager *m);
+
+/*
+ * bus_map_error() - the one place where manager failures become D-Bus
+ * errors: each ManagerErrorKind its io.blinkd1.Error name with the
+ * message; a failure without a kind a plain errno error.
+ */
+int bus_map_error(sd_bus_error *error, int r, const ManagerError *e);

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The trace: one line per line change, "<CLOCK_MONOTONIC ns> <offset> <0|1>",
+ * appended to a file for tests and benchmarks. The time is the moment the
+ * batch went to the backend, the same for every line of a batch. A write
+ * that fails (a full disk) drops its batch whole and is said once in the
+ * log; the file stays whole lines.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "macro.h"
+
+typedef struct Trace Trace;
+
+/*
+ * trace_open() - open @path for appending, for batches of at most @max_lines
+ * changes. Logs and returns a negative errno when it cannot be opened.
+ */
+int trace_open(Trace **ret, const char *path, size_t max_lines);
+
+/* Append one batch of @n changes. */
+void trace_batch(Trace *t, size_t n, const unsigned *offsets, const uint8_t *values);
+
+Trace *trace_close(Trace *t);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Trace *, trace_close);
