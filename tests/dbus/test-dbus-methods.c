@@ -18,7 +18,7 @@
 
 static void test_start_list_stop(Client *c)
 {
-	_cleanup_(freep) char *list = NULL, *path = NULL, *expected = NULL;
+	_cleanup_(freep) char *list = NULL, *path = NULL;
 	_cleanup_(freep) char *p_alpha = NULL, *want_path = NULL, *result = NULL;
 	sd_bus_error error = SD_BUS_ERROR_NULL;
 	char name64[65];
