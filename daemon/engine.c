@@ -16,6 +16,21 @@
  *  forever, repeat, call: START -> CHILDREN -CHILD_DONE-> a fresh child, or DONE
  *  any state      -CANCEL-> held lines dark, children cancelled, task freed
  *
+ * Lines are claimed, not just lit: a blink, cycle or on task claims every
+ * line it drives for as long as it runs, lit or dark, at its run's
+ * priority. A line shows its highest-priority claim; among claims of equal
+ * priority it is lit while any of them holds it lit. A covered run keeps
+ * running on the timeline, unseen, and shows through again, in phase, the
+ * instant the cover ends.
+ *
+ * A run may start in the past (a persisted program resuming, a start "at"
+ * an instant gone by): its tasks catch up to the engine's instant without
+ * replaying every edge. A blink jumps to its current edge, a forever or
+ * repeat skips whole rounds of a child whose duration is known, and what
+ * is left falls due at once, in timeline order, within the one batch, so
+ * nothing of the past reaches the lines. A run may also start in the
+ * future: its root waits in the heap until its instant.
+ *
  * Within one instant, timer events run in the order they were scheduled.
  * When children of an "any" end at the same instant, the first one seen ends
  * it and the others are cancelled at that same instant; either way every
@@ -76,6 +91,19 @@ struct Task {
 	Task *next_free;
 };
 
+/* The claims on one line at one priority. */
+typedef struct Claim {
+	int32_t priority;
+	uint32_t n;	/* tasks claiming the line */
+	uint32_t lit;	/* of them, holding it lit */
+} Claim;
+
+/* A line's claims, highest priority first; the array keeps its room (no allocation per edge). */
+typedef struct LineClaims {
+	Claim *claims;
+	uint32_t n, cap;
+} LineClaims;
+
 typedef struct Binding {
 	const char *name;	/* owned by the program */
 	Program *program;	/* a reference */
@@ -85,6 +113,7 @@ struct EngineRun {
 	Engine *engine;
 	Program *program;
 	Task *root;
+	int32_t priority;
 	void *userdata;
 	Binding *bindings;
 	size_t n_bindings;
@@ -98,16 +127,17 @@ struct Engine {
 	const Layout *layout;
 	const EngineOps *ops;
 	void *userdata;
-	usec_t now;
+	usec_t now;		/* internal time: the caller's plus ENGINE_EPOCH */
+	usec_t step_time;	/* the instant of the step in progress (< now while catching up) */
 
 	HeapEntry *heap;
 	size_t n_heap, heap_cap;
 	uint64_t heap_seq;	/* FIFO order among equal deadlines */
 
-	uint32_t *holders;	/* per layout line: tasks holding it lit */
+	LineClaims *lines;	/* per layout line: its claims */
 	uint8_t *committed;	/* per layout line: what the backend was last told */
 	uint8_t *dirty_flag;
-	unsigned *dirty;	/* layout indexes whose holders changed since the last batch */
+	unsigned *dirty;	/* layout indexes whose value may have changed since the last batch */
 	size_t n_dirty;
 	unsigned *by_offset;	/* layout indexes in the order of their offsets */
 	unsigned *batch_offsets;
@@ -144,38 +174,148 @@ static void line_mark_dirty(Engine *e, unsigned idx)
 	}
 }
 
-static void line_hold(Engine *e, unsigned offset)
-{
-	unsigned idx = (unsigned)e->layout->index_of[offset];
+/*
+ * Internal time is the caller's plus ENGINE_EPOCH, so that a run can start
+ * before the caller's time zero (a program that started before the boot,
+ * resuming on the monotonic clock of the new one).
+ */
+#define ENGINE_EPOCH (1ULL << 62)
 
-	if (e->holders[idx]++ == 0)
+static usec_t to_internal(usec_t t)
+{
+	return t == USEC_INFINITY ? t : t + ENGINE_EPOCH;
+}
+
+static usec_t to_external(usec_t t)
+{
+	return t == USEC_INFINITY ? t : t - ENGINE_EPOCH;
+}
+
+static bool line_value(const LineClaims *l)
+{
+	return l->n > 0 && l->claims[0].lit > 0;
+}
+
+static Claim *line_find_claim(LineClaims *l, int32_t priority)
+{
+	for (uint32_t i = 0; i < l->n; i++)
+		if (l->claims[i].priority == priority)
+			return &l->claims[i];
+	return NULL;
+}
+
+/* Add a claim at @priority on layout line @idx. Allocates only when the line's room grows. */
+static int line_claim(Engine *e, unsigned idx, int32_t priority)
+{
+	LineClaims *l = &e->lines[idx];
+	Claim *c = line_find_claim(l, priority);
+	uint32_t i;
+
+	if (c) {
+		c->n++;
+		return 0;
+	}
+	if (l->n == l->cap) {
+		uint32_t cap = l->cap ? l->cap * 2 : 2;
+		Claim *a = realloc(l->claims, cap * sizeof(Claim));
+		if (!a)
+			return -ENOMEM;
+		l->claims = a;
+		l->cap = cap;
+	}
+	for (i = 0; i < l->n && l->claims[i].priority > priority; i++)
+		;
+	memmove(l->claims + i + 1, l->claims + i, (l->n - i) * sizeof(Claim));
+	l->claims[i] = (Claim){ .priority = priority, .n = 1 };
+	l->n++;
+	/* A new top claim covers what showed (with nothing lit yet). */
+	if (i == 0)
+		line_mark_dirty(e, idx);
+	return 0;
+}
+
+static void line_unclaim(Engine *e, unsigned idx, int32_t priority)
+{
+	LineClaims *l = &e->lines[idx];
+	Claim *c = line_find_claim(l, priority);
+	uint32_t i;
+
+	if (!c || --c->n > 0)
+		return;
+	i = (uint32_t)(c - l->claims);
+	memmove(l->claims + i, l->claims + i + 1, (l->n - i - 1) * sizeof(Claim));
+	l->n--;
+	if (i == 0)
+		line_mark_dirty(e, idx); /* what was covered shows again */
+}
+
+static void line_set_lit(Engine *e, unsigned idx, int32_t priority, bool lit)
+{
+	LineClaims *l = &e->lines[idx];
+	Claim *c = line_find_claim(l, priority);
+
+	if (!c)
+		return;
+	if (lit)
+		c->lit++;
+	else
+		c->lit--;
+	/* Only the top priority shows; and only its first lit or last dark changes that. */
+	if (c == l->claims && c->lit == (lit ? 1u : 0u))
 		line_mark_dirty(e, idx);
 }
 
-static void line_release(Engine *e, unsigned offset)
+static unsigned line_index(const Engine *e, unsigned offset)
 {
-	unsigned idx = (unsigned)e->layout->index_of[offset];
-
-	if (--e->holders[idx] == 0)
-		line_mark_dirty(e, idx);
+	return (unsigned)e->layout->index_of[offset];
 }
 
-static void lines_hold(Engine *e, const Lines *l)
+static void line_hold(Engine *e, const Task *t, unsigned offset)
 {
-	for (size_t i = 0; i < l->n_offsets; i++)
-		line_hold(e, l->offsets[i]);
+	line_set_lit(e, line_index(e, offset), t->run->priority, true);
 }
 
-static void lines_release(Engine *e, const Lines *l)
+static void line_release(Engine *e, const Task *t, unsigned offset)
+{
+	line_set_lit(e, line_index(e, offset), t->run->priority, false);
+}
+
+static void lines_hold(Engine *e, const Task *t, const Lines *l)
 {
 	for (size_t i = 0; i < l->n_offsets; i++)
-		line_release(e, l->offsets[i]);
+		line_hold(e, t, l->offsets[i]);
+}
+
+static void lines_release(Engine *e, const Task *t, const Lines *l)
+{
+	for (size_t i = 0; i < l->n_offsets; i++)
+		line_release(e, t, l->offsets[i]);
+}
+
+/* Claim every line of @l for @t's run; on failure, none stays claimed. */
+static int lines_claim(Engine *e, const Task *t, const Lines *l)
+{
+	for (size_t i = 0; i < l->n_offsets; i++) {
+		int r = line_claim(e, line_index(e, l->offsets[i]), t->run->priority);
+		if (r < 0) {
+			while (i-- > 0)
+				line_unclaim(e, line_index(e, l->offsets[i]), t->run->priority);
+			return r;
+		}
+	}
+	return 0;
+}
+
+static void lines_unclaim(Engine *e, const Task *t, const Lines *l)
+{
+	for (size_t i = 0; i < l->n_offsets; i++)
+		line_unclaim(e, line_index(e, l->offsets[i]), t->run->priority);
 }
 
 /* Adds layout line @idx to the batch if its value differs from what the backend has. */
 static size_t batch_add(Engine *e, size_t n, unsigned idx)
 {
-	uint8_t v = e->holders[idx] > 0;
+	uint8_t v = line_value(&e->lines[idx]);
 
 	if (v != e->committed[idx]) {
 		e->batch_offsets[n] = e->layout->lines[idx];
@@ -215,7 +355,8 @@ static int engine_commit(Engine *e)
 	}
 
 	if (n > 0) {
-		r = e->ops->commit(e->userdata, e->now, n, e->batch_offsets, e->batch_values);
+		r = e->ops->commit(e->userdata, to_external(e->now), n, e->batch_offsets,
+				   e->batch_values);
 		if (r < 0)
 			return r; /* the lines stay dirty: the next batch tries again */
 		for (size_t i = 0; i < n; i++)
@@ -394,7 +535,7 @@ static Task *task_new(Engine *e, EngineRun *run, const Program *p, Task *parent,
 	t->run = run;
 	t->index = index;
 	t->state = TASK_NEW;
-	t->start = e->now;
+	t->start = e->step_time;
 	t->deadline = USEC_INFINITY;
 	t->edge = t->round = 0;
 	t->n_children = t->n_active = 0;
@@ -469,23 +610,42 @@ static int step_blink(Task *t, TaskEvent event)
 	const Program *p = t->program;
 	bool cycle = p->kind == PROGRAM_CYCLE;
 	uint64_t last_edge = 0; /* the edge that ends the task; 0: never */
+	int r;
 
 	if (p->times)
 		last_edge = 2ULL * p->times * (cycle ? p->lines.n_offsets : 1);
 
 	switch (event) {
 	case EVENT_START:
+		/* Claimed in both phases: a higher blink's dark half is dark. */
+		r = lines_claim(e, t, &p->lines);
+		if (r < 0)
+			return r;
 		t->edge = 0;
+		if (e->step_time < e->now) {
+			/* Catching up: the edge in force now, or the end if that has passed. */
+			uint64_t k = (e->now - t->start) / p->duration;
+
+			if (last_edge && k >= last_edge) {
+				t->edge = last_edge;
+				t->state = TASK_DARK;
+				task_schedule(e, t, t->start + last_edge * p->duration);
+				return 0;
+			}
+			t->edge = k;
+		}
 		break;
 	case EVENT_TIMER:
 		break;
 	case EVENT_CANCEL:
 		if (t->state == TASK_LIT) {
 			if (cycle)
-				line_release(e, cycle_line(t, t->edge - 1));
+				line_release(e, t, cycle_line(t, t->edge - 1));
 			else
-				lines_release(e, &p->lines);
+				lines_release(e, t, &p->lines);
 		}
+		if (t->state != TASK_NEW)
+			lines_unclaim(e, t, &p->lines);
 		task_release(e, t);
 		return 0;
 	default:
@@ -493,19 +653,24 @@ static int step_blink(Task *t, TaskEvent event)
 	}
 
 	/* Apply edge number t->edge, which falls due now. */
-	if (last_edge && t->edge == last_edge)
+	if (last_edge && t->edge == last_edge) {
+		lines_unclaim(e, t, &p->lines);
 		return task_finish(t);
+	}
 	if (t->edge % 2 == 0) {
 		if (cycle)
-			line_hold(e, cycle_line(t, t->edge));
+			line_hold(e, t, cycle_line(t, t->edge));
 		else
-			lines_hold(e, &p->lines);
+			lines_hold(e, t, &p->lines);
 		t->state = TASK_LIT;
 	} else {
-		if (cycle)
-			line_release(e, cycle_line(t, t->edge));
-		else
-			lines_release(e, &p->lines);
+		/* A task that catches up to a dark edge holds nothing yet. */
+		if (t->state == TASK_LIT) {
+			if (cycle)
+				line_release(e, t, cycle_line(t, t->edge));
+			else
+				lines_release(e, t, &p->lines);
+		}
 		t->state = TASK_DARK;
 	}
 	t->edge++;
@@ -519,11 +684,16 @@ static int step_hold(Task *t, TaskEvent event)
 	Engine *e = t->run->engine;
 	const Program *p = t->program;
 	bool on = p->kind == PROGRAM_ON;
+	int r;
 
 	switch (event) {
 	case EVENT_START:
-		if (on)
-			lines_hold(e, &p->lines);
+		if (on) {
+			r = lines_claim(e, t, &p->lines);
+			if (r < 0)
+				return r;
+			lines_hold(e, t, &p->lines);
+		}
 		t->state = TASK_HOLD;
 		/* "on" without "for" is a future nobody completes: no deadline at all. */
 		if (p->duration)
@@ -531,8 +701,10 @@ static int step_hold(Task *t, TaskEvent event)
 		return 0;
 	case EVENT_TIMER:
 	case EVENT_CANCEL:
-		if (on)
-			lines_release(e, &p->lines);
+		if (on && t->state == TASK_HOLD) {
+			lines_release(e, t, &p->lines);
+			lines_unclaim(e, t, &p->lines);
+		}
 		if (event == EVENT_CANCEL) {
 			task_release(e, t);
 			return 0;
@@ -541,6 +713,104 @@ static int step_hold(Task *t, TaskEvent event)
 	default:
 		return -EINVAL;
 	}
+}
+
+/* Durations saturate here: anything longer runs, for all purposes, forever. */
+#define DURATION_FOREVER (1ULL << 61)
+
+static usec_t duration_add(usec_t a, usec_t b)
+{
+	return a >= DURATION_FOREVER || b >= DURATION_FOREVER || a + b >= DURATION_FOREVER
+		       ? USEC_INFINITY
+		       : a + b;
+}
+
+static usec_t duration_mul(usec_t a, uint64_t k)
+{
+	if (a >= DURATION_FOREVER || (k > 0 && a > DURATION_FOREVER / k))
+		return USEC_INFINITY;
+	return a * k;
+}
+
+/* How long @p runs in @run (its calls as bound), or USEC_INFINITY. */
+static usec_t program_duration(const EngineRun *run, const Program *p)
+{
+	usec_t d = 0, c;
+
+	switch (p->kind) {
+	case PROGRAM_BLINK:
+	case PROGRAM_CYCLE:
+		if (!p->times)
+			return USEC_INFINITY;
+		d = duration_mul(p->duration, 2ULL * p->times);
+		return p->kind == PROGRAM_CYCLE ? duration_mul(d, p->lines.n_offsets) : d;
+	case PROGRAM_ON:
+		return p->duration ? p->duration : USEC_INFINITY;
+	case PROGRAM_WAIT:
+		return p->duration;
+	case PROGRAM_SEQUENCE:
+		for (size_t i = 0; i < p->n_children; i++)
+			d = duration_add(d, program_duration(run, p->children[i]));
+		return d;
+	case PROGRAM_ALL:
+		for (size_t i = 0; i < p->n_children; i++) {
+			c = program_duration(run, p->children[i]);
+			d = c > d ? c : d;
+		}
+		return d;
+	case PROGRAM_ANY:
+		d = USEC_INFINITY;
+		for (size_t i = 0; i < p->n_children; i++) {
+			c = program_duration(run, p->children[i]);
+			d = c < d ? c : d;
+		}
+		return d;
+	case PROGRAM_REPEAT:
+		return duration_mul(program_duration(run, p->children[0]), p->times);
+	case PROGRAM_CALL: {
+		const Program *called = run_lookup(run, p->call);
+		return called ? program_duration(run, called) : USEC_INFINITY;
+	}
+	case PROGRAM_FOREVER:
+	default:
+		return USEC_INFINITY;
+	}
+}
+
+/*
+ * Start the next round of a forever or repeat at the step's instant. While
+ * catching up, whole rounds that fit before now are skipped by arithmetic:
+ * a month-old forever of a 100us blink costs no more than a new one.
+ */
+static int spawn_round(Task *t)
+{
+	Engine *e = t->run->engine;
+	const Program *p = t->program;
+	usec_t at = e->step_time, saved, d;
+	int r;
+
+	if (at < e->now) {
+		d = program_duration(t->run, p->children[0]);
+		if (d != USEC_INFINITY && d > 0 && at + d <= e->now) {
+			uint64_t k = (e->now - at) / d;
+
+			if (p->kind == PROGRAM_REPEAT && k >= p->times - t->round) {
+				/* Every round left ended in the past: end then, in timeline order. */
+				k = p->times - t->round;
+				t->round = p->times;
+				task_schedule(e, t, at + k * d);
+				return 0;
+			}
+			t->round += k;
+			at += k * d;
+		}
+	}
+	t->round++;
+	saved = e->step_time;
+	e->step_time = at;
+	r = task_spawn(t, p->children[0], 0);
+	e->step_time = saved;
+	return r;
 }
 
 static int step_composite(Task *t, TaskEvent event, Task *child)
@@ -587,12 +857,14 @@ static int step_composite(Task *t, TaskEvent event, Task *child)
 
 	case PROGRAM_FOREVER:
 	case PROGRAM_REPEAT:
+		/* A repeat whose last rounds were skipped while catching up ends at their end. */
+		if (event == EVENT_TIMER)
+			return task_finish(t);
 		/* A fresh instance each round: a finished one is never run again. */
 		if (event == EVENT_CHILD_DONE && p->kind == PROGRAM_REPEAT && t->round == p->times)
 			return task_finish(t);
-		t->round++;
 		t->state = TASK_CHILDREN;
-		return task_spawn(t, p->children[0], 0);
+		return spawn_round(t);
 
 	case PROGRAM_CALL:
 		if (event == EVENT_CHILD_DONE)
@@ -610,6 +882,11 @@ static int step_composite(Task *t, TaskEvent event, Task *child)
 
 static int task_step(Task *t, TaskEvent event, Task *child)
 {
+	/* A run that starts later waits in the heap as its root task, not yet started. */
+	if (t->state == TASK_NEW && event == EVENT_TIMER) {
+		heap_remove(t->run->engine, t);
+		event = EVENT_START;
+	}
 	switch (t->program->kind) {
 	case PROGRAM_BLINK:
 	case PROGRAM_CYCLE:
@@ -774,6 +1051,8 @@ static void engine_process(Engine *e, usec_t now)
 		if (t && t->deadline <= e->now) {
 			EngineRun *run = t->run; /* the step may release t */
 
+			/* Before now only while a run catches up. */
+			e->step_time = t->deadline;
 			/* Left in the heap: the step reschedules it in place, or releases it. */
 			if (task_step(t, EVENT_TIMER, NULL) < 0)
 				run_fail(run);
@@ -784,6 +1063,7 @@ static void engine_process(Engine *e, usec_t now)
 	}
 	if (now > e->now)
 		e->now = now;
+	e->step_time = e->now;
 }
 
 int engine_new(Engine **ret, const Layout *layout, const EngineOps *ops, void *userdata)
@@ -797,14 +1077,15 @@ int engine_new(Engine **ret, const Layout *layout, const EngineOps *ops, void *u
 	e->layout = layout;
 	e->ops = ops;
 	e->userdata = userdata;
-	e->holders = calloc(n, sizeof(uint32_t));
+	e->now = e->step_time = ENGINE_EPOCH;
+	e->lines = calloc(n, sizeof(LineClaims));
 	e->committed = calloc(n, 1);
 	e->dirty_flag = calloc(n, 1);
 	e->dirty = calloc(n, sizeof(unsigned));
 	e->batch_offsets = calloc(n, sizeof(unsigned));
 	e->batch_values = calloc(n, 1);
 	e->by_offset = calloc(n, sizeof(unsigned));
-	if (!e->holders || !e->committed || !e->dirty_flag || !e->dirty || !e->batch_offsets ||
+	if (!e->lines || !e->committed || !e->dirty_flag || !e->dirty || !e->batch_offsets ||
 	    !e->batch_values || !e->by_offset)
 		return -ENOMEM;
 	for (size_t o = 0, i = 0; o <= layout->max_offset; o++)
@@ -854,7 +1135,9 @@ Engine *engine_free(Engine *e)
 	task_list_free(e->graveyard);
 	task_list_free(e->free_tasks);
 	free(e->heap);
-	free(e->holders);
+	for (size_t i = 0; e->lines && i < e->layout->n_lines; i++)
+		free(e->lines[i].claims);
+	free(e->lines);
 	free(e->committed);
 	free(e->dirty_flag);
 	free(e->dirty);
@@ -868,17 +1151,31 @@ Engine *engine_free(Engine *e)
 int engine_start(Engine *e, Program *program, EngineLookup lookup, void *lookup_userdata,
 		 usec_t now, void *run_userdata, EngineRun **ret, ProgramError *error)
 {
+	return engine_start_with(e, program, lookup, lookup_userdata, now, &(EngineStartOptions){},
+				 run_userdata, ret, error);
+}
+
+int engine_start_with(Engine *e, Program *program, EngineLookup lookup, void *lookup_userdata,
+		      usec_t now, const EngineStartOptions *opts, void *run_userdata,
+		      EngineRun **ret, ProgramError *error)
+{
 	BindContext *ctx;
 	EngineRun *run;
+	usec_t start;
 	int r;
 
-	engine_process(e, now);
+	if (opts->priority < ENGINE_PRIORITY_MIN || opts->priority > ENGINE_PRIORITY_MAX ||
+	    opts->offset < -ENGINE_OFFSET_MAX || opts->offset > ENGINE_OFFSET_MAX)
+		return -ERANGE;
+	engine_process(e, to_internal(now));
+	start = opts->offset < 0 ? e->now - (usec_t)-opts->offset : e->now + (usec_t)opts->offset;
 
 	run = calloc(1, sizeof(*run));
 	if (!run)
 		return -ENOMEM;
 	run->engine = e;
 	run->program = program_ref(program);
+	run->priority = opts->priority;
 	run->userdata = run_userdata;
 
 	ctx = calloc(1, sizeof(*ctx));
@@ -899,8 +1196,10 @@ int engine_start(Engine *e, Program *program, EngineLookup lookup, void *lookup_
 		return r;
 	}
 
+	e->step_time = start;
 	run->root = task_new(e, run, program, NULL, 0);
 	if (!run->root) {
+		e->step_time = e->now;
 		run_free(run);
 		return -ENOMEM;
 	}
@@ -910,7 +1209,13 @@ int engine_start(Engine *e, Program *program, EngineLookup lookup, void *lookup_
 	e->runs = run;
 	e->n_runs++;
 
-	r = task_step(run->root, EVENT_START, NULL);
+	if (start > e->now) {
+		/* Later: the root waits in the heap for its instant. */
+		task_schedule(e, run->root, start);
+		r = 0;
+	} else
+		r = task_step(run->root, EVENT_START, NULL);
+	e->step_time = e->now;
 	if (r < 0) {
 		/* Out of memory half way: take back what started, as if nothing had. */
 		if (run->root)
@@ -920,6 +1225,9 @@ int engine_start(Engine *e, Program *program, EngineLookup lookup, void *lookup_
 		engine_recycle(e);
 		return r;
 	}
+	/* A run from the past catches up to now; nothing of its past reaches the lines. */
+	if (start < e->now)
+		engine_process(e, e->now);
 	engine_recycle(e);
 	if (ret)
 		*ret = run;
@@ -955,7 +1263,7 @@ int engine_check_calls(const Program *program, EngineLookup lookup, void *userda
 
 int engine_stop(Engine *e, EngineRun *run, RunResult result, usec_t now)
 {
-	engine_process(e, now);
+	engine_process(e, to_internal(now));
 	if (run->ended)
 		return -ESRCH;
 
@@ -972,7 +1280,7 @@ int engine_advance(Engine *e, usec_t now)
 {
 	int r;
 
-	engine_process(e, now);
+	engine_process(e, to_internal(now));
 	engine_recycle(e);
 	r = engine_commit(e);
 
@@ -991,12 +1299,22 @@ int engine_advance(Engine *e, usec_t now)
 
 usec_t engine_next_deadline(const Engine *e)
 {
-	return e->n_heap > 0 ? e->heap[0].deadline : USEC_INFINITY;
+	return e->n_heap > 0 ? to_external(e->heap[0].deadline) : USEC_INFINITY;
 }
 
 usec_t engine_now(const Engine *e)
 {
-	return e->now;
+	return to_external(e->now);
+}
+
+bool engine_run_is_scheduled(const EngineRun *run)
+{
+	return run->root && run->root->state == TASK_NEW;
+}
+
+usec_t engine_run_duration(const EngineRun *run)
+{
+	return program_duration(run, run->program);
 }
 
 size_t engine_n_runs(const Engine *e)

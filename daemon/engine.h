@@ -7,7 +7,8 @@
  * wakeup never shifts what comes after it. engine_advance(now) applies every
  * event due up to @now in timeline order, then writes the end result of all
  * line changes to the backend in one batch. Lines are composed across
- * programs: a line is lit while at least one task holds it lit.
+ * programs by priority: a line shows its highest-priority claim, and among
+ * claims of equal priority it is lit while at least one task holds it lit.
  *
  * Owners: the engine owns its runs (EngineRun), their tasks (Task, recycled
  * through a free list) and the deadline heap. A run lives from
@@ -87,6 +88,38 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Engine *, engine_free);
  */
 int engine_start(Engine *e, Program *program, EngineLookup lookup, void *lookup_userdata,
 		 usec_t now, void *run_userdata, EngineRun **ret, ProgramError *error);
+
+#define ENGINE_PRIORITY_MIN (-1000)
+#define ENGINE_PRIORITY_MAX 1000
+/* How far from now a run may start: some 73 years either way. */
+#define ENGINE_OFFSET_MAX ((int64_t)(1LL << 61))
+
+typedef struct EngineStartOptions {
+	/* Higher covers lower on the lines both claim; equal ones are OR'd. */
+	int priority;
+	/*
+	 * When the run starts, relative to now: negative, it started that long
+	 * ago and resumes in the phase it has now (nothing of its past reaches
+	 * the lines); positive, it starts that much later.
+	 */
+	int64_t offset;
+} EngineStartOptions;
+
+/*
+ * engine_start_with() - engine_start() with @opts. Returns -ERANGE when a
+ * priority or offset is out of range, else as engine_start(). A run that
+ * started in the past and whose end has passed ends as done with the next
+ * engine_advance().
+ */
+int engine_start_with(Engine *e, Program *program, EngineLookup lookup, void *lookup_userdata,
+		      usec_t now, const EngineStartOptions *opts, void *run_userdata,
+		      EngineRun **ret, ProgramError *error);
+
+/* A run that starts later and has not yet started. */
+bool engine_run_is_scheduled(const EngineRun *run);
+
+/* How long the run's program runs from its start (calls as bound), or USEC_INFINITY. */
+usec_t engine_run_duration(const EngineRun *run);
 
 /*
  * engine_check_calls() - look for a call cycle through the definitions that

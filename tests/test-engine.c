@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "engine.h"
 #include "test.h"
@@ -116,6 +117,22 @@ static EngineRun *start(Engine *e, const char *name, const char *text, usec_t t)
 	EngineRun *run = NULL;
 	ProgramError err;
 	int r = engine_start(e, p, lookup, NULL, t, (void *)name, &run, &err);
+
+	if (r < 0)
+		fprintf(stderr, "start %s failed: %d %s\n", name, r, err.message);
+	check_int(r, 0);
+	return run;
+}
+
+static EngineRun *start_with(Engine *e, const char *name, const char *text, usec_t t, int priority,
+			     int64_t offset)
+{
+	_cleanup_(program_unrefp) Program *p = parse(text);
+	EngineRun *run = NULL;
+	ProgramError err;
+	int r = engine_start_with(e, p, lookup, NULL, t,
+				  &(EngineStartOptions){ .priority = priority, .offset = offset },
+				  (void *)name, &run, &err);
 
 	if (r < 0)
 		fprintf(stderr, "start %s failed: %d %s\n", name, r, err.message);
@@ -601,6 +618,171 @@ static void test_seed(void)
 	engine_free(e);
 }
 
+/* ----------------------------------------------------------------- layers */
+
+/*
+ * A priority-10 blink over a priority-0 heartbeat on the same line: its dark
+ * half is dark, and when it ends the heartbeat shows again at that instant,
+ * in the phase it kept all along.
+ */
+static void test_priority_layers(void)
+{
+	Engine *e = setup();
+
+	start_with(e, "heart", "{\"blink\":{\"lines\":[11],\"interval\":\"100ms\"}}", 0, 0, 0);
+	run_until(e, 250 * MS);
+	start_with(e, "alarm",
+		   "{\"blink\":{\"lines\":[11],\"interval\":\"30ms\",\"times\":3}}",
+		   250 * MS, 10, 0);
+	run_until(e, 650 * MS);
+	EDGES(11, { 0, 1 }, { 100 * MS, 0 }, { 200 * MS, 1 },
+	      /* 250: the alarm lights it, lit already; its dark halves are dark */
+	      { 280 * MS, 0 }, { 310 * MS, 1 }, { 340 * MS, 0 }, { 370 * MS, 1 }, { 400 * MS, 0 },
+	      /* 430: the alarm ends inside the heartbeat's lit half (400-500) */
+	      { 430 * MS, 1 }, { 500 * MS, 0 }, { 600 * MS, 1 });
+	check_int(rec.n_ended, 1);
+	check_str(rec.ended[0].name, "alarm");
+	engine_free(e);
+}
+
+/* Equal priorities OR'd; a lower one is covered by them, whatever it does; a wait claims nothing. */
+static void test_priority_equal_and_lower(void)
+{
+	Engine *e = setup();
+	EngineRun *low;
+
+	low = start_with(e, "low", "{\"on\":{\"lines\":[10,11]}}", 0, -5, 0);
+	run_until(e, 100 * MS);
+	start_with(e, "a", "{\"blink\":{\"lines\":[11],\"interval\":\"10ms\",\"times\":1}}", 100 * MS, 5, 0);
+	start_with(e, "b", "{\"on\":{\"lines\":[11],\"for\":\"15ms\"}}", 100 * MS, 5, 0);
+	start_with(e, "w", "{\"all\":[{\"wait\":\"1s\"}]}", 100 * MS, 100, 0);
+	run_until(e, 200 * MS);
+	/* 10: the low "on" alone. 11: lit by low, then by a OR b (a dark at 110, b still on), dark
+	 * at 115 when b ends while a is dark; low shows again at 120 when a ends. */
+	EDGES(10, { 0, 1 });
+	EDGES(11, { 0, 1 }, { 115 * MS, 0 }, { 120 * MS, 1 });
+	check_int(engine_stop(e, low, RUN_STOPPED, 200 * MS), 0);
+	run_until(e, 300 * MS);
+	EDGES(11, { 0, 1 }, { 115 * MS, 0 }, { 120 * MS, 1 }, { 200 * MS, 0 });
+	engine_free(e);
+}
+
+/* A blink that started 1.234 s ago shows the edge in force now, then keeps its phase. */
+static void test_resume_in_phase(void)
+{
+	Engine *e = setup();
+
+	start_with(e, "old", "{\"blink\":{\"lines\":[11],\"interval\":\"100ms\"}}", 10 * S, 0,
+		   -1234 * (int64_t)MS);
+	run_until(e, 10 * S + 250 * MS);
+	/* Edge 12 (lit) is in force; 13 falls at start + 1.3 s. No edge of the past goes out. */
+	EDGES(11, { 10 * S, 1 }, { 10 * S + 66 * MS, 0 }, { 10 * S + 166 * MS, 1 });
+	check_int(rec.n_batches, 3);
+
+	/* A repeat whose every round ended in the past: done, and not one edge. */
+	rec.n_edges = 0;
+	start_with(e, "gone",
+		   "{\"repeat\":{\"times\":3,\"program\":{\"blink\":{\"lines\":[10],"
+		   "\"interval\":\"10ms\",\"times\":1}}}}",
+		   11 * S, 0, -(int64_t)S);
+	run_until(e, 11 * S);
+	check_int(count_edges(10), 0);
+	check_int(rec.n_ended, 1);
+	check_str(rec.ended[0].name, "gone");
+	check_int(rec.ended[0].result, RUN_DONE);
+	engine_free(e);
+}
+
+/*
+ * The state a run has after catching up is the state it would have had: a
+ * run started long ago (by arithmetic) and one run from its start (edge by
+ * edge) agree at every instant after, edge for edge.
+ */
+static void check_catch_up_agrees(const char *text, usec_t period, usec_t ago)
+{
+	Engine *a = setup(), *b;
+	usec_t x = ago % period + 50 * period, t;
+	unsigned lit_a[32], lit_b[32];
+	size_t n_a, n_b, n_instants = 0;
+
+	check_int(engine_new(&b, layout, &rec_ops, &rec), 0);
+	start_with(a, "ref", text, 0, 0, 0);
+	run_until(a, x);
+	start_with(b, "old", text, x, 0, -(int64_t)ago);
+	check_int(engine_advance(b, x), 0);
+	check(engine_n_tasks(b) < 16);
+	for (t = x; n_instants < 60; n_instants++) {
+		n_a = engine_get_lit(a, lit_a, 32);
+		n_b = engine_get_lit(b, lit_b, 32);
+		check_int(n_b, n_a);
+		check(memcmp(lit_a, lit_b, n_a * sizeof(unsigned)) == 0);
+		check_int(engine_next_deadline(b), engine_next_deadline(a));
+		t = engine_next_deadline(a);
+		check_int(engine_advance(a, t), 0);
+		check_int(engine_advance(b, t), 0);
+	}
+	check(t > x + period);
+	engine_free(a);
+	engine_free(b);
+	rec.n_edges = rec.n_batches = rec.n_ended = 0;
+}
+
+static void test_catch_up(void)
+{
+	const char *forever =
+		"{\"forever\":{\"sequence\":[{\"blink\":{\"lines\":[11],\"interval\":\"3ms\",\"times\":2}},"
+		"{\"wait\":\"1ms\"},{\"cycle\":{\"lines\":[10,27,4],\"interval\":\"700us\",\"times\":1}},"
+		"{\"any\":[{\"on\":{\"lines\":[2]}},{\"wait\":\"2500us\"}]},"
+		"{\"all\":[{\"on\":{\"lines\":[3],\"for\":\"1ms\"}},{\"wait\":\"1500us\"}]}]}}";
+	/* 12 + 1 + 4.2 + 2.5 + 1.5 ms a round. */
+	usec_t period = 21200;
+
+	check_catch_up_agrees(forever, period, 10 * S + 777);
+	/* A month ago: the rounds are skipped, not replayed. */
+	check_catch_up_agrees(forever, period, 30ULL * 24 * 3600 * S + 12345);
+	check_catch_up_agrees("{\"blink\":{\"lines\":[11],\"interval\":\"100us\"}}", 200,
+			      30ULL * 24 * 3600 * S + 150);
+}
+
+/* A run that starts later waits unseen; stopped before its instant, it leaves nothing. */
+static void test_start_later(void)
+{
+	Engine *e = setup();
+	EngineRun *later, *never;
+
+	later = start_with(e, "later", "{\"on\":{\"lines\":[11],\"for\":\"100ms\"}}", 0, 0,
+			   500 * (int64_t)MS);
+	never = start_with(e, "never", "{\"blink\":{\"lines\":[10],\"interval\":\"1ms\"}}", 0, 3,
+			   200 * (int64_t)MS);
+	check(engine_run_is_scheduled(later));
+	check_int(engine_next_deadline(e), 200 * MS);
+	run_until(e, 100 * MS);
+	check_int(engine_stop(e, never, RUN_STOPPED, 100 * MS), 0);
+	run_until(e, 499 * MS);
+	check(engine_run_is_scheduled(later));
+	check_int(rec.n_edges, 0);
+	run_until(e, 1 * S);
+	check(!engine_run_is_scheduled(later) || rec.n_ended > 1);
+	EDGES(11, { 500 * MS, 1 }, { 600 * MS, 0 });
+	/* Nothing of the stopped one stayed claimed: line 10 works as ever. */
+	start(e, "after", "{\"on\":{\"lines\":[10],\"for\":\"1ms\"}}", 1 * S);
+	run_until(e, 2 * S);
+	EDGES(10, { 1 * S, 1 }, { 1 * S + 1 * MS, 0 });
+
+	/* Out of range. */
+	{
+		_cleanup_(program_unrefp) Program *p = parse("{\"wait\":1}");
+		check_int(engine_start_with(e, p, lookup, NULL, 2 * S,
+					    &(EngineStartOptions){ .priority = 1001 }, NULL, NULL, NULL),
+			  -ERANGE);
+		check_int(engine_start_with(e, p, lookup, NULL, 2 * S,
+					    &(EngineStartOptions){ .offset = INT64_MIN }, NULL, NULL,
+					    NULL),
+			  -ERANGE);
+	}
+	engine_free(e);
+}
+
 int main(void)
 {
 	check_int(layout_new_default(&layout), 0);
@@ -620,6 +802,11 @@ int main(void)
 	test_stop_replace();
 	test_backend_failure();
 	test_seed();
+	test_priority_layers();
+	test_priority_equal_and_lower();
+	test_resume_in_phase();
+	test_catch_up();
+	test_start_later();
 
 	layout_free(layout);
 	return test_summary("test-engine");
