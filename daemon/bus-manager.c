@@ -5,6 +5,7 @@
  * the one place where failures become D-Bus errors.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@ static const char *const error_names[_MANAGER_ERROR_MAX] = {
 	[MANAGER_ERROR_NOT_RUNNING] = BLINKD_ERROR_NOT_RUNNING,
 	[MANAGER_ERROR_NOT_DEFINED] = BLINKD_ERROR_NOT_DEFINED,
 	[MANAGER_ERROR_LIMIT_EXCEEDED] = BLINKD_ERROR_LIMIT_EXCEEDED,
+	[MANAGER_ERROR_INVALID_OPTIONS] = BLINKD_ERROR_INVALID_OPTIONS,
 };
 
 int bus_map_error(sd_bus_error *error, int r, const ManagerError *e)
@@ -44,20 +46,153 @@ static int reply_program_path(sd_bus_message *msg, const char *name)
 	return sd_bus_reply_method_return(msg, "o", path);
 }
 
+/* Each option of StartWithOptions(): its type, and where it goes. */
+typedef enum StartOption {
+	OPTION_PRIORITY,
+	OPTION_REPLACE,
+	OPTION_BIND,
+	OPTION_PERSIST,
+	OPTION_TIMEOUT,
+	OPTION_AT,
+	_OPTION_MAX,
+} StartOption;
+
+static const struct {
+	const char *key;
+	char type;
+} start_options[_OPTION_MAX] = {
+	[OPTION_PRIORITY] = { "priority", 'i' },
+	[OPTION_REPLACE] = { "replace", 'b' },
+	[OPTION_BIND] = { "bind", 'b' },
+	[OPTION_PERSIST] = { "persist", 'b' },
+	[OPTION_TIMEOUT] = { "timeout", 't' },
+	[OPTION_AT] = { "at", 't' },
+};
+
+static int options_fail(ManagerError *e, const char *fmt, ...) _printf_(2, 3);
+static int options_fail(ManagerError *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	e->kind = MANAGER_ERROR_INVALID_OPTIONS;
+	va_start(ap, fmt);
+	vsnprintf(e->message, sizeof(e->message), fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+/*
+ * Read an a{sv} of start options: each key known, of its type, once. The
+ * ranges are the manager's to check. A malformed message is the caller's
+ * errno; a wrong option an INVALID_OPTIONS naming the key.
+ */
+static int read_start_options(sd_bus_message *msg, ManagerStartOptions *o, ManagerError *e)
+{
+	bool seen[_OPTION_MAX] = {};
+	int k;
+
+	k = sd_bus_message_enter_container(msg, 'a', "{sv}");
+	if (k < 0)
+		return k;
+	while ((k = sd_bus_message_enter_container(msg, 'e', "sv")) > 0) {
+		const char *key, *contents;
+		char type_string[2] = { 0, 0 };
+		StartOption i;
+		int ival = 0;
+		uint64_t tval = 0;
+
+		if ((k = sd_bus_message_read_basic(msg, 's', &key)) < 0 ||
+		    (k = sd_bus_message_peek_type(msg, NULL, &contents)) < 0)
+			return k;
+		for (i = 0; i < _OPTION_MAX; i++)
+			if (streq(start_options[i].key, key))
+				break;
+		if (i == _OPTION_MAX)
+			return options_fail(e, "unknown option \"%.40s\" (expected priority, replace, "
+					       "bind, persist, timeout, at)",
+					    key);
+		if (seen[i])
+			return options_fail(e, "%s: given twice", key);
+		seen[i] = true;
+		type_string[0] = start_options[i].type;
+		if (!streq(contents, type_string))
+			return options_fail(e, "%s: must be of type \"%s\", not \"%.20s\"", key,
+					    type_string, contents);
+		if ((k = sd_bus_message_enter_container(msg, 'v', type_string)) < 0 ||
+		    (k = sd_bus_message_read_basic(msg, type_string[0],
+						   type_string[0] == 't' ? (void *)&tval
+									 : (void *)&ival)) < 0 ||
+		    (k = sd_bus_message_exit_container(msg)) < 0 ||
+		    (k = sd_bus_message_exit_container(msg)) < 0)
+			return k;
+		switch (i) {
+		case OPTION_PRIORITY:
+			o->priority = ival;
+			break;
+		case OPTION_REPLACE:
+			o->replace = ival;
+			break;
+		case OPTION_BIND:
+			o->bind = ival;
+			break;
+		case OPTION_PERSIST:
+			o->persist = ival;
+			break;
+		case OPTION_TIMEOUT:
+			if (tval == 0)
+				return options_fail(e, "timeout: must be at least 100 us, not 0");
+			o->timeout = tval;
+			break;
+		case OPTION_AT:
+			if (tval == 0)
+				return options_fail(e, "at: must be a CLOCK_REALTIME instant in "
+						       "microseconds, not 0");
+			o->at = tval;
+			break;
+		default:
+			break;
+		}
+	}
+	if (k < 0)
+		return k;
+	return sd_bus_message_exit_container(msg);
+}
+
+/* Start(), Replace() and StartWithOptions(): read, let the manager act, bind, reply. */
+static int start_with(sd_bus_message *msg, Bus *b, const char *name, const char *text,
+		      const ManagerStartOptions *o, sd_bus_error *error)
+{
+	ManagerError e = {};
+	int k;
+
+	k = manager_start_program_with(b->manager, name, text, o, &e);
+	if (k < 0)
+		return bus_map_error(error, k, &e);
+	if (o->bind) {
+		Running *r = manager_get_running(b->manager, name);
+
+		k = r ? bound_caller_new(b, r, msg) : -ESRCH;
+		if (k < 0) {
+			/* Unbound, it must not run: a bound program may not outlive its caller. */
+			(void)log_warning_errno(k, "Failed to bind program %s to its caller: %m", name);
+			if (r)
+				(void)manager_stop_program(b->manager, name, &e);
+			return sd_bus_error_set_errno(error, k);
+		}
+	}
+	return reply_program_path(msg, name);
+}
+
 static int method_start_or_replace(sd_bus_message *msg, Bus *b, bool replace,
 				   sd_bus_error *error)
 {
-	ManagerError e = {};
 	const char *name, *text;
 	int k;
 
 	k = sd_bus_message_read(msg, "ss", &name, &text);
 	if (k < 0)
 		return k;
-	k = manager_start_program(b->manager, name, text, replace, &e);
-	if (k < 0)
-		return bus_map_error(error, k, &e);
-	return reply_program_path(msg, name);
+	return start_with(msg, b, name, text, &(ManagerStartOptions){ .replace = replace }, error);
 }
 
 static int method_start(sd_bus_message *msg, void *userdata, sd_bus_error *error)
@@ -68,6 +203,22 @@ static int method_start(sd_bus_message *msg, void *userdata, sd_bus_error *error
 static int method_replace(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
 	return method_start_or_replace(msg, userdata, true, error);
+}
+
+static int method_start_with_options(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+	ManagerStartOptions o = {};
+	ManagerError e = {};
+	const char *name, *text;
+	int k;
+
+	k = sd_bus_message_read(msg, "ss", &name, &text);
+	if (k < 0)
+		return k;
+	k = read_start_options(msg, &o, &e);
+	if (k < 0)
+		return bus_map_error(error, k, &e);
+	return start_with(msg, userdata, name, text, &o, error);
 }
 
 /* A method whose one argument is a name, and @op does the work. */
@@ -270,6 +421,10 @@ static const sd_bus_vtable manager_vtable[] = {
 				SD_BUS_RESULT("o", path), method_start, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("Replace", SD_BUS_ARGS("s", name, "s", program),
 				SD_BUS_RESULT("o", path), method_replace,
+				SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("StartWithOptions",
+				SD_BUS_ARGS("s", name, "s", program, "a{sv}", options),
+				SD_BUS_RESULT("o", path), method_start_with_options,
 				SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("Stop", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT, method_stop,
 				SD_BUS_VTABLE_UNPRIVILEGED),

@@ -81,6 +81,33 @@ static int method_stop(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 	return sd_bus_reply_method_return(msg, NULL);
 }
 
+/* sd-bus reads a "b" property as an int: these fields are bools. */
+static int property_bool(sd_bus_message *reply, bool b)
+{
+	return sd_bus_message_append(reply, "b", (int)b);
+}
+
+static int property_bound(sd_bus *bus, const char *path, const char *interface,
+			  const char *property, sd_bus_message *reply, void *userdata,
+			  sd_bus_error *error)
+{
+	return property_bool(reply, ((Running *)userdata)->bound);
+}
+
+static int property_persistent(sd_bus *bus, const char *path, const char *interface,
+			       const char *property, sd_bus_message *reply, void *userdata,
+			       sd_bus_error *error)
+{
+	return property_bool(reply, ((Running *)userdata)->persistent);
+}
+
+static int property_scheduled(sd_bus *bus, const char *path, const char *interface,
+			      const char *property, sd_bus_message *reply, void *userdata,
+			      sd_bus_error *error)
+{
+	return property_bool(reply, running_is_scheduled(userdata));
+}
+
 static const sd_bus_vtable program_vtable[] = {
 	SD_BUS_VTABLE_START(0),
 	SD_BUS_PROPERTY("Name", "s", NULL, offsetof(Running, name), SD_BUS_VTABLE_PROPERTY_CONST),
@@ -89,6 +116,14 @@ static const sd_bus_vtable program_vtable[] = {
 	SD_BUS_PROPERTY("StartedUSec", "t", NULL, offsetof(Running, started_realtime),
 			SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_PROPERTY("Lines", "au", property_lines, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("Priority", "i", NULL, offsetof(Running, priority),
+			SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("Bound", "b", property_bound, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("Persistent", "b", property_persistent, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("TimeoutUSec", "t", NULL, offsetof(Running, timeout),
+			SD_BUS_VTABLE_PROPERTY_CONST),
+	/* Changes once, when a program started "at" a later instant starts: read it. */
+	SD_BUS_PROPERTY("Scheduled", "b", property_scheduled, 0, 0),
 	SD_BUS_METHOD_WITH_ARGS("Stop", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_stop,
 				SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_VTABLE_END,
@@ -107,4 +142,71 @@ int bus_program_register(Bus *b)
 	if (r < 0)
 		return log_error_errno(r, "Failed to register the program enumerator: %m");
 	return 0;
+}
+
+/* ------------------------------------------------------- bound programs */
+
+struct BoundCaller {
+	sd_bus_track *track;
+	sd_bus_slot *check;
+};
+
+BoundCaller *bound_caller_free(BoundCaller *c)
+{
+	if (!c)
+		return NULL;
+	sd_bus_track_unref(c->track);
+	sd_bus_slot_unref(c->check); /* cancels a check still under way */
+	free(c);
+	return NULL;
+}
+
+static void stop_bound(Running *r, const char *why)
+{
+	ManagerError e = {};
+
+	log_debug("Program %s is bound to a caller that %s: stopping it.", r->name, why);
+	(void)manager_stop_program(r->manager, r->name, &e);
+}
+
+/* The caller left the bus. @r is valid: its end frees this track first. */
+static int on_caller_gone(sd_bus_track *track, void *userdata)
+{
+	stop_bound(userdata, "left the bus");
+	return 0;
+}
+
+/*
+ * The caller may have left between sending its call and the track being
+ * made; the broker would then never say it left. Asking for its owner
+ * after the track exists closes that gap.
+ */
+static int on_caller_checked(sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+	Running *r = userdata;
+
+	if (sd_bus_message_is_method_error(reply, NULL))
+		stop_bound(r, "was gone already");
+	return 0;
+}
+
+int bound_caller_new(Bus *b, Running *r, sd_bus_message *call)
+{
+	BoundCaller *c;
+	int k;
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	r->bus_data = c;
+	k = sd_bus_track_new(b->bus, &c->track, on_caller_gone, r);
+	if (k < 0)
+		return k;
+	k = sd_bus_track_add_sender(c->track, call);
+	if (k < 0)
+		return k;
+	return sd_bus_call_method_async(b->bus, &c->check, "org.freedesktop.DBus",
+					"/org/freedesktop/DBus", "org.freedesktop.DBus",
+					"GetNameOwner", on_caller_checked, r, "s",
+					sd_bus_message_get_sender(call));
 }

@@ -17,10 +17,12 @@ static void bus_program_added(void *userdata, const Running *r)
 }
 
 /* While @r is still listed: sd-bus looks the object up to name its interfaces. */
-static void bus_program_ended(void *userdata, const Running *r, RunResult result)
+static void bus_program_ended(void *userdata, Running *r, RunResult result)
 {
 	Bus *b = userdata;
 	_cleanup_(freep) char *path = NULL;
+
+	r->bus_data = bound_caller_free(r->bus_data);
 
 	if (bus_program_path(r->name, &path) < 0)
 		return (void)log_oom();

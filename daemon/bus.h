@@ -34,6 +34,15 @@ int bus_new(Bus **ret, Manager *m, bool user_bus);
 Bus *bus_free(Bus *b);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Bus *, bus_free);
 
+/*
+ * The caller a bound program is bound to: a track of its connection, and
+ * the check that it was still there when the track was made. Owned by the
+ * program's Running (bus_data) and freed with its end.
+ */
+typedef struct BoundCaller BoundCaller;
+int bound_caller_new(Bus *b, Running *r, sd_bus_message *call);
+BoundCaller *bound_caller_free(BoundCaller *c);
+
 /* bus-manager.c, bus-program.c */
 int bus_manager_register(Bus *b);
 int bus_program_register(Bus *b);

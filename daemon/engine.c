@@ -114,6 +114,10 @@ struct EngineRun {
 	Program *program;
 	Task *root;
 	int32_t priority;
+	/* With a timeout, the root runs any[program, wait(timeout)], made here. */
+	const Program *root_program;
+	Program timeout_any, timeout_wait;
+	Program *timeout_children[2];
 	void *userdata;
 	Binding *bindings;
 	size_t n_bindings;
@@ -1196,8 +1200,21 @@ int engine_start_with(Engine *e, Program *program, EngineLookup lookup, void *lo
 		return r;
 	}
 
+	run->root_program = program;
+	if (opts->timeout > 0) {
+		run->timeout_wait = (Program){ .kind = PROGRAM_WAIT, .duration = opts->timeout };
+		run->timeout_children[0] = program;
+		run->timeout_children[1] = &run->timeout_wait;
+		run->timeout_any = (Program){
+			.kind = PROGRAM_ANY,
+			.n_children = 2,
+			.children = run->timeout_children,
+		};
+		run->root_program = &run->timeout_any;
+	}
+
 	e->step_time = start;
-	run->root = task_new(e, run, program, NULL, 0);
+	run->root = task_new(e, run, run->root_program, NULL, 0);
 	if (!run->root) {
 		e->step_time = e->now;
 		run_free(run);
@@ -1261,6 +1278,29 @@ int engine_check_calls(const Program *program, EngineLookup lookup, void *userda
 	return r;
 }
 
+usec_t engine_program_duration(const Program *program, EngineLookup lookup, void *userdata)
+{
+	EngineRun run = {};
+	BindContext *ctx;
+	usec_t d = USEC_INFINITY;
+
+	ctx = calloc(1, sizeof(*ctx));
+	if (!ctx)
+		return d;
+	*ctx = (BindContext){
+		.run = &run,
+		.lookup = lookup,
+		.userdata = userdata,
+	};
+	if (bind_program(ctx, program) >= 0)
+		d = program_duration(&run, program);
+	free(ctx);
+	for (size_t i = 0; i < run.n_bindings; i++)
+		program_unref(run.bindings[i].program);
+	free(run.bindings);
+	return d;
+}
+
 int engine_stop(Engine *e, EngineRun *run, RunResult result, usec_t now)
 {
 	engine_process(e, to_internal(now));
@@ -1314,7 +1354,7 @@ bool engine_run_is_scheduled(const EngineRun *run)
 
 usec_t engine_run_duration(const EngineRun *run)
 {
-	return program_duration(run, run->program);
+	return program_duration(run, run->root_program);
 }
 
 size_t engine_n_runs(const Engine *e)

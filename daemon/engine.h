@@ -103,6 +103,8 @@ typedef struct EngineStartOptions {
 	 * the lines); positive, it starts that much later.
 	 */
 	int64_t offset;
+	/* The run ends done this long after its start, whatever it does then; 0: never. */
+	usec_t timeout;
 } EngineStartOptions;
 
 /*
@@ -114,6 +116,12 @@ typedef struct EngineStartOptions {
 int engine_start_with(Engine *e, Program *program, EngineLookup lookup, void *lookup_userdata,
 		      usec_t now, const EngineStartOptions *opts, void *run_userdata,
 		      EngineRun **ret, ProgramError *error);
+
+/*
+ * How long @program runs from its start, its calls resolved through
+ * @lookup; USEC_INFINITY when it runs forever (or a call is undefined).
+ */
+usec_t engine_program_duration(const Program *program, EngineLookup lookup, void *userdata);
 
 /* A run that starts later and has not yet started. */
 bool engine_run_is_scheduled(const EngineRun *run);

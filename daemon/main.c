@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/prctl.h>
 
 #include "bus.h"
@@ -27,6 +28,9 @@ static void help(void)
 	       "                          no hardware (default: the config's, else %s)\n"
 	       "      --user              use the session bus instead of the system bus\n"
 	       "      --trace FILE        append \"<monotonic ns> <offset> <0|1>\" per line change\n"
+	       "      --state-dir DIR     keep persistent programs and definitions in DIR\n"
+	       "                          (default $STATE_DIRECTORY or /var/lib/blinkd; with\n"
+	       "                          --user, $XDG_STATE_HOME/blinkd or ~/.local/state/blinkd)\n"
 	       "      --log-level LEVEL   emerg, alert, crit, err, warning, notice, info, debug\n"
 	       "  -h, --help              show this help\n"
 	       "      --version           show the version\n",
@@ -36,7 +40,33 @@ static void help(void)
 typedef struct Arguments {
 	ManagerOptions manager;
 	bool user_bus;
+	char *state_dir; /* the default, when --state-dir is not given */
 } Arguments;
+
+/*
+ * Where the state lives unless --state-dir says: the service's
+ * StateDirectory= (systemd passes it), else /var/lib/blinkd; on the session
+ * bus, the user's XDG state directory.
+ */
+static int default_state_dir(bool user_bus, char **ret)
+{
+	const char *e;
+
+	if (user_bus) {
+		e = getenv("XDG_STATE_HOME");
+		if (e && e[0] == '/')
+			return asprintf(ret, "%s/blinkd", e) < 0 ? -ENOMEM : 0;
+		e = getenv("HOME");
+		if (!e || e[0] != '/')
+			return log_error_errno(EINVAL, "Neither $XDG_STATE_HOME nor $HOME is set: "
+						       "give --state-dir.");
+		return asprintf(ret, "%s/.local/state/blinkd", e) < 0 ? -ENOMEM : 0;
+	}
+	e = getenv("STATE_DIRECTORY");
+	/* systemd may pass several, separated by ':'; ours is the first. */
+	*ret = e && e[0] == '/' ? strndup(e, strcspn(e, ":")) : strdup("/var/lib/blinkd");
+	return *ret ? 0 : -ENOMEM;
+}
 
 /* Returns 1 to run, 0 to exit successfully (help, version), negative on bad usage. */
 static int parse_argv(int argc, char *argv[], Arguments *args)
@@ -45,6 +75,7 @@ static int parse_argv(int argc, char *argv[], Arguments *args)
 		ARG_CHIP = 0x100,
 		ARG_USER,
 		ARG_TRACE,
+		ARG_STATE_DIR,
 		ARG_LOG_LEVEL,
 		ARG_VERSION,
 	};
@@ -53,6 +84,7 @@ static int parse_argv(int argc, char *argv[], Arguments *args)
 		{ "chip", required_argument, NULL, ARG_CHIP },
 		{ "user", no_argument, NULL, ARG_USER },
 		{ "trace", required_argument, NULL, ARG_TRACE },
+		{ "state-dir", required_argument, NULL, ARG_STATE_DIR },
 		{ "log-level", required_argument, NULL, ARG_LOG_LEVEL },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, ARG_VERSION },
@@ -76,6 +108,13 @@ static int parse_argv(int argc, char *argv[], Arguments *args)
 		case ARG_TRACE:
 			args->manager.trace_path = optarg;
 			break;
+		case ARG_STATE_DIR:
+			if (optarg[0] != '/')
+				return log_error_errno(EINVAL, "--state-dir needs an absolute path, not "
+							       "\"%s\".",
+						       optarg);
+			args->manager.state_dir = optarg;
+			break;
 		case ARG_LOG_LEVEL:
 			level = log_level_from_string(optarg);
 			if (level < 0)
@@ -94,6 +133,12 @@ static int parse_argv(int argc, char *argv[], Arguments *args)
 	}
 	if (optind < argc)
 		return log_error_errno(EINVAL, "Unexpected argument \"%s\".", argv[optind]);
+	if (!args->manager.state_dir) {
+		int r = default_state_dir(args->user_bus, &args->state_dir);
+		if (r < 0)
+			return r;
+		args->manager.state_dir = args->state_dir;
+	}
 	return 1;
 }
 
@@ -123,12 +168,14 @@ static int run(int argc, char *argv[])
 {
 	_cleanup_(manager_freep) Manager *m = NULL;
 	_cleanup_(bus_freep) Bus *bus = NULL; /* freed first: it borrows the manager */
+	_cleanup_(freep) char *state_dir = NULL;
 	Arguments args = {};
 	uint64_t slack = 1, accuracy = 1;
 	int r;
 
 	log_set_ident("blinkd");
 	r = parse_argv(argc, argv, &args);
+	state_dir = args.state_dir;
 	if (r <= 0)
 		return r;
 

@@ -29,9 +29,24 @@ static usec_t clock_monotonic(void *userdata)
 	return clock_usec(CLOCK_MONOTONIC);
 }
 
+static usec_t clock_realtime(void *userdata)
+{
+	return clock_usec(CLOCK_REALTIME);
+}
+
 usec_t manager_now(const Manager *m)
 {
 	return m->clock(m->clock_userdata);
+}
+
+usec_t manager_now_realtime(const Manager *m)
+{
+	return m->clock_realtime(m->clock_userdata);
+}
+
+bool running_is_scheduled(const Running *r)
+{
+	return r->run && engine_run_is_scheduled(r->run);
 }
 
 static int manager_fail(ManagerError *error, ManagerErrorKind kind, const char *fmt, ...)
@@ -117,6 +132,49 @@ static Running *running_free(Running *r)
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(Running *, running_free);
 
+/*
+ * Write what must survive a restart: the persistent programs that run and
+ * the definitions made over the bus. A failure is logged; the daemon runs
+ * on, and the next change tries again.
+ */
+static void manager_persist(Manager *m)
+{
+	StoreContent c = {};
+	size_t n = 0;
+
+	if (!m->state_dir || m->resuming)
+		return;
+	c.programs = calloc(m->running.n + 1, sizeof(StoredProgram));
+	c.definitions = calloc(m->definitions.n + 1, sizeof(StoredDefinition));
+	if (!c.programs || !c.definitions)
+		goto finish;
+	for (size_t i = 0; i < m->running.n; i++) {
+		const Running *r = m->running.entries[i].value;
+		if (!r->persistent || !r->run)
+			continue;
+		/* Borrowed strings: the content is not freed with store_content_done(). */
+		c.programs[n++] = (StoredProgram){
+			.name = r->name,
+			.program = r->canonical,
+			.priority = r->priority,
+			.timeout = r->timeout,
+			.started = r->started_realtime,
+		};
+	}
+	c.n_programs = n;
+	n = 0;
+	for (size_t i = 0; i < m->definitions.n; i++) {
+		const Definition *d = m->definitions.entries[i].value;
+		if (d->persistent)
+			c.definitions[n++] = (StoredDefinition){ d->name, d->canonical };
+	}
+	c.n_definitions = n;
+	(void)store_save(m->state_dir, &c);
+finish:
+	free(c.programs);
+	free(c.definitions);
+}
+
 /* The engine's finished(): only queue the end; manager_report_ended() reports it. */
 static void engine_finished_cb(void *userdata, EngineRun *run, RunResult result)
 {
@@ -134,7 +192,7 @@ static void engine_finished_cb(void *userdata, EngineRun *run, RunResult result)
 
 void manager_report_ended(Manager *m)
 {
-	bool any = m->ended_first;
+	bool any = m->ended_first, persist = false;
 
 	while (m->ended_first) {
 		Running *r = m->ended_first;
@@ -148,9 +206,13 @@ void manager_report_ended(Manager *m)
 			if (m->bus_ops && m->bus_ops->program_ended)
 				m->bus_ops->program_ended(m->bus_userdata, r, r->result);
 			(void)name_table_remove(&m->running, r->name);
+			persist = persist || r->persistent;
 		}
 		running_free(r);
 	}
+	/* A persistent program that ended is gone from the store too (not when the daemon exits). */
+	if (persist && !m->exiting)
+		manager_persist(m);
 	if (any)
 		manager_notify_status(m);
 }
@@ -347,7 +409,6 @@ static int running_new(Manager *m, const char *name, Program *p, Running **ret)
 		if (r->n_lines == 0 || c.offsets[r->n_lines - 1] != c.offsets[i])
 			c.offsets[r->n_lines++] = c.offsets[i];
 	r->lines = c.offsets;
-	r->started_realtime = clock_usec(CLOCK_REALTIME);
 	*ret = TAKE_PTR(r);
 	return 0;
 }
@@ -371,20 +432,55 @@ static int parse_named_program(Manager *m, const char *what, const char *name, c
 	return k;
 }
 
-/* Start @r's run of @p at the engine's instant; maps what the caller did wrong. */
-static int running_start(Manager *m, Running *r, Program *p, ManagerError *error)
+/* Start @r's run of @p at @offset from the engine's instant; maps what the caller did wrong. */
+static int running_start(Manager *m, Running *r, Program *p, int64_t offset, ManagerError *error)
 {
 	ProgramError perr = {};
 	int k;
 
-	k = engine_start(m->engine, p, lookup_definition, m, engine_now(m->engine), r, &r->run,
-			 &perr);
+	k = engine_start_with(m->engine, p, lookup_definition, m, engine_now(m->engine),
+			      &(EngineStartOptions){
+				      .priority = r->priority,
+				      .offset = offset,
+				      .timeout = r->timeout,
+			      },
+			      r, &r->run, &perr);
 	if (k == -ENOENT)
 		return manager_fail(error, MANAGER_ERROR_NOT_DEFINED, "%s", perr.message);
 	if (k == -ELOOP)
 		return manager_fail(error, MANAGER_ERROR_INVALID_PROGRAM, "%s: %s", perr.path,
 				    perr.message);
 	return k;
+}
+
+/* Options the caller may not ask for: named in the error. */
+static int check_start_options(Manager *m, const ManagerStartOptions *o, usec_t now_realtime,
+			       ManagerError *error)
+{
+	if (o->priority < ENGINE_PRIORITY_MIN || o->priority > ENGINE_PRIORITY_MAX)
+		return manager_fail(error, MANAGER_ERROR_INVALID_OPTIONS,
+				    "priority: %d is out of range (-1000 to 1000)", o->priority);
+	if (o->timeout > 0 && o->timeout < MANAGER_TIMEOUT_MIN)
+		return manager_fail(error, MANAGER_ERROR_INVALID_OPTIONS,
+				    "timeout: %llu us is shorter than 100 us",
+				    (unsigned long long)o->timeout);
+	if (o->timeout > (usec_t)ENGINE_OFFSET_MAX)
+		return manager_fail(error, MANAGER_ERROR_INVALID_OPTIONS,
+				    "timeout: %llu us is too long", (unsigned long long)o->timeout);
+	if (o->at > 0 && o->at > now_realtime + MANAGER_AT_AHEAD_MAX)
+		return manager_fail(error, MANAGER_ERROR_INVALID_OPTIONS,
+				    "at: more than a day ahead (%llu us from now)",
+				    (unsigned long long)(o->at - now_realtime));
+	if (o->at > 0 && o->at + (usec_t)ENGINE_OFFSET_MAX < now_realtime)
+		return manager_fail(error, MANAGER_ERROR_INVALID_OPTIONS, "at: too long ago");
+	if (o->bind && o->persist)
+		return manager_fail(error, MANAGER_ERROR_INVALID_OPTIONS,
+				    "bind, persist: a program bound to its caller cannot outlive "
+				    "the daemon");
+	if (o->persist && !m->state_dir)
+		return manager_fail(error, MANAGER_ERROR_INVALID_OPTIONS,
+				    "persist: the daemon has no state directory");
+	return 0;
 }
 
 /* List @r by its name and announce it. */
@@ -403,18 +499,30 @@ static int running_list(Manager *m, Running *r)
 int manager_start_program(Manager *m, const char *name, const char *text, bool replace,
 			  ManagerError *error)
 {
+	return manager_start_program_with(m, name, text, &(ManagerStartOptions){ .replace = replace },
+					  error);
+}
+
+int manager_start_program_with(Manager *m, const char *name, const char *text,
+			       const ManagerStartOptions *opts, ManagerError *error)
+{
 	_cleanup_(program_unrefp) Program *p = NULL;
 	_cleanup_(running_freep) Running *r = NULL;
+	usec_t now_realtime = manager_now_realtime(m), start_realtime;
 	Running *old;
+	int64_t offset = 0;
 	int k;
 
 	k = parse_named_program(m, "program", name, text, &p, error);
 	if (k < 0)
 		return k;
+	k = check_start_options(m, opts, now_realtime, error);
+	if (k < 0)
+		return k;
 
 	manager_begin(m);
 	old = name_table_get(&m->running, name);
-	if (old && !replace)
+	if (old && !opts->replace)
 		return manager_fail(error, MANAGER_ERROR_EXISTS,
 				    "a program named \"%s\" is running; stop it or use Replace",
 				    name);
@@ -426,8 +534,17 @@ int manager_start_program(Manager *m, const char *name, const char *text, bool r
 	k = running_new(m, name, p, &r);
 	if (k < 0)
 		return k;
+	/* On the wall clock once, then on the engine's timeline: at, or the store's start. */
+	start_realtime = opts->resume_from ? opts->resume_from : opts->at ? opts->at : now_realtime;
+	offset = start_realtime >= now_realtime ? (int64_t)(start_realtime - now_realtime)
+						: -(int64_t)(now_realtime - start_realtime);
+	r->started_realtime = start_realtime;
+	r->priority = opts->priority;
+	r->bound = opts->bind;
+	r->persistent = opts->persist;
+	r->timeout = opts->timeout;
 	/* Nothing has changed yet: a start that fails here leaves the old one running. */
-	k = running_start(m, r, p, error);
+	k = running_start(m, r, p, offset, error);
 	if (k < 0)
 		return k;
 	if (old && old->run) {
@@ -448,6 +565,8 @@ int manager_start_program(Manager *m, const char *name, const char *text, bool r
 		return k;
 	}
 	log_debug("Program %s started: %s", r->name, r->canonical);
+	if (r->persistent)
+		manager_persist(m);
 	TAKE_PTR(r);
 	manager_end(m);
 	manager_notify_status(m);
@@ -504,7 +623,8 @@ static Program *lookup_with_candidate(const char *name, void *userdata)
 	return lookup_definition(name, l->manager);
 }
 
-static int definition_add(Manager *m, const char *name, Program *p, ManagerError *error)
+static int definition_add(Manager *m, const char *name, Program *p, bool persistent,
+			  ManagerError *error)
 {
 	_cleanup_(definition_freep) Definition *d = NULL;
 	ProgramError perr = {};
@@ -518,6 +638,7 @@ static int definition_add(Manager *m, const char *name, Program *p, ManagerError
 	d->name = strdup(name);
 	d->canonical = program_format(p);
 	d->program = program_ref(p);
+	d->persistent = persistent;
 	if (!d->name || !d->canonical)
 		return -ENOMEM;
 
@@ -550,7 +671,11 @@ int manager_define(Manager *m, const char *name, const char *text, ManagerError 
 	k = parse_named_program(m, "definition", name, text, &p, error);
 	if (k < 0)
 		return k;
-	return definition_add(m, name, p, error);
+	k = definition_add(m, name, p, true, error);
+	if (k < 0)
+		return k;
+	manager_persist(m);
+	return 0;
 }
 
 int manager_undefine(Manager *m, const char *name, ManagerError *error)
@@ -560,7 +685,11 @@ int manager_undefine(Manager *m, const char *name, ManagerError *error)
 	if (!d)
 		return manager_fail(error, MANAGER_ERROR_NOT_DEFINED, "no definition named \"%.80s\"",
 				    name);
-	definition_free(d);
+	if (d->persistent) {
+		definition_free(d);
+		manager_persist(m);
+	} else
+		definition_free(d);
 	return 0;
 }
 
@@ -586,7 +715,7 @@ static int load_config_programs(Manager *m)
 			return log_error_errno(k, "%s: %s: %s", c->path, perr.path, perr.message);
 		if (k < 0)
 			return log_error_errno(k, "%s: %s: %m", c->path, path);
-		k = definition_add(m, name, p, &error);
+		k = definition_add(m, name, p, false, &error);
 		if (k < 0 && error.kind != MANAGER_ERROR_NONE)
 			return log_error_errno(k, "%s: %s: %s", c->path, path, error.message);
 		if (k < 0)
@@ -629,7 +758,13 @@ int manager_new(Manager **ret, const ManagerOptions *opts)
 	if (!m)
 		return log_oom();
 	m->clock = opts->clock ? opts->clock : clock_monotonic;
+	m->clock_realtime = opts->clock_realtime ? opts->clock_realtime : clock_realtime;
 	m->clock_userdata = opts->clock_userdata;
+	if (opts->state_dir) {
+		m->state_dir = strdup(opts->state_dir);
+		if (!m->state_dir)
+			return log_oom();
+	}
 
 	r = config_load(&m->config, opts->config_path, opts->config_must_exist);
 	if (r < 0)
@@ -701,9 +836,88 @@ int manager_new(Manager **ret, const ManagerOptions *opts)
 	return 0;
 }
 
+/* Definitions first (over the config's of the same name), then programs in the phase they have now. */
+static int manager_resume(Manager *m)
+{
+	StoreContent c = {};
+	usec_t now_realtime = manager_now_realtime(m);
+	size_t n_resumed = 0, n_dropped = 0;
+	int r;
+
+	if (!m->state_dir)
+		return 0;
+	r = store_load(m->state_dir, &c);
+	if (r < 0)
+		return log_error_errno(r, "Failed to load the state in %s: %m", m->state_dir);
+
+	for (size_t i = 0; i < c.n_definitions; i++) {
+		_cleanup_(program_unrefp) Program *p = NULL;
+		ManagerError error = {};
+		ProgramError perr = {};
+
+		r = program_name_is_valid(c.definitions[i].name)
+			    ? program_parse(c.definitions[i].program, m->config->layout, 0, &p, &perr)
+			    : -EINVAL;
+		if (r >= 0)
+			r = definition_add(m, c.definitions[i].name, p, true, &error);
+		if (r < 0)
+			log_warning("Stored definition %.80s no longer fits (%s), dropped.",
+				    c.definitions[i].name,
+				    r == -EINVAL ? (error.kind ? error.message : perr.message)
+						 : strerror(-r));
+	}
+	m->resuming = true; /* one write at the end, not one per program */
+	for (size_t i = 0; i < c.n_programs; i++) {
+		const StoredProgram *s = &c.programs[i];
+		_cleanup_(program_unrefp) Program *p = NULL;
+		ManagerError error = {};
+		usec_t d;
+
+		/* A finite program whose end has passed is dropped, not started to end at once. */
+		if (program_parse(s->program, m->config->layout, 0, &p, NULL) >= 0) {
+			d = engine_program_duration(p, lookup_definition, m);
+			if (s->timeout > 0 && s->timeout < d)
+				d = s->timeout;
+			if (d != USEC_INFINITY && s->started + d <= now_realtime) {
+				log_debug("Stored program %s ended while the daemon was away.", s->name);
+				n_dropped++;
+				continue;
+			}
+		}
+		/* Later than now is a start "at" that has not come; resumed as scheduled. */
+		r = manager_start_program_with(m, s->name, s->program,
+					       &(ManagerStartOptions){
+						       .priority = s->priority,
+						       .persist = true,
+						       .timeout = s->timeout,
+						       .resume_from = s->started ? s->started : now_realtime,
+					       },
+					       &error);
+		if (r < 0) {
+			log_warning("Stored program %.80s cannot resume (%s), dropped.", s->name,
+				    error.kind ? error.message : strerror(-r));
+			n_dropped++;
+			continue;
+		}
+		n_resumed++;
+	}
+	m->resuming = false;
+	store_content_done(&c);
+	if (n_dropped > 0)
+		manager_persist(m);
+	if (n_resumed + n_dropped > 0)
+		log_info("Resumed %zu stored program%s in phase, dropped %zu.", n_resumed,
+			 n_resumed == 1 ? "" : "s", n_dropped);
+	return 0;
+}
+
 int manager_startup(Manager *m)
 {
 	int r;
+
+	r = manager_resume(m);
+	if (r < 0)
+		return r;
 
 	if (m->config->autostart) {
 		json_object_object_foreach(m->config->autostart, name, val)
@@ -711,6 +925,11 @@ int manager_startup(Manager *m)
 			ManagerError error = {};
 			const char *text = json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN);
 
+			/* A program of that name resumed from the store goes on as it was. */
+			if (name_table_get(&m->running, name)) {
+				log_info("Autostart program %s runs already, resumed.", name);
+				continue;
+			}
 			r = manager_start_program(m, name, text, false, &error);
 			if (r < 0 && error.kind != MANAGER_ERROR_NONE)
 				return log_error_errno(r, "%s: $.autostart.%s: %s", m->config->path,
@@ -745,6 +964,7 @@ int manager_run(Manager *m)
 	else
 		r = m->exit_error;
 	(void)sd_notify(false, "STOPPING=1\nSTATUS=Turning every line off");
+	m->exiting = true;
 
 	/* Every lit line goes dark, in one last batch; every program ends "stopped". */
 	manager_begin(m);
@@ -765,6 +985,7 @@ Manager *manager_free(Manager *m)
 		return NULL;
 	if (m->engine) {
 		/* Without a bus by now: nobody is told, but nothing is left behind. */
+		m->exiting = true;
 		manager_set_bus(m, NULL, NULL);
 		manager_stop_all(m, RUN_STOPPED);
 		(void)engine_advance(m->engine, engine_now(m->engine));
@@ -782,6 +1003,7 @@ Manager *manager_free(Manager *m)
 	gpio_close(m->gpio); /* every line to 0, the request released */
 	trace_close(m->trace);
 	config_free(m->config);
+	free(m->state_dir);
 	free(m);
 	return NULL;
 }

@@ -35,6 +35,7 @@
 #include "gpio.h"
 #include "name-table.h"
 #include "program.h"
+#include "store.h"
 #include "trace.h"
 
 /* A named program that runs. */
@@ -43,9 +44,14 @@ typedef struct Running {
 	char *name;
 	char *canonical;
 	EngineRun *run;		/* borrowed from the engine; NULL once ended */
-	usec_t started_realtime;
+	usec_t started_realtime; /* when it started or starts (CLOCK_REALTIME) */
 	unsigned *lines;	/* every line it may drive, sorted */
 	size_t n_lines;
+	int priority;
+	bool bound;		/* ends when its caller leaves the bus (the bus watches) */
+	bool persistent;	/* in the store: survives a restart */
+	usec_t timeout;		/* ends "done" this long after its start; 0: never */
+	void *bus_data;		/* the bus's own (the caller's track): the bus frees it in program_ended() */
 
 	bool listed;		/* in m->running */
 	RunResult result;	/* once ended */
@@ -56,6 +62,7 @@ typedef struct Definition {
 	char *name;
 	Program *program;
 	char *canonical;
+	bool persistent;	/* made with Define(), kept in the store; not the config's */
 } Definition;
 
 /*
@@ -73,6 +80,7 @@ typedef enum ManagerErrorKind {
 	MANAGER_ERROR_NOT_RUNNING,
 	MANAGER_ERROR_NOT_DEFINED,
 	MANAGER_ERROR_LIMIT_EXCEEDED,
+	MANAGER_ERROR_INVALID_OPTIONS,
 	_MANAGER_ERROR_MAX,
 } ManagerErrorKind;
 
@@ -88,8 +96,11 @@ typedef struct ManagerError {
 typedef struct ManagerBusOps {
 	/* @r started and is listed: announce its object. */
 	void (*program_added)(void *userdata, const Running *r);
-	/* @r ended with @result; it is still listed during the call, unlisted after. */
-	void (*program_ended)(void *userdata, const Running *r, RunResult result);
+	/*
+	 * @r ended with @result; it is still listed during the call, unlisted
+	 * and freed after. The bus frees its r->bus_data here.
+	 */
+	void (*program_ended)(void *userdata, Running *r, RunResult result);
 	/* Lines changed and someone is subscribed: the lit lines as of @when. */
 	void (*frame)(void *userdata, usec_t when);
 } ManagerBusOps;
@@ -100,10 +111,26 @@ typedef struct ManagerOptions {
 	const char *chip;	/* overrides the config's */
 	const char *trace_path;
 	usec_t timer_accuracy;	/* of the engine's timer; 0 means 1us */
-	/* CLOCK_MONOTONIC in microseconds unless given (tests: a virtual clock). */
+	const char *state_dir;	/* where persistent programs and definitions are kept; NULL: nowhere */
+	/* CLOCK_MONOTONIC and CLOCK_REALTIME in microseconds unless given (tests: virtual clocks). */
 	usec_t (*clock)(void *userdata);
+	usec_t (*clock_realtime)(void *userdata);
 	void *clock_userdata;
 } ManagerOptions;
+
+/* How a program starts: StartWithOptions()'s options. */
+typedef struct ManagerStartOptions {
+	int priority;		/* -1000..1000 */
+	bool replace;
+	bool bind;
+	bool persist;
+	usec_t timeout;		/* 0: none, else at least 100us */
+	usec_t at;		/* CLOCK_REALTIME; 0: now; at most a day ahead; past: in phase since then */
+	usec_t resume_from;	/* the store's start (CLOCK_REALTIME) of a program resumed; 0: none */
+} ManagerStartOptions;
+
+#define MANAGER_TIMEOUT_MIN (100ULL)
+#define MANAGER_AT_AHEAD_MAX USEC_PER_DAY
 
 typedef struct Manager {
 	sd_event *event;
@@ -114,7 +141,9 @@ typedef struct Manager {
 	const ManagerBusOps *bus_ops;
 	void *bus_userdata;
 	usec_t (*clock)(void *userdata);
+	usec_t (*clock_realtime)(void *userdata);
 	void *clock_userdata;
+	char *state_dir;
 
 	Config *config;
 	Gpio *gpio;
@@ -128,6 +157,8 @@ typedef struct Manager {
 	usec_t last_frame;	/* when the last Frame went out */
 	bool frame_dirty;	/* lines changed since it went out */
 	int exit_error;		/* what manager_run() returns, set by manager_exit() */
+	bool exiting;		/* the loop is over: programs end, but stay in the store */
+	bool resuming;		/* starting what the store kept: it is written once, after */
 } Manager;
 
 int manager_new(Manager **ret, const ManagerOptions *opts);
@@ -137,7 +168,11 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
 /* Connect the bus: @ops (NULL: none) tells it what happens from now on. */
 void manager_set_bus(Manager *m, const ManagerBusOps *ops, void *userdata);
 
-/* Start the autostart programs and tell systemd the daemon is ready. */
+/*
+ * Resume what the store kept (definitions, then programs, each in the phase
+ * it has now), start the autostart programs whose names are free, and tell
+ * systemd the daemon is ready.
+ */
 int manager_startup(Manager *m);
 
 /*
@@ -151,8 +186,20 @@ int manager_run(Manager *m);
 /* Leave the loop; manager_run() returns @error (0 or a negative errno). */
 void manager_exit(Manager *m, int error);
 
-/* The manager's clock now (CLOCK_MONOTONIC unless the options gave another). */
+/* The manager's clocks now (CLOCK_MONOTONIC, CLOCK_REALTIME unless the options gave others). */
 usec_t manager_now(const Manager *m);
+usec_t manager_now_realtime(const Manager *m);
+
+/* Whether @r has not started yet (a start "at" a later instant). */
+bool running_is_scheduled(const Running *r);
+
+/*
+ * manager_start_program_with() - parse @text and start it as @name with
+ * @opts. Options out of range are refused as INVALID_OPTIONS, naming the
+ * option; otherwise as manager_start_program().
+ */
+int manager_start_program_with(Manager *m, const char *name, const char *text,
+			       const ManagerStartOptions *opts, ManagerError *error);
 
 /*
  * manager_start_program() - parse @text and start it as @name at this instant.

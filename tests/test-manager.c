@@ -82,7 +82,7 @@ static void rec_added(void *userdata, const Running *r)
 	record(EV_ADDED, r, RUN_DONE);
 }
 
-static void rec_ended(void *userdata, const Running *r, RunResult result)
+static void rec_ended(void *userdata, Running *r, RunResult result)
 {
 	record(EV_ENDED, r, result);
 }

@@ -92,7 +92,7 @@ start_daemon() {
 	[ -f "$CONFIG" ] || write_config
 	: >"$TRACE"
 	"$BLINKD" --user --chip sim --config "$CONFIG" --trace "$TRACE" \
-		2>"$TEST_DIR/blinkd.log" &
+		--state-dir "$TEST_DIR/state" 2>"$TEST_DIR/blinkd.log" &
 	DAEMON_PID=$!
 	for _ in $(seq 50); do
 		busctl --user status io.blinkd1 >/dev/null 2>&1 && return 0

@@ -136,7 +136,8 @@ def main():
             log_path = os.path.join(tmp, "blinkd.log")
             with open(log_path, "w") as log:
                 daemon = subprocess.Popen(
-                    [blinkd, "--user", "--chip", "sim", "--config", config],
+                    [blinkd, "--user", "--chip", "sim", "--config", config,
+                     "--state-dir", os.path.join(tmp, "state")],
                     stdout=log, stderr=log, env=env, preexec_fn=die_with_parent)
                 children.append(daemon)
 

@@ -30,6 +30,7 @@ static struct {
 	volatile pid_t daemon_pid;
 	char trace[PATH_LEN];
 	char log[PATH_LEN];
+	char state[PATH_LEN]; /* the daemons' --state-dir */
 	unsigned n_daemons;
 	unsigned n_runs;
 	const char *blinkd;
@@ -77,6 +78,8 @@ static void harness_cleanup(void)
 	for (size_t i = 0; i < h.n_paths; i++)
 		(void)unlink(h.paths[i]);
 	h.n_paths = 0;
+	if (h.state[0])
+		(void)rmdir(h.state);
 	if (h.tmpdir[0])
 		(void)rmdir(h.tmpdir);
 	h.tmpdir[0] = '\0';
@@ -423,11 +426,15 @@ void harness_start_daemon(const char *config_text)
 	harness_start_daemon_with_trace(config_text, NULL);
 }
 
-void harness_start_daemon_with_trace(const char *config_text, const char *trace)
+/* The files a daemon may leave in its state directory, each removed at exit. */
+static const char *const state_files[] = { "state/state.json", "state/.state.json.new",
+					   "state/state.json.broken" };
+
+static void start_daemon(const char *config_text, const char *trace, bool keep_state)
 {
 	char name[64];
 	const char *config;
-	const char *argv[WRAPPER_WORDS_MAX + 12];
+	const char *argv[WRAPPER_WORDS_MAX + 14];
 	usec_t deadline;
 	size_t n;
 
@@ -440,9 +447,19 @@ void harness_start_daemon_with_trace(const char *config_text, const char *trace)
 	snprintf(h.trace, sizeof(h.trace), "%s", trace ? trace : harness_path(name));
 	snprintf(name, sizeof(name), "blinkd-%u.log", h.n_daemons);
 	snprintf(h.log, sizeof(h.log), "%s", harness_path(name));
+	/* Each daemon starts from an empty store, unless it is to find the last one's. */
+	if (snprintf(h.state, sizeof(h.state), "%s/state", h.tmpdir) >= (int)sizeof(h.state))
+		harness_fatal("path too long: %s/state", h.tmpdir);
+	for (size_t i = 0; i < ELEMENTSOF(state_files); i++) {
+		const char *path = harness_path(state_files[i]);
+		if (!keep_state)
+			(void)unlink(path);
+	}
 
 	n = blinkd_command(argv);
 	argv[n++] = "--user";
+	argv[n++] = "--state-dir";
+	argv[n++] = h.state;
 	argv[n++] = "--chip";
 	argv[n++] = "sim";
 	argv[n++] = "--trace";
@@ -471,6 +488,21 @@ void harness_start_daemon_with_trace(const char *config_text, const char *trace)
 			harness_fatal("blinkd did not take %s in time", BLINKD_BUS_NAME);
 		sleep_usec(5 * USEC_PER_MSEC);
 	}
+}
+
+void harness_start_daemon_with_trace(const char *config_text, const char *trace)
+{
+	start_daemon(config_text, trace, false);
+}
+
+void harness_restart_daemon(const char *config_text)
+{
+	start_daemon(config_text, NULL, true);
+}
+
+const char *harness_state_dir(void)
+{
+	return h.state;
 }
 
 int harness_stop_daemon(int sig)

@@ -65,7 +65,7 @@ const char *harness_path(const char *name);
 const char *harness_blinkd(void);
 
 /*
- * harness_start_daemon() - start `blinkd --user --chip sim --trace T
+ * harness_start_daemon() - start `blinkd --user --state-dir S --chip sim --trace T
  * --config C` with @config_text as C ("{}" when NULL), and wait until it owns
  * io.blinkd1. Each start gets a fresh trace file.
  */
@@ -73,6 +73,16 @@ void harness_start_daemon(const char *config_text);
 
 /* Like harness_start_daemon(), with @trace (e.g. "/dev/full") as the trace file. */
 void harness_start_daemon_with_trace(const char *config_text, const char *trace);
+
+/*
+ * harness_restart_daemon() - like harness_start_daemon(), but the daemon
+ * finds the store (--state-dir) the last one left. Every other start
+ * begins with an empty store.
+ */
+void harness_restart_daemon(const char *config_text);
+
+/* The daemons' state directory. */
+const char *harness_state_dir(void);
 
 /* The private bus's dbus-daemon. */
 pid_t harness_bus_pid(void);

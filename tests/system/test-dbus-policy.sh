@@ -34,7 +34,7 @@ start_system_bus "$DEST$BLINKD_DBUS_POLICYDIR/io.blinkd1.conf"
 
 echo '{}' >"$TMP/blinkd.json"
 "$BLINKD_EXE" --chip sim --config "$TMP/blinkd.json" --log-level debug \
-        >"$TMP/blinkd.log" 2>&1 &
+        --state-dir "$TMP/state" >"$TMP/blinkd.log" 2>&1 &
 daemon_pid=$!
 track_pid "$daemon_pid"
 

@@ -71,7 +71,7 @@ echo '{}' >"$TMP/blinkd.json"
 # cleanup can end it; the daemon is ended by its own pid.
 WATCHDOG_USEC=200000 strace -I1 -f -qq -o "$TMP/strace" \
         "$BLINKD_EXE" --user --chip sim --config "$TMP/blinkd.json" --trace "$TMP/trace" \
-        >"$TMP/blinkd.log" 2>&1 &
+        --state-dir "$TMP/state" >"$TMP/blinkd.log" 2>&1 &
 strace_pid=$!
 track_pid "$strace_pid"
 
