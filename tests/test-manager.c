@@ -26,6 +26,14 @@ static usec_t virtual_clock(void *userdata)
 	return vnow;
 }
 
+/* The wall clock: it goes on across a simulated reboot, while the monotonic one starts again. */
+static usec_t vreal = 1700000000ULL * USEC_PER_SEC;
+
+static usec_t virtual_realtime(void *userdata)
+{
+	return vreal;
+}
+
 typedef enum EventKind {
 	EV_ADDED,
 	EV_ENDED,
@@ -134,7 +142,7 @@ static const char *lit(Manager *m)
 	return buf;
 }
 
-static Manager *manager_for_test(unsigned max_programs)
+static Manager *manager_with_state(unsigned max_programs, const char *state_dir)
 {
 	static char path[] = "/tmp/test-manager-XXXXXX";
 	char config[128];
@@ -152,7 +160,9 @@ static Manager *manager_for_test(unsigned max_programs)
 			      &(ManagerOptions){
 				      .config_path = path,
 				      .config_must_exist = true,
+				      .state_dir = state_dir,
 				      .clock = virtual_clock,
+				      .clock_realtime = virtual_realtime,
 			      }),
 		  0);
 	unlink(path);
@@ -163,6 +173,11 @@ static Manager *manager_for_test(unsigned max_programs)
 	rec.m = m;
 	forget();
 	return m;
+}
+
+static Manager *manager_for_test(unsigned max_programs)
+{
+	return manager_with_state(max_programs, NULL);
 }
 
 static int start(Manager *m, const char *name, const char *program, bool replace,
@@ -419,6 +434,168 @@ static void test_churn(void)
 	manager_free(m);
 }
 
+static int start_with(Manager *m, const char *name, const char *program,
+		      const ManagerStartOptions *o, ManagerError *e)
+{
+	*e = (ManagerError){};
+	return manager_start_program_with(m, name, program, o, e);
+}
+
+/* Every option out of range is refused, naming it, and nothing starts. */
+static void test_invalid_options(void)
+{
+	Manager *m = manager_for_test(16);
+	static const struct {
+		ManagerStartOptions o;
+		const char *key;
+	} bad[] = {
+		{ { .priority = 1001 }, "priority" },
+		{ { .priority = -1001 }, "priority" },
+		{ { .timeout = 99 }, "timeout" },
+		{ { .at = 1700000000ULL * USEC_PER_SEC + USEC_PER_DAY + 1 }, "at" },
+		{ { .bind = true, .persist = true }, "bind, persist" },
+		{ { .persist = true }, "persist" }, /* no state directory here */
+	};
+	ManagerError e;
+
+	forget();
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+		check_int(start_with(m, "x", "{\"wait\":1}", &bad[i].o, &e), -EINVAL);
+		check_int(e.kind, MANAGER_ERROR_INVALID_OPTIONS);
+		check(strncmp(e.message, bad[i].key, strlen(bad[i].key)) == 0);
+	}
+	check_int(m->running.n, 0);
+	check_str(events(), "");
+	/* The edges of the ranges are fine. */
+	check_int(start_with(m, "a", "{\"wait\":1}", &(ManagerStartOptions){ .priority = 1000 }, &e), 0);
+	check_int(start_with(m, "b", "{\"wait\":1}", &(ManagerStartOptions){ .priority = -1000, .timeout = 100 }, &e), 0);
+	manager_free(m);
+}
+
+/* timeout: done that long after the start, whatever it does; at: later, or in phase since. */
+static void test_timeout_and_at(void)
+{
+	Manager *m = manager_for_test(16);
+	ManagerError e;
+	usec_t t0 = vnow;
+
+	check_int(start_with(m, "t", "{\"on\":{\"lines\":[11]}}",
+			     &(ManagerStartOptions){ .timeout = 250 }, &e), 0);
+	check_int(manager_get_running(m, "t")->timeout, 250);
+	check_int(manager_next_deadline(m), t0 + 250);
+	vnow += 250;
+	forget();
+	manager_tick(m);
+	check_str(events(), "-t:done");
+	check_str(lit(m), "");
+
+	/* 300 ms from now on the wall clock: scheduled, dark, then on. */
+	check_int(start_with(m, "later", "{\"on\":{\"lines\":[10]}}",
+			     &(ManagerStartOptions){ .at = vreal + 300 * MS }, &e), 0);
+	check(running_is_scheduled(manager_get_running(m, "later")));
+	check_int(manager_get_running(m, "later")->started_realtime, vreal + 300 * MS);
+	check_str(lit(m), "");
+	check_int(manager_next_deadline(m), vnow + 300 * MS);
+	vnow += 300 * MS;
+	manager_tick(m);
+	check(!running_is_scheduled(manager_get_running(m, "later")));
+	check_str(lit(m), "10");
+
+	/* 150 ms ago: the 100 ms blink is in its dark half, lit again 50 ms from now. */
+	check_int(start_with(m, "past", "{\"blink\":{\"lines\":[11],\"interval\":\"100ms\"}}",
+			     &(ManagerStartOptions){ .at = vreal - 150 * MS }, &e), 0);
+	check_str(lit(m), "10");
+	check_int(manager_next_deadline(m), vnow + 50 * MS);
+	vnow += 50 * MS;
+	manager_tick(m);
+	check_str(lit(m), "10,11");
+	manager_free(m);
+}
+
+/*
+ * persist across a reboot: the monotonic clock starts again, the wall clock
+ * goes on; the program resumes in the phase it would have had, to the
+ * microsecond; one whose end passed is dropped; definitions come back.
+ */
+static void test_persist_reboot(void)
+{
+	char dir[] = "/tmp/test-manager-state-XXXXXX";
+	ManagerStartOptions persist = { .persist = true };
+	usec_t started = vreal;
+	ManagerError e;
+	Manager *m;
+
+	if (!mkdtemp(dir))
+		abort();
+	m = manager_with_state(16, dir);
+	check_int(start_with(m, "heart", "{\"blink\":{\"lines\":[11],\"interval\":\"100ms\"}}",
+			     &(ManagerStartOptions){ .persist = true, .priority = 3 }, &e), 0);
+	check_int(start_with(m, "brief", "{\"on\":{\"lines\":[10],\"for\":\"1s\"}}", &persist, &e), 0);
+	check_int(start_with(m, "plain", "{\"on\":{\"lines\":[12]}}", &(ManagerStartOptions){}, &e), 0);
+	check_int(manager_define(m, "d", "{\"on\":{\"lines\":[27],\"for\":\"1s\"}}", &e), 0);
+	/* A crash: nothing is said at exit, the store is what the last change left. */
+	manager_free(m);
+
+	/* The reboot: the monotonic clock is ten days lower, the wall clock 7.25 s on. */
+	vnow -= 10 * 24 * USEC_PER_HOUR;
+	vreal += 7250 * MS;
+	m = manager_with_state(16, dir);
+	forget();
+	check_int(manager_startup(m), 0);
+	check_str(events(), "+heart");
+	check(manager_get_running(m, "brief") == NULL);	/* ended 6.25 s ago */
+	check(manager_get_running(m, "plain") == NULL);	/* never persistent */
+	check(name_table_get(&m->definitions, "d") != NULL);
+	if (manager_get_running(m, "heart")) {
+		Running *r = manager_get_running(m, "heart");
+		check_int(r->started_realtime, started);
+		check_int(r->priority, 3);
+		check(r->persistent);
+	}
+	/* 7.25 s in: edge 72 (lit) is in force, edge 73 falls 50 ms from now. */
+	check_str(lit(m), "11");
+	check_int(manager_next_deadline(m), vnow + 50 * MS);
+
+	/* Stopped, it is gone from the store; undefined, so is the definition. */
+	check_int(manager_stop_program(m, "heart", &e), 0);
+	dispatch(m);
+	check_int(manager_undefine(m, "d", &e), 0);
+	manager_free(m);
+	m = manager_with_state(16, dir);
+	check_int(manager_startup(m), 0);
+	check_int(m->running.n, 0);
+	check(name_table_get(&m->definitions, "d") == NULL);
+	manager_free(m);
+
+	/* A broken store is set aside; the daemon starts without it. */
+	{
+		char path[128];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/state.json", dir);
+		f = fopen(path, "we");
+		if (!f)
+			abort();
+		fputs("{\"format\":", f);
+		fclose(f);
+		m = manager_with_state(16, dir);
+		check_int(manager_startup(m), 0);
+		check_int(m->running.n, 0);
+		manager_free(m);
+		check(access(path, F_OK) < 0);
+		snprintf(path, sizeof(path), "%s/state.json.broken", dir);
+		check(access(path, F_OK) == 0);
+		(void)unlink(path);
+	}
+	{
+		char path[128];
+
+		snprintf(path, sizeof(path), "%s/state.json", dir);
+		(void)unlink(path);
+	}
+	(void)rmdir(dir);
+}
+
 int main(void)
 {
 	vnow = 1000ULL * 24 * USEC_PER_HOUR * 365;
@@ -430,6 +607,9 @@ int main(void)
 	test_limit();
 	test_definitions_under_call();
 	test_chip_lost();
+	test_invalid_options();
+	test_timeout_and_at();
+	test_persist_reboot();
 	test_churn();
 	return test_summary("test-manager");
 }

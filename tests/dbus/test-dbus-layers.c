@@ -1,0 +1,396 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Programs as layers, over D-Bus on the simulated chip, judged by the trace:
+ * a priority-10 blink over a priority-0 heartbeat (its dark half dark, the
+ * heartbeat back in phase after it), equal priorities OR'd, programs bound
+ * to a caller that exits or is killed, programs that persist across
+ * SIGTERM and SIGKILL and resume in phase, timeout, at, and every invalid
+ * option refused with nothing started.
+ *
+ * Times on the real clock are checked with generous bounds, and not at all
+ * under a wrapper (valgrind), where the daemon is many times slower.
+ */
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "dbus-checks.h"
+
+#define PHASE_TOLERANCE (8 * MS)
+
+static bool timing(void)
+{
+	return !harness_wrapper();
+}
+
+/* StartWithOptions with options given as "key", type, value triples after @n. */
+static int start_with(Client *c, const char *name, const char *program, sd_bus_error *error,
+		      const char *types, ...)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+	va_list ap;
+	int r;
+
+	r = sd_bus_message_new_method_call(c->bus, &m, BLINKD_BUS_NAME, BLINKD_OBJECT_PATH,
+					   BLINKD_MANAGER_INTERFACE, "StartWithOptions");
+	if (r < 0)
+		return r;
+	r = sd_bus_message_append(m, "ss", name, program);
+	if (r < 0)
+		return r;
+	va_start(ap, types);
+	r = sd_bus_message_appendv(m, types, ap);
+	va_end(ap);
+	if (r < 0)
+		return r;
+	return sd_bus_call(c->bus, m, 0, error, &reply);
+}
+
+static usec_t program_started(Client *c, const char *name)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+	_cleanup_(freep) char *path = program_path(name);
+	uint64_t t = 0;
+
+	if (client_get_property(c, path, BLINKD_PROGRAM_INTERFACE, "StartedUSec", "t", &m) >= 0)
+		(void)sd_bus_message_read(m, "t", &t);
+	return t;
+}
+
+static int program_bool(Client *c, const char *name, const char *property)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+	_cleanup_(freep) char *path = program_path(name);
+	int b = -1;
+
+	if (client_get_property(c, path, BLINKD_PROGRAM_INTERFACE, property, "b", &m) >= 0)
+		(void)sd_bus_message_read(m, "b", &b);
+	return b;
+}
+
+/* CLOCK_REALTIME minus CLOCK_MONOTONIC, in microseconds: to place a wall-clock start on the trace. */
+static int64_t realtime_offset(void)
+{
+	return (int64_t)now_usec(CLOCK_REALTIME) - (int64_t)now_usec(CLOCK_MONOTONIC);
+}
+
+/* How far @t_us is from the nearest instant start + k * period. */
+static usec_t phase_error(usec_t t_us, usec_t start_us, usec_t period)
+{
+	usec_t d = (t_us - start_us) % period;
+
+	return d < period - d ? d : period - d;
+}
+
+/*
+ * Every edge of @offset in the trace after @from_us (CLOCK_MONOTONIC) falls
+ * on start + k * @period, within the tolerance; returns how many there were.
+ */
+static size_t check_edges_in_phase(const Trace *t, unsigned offset, usec_t from_us, usec_t start_us,
+				   usec_t period)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < t->n; i++) {
+		usec_t at = t->events[i].ns / 1000;
+
+		if (t->events[i].offset != offset || at < from_us)
+			continue;
+		n++;
+		if (timing() && phase_error(at, start_us, period) > PHASE_TOLERANCE) {
+			fprintf(stderr, "edge of line %u at %llu us is %llu us off its phase\n", offset,
+				(unsigned long long)at,
+				(unsigned long long)phase_error(at, start_us, period));
+			check(false);
+		}
+	}
+	return n;
+}
+
+static void test_priority_over_heartbeat(void)
+{
+	_cleanup_(client_freep) Client *c = client_new();
+	sd_bus_error error = SD_BUS_ERROR_NULL;
+	usec_t heart_start = 0, alarm_end;
+	size_t n_alarm = 0, n_after;
+	Trace t = {};
+	int r;
+
+	harness_start_daemon(NULL);
+	r = client_start(c, "heart", "{\"blink\":{\"lines\":[11],\"interval\":\"100ms\"}}", &error,
+			 NULL);
+	check_ok(r, &error);
+	client_settle(c, 250 * MS);
+	r = start_with(c, "alarm", "{\"blink\":{\"lines\":[11],\"interval\":\"20ms\",\"times\":5}}",
+		       &error, "a{sv}", 1, "priority", "i", 10);
+	check_ok(r, &error);
+	check(client_wait_finished(c, "alarm", harness_timeout(), NULL));
+	alarm_end = now_usec(CLOCK_MONOTONIC);
+	client_settle(c, 450 * MS);
+	check_int(trace_read(harness_trace_path(), &t), 0);
+
+	for (size_t i = 0; i < t.n; i++)
+		if (t.events[i].offset == 11) {
+			heart_start = t.events[i].ns / 1000;
+			break;
+		}
+	/*
+	 * The alarm's dark halves are dark although the heartbeat is lit: the
+	 * line falls inside the heartbeat's lit halves, which no OR of the two
+	 * could do (the alarm runs 200 ms, over at least one whole lit half).
+	 */
+	for (size_t i = 0; i < t.n; i++) {
+		usec_t at = t.events[i].ns / 1000, phase = (at - heart_start) % (200 * MS);
+		if (t.events[i].offset == 11 && t.events[i].value == 0 && phase > PHASE_TOLERANCE &&
+		    phase < 100 * MS - PHASE_TOLERANCE)
+			n_alarm++;
+	}
+	if (timing())
+		check(n_alarm >= 2);
+	/* After it, the heartbeat is back on its own 100 ms grid. */
+	n_after = check_edges_in_phase(&t, 11, alarm_end + 10 * MS, heart_start, 100 * MS);
+	check(n_after >= 3);
+	trace_done(&t);
+	check_int(harness_stop_daemon(SIGTERM), 0);
+}
+
+static void test_equal_priorities(void)
+{
+	_cleanup_(client_freep) Client *c = client_new();
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+	_cleanup_(freep) unsigned *lit = NULL;
+	sd_bus_error error = SD_BUS_ERROR_NULL;
+	int r, n;
+
+	harness_start_daemon(NULL);
+	r = start_with(c, "low", "{\"on\":{\"lines\":[10,11,12]}}", &error, "a{sv}", 1, "priority",
+		       "i", -3);
+	check_ok(r, &error);
+	r = start_with(c, "a", "{\"on\":{\"lines\":[11]}}", &error, "a{sv}", 1, "priority", "i", 7);
+	check_ok(r, &error);
+	r = start_with(c, "b", "{\"blink\":{\"lines\":[12],\"interval\":\"1h\"}}", &error, "a{sv}", 1,
+		       "priority", "i", 7);
+	check_ok(r, &error);
+	r = start_with(c, "dark", "{\"sequence\":[{\"wait\":\"1h\"},{\"on\":{\"lines\":[10]}}]}", &error,
+		       "a{sv}", 1, "priority", "i", 9);
+	check_ok(r, &error);
+	client_settle(c, 30 * MS);
+	r = client_get_property(c, BLINKD_OBJECT_PATH, BLINKD_MANAGER_INTERFACE, "Lit", "au", &m);
+	check_int(r >= 0, 1);
+	n = r >= 0 ? message_read_au(m, &lit) : 0;
+	/* 10: the low one (a wait claims nothing); 11 and 12: the priority-7 ones, lit. */
+	check_str(format_au(lit, n > 0 ? (size_t)n : 0), "10,11,12");
+	check_int(harness_stop_daemon(SIGTERM), 0);
+}
+
+/* A child that starts a bound program, then exits (@kill: is killed) once it has the reply. */
+static void bound_caller(const char *name, bool kill_it)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		harness_fatal("fork failed");
+	if (pid == 0) {
+		_cleanup_(client_freep) Client *c = client_new();
+		sd_bus_error error = SD_BUS_ERROR_NULL;
+
+		if (start_with(c, name, "{\"on\":{\"lines\":[4]}}", &error, "a{sv}", 1, "bind", "b", 1) < 0)
+			_exit(3);
+		if (kill_it)
+			(void)raise(SIGKILL);
+		_exit(0);
+	}
+	(void)waitpid(pid, NULL, 0);
+}
+
+static void test_bind(void)
+{
+	_cleanup_(client_freep) Client *c = client_new();
+	sd_bus_error error = SD_BUS_ERROR_NULL;
+	_cleanup_(freep) char *result = NULL, *list = NULL;
+	int r;
+
+	harness_start_daemon(NULL);
+	bound_caller("exits", false);
+	check(client_wait_finished(c, "exits", harness_timeout(), &result));
+	check_str(result, "stopped");
+	free(result);
+	result = NULL;
+	bound_caller("killed", true);
+	check(client_wait_finished(c, "killed", harness_timeout(), &result));
+	check_str(result, "stopped");
+
+	/* Bound to a caller that stays: it runs, and says so. */
+	r = start_with(c, "stays", "{\"on\":{\"lines\":[4]}}", &error, "a{sv}", 1, "bind", "b", 1);
+	check_ok(r, &error);
+	client_settle(c, 100 * MS);
+	check_int(program_bool(c, "stays", "Bound"), 1);
+	list = client_list(c, false);
+	check_str(list, "stays {\"on\":{\"lines\":[4]}}\n");
+	check_int(harness_stop_daemon(SIGTERM), 0);
+}
+
+/* After a restart (@sig), the persistent blink is listed with its start and blinks in phase. */
+static void check_resumed(int sig, usec_t started_real)
+{
+	_cleanup_(client_freep) Client *c = NULL;
+	_cleanup_(freep) char *list = NULL, *defs = NULL;
+	usec_t start_mono, t0;
+	Trace t = {};
+
+	check_int(harness_stop_daemon(sig), sig == SIGKILL ? 128 + SIGKILL : 0);
+	harness_restart_daemon(NULL);
+	c = client_new();
+	t0 = now_usec(CLOCK_MONOTONIC);
+	list = client_list(c, false);
+	check_contains(list, "p {\"blink\":{\"lines\":[11],\"interval\":\"100ms\"}}");
+	check_contains(list, "q {\"on\":{\"lines\":[10]}}");
+	defs = client_list(c, true);
+	check_contains(defs, "kept {\"wait\":\"1s\"}");
+	check_int(program_started(c, "p"), started_real);
+	check_int(program_bool(c, "p", "Persistent"), 1);
+	client_settle(c, 450 * MS);
+	check_int(trace_read(harness_trace_path(), &t), 0);
+	start_mono = (usec_t)((int64_t)started_real - realtime_offset());
+	check(check_edges_in_phase(&t, 11, t0, start_mono, 100 * MS) >= 3);
+	/* The steady one is lit from the first batch on. */
+	check_int(trace_value_after(&t, t.n, 10), 1);
+	trace_done(&t);
+}
+
+static void test_persist(void)
+{
+	_cleanup_(client_freep) Client *c = client_new();
+	sd_bus_error error = SD_BUS_ERROR_NULL;
+	usec_t started;
+	int r;
+
+	harness_start_daemon(NULL);
+	r = start_with(c, "p", "{\"blink\":{\"lines\":[11],\"interval\":\"100ms\"}}", &error,
+		       "a{sv}", 1, "persist", "b", 1);
+	check_ok(r, &error);
+	r = start_with(c, "q", "{\"on\":{\"lines\":[10]}}", &error, "a{sv}", 1, "persist", "b", 1);
+	check_ok(r, &error);
+	r = client_call(c, "Define", &error, NULL, "ss", "kept", "{\"wait\":1}");
+	check_ok(r, &error);
+	started = program_started(c, "p");
+	check(started > 0);
+	client_settle(c, 130 * MS);
+	c = client_free(c);
+
+	check_resumed(SIGTERM, started);
+	check_resumed(SIGKILL, started);
+	check_int(harness_stop_daemon(SIGTERM), 0);
+}
+
+static void test_timeout_and_at(void)
+{
+	_cleanup_(client_freep) Client *c = client_new();
+	sd_bus_error error = SD_BUS_ERROR_NULL;
+	_cleanup_(freep) char *result = NULL;
+	usec_t t0, at;
+	Trace t = {};
+	int r;
+
+	harness_start_daemon(NULL);
+	t0 = now_usec(CLOCK_MONOTONIC);
+	r = start_with(c, "t", "{\"on\":{\"lines\":[12]}}", &error, "a{sv}", 1, "timeout", "t",
+		       (uint64_t)(100 * MS));
+	check_ok(r, &error);
+	check(client_wait_finished(c, "t", harness_timeout(), &result));
+	check_str(result, "done");
+	if (timing())
+		check(now_usec(CLOCK_MONOTONIC) - t0 >= 100 * MS);
+
+	at = now_usec(CLOCK_REALTIME) + 400 * MS;
+	r = start_with(c, "later", "{\"on\":{\"lines\":[27]}}", &error, "a{sv}", 1, "at", "t",
+		       (uint64_t)at);
+	check_ok(r, &error);
+	check_int(program_bool(c, "later", "Scheduled"), 1);
+	check_int(program_started(c, "later"), at);
+	client_settle(c, 200 * MS);
+	check_int(trace_read(harness_trace_path(), &t), 0);
+	check_int(trace_count(&t, 0, 27), 0);
+	trace_done(&t);
+	client_settle(c, 400 * MS);
+	check_int(program_bool(c, "later", "Scheduled"), 0);
+	check_int(trace_read(harness_trace_path(), &t), 0);
+	check_int(trace_value_after(&t, t.n, 27), 1);
+	if (timing() && trace_count(&t, 0, 27) > 0) {
+		for (size_t i = 0; i < t.n; i++)
+			if (t.events[i].offset == 27) {
+				usec_t want = (usec_t)((int64_t)at - realtime_offset());
+				usec_t got = t.events[i].ns / 1000;
+				check((got > want ? got - want : want - got) < PHASE_TOLERANCE);
+				break;
+			}
+	}
+	trace_done(&t);
+	check_int(harness_stop_daemon(SIGTERM), 0);
+}
+
+/* Each invalid option: InvalidOptions naming the key, and nothing started or said. */
+static void test_invalid_options(void)
+{
+	_cleanup_(client_freep) Client *c = client_new();
+	sd_bus_error error = SD_BUS_ERROR_NULL;
+	Snapshot before = {};
+	uint64_t far = now_usec(CLOCK_REALTIME) + 2 * USEC_PER_DAY;
+	const char *program = "{\"on\":{\"lines\":[11]}}";
+	int r;
+
+	harness_start_daemon("{\"max_programs\":3}");
+	snapshot_take(c, &before);
+	client_forget_signals(c);
+
+#define REFUSED(key, ...)                                                                          \
+	do {                                                                                       \
+		r = start_with(c, "x", program, &error, __VA_ARGS__);                              \
+		check_error(r, &error, BLINKD_ERROR_INVALID_OPTIONS);                              \
+		check_contains(error.message, key);                                                \
+		sd_bus_error_free(&error);                                                         \
+	} while (0)
+
+	REFUSED("colour", "a{sv}", 1, "colour", "s", "red");
+	REFUSED("priority", "a{sv}", 1, "priority", "s", "high");
+	REFUSED("priority", "a{sv}", 1, "priority", "u", 5u);
+	REFUSED("priority", "a{sv}", 1, "priority", "i", 1001);
+	REFUSED("priority", "a{sv}", 1, "priority", "i", -1001);
+	REFUSED("priority", "a{sv}", 2, "priority", "i", 1, "priority", "i", 2);
+	REFUSED("replace", "a{sv}", 1, "replace", "i", 1);
+	REFUSED("bind", "a{sv}", 1, "bind", "s", "yes");
+	REFUSED("timeout", "a{sv}", 1, "timeout", "t", (uint64_t)0);
+	REFUSED("timeout", "a{sv}", 1, "timeout", "t", (uint64_t)99);
+	REFUSED("timeout", "a{sv}", 1, "timeout", "x", (int64_t)1000);
+	REFUSED("at", "a{sv}", 1, "at", "t", (uint64_t)0);
+	REFUSED("at", "a{sv}", 1, "at", "t", far);
+	REFUSED("bind, persist", "a{sv}", 2, "bind", "b", 1, "persist", "b", 1);
+#undef REFUSED
+
+	client_settle(c, 20 * MS);
+	check_int(client_count_signals(c, "org.freedesktop.DBus.ObjectManager", "InterfacesAdded"), 0);
+	check_unchanged(c, &before);
+	snapshot_done(&before);
+
+	/* The edges of the ranges start. */
+	r = start_with(c, "hi", program, &error, "a{sv}", 2, "priority", "i", 1000, "timeout", "t",
+		       (uint64_t)100);
+	check_ok(r, &error);
+	r = start_with(c, "lo", program, &error, "a{sv}", 1, "priority", "i", -1000);
+	check_ok(r, &error);
+	check_int(harness_stop_daemon(SIGTERM), 0);
+}
+
+int main(void)
+{
+	harness_init();
+	test_priority_over_heartbeat();
+	test_equal_priorities();
+	test_bind();
+	test_persist();
+	test_timeout_and_at();
+	test_invalid_options();
+	return test_summary("test-dbus-layers");
+}
