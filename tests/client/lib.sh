@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=bash
 #
 # What every client test shares: a private session bus, blinkd on the
 # simulated chip with a trace file, the client pointed at them, and a few

@@ -8,6 +8,8 @@
 # under timeout and must have shown a lit line; `validate` of the
 # "5 parsecs" example must fail with 4 (invalid program); every other line
 # must exit 0.
+# shellcheck disable=SC2016 # wait_until evaluates its single-quoted code itself
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 : "${BLINKD_SOURCE_ROOT:?BLINKD_SOURCE_ROOT must name the source tree}"
@@ -27,7 +29,7 @@ awk '/^## / { inside = ($0 == "## Driving it by hand") }
 mkdir "$TEST_DIR/tree"
 ln -s "$build_root" "$TEST_DIR/tree/build"
 ln -s "$BLINKD_SOURCE_ROOT/daemon" "$TEST_DIR/tree/daemon"
-cd "$TEST_DIR/tree"
+cd "$TEST_DIR/tree" || fail "cannot enter $TEST_DIR/tree"
 start_bus
 
 n=0
