@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=bash
 #
 # What every client test shares: a private session bus, blinkd on the
 # simulated chip with a trace file, the client pointed at them, and a few
@@ -95,11 +96,19 @@ start_daemon() {
 		--state-dir "$TEST_DIR/state" 2>"$TEST_DIR/blinkd.log" &
 	DAEMON_PID=$!
 	for _ in $(seq 50); do
-		busctl --user status io.blinkd1 >/dev/null 2>&1 && return 0
+		name_owned io.blinkd1 && return 0
 		kill -0 "$DAEMON_PID" 2>/dev/null || fail "blinkd exited before it took io.blinkd1"
 		sleep 0.1
 	done
 	fail "blinkd did not take io.blinkd1 within 5 s"
+}
+
+# True once NAME has an owner on our bus. The bus is asked, not busctl
+# status, which needs a mounted cgroup filesystem (chroots, some containers
+# lack one) and would make a working daemon look absent.
+name_owned() {
+	[ "$(busctl --user call org.freedesktop.DBus /org/freedesktop/DBus \
+		org.freedesktop.DBus NameHasOwner s "$1" 2>/dev/null)" = "b true" ]
 }
 
 stop_daemon() {

@@ -31,8 +31,11 @@ echo "GONE \$?"
 sleep 600
 EOF2
 
+# No tmux.conf of the user's. The pane's command runs through tmux's
+# default shell, which is $SHELL or else the login shell, and that may be
+# nologin (user nobody, a clean environment): bash it is.
 tmux_() {
-	tmux -S "$TMUX_SOCKET" "$@"
+	SHELL=$BASH tmux -f /dev/null -S "$TMUX_SOCKET" "$@"
 }
 
 screen() {
