@@ -42,7 +42,7 @@ static void test_rate(Client *c)
 	_cleanup_(freep) char *result = NULL;
 	_cleanup_(freep) unsigned *last_lit = NULL;
 	sd_bus_error error = SD_BUS_ERROR_NULL;
-	size_t n_window = 0, n_frames = 0, n_bad_time = 0, n_bad_lines = 0;
+	size_t n_window = 0, n_frames = 0, n_bad_time = 0, n_bad_lines = 0, n_without_12 = 0;
 	usec_t t0, t1;
 	int last_n = -1;
 	double seconds, rate;
@@ -55,16 +55,27 @@ static void test_rate(Client *c)
 	client_settle(c, 300 * MS);
 	check_int(count_frames(c, 0, 0), 0);
 
-	/* A blink every 1ms for 2s: frames come, but at most 50 per second. */
+	/*
+	 * A blink every 1ms for 2s: frames come, but at most 50 per second.
+	 * Line 12 stays lit until Stop, so only the frame of the final state
+	 * lacks it, whenever the frames before it were sent.
+	 */
 	client_forget_signals(c);
 	t0 = now_usec(CLOCK_MONOTONIC);
-	r = client_start(c, "fast", "{\"blink\":{\"lines\":[11],\"interval\":\"1ms\"}}", &error,
-			 NULL);
+	r = client_start(c, "fast",
+			 "{\"all\":[{\"blink\":{\"lines\":[11],\"interval\":\"1ms\"}},"
+			 "{\"on\":{\"lines\":[12]}}]}",
+			 &error, NULL);
 	check_ok(r, &error);
 	client_settle(c, 2 * S);
+	/*
+	 * The window ends before Stop is sent, so the frame of the final state
+	 * is after it however long Stop takes (under emulation, longer than a
+	 * frame interval: that frame then goes out at once, before the reply).
+	 */
+	t1 = now_usec(CLOCK_MONOTONIC);
 	r = client_call(c, "Stop", &error, NULL, "s", "fast");
 	check_ok(r, &error);
-	t1 = now_usec(CLOCK_MONOTONIC);
 	check(client_wait_finished(c, "fast", 2 * S, &result));
 	check_str(result, "stopped");
 	/* The last frame of the burst comes within one frame interval. */
@@ -73,6 +84,7 @@ static void test_rate(Client *c)
 	for (size_t i = 0; i < c->n_signals; i++) {
 		Signal *s = &c->signals[i];
 		uint64_t t;
+		bool has_12;
 
 		if (!sd_bus_message_is_signal(s->message, BLINKD_MANAGER_INTERFACE, "Frame"))
 			continue;
@@ -90,9 +102,14 @@ static void test_rate(Client *c)
 			n_bad_time++;
 		if (t <= t1)
 			n_window++;
-		for (int j = 0; j < last_n; j++)
-			if (last_lit[j] != 11)
+		has_12 = false;
+		for (int j = 0; j < last_n; j++) {
+			if (last_lit[j] != 11 && last_lit[j] != 12)
 				n_bad_lines++;
+			has_12 = has_12 || last_lit[j] == 12;
+		}
+		if (!has_12)
+			n_without_12++;
 	}
 	seconds = (double)(t1 - t0) / (double)S;
 	rate = (double)n_window / seconds;
@@ -101,9 +118,10 @@ static void test_rate(Client *c)
 	check(rate >= 20.0);
 	check_int(n_bad_time, 0);
 	check_int(n_bad_lines, 0);
-	/* The last one shows the final state: all dark. */
+	/* The last one shows the final state, all dark, and only it. */
 	check(n_frames > n_window);
 	check_int(last_n, 0);
+	check_int(n_without_12, 1);
 
 	/* Nothing changes any more: no more frames. */
 	client_forget_signals(c);
