@@ -253,42 +253,9 @@ static int method_stop_all(sd_bus_message *msg, void *userdata, sd_bus_error *er
 	return sd_bus_reply_method_return(msg, NULL);
 }
 
-/*
- * Reply with (name, canonical program) of every entry of @table, in name order;
- * @canonical_offset is where the value's struct keeps its canonical text.
- */
-static int reply_name_table(sd_bus_message *msg, const NameTable *table, size_t canonical_offset)
-{
-	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-	int k;
-
-	k = sd_bus_message_new_method_return(msg, &reply);
-	if (k < 0)
-		return k;
-	k = sd_bus_message_open_container(reply, 'a', "(ss)");
-	if (k < 0)
-		return k;
-	/* Basic appends, not sd_bus_message_append(): no signature to parse per entry. */
-	for (size_t i = 0; i < table->n; i++) {
-		const char *canonical =
-			*(char **)((uint8_t *)table->entries[i].value + canonical_offset);
-		if ((k = sd_bus_message_open_container(reply, 'r', "ss")) < 0 ||
-		    (k = sd_bus_message_append_basic(reply, 's', table->entries[i].name)) < 0 ||
-		    (k = sd_bus_message_append_basic(reply, 's', canonical)) < 0 ||
-		    (k = sd_bus_message_close_container(reply)) < 0)
-			return k;
-	}
-	k = sd_bus_message_close_container(reply);
-	if (k < 0)
-		return k;
-	return sd_bus_send(NULL, reply, NULL);
-}
-
 static int method_list(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
-	Bus *b = userdata;
-
-	return reply_name_table(msg, &b->manager->running, offsetof(Running, canonical));
+	return bus_reply_sliced(userdata, msg, SLICE_LIST);
 }
 
 static int method_define(sd_bus_message *msg, void *userdata, sd_bus_error *error)
@@ -316,9 +283,7 @@ static int method_undefine(sd_bus_message *msg, void *userdata, sd_bus_error *er
 
 static int method_list_definitions(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
-	Bus *b = userdata;
-
-	return reply_name_table(msg, &b->manager->definitions, offsetof(Definition, canonical));
+	return bus_reply_sliced(userdata, msg, SLICE_DEFINITIONS);
 }
 
 static int on_subscribers_gone(sd_bus_track *t, void *userdata)

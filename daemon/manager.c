@@ -120,9 +120,15 @@ size_t manager_get_lit(const Manager *m, unsigned *offsets, size_t max)
 
 /* ------------------------------------------------------------- programs */
 
-static Running *running_free(Running *r)
+Running *running_ref(Running *r)
 {
-	if (!r)
+	r->n_ref++;
+	return r;
+}
+
+Running *running_unref(Running *r)
+{
+	if (!r || --r->n_ref > 0)
 		return NULL;
 	free(r->name);
 	free(r->canonical);
@@ -130,7 +136,7 @@ static Running *running_free(Running *r)
 	free(r);
 	return NULL;
 }
-DEFINE_TRIVIAL_CLEANUP_FUNC(Running *, running_free);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Running *, running_unref);
 
 /*
  * Write what must survive a restart: the persistent programs that run and
@@ -208,7 +214,7 @@ void manager_report_ended(Manager *m)
 			(void)name_table_remove(&m->running, r->name);
 			persist = persist || r->persistent;
 		}
-		running_free(r);
+		running_unref(r);
 	}
 	/* A persistent program that ended is gone from the store too (not when the daemon exits). */
 	if (persist && !m->exiting)
@@ -385,12 +391,13 @@ static void collect_lines(Manager *m, const Program *p, LineCollector *c)
 
 static int running_new(Manager *m, const char *name, Program *p, Running **ret)
 {
-	_cleanup_(running_freep) Running *r = NULL;
+	_cleanup_(running_unrefp) Running *r = NULL;
 	LineCollector c = {};
 
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
+	r->n_ref = 1;
 	r->manager = m;
 	r->name = strdup(name);
 	r->canonical = program_format(p);
@@ -507,7 +514,7 @@ int manager_start_program_with(Manager *m, const char *name, const char *text,
 			       const ManagerStartOptions *opts, ManagerError *error)
 {
 	_cleanup_(program_unrefp) Program *p = NULL;
-	_cleanup_(running_freep) Running *r = NULL;
+	_cleanup_(running_unrefp) Running *r = NULL;
 	usec_t now_realtime = manager_now_realtime(m), start_realtime;
 	Running *old;
 	int64_t offset = 0;
@@ -596,9 +603,15 @@ void manager_stop_all_programs(Manager *m)
 
 /* ---------------------------------------------------------- definitions */
 
-static Definition *definition_free(Definition *d)
+Definition *definition_ref(Definition *d)
 {
-	if (!d)
+	d->n_ref++;
+	return d;
+}
+
+Definition *definition_unref(Definition *d)
+{
+	if (!d || --d->n_ref > 0)
 		return NULL;
 	free(d->name);
 	free(d->canonical);
@@ -606,7 +619,7 @@ static Definition *definition_free(Definition *d)
 	free(d);
 	return NULL;
 }
-DEFINE_TRIVIAL_CLEANUP_FUNC(Definition *, definition_free);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Definition *, definition_unref);
 
 typedef struct CandidateLookup {
 	Manager *manager;
@@ -626,7 +639,7 @@ static Program *lookup_with_candidate(const char *name, void *userdata)
 static int definition_add(Manager *m, const char *name, Program *p, bool persistent,
 			  ManagerError *error)
 {
-	_cleanup_(definition_freep) Definition *d = NULL;
+	_cleanup_(definition_unrefp) Definition *d = NULL;
 	ProgramError perr = {};
 	CandidateLookup lookup;
 	Definition *old;
@@ -635,6 +648,7 @@ static int definition_add(Manager *m, const char *name, Program *p, bool persist
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
+	d->n_ref = 1;
 	d->name = strdup(name);
 	d->canonical = program_format(p);
 	d->program = program_ref(p);
@@ -654,7 +668,7 @@ static int definition_add(Manager *m, const char *name, Program *p, bool persist
 	old = name_table_get(&m->definitions, name);
 	if (old) {
 		name_table_remove(&m->definitions, name);
-		definition_free(old);
+		definition_unref(old);
 	}
 	k = name_table_put(&m->definitions, d->name, d);
 	if (k < 0)
@@ -686,10 +700,10 @@ int manager_undefine(Manager *m, const char *name, ManagerError *error)
 		return manager_fail(error, MANAGER_ERROR_NOT_DEFINED, "no definition named \"%.80s\"",
 				    name);
 	if (d->persistent) {
-		definition_free(d);
+		definition_unref(d);
 		manager_persist(m);
 	} else
-		definition_free(d);
+		definition_unref(d);
 	return 0;
 }
 
@@ -816,6 +830,8 @@ int manager_new(Manager **ret, const ManagerOptions *opts)
 		return log_error_errno(r, "Failed to add the engine timer: %m");
 	(void)sd_event_source_set_enabled(m->timer, SD_EVENT_OFF);
 	(void)sd_event_source_set_description(m->timer, "engine");
+	/* An edge that falls due goes before anything else the loop has to do. */
+	(void)sd_event_source_set_priority(m->timer, SD_EVENT_PRIORITY_IMPORTANT);
 	r = sd_event_add_time(m->event, &m->frame_timer, CLOCK_MONOTONIC, 0, 1, on_frame_timer, m);
 	if (r < 0)
 		return log_error_errno(r, "Failed to add the frame timer: %m");
@@ -826,7 +842,7 @@ int manager_new(Manager **ret, const ManagerOptions *opts)
 	if (r < 0)
 		return log_error_errno(r, "Failed to add the report event: %m");
 	(void)sd_event_source_set_enabled(m->report_source, SD_EVENT_OFF);
-	(void)sd_event_source_set_priority(m->report_source, SD_EVENT_PRIORITY_IMPORTANT);
+	(void)sd_event_source_set_priority(m->report_source, SD_EVENT_PRIORITY_IMPORTANT / 2);
 
 	r = sd_event_set_watchdog(m->event, true);
 	if (r < 0)
@@ -993,7 +1009,7 @@ Manager *manager_free(Manager *m)
 	}
 	engine_free(m->engine);
 	for (size_t i = 0; i < m->definitions.n; i++)
-		definition_free(m->definitions.entries[i].value);
+		definition_unref(m->definitions.entries[i].value);
 	name_table_done(&m->definitions);
 	name_table_done(&m->running);
 	sd_event_source_unref(m->timer);

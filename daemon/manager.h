@@ -7,7 +7,9 @@
  *
  * Owners, each object one:
  *  - Running: the manager's, from manager_start_program() until its end has
- *    been reported. While it runs it is listed by name in m->running. Its
+ *    been reported; a bus reply built in slices (bus-reply.c) holds a
+ *    reference on each Running it lists, so what it lists stays valid until
+ *    it is sent, and no longer. While it runs it is listed by name in m->running. Its
  *    end (the engine's finished()) only queues it; manager_report_ended()
  *    reports the queue (InterfacesRemoved, Finished), unlists and frees it,
  *    and runs only where no caller up the stack holds a Running: at the
@@ -18,7 +20,8 @@
  *    finished() says it ended; r->run is NULL from then on.
  *  - Definition: m->definitions'; its Program is shared by reference count
  *    with the runs that bound it, so redefining a name under a running
- *    "call" changes nothing for that run.
+ *    "call" changes nothing for that run. A sliced reply may hold a
+ *    reference too, as for a Running.
  *  - Program: immutable, reference counted (program.h).
  *
  * Every manager_*() call is one instant: it reads the clock once, brings the
@@ -40,6 +43,7 @@
 
 /* A named program that runs. */
 typedef struct Running {
+	unsigned n_ref;
 	struct Manager *manager;
 	char *name;
 	char *canonical;
@@ -59,6 +63,7 @@ typedef struct Running {
 } Running;
 
 typedef struct Definition {
+	unsigned n_ref;
 	char *name;
 	Program *program;
 	char *canonical;
@@ -223,6 +228,12 @@ int manager_define(Manager *m, const char *name, const char *text, ManagerError 
 int manager_undefine(Manager *m, const char *name, ManagerError *error);
 
 Running *manager_get_running(Manager *m, const char *name);
+
+/* References, for replies that list Runnings or Definitions over several dispatches. */
+Running *running_ref(Running *r);
+Running *running_unref(Running *r);
+Definition *definition_ref(Definition *d);
+Definition *definition_unref(Definition *d);
 
 /* Store the lit offsets, ascending, in @offsets (at most @max); returns how many are lit. */
 size_t manager_get_lit(const Manager *m, unsigned *offsets, size_t max);
