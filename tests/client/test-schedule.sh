@@ -46,8 +46,9 @@ run 0 client list
 run 0 client list --json
 expect_stdout_has '"scheduled":true'
 started=$(started_usec_of later)
-[ $((started - before)) -ge 300000 ] && [ $((started - before)) -lt 1300000 ] ||
+if [ $((started - before)) -lt 300000 ] || [ $((started - before)) -ge 1300000 ]; then
 	fail "StartedUSec $started is not 300 ms after $before"
+fi
 wait_until 3 'test "$(trace_lit_now)" = 13'
 run 0 client list
 grep -q scheduled "$OUT" && fail "still scheduled after it started: $(cat "$OUT")"
