@@ -496,8 +496,7 @@ static int on_bus_retry(sd_event_source *s, uint64_t usec, void *userdata)
 	Bridge *b = userdata;
 
 	b->bus_retry = sd_event_source_disable_unref(b->bus_retry);
-	if (bridge_bus_connect(b) < 0)
-		schedule_bus_retry(b);
+	(void)bridge_bus_connect(b);
 	return 0;
 }
 
@@ -529,12 +528,50 @@ static int on_bus_disconnected(sd_bus_message *m, void *userdata, sd_bus_error *
 	return 0;
 }
 
-int bridge_bus_connect(Bridge *b)
+/*
+ * The bus the options name. An address from the environment may carry the
+ * guid= of the bus that was there when the bridge started; a bus started
+ * anew at the same place has another, and sd-bus refuses the connection
+ * (EPERM). Reconnecting means: to whatever bus is there now.
+ */
+static int open_bus(Bridge *b, sd_bus **ret)
+{
+	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+	_cleanup_(freep) char *address = NULL;
+	const char *env = getenv(b->user_bus ? "DBUS_SESSION_BUS_ADDRESS" : "DBUS_SYSTEM_BUS_ADDRESS");
+	char *p;
+	int r;
+
+	if (!env || !strstr(env, "guid="))
+		return b->user_bus ? sd_bus_open_user(ret) : sd_bus_open_system(ret);
+
+	address = strdup(env);
+	if (!address)
+		return -ENOMEM;
+	while ((p = strstr(address, "guid="))) {
+		char *end = p + strcspn(p, ",;");
+
+		/* Take the comma before it along, or the one after it. */
+		if (p > address && p[-1] == ',')
+			p--;
+		else if (*end == ',')
+			end++;
+		memmove(p, end, strlen(end) + 1);
+	}
+	if ((r = sd_bus_new(&bus)) < 0 || (r = sd_bus_set_address(bus, address)) < 0 ||
+	    (r = sd_bus_set_bus_client(bus, true)) < 0 ||
+	    (r = sd_bus_set_trusted(bus, b->user_bus)) < 0 || (r = sd_bus_start(bus)) < 0)
+		return r;
+	*ret = TAKE_PTR(bus);
+	return 0;
+}
+
+static int bus_connect(Bridge *b)
 {
 	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
 	int r;
 
-	r = b->user_bus ? sd_bus_open_user(&bus) : sd_bus_open_system(&bus);
+	r = open_bus(b, &bus);
 	if (r < 0) {
 		log_warning_errno(r, "Cannot connect to the %s bus, retrying: %m",
 				  b->user_bus ? "session" : "system");
@@ -573,5 +610,17 @@ int bridge_bus_connect(Bridge *b)
 
 	b->bus = TAKE_PTR(bus);
 	b->bus_backoff = BRIDGE_BUS_BACKOFF_MIN;
+	return 0;
+}
+
+/* Failures are retried with a backoff: a bridge waits for its bus as it waits for blinkd. */
+int bridge_bus_connect(Bridge *b)
+{
+	int r = bus_connect(b);
+
+	if (r == -ENOMEM)
+		return log_oom();
+	if (r < 0)
+		schedule_bus_retry(b);
 	return 0;
 }

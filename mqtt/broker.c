@@ -215,9 +215,9 @@ static void on_connect(struct mosquitto *mosq, void *userdata, int rc)
 	b->backoff = BROKER_BACKOFF_MIN;
 	b->n_connects++;
 	log_info("Connected to the broker %s as %s.", b->config->broker, b->config->client_id);
+	flush_outbox(b);
 	if (b->callbacks.connected)
 		b->callbacks.connected(b, b->userdata);
-	flush_outbox(b);
 }
 
 static void on_disconnect(struct mosquitto *mosq, void *userdata, int rc)
@@ -385,8 +385,8 @@ int broker_publish(Broker *b, const char *topic, const char *payload, size_t len
 {
 	int rc;
 
-	/* Whatever waits goes first: results keep their order. */
-	if (b->connected && !b->outbox) {
+	/* What waits in the outbox goes first: results keep their order. */
+	if (b->connected && (!b->outbox || !keep)) {
 		rc = mosquitto_publish(b->mosq, NULL, topic, (int)len, payload, 1, retain);
 		if (rc == MOSQ_ERR_SUCCESS) {
 			(void)update_events(b);

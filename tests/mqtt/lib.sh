@@ -89,9 +89,17 @@ start_broker() {
 	cat >"$TEST_DIR/mosquitto.conf" <<-EOC
 	listener $BROKER_PORT 127.0.0.1
 	allow_anonymous true
-	persistence false
-	max_packet_size ${BROKER_MAX_PACKET:-1048576}
+	max_packet_size 1048576
 	EOC
+	if [ -n "${BROKER_PERSIST:-}" ]; then
+		# Run as root, mosquitto drops to its own user: the directory must let it write.
+		mkdir -p "$TEST_DIR/broker-db"
+		chmod 0711 "$TEST_DIR"
+		chmod 0777 "$TEST_DIR/broker-db"
+		printf 'persistence true\npersistence_location %s/\n' "$TEST_DIR/broker-db" >>"$TEST_DIR/mosquitto.conf"
+	else
+		echo "persistence false" >>"$TEST_DIR/mosquitto.conf"
+	fi
 	"$MOSQUITTO" -c "$TEST_DIR/mosquitto.conf" >>"$TEST_DIR/broker.log" 2>&1 &
 	BROKER_PID=$!
 	wait_until 10 broker_up
@@ -128,6 +136,22 @@ subscribe() {
 		sleep 0.05
 	done
 	fail "mosquitto_sub on $* did not start"
+}
+
+# subscribe_session NAME TOPIC: like subscribe, as a persistent session
+# (client id NAME, clean session off) that the broker keeps while it is away.
+subscribe_session() {
+	local name=$1 file="$TEST_DIR/$1.sub"
+	mosquitto_sub -h 127.0.0.1 -p "$BROKER_PORT" -q 1 -c -i "$name-$$" -v -t "$2" \
+		-t "probe/$name" >>"$file" 2>/dev/null &
+	SUB_PIDS+=($!)
+	local i
+	for i in $(seq 100); do
+		pub "probe/$name" ready
+		grep -q "^probe/$name ready" "$file" && return 0
+		sleep 0.05
+	done
+	fail "mosquitto_sub on $2 did not start"
 }
 
 # The lines of NAME's recording on TOPIC, payloads only.
