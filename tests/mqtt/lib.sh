@@ -53,6 +53,12 @@ cleanup() {
 	for pid in "${SUB_PIDS[@]}" "${BRIDGE_PID[@]}" "${DAEMON_PID[@]}" "${BUS_PID[@]}" $BROKER_PID; do
 		[ -n "$pid" ] && wait "$pid" 2>/dev/null || true
 	done
+	# Under ASan and UBSan, a report in any child's log fails the test.
+	if grep -l -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$TEST_DIR"/*.log 2>/dev/null; then
+		grep -h -A20 -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$TEST_DIR"/*.log >&2
+		echo "FAIL: a sanitizer reported an error (logs above)" >&2
+		rc=1
+	fi
 	rm -rf "$TEST_DIR"
 	[ "$rc" -eq 0 ] && echo "PASS: $TEST_NAME"
 	exit "$rc"
