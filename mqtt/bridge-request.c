@@ -18,8 +18,6 @@
 
 #define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
-void bridge_request_done(Bridge *b);
-
 typedef struct InFlight {
 	Bridge *bridge;
 	Request request;

@@ -407,8 +407,6 @@ static int on_definitions_timer(sd_event_source *s, uint64_t usec, void *userdat
 	return 0;
 }
 
-/* Called by bridge-request.c whenever a reply came. */
-void bridge_request_done(Bridge *b);
 void bridge_request_done(Bridge *b)
 {
 	b->n_in_flight--;

@@ -99,6 +99,8 @@ void bridge_lit_changed(Bridge *b);
 void bridge_publish_lights(Bridge *b);
 void bridge_publish_finished(Bridge *b, const char *name, const char *result);
 void bridge_status(Bridge *b);
+/* A reply to a request in flight came: one fewer to wait for when stopping. */
+void bridge_request_done(Bridge *b);
 
 /* bridge-blinkd.c */
 int bridge_bus_connect(Bridge *b);
