@@ -5,7 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 #include <systemd/sd-daemon.h>
@@ -439,6 +442,12 @@ static int parse_named_program(Manager *m, const char *what, const char *name, c
 	return k;
 }
 
+/* Where @at (CLOCK_REALTIME) falls from now, as an offset on the engine's timeline. */
+static int64_t realtime_offset(usec_t at, usec_t now_realtime)
+{
+	return at >= now_realtime ? (int64_t)(at - now_realtime) : -(int64_t)(now_realtime - at);
+}
+
 /* Start @r's run of @p at @offset from the engine's instant; maps what the caller did wrong. */
 static int running_start(Manager *m, Running *r, Program *p, int64_t offset, ManagerError *error)
 {
@@ -543,8 +552,7 @@ int manager_start_program_with(Manager *m, const char *name, const char *text,
 		return k;
 	/* On the wall clock once, then on the engine's timeline: at, or the store's start. */
 	start_realtime = opts->resume_from ? opts->resume_from : opts->at ? opts->at : now_realtime;
-	offset = start_realtime >= now_realtime ? (int64_t)(start_realtime - now_realtime)
-						: -(int64_t)(now_realtime - start_realtime);
+	offset = realtime_offset(start_realtime, now_realtime);
 	r->started_realtime = start_realtime;
 	r->priority = opts->priority;
 	r->bound = opts->bind;
@@ -599,6 +607,45 @@ void manager_stop_all_programs(Manager *m)
 	manager_begin(m);
 	manager_stop_all(m, RUN_STOPPED);
 	manager_end(m);
+}
+
+void manager_realtime_changed(Manager *m)
+{
+	usec_t now_realtime = manager_now_realtime(m);
+
+	manager_begin(m);
+	for (size_t i = 0; i < m->running.n; i++) {
+		Running *r = m->running.entries[i].value;
+
+		if (running_is_scheduled(r))
+			(void)engine_run_reschedule(m->engine, r->run, engine_now(m->engine),
+						    realtime_offset(r->started_realtime, now_realtime));
+	}
+	manager_end(m);
+}
+
+/* A timerfd on CLOCK_REALTIME, armed for the end of time, is cancelled when the clock is set. */
+static int arm_clock_watch(int fd)
+{
+	struct itimerspec its = { .it_value = { .tv_sec = (time_t)INT32_MAX } };
+
+	if (timerfd_settime(fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its, NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+static int on_clock_set(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	Manager *m = userdata;
+	uint64_t expirations;
+
+	/* ECANCELED: the clock was set. Anything else: nothing to do but re-arm. */
+	if (read(fd, &expirations, sizeof(expirations)) < 0 && errno == ECANCELED) {
+		log_info("The wall clock was set; programs started at a later instant move with it.");
+		manager_realtime_changed(m);
+	}
+	(void)arm_clock_watch(fd);
+	return 0;
 }
 
 /* ---------------------------------------------------------- definitions */
@@ -844,6 +891,23 @@ int manager_new(Manager **ret, const ManagerOptions *opts)
 	(void)sd_event_source_set_enabled(m->report_source, SD_EVENT_OFF);
 	(void)sd_event_source_set_priority(m->report_source, SD_EVENT_PRIORITY_IMPORTANT / 2);
 
+	{
+		int fd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
+
+		if (fd < 0 || arm_clock_watch(fd) < 0)
+			(void)log_warning_errno(errno, "Failed to watch the wall clock: %m; a start "
+						       "\"at\" an instant does not follow it when set");
+		else {
+			r = sd_event_add_io(m->event, &m->clock_set_source, fd, EPOLLIN, on_clock_set, m);
+			if (r < 0)
+				return log_error_errno(r, "Failed to watch the wall clock: %m");
+			(void)sd_event_source_set_io_fd_own(m->clock_set_source, true);
+			fd = -1;
+		}
+		if (fd >= 0)
+			(void)close(fd);
+	}
+
 	r = sd_event_set_watchdog(m->event, true);
 	if (r < 0)
 		(void)log_warning_errno(r, "Failed to enable the watchdog: %m");
@@ -1015,6 +1079,7 @@ Manager *manager_free(Manager *m)
 	sd_event_source_unref(m->timer);
 	sd_event_source_unref(m->frame_timer);
 	sd_event_source_unref(m->report_source);
+	sd_event_source_unref(m->clock_set_source);
 	sd_event_unref(m->event);
 	gpio_close(m->gpio); /* every line to 0, the request released */
 	trace_close(m->trace);

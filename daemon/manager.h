@@ -142,6 +142,7 @@ typedef struct Manager {
 	sd_event_source *timer;		/* the engine's next deadline, or the chip's retry */
 	sd_event_source *frame_timer;	/* the next Frame, when rate limited */
 	sd_event_source *report_source; /* ends queued inside a call, reported after it */
+	sd_event_source *clock_set_source; /* the wall clock was set */
 
 	const ManagerBusOps *bus_ops;
 	void *bus_userdata;
@@ -250,6 +251,12 @@ void manager_tick(Manager *m);
 
 /* The engine's next deadline, or USEC_INFINITY. */
 usec_t manager_next_deadline(const Manager *m);
+
+/*
+ * The wall clock was set: every program started "at" an instant that has
+ * not come is moved on the engine's timeline to where that instant is now.
+ */
+void manager_realtime_changed(Manager *m);
 
 /* Report and free every queued end now (see above for where this is safe). */
 void manager_report_ended(Manager *m);

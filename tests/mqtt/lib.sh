@@ -207,7 +207,7 @@ start_blinkd() {
 	EOC
 	DBUS_SESSION_BUS_ADDRESS=${BUS_ADDRESS[$b]} "$BLINKD" --user --chip sim \
 		--config "$TEST_DIR/$b.json" --trace "$TEST_DIR/$b.trace" \
-		2>>"$TEST_DIR/$b-blinkd.log" &
+		--state-dir "$TEST_DIR/$b-state" 2>>"$TEST_DIR/$b-blinkd.log" &
 	DAEMON_PID[$b]=$!
 	wait_until 10 "blinkd_up $b"
 }

@@ -62,14 +62,19 @@ wait_result r '"m3"' "$T/result" | grep -q '\$.program: is missing' || fail "mis
 pub "$T/start/m4" "{\"id\": \"m4\", \"program\": {\"on\": {\"lines\": [1]}}, \"pad\": \"$(head -c 2000 /dev/zero | tr '\0' x)\"}"
 wait_until 5 "received r $T/result | grep -q PayloadTooLarge"
 received r "$T/result" | grep PayloadTooLarge | grep -q 'more than the 1024' || fail "the cap is not named"
-pub "$T/start/m6" '{"program": {"on": {"lines": [1]}}, "id": "m6", "options": {"at": 1}}'
+# Options go to StartWithOptions; the daemon's refusal comes back as it is.
+pub "$T/start/m6" '{"program": {"on": {"lines": [1]}}, "id": "m6", "options": {"priority": 5000}}'
 res=$(wait_result r '"m6"' "$T/result")
-[ "$(json_get "$res" 'j["error"]')" = io.blinkd1.Mqtt.Error.NotSupported ] || fail "options: $res"
-json_get "$res" 'j["message"]' | grep -q StartWithOptions || fail "the missing method is not named: $res"
+[ "$(json_get "$res" 'j["error"]')" = io.blinkd1.Error.InvalidOptions ] || fail "options: $res"
+json_get "$res" 'j["message"]' | grep -q priority || fail "the option is not named: $res"
 pub "$T/start/m7" '{"program": {"on": {"lines": [1]}}, "id": "m7", "options": {"later": true}}'
 wait_result r '"m7"' "$T/result" | grep -q 'options.later: unknown option' || fail "unknown option"
 [ "$(blinkd_list b1)" = "$before" ] || fail "a refused request changed List: $(blinkd_list b1)"
 grep -q ' 1 1$' "$TEST_DIR/b1.trace" && fail "a refused request lit line 1"
+# And options that fit start the program with them: a timeout ends it done.
+pub "$T/start/m8" '{"program": {"on": {"lines": [2]}}, "id": "m8", "options": {"priority": 3, "timeout": 100000}}'
+wait_result r '"m8"' "$T/result" | grep -q '"ok":true' || fail "options that fit were refused"
+wait_until 5 "received r $T/finished/m8 | grep -q done"
 
 # definitions: retained, and again on request.
 retained "$T/definitions" | grep -q '"name":"flash"' || fail "definitions: $(retained "$T/definitions")"
