@@ -159,6 +159,18 @@ typedef struct Manager {
 	NameTable definitions;	/* name -> Definition */
 	Running *ended_first, *ended_last;
 
+	/*
+	 * Precision mode ("precision": "spin"): the timer fires spin_margin
+	 * early and the rest is waited out on the clock; the margin is the
+	 * recent 99th percentile of how late the timer woke.
+	 */
+	bool spin;
+	usec_t spin_margin;
+	usec_t timer_fire;		/* when the timer is set to fire */
+	usec_t timer_due;		/* the instant it is for */
+	usec_t wake_late[64];		/* how late recent wakeups were, a ring */
+	unsigned n_wake_late;
+
 	bool subscribed;	/* someone wants Frames */
 	usec_t last_frame;	/* when the last Frame went out */
 	bool frame_dirty;	/* lines changed since it went out */

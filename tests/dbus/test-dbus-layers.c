@@ -390,6 +390,30 @@ static void test_invalid_options(void)
 	check_int(harness_stop_daemon(SIGTERM), 0);
 }
 
+/* Precision mode changes when the loop wakes, not what goes out: every edge, in order. */
+static void test_precision_spin(void)
+{
+	_cleanup_(client_freep) Client *c = client_new();
+	sd_bus_error error = SD_BUS_ERROR_NULL;
+	Trace t = {};
+	int r;
+
+	harness_start_daemon("{\"precision\":\"spin\"}");
+	r = client_start(c, "b", "{\"blink\":{\"lines\":[11],\"interval\":\"10ms\",\"times\":50}}",
+			 &error, NULL);
+	check_ok(r, &error);
+	check(client_wait_finished(c, "b", harness_timeout(), NULL));
+	check_int(trace_read(harness_trace_path(), &t), 0);
+	/* 100 edges, alternating, each 10 ms after the one before (allowing a late wakeup). */
+	if (timing())
+		check_int(trace_count(&t, 0, 11), 100);
+	for (size_t i = 0, k = 0; i < t.n; i++)
+		if (t.events[i].offset == 11)
+			check_int(t.events[i].value, k++ % 2 == 0);
+	trace_done(&t);
+	check_int(harness_stop_daemon(SIGTERM), 0);
+}
+
 int main(void)
 {
 	harness_init();
@@ -399,5 +423,6 @@ int main(void)
 	test_persist();
 	test_timeout_and_at();
 	test_invalid_options();
+	test_precision_spin();
 	return test_summary("test-dbus-layers");
 }
