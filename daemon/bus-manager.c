@@ -5,7 +5,6 @@
  * the one place where failures become D-Bus errors.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -69,18 +68,6 @@ static const struct {
 	[OPTION_AT] = { "at", 't' },
 };
 
-static int options_fail(ManagerError *e, const char *fmt, ...) _printf_(2, 3);
-static int options_fail(ManagerError *e, const char *fmt, ...)
-{
-	va_list ap;
-
-	e->kind = MANAGER_ERROR_INVALID_OPTIONS;
-	va_start(ap, fmt);
-	vsnprintf(e->message, sizeof(e->message), fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
-
 /*
  * Read an a{sv} of start options: each key known, of its type, once. The
  * ranges are the manager's to check. A malformed message is the caller's
@@ -108,15 +95,15 @@ static int read_start_options(sd_bus_message *msg, ManagerStartOptions *o, Manag
 			if (streq(start_options[i].key, key))
 				break;
 		if (i == _OPTION_MAX)
-			return options_fail(e, "unknown option \"%.40s\" (expected priority, replace, "
+			return manager_error_set(e, MANAGER_ERROR_INVALID_OPTIONS, "unknown option \"%.40s\" (expected priority, replace, "
 					       "bind, persist, timeout, at)",
 					    key);
 		if (seen[i])
-			return options_fail(e, "%s: given twice", key);
+			return manager_error_set(e, MANAGER_ERROR_INVALID_OPTIONS, "%s: given twice", key);
 		seen[i] = true;
 		type_string[0] = start_options[i].type;
 		if (!streq(contents, type_string))
-			return options_fail(e, "%s: must be of type \"%s\", not \"%.20s\"", key,
+			return manager_error_set(e, MANAGER_ERROR_INVALID_OPTIONS, "%s: must be of type \"%s\", not \"%.20s\"", key,
 					    type_string, contents);
 		if ((k = sd_bus_message_enter_container(msg, 'v', type_string)) < 0 ||
 		    (k = sd_bus_message_read_basic(msg, type_string[0],
@@ -140,12 +127,12 @@ static int read_start_options(sd_bus_message *msg, ManagerStartOptions *o, Manag
 			break;
 		case OPTION_TIMEOUT:
 			if (tval == 0)
-				return options_fail(e, "timeout: must be at least 100 us, not 0");
+				return manager_error_set(e, MANAGER_ERROR_INVALID_OPTIONS, "timeout: must be at least 100 us, not 0");
 			o->timeout = tval;
 			break;
 		case OPTION_AT:
 			if (tval == 0)
-				return options_fail(e, "at: must be a CLOCK_REALTIME instant in "
+				return manager_error_set(e, MANAGER_ERROR_INVALID_OPTIONS, "at: must be a CLOCK_REALTIME instant in "
 						       "microseconds, not 0");
 			o->at = tval;
 			break;

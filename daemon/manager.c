@@ -52,9 +52,7 @@ bool running_is_scheduled(const Running *r)
 	return r->run && engine_run_is_scheduled(r->run);
 }
 
-static int manager_fail(ManagerError *error, ManagerErrorKind kind, const char *fmt, ...)
-	_printf_(3, 4);
-static int manager_fail(ManagerError *error, ManagerErrorKind kind, const char *fmt, ...)
+int manager_error_set(ManagerError *error, ManagerErrorKind kind, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -474,13 +472,13 @@ static int parse_named_program(Manager *m, const char *what, const char *name, c
 	int k;
 
 	if (!program_name_is_valid(name))
-		return manager_fail(error, MANAGER_ERROR_INVALID_NAME,
+		return manager_error_set(error, MANAGER_ERROR_INVALID_NAME,
 				    "\"%.80s\" is not a valid %s name: names are 1 to 64 of A-Z "
 				    "a-z 0-9 _ . -",
 				    name, what);
 	k = program_parse(text, m->config->layout, 0, ret, &perr);
 	if (k == -EINVAL)
-		return manager_fail(error, MANAGER_ERROR_INVALID_PROGRAM, "%s: %s", perr.path,
+		return manager_error_set(error, MANAGER_ERROR_INVALID_PROGRAM, "%s: %s", perr.path,
 				    perr.message);
 	return k;
 }
@@ -505,9 +503,9 @@ static int running_start(Manager *m, Running *r, Program *p, int64_t offset, Man
 			      },
 			      r, &r->run, &perr);
 	if (k == -ENOENT)
-		return manager_fail(error, MANAGER_ERROR_NOT_DEFINED, "%s", perr.message);
+		return manager_error_set(error, MANAGER_ERROR_NOT_DEFINED, "%s", perr.message);
 	if (k == -ELOOP)
-		return manager_fail(error, MANAGER_ERROR_INVALID_PROGRAM, "%s: %s", perr.path,
+		return manager_error_set(error, MANAGER_ERROR_INVALID_PROGRAM, "%s: %s", perr.path,
 				    perr.message);
 	return k;
 }
@@ -517,27 +515,27 @@ static int check_start_options(Manager *m, const ManagerStartOptions *o, usec_t 
 			       ManagerError *error)
 {
 	if (o->priority < ENGINE_PRIORITY_MIN || o->priority > ENGINE_PRIORITY_MAX)
-		return manager_fail(error, MANAGER_ERROR_INVALID_OPTIONS,
+		return manager_error_set(error, MANAGER_ERROR_INVALID_OPTIONS,
 				    "priority: %d is out of range (-1000 to 1000)", o->priority);
 	if (o->timeout > 0 && o->timeout < MANAGER_TIMEOUT_MIN)
-		return manager_fail(error, MANAGER_ERROR_INVALID_OPTIONS,
+		return manager_error_set(error, MANAGER_ERROR_INVALID_OPTIONS,
 				    "timeout: %llu us is shorter than 100 us",
 				    (unsigned long long)o->timeout);
 	if (o->timeout > (usec_t)ENGINE_OFFSET_MAX)
-		return manager_fail(error, MANAGER_ERROR_INVALID_OPTIONS,
+		return manager_error_set(error, MANAGER_ERROR_INVALID_OPTIONS,
 				    "timeout: %llu us is too long", (unsigned long long)o->timeout);
 	if (o->at > 0 && o->at > now_realtime + MANAGER_AT_AHEAD_MAX)
-		return manager_fail(error, MANAGER_ERROR_INVALID_OPTIONS,
+		return manager_error_set(error, MANAGER_ERROR_INVALID_OPTIONS,
 				    "at: more than a day ahead (%llu us from now)",
 				    (unsigned long long)(o->at - now_realtime));
 	if (o->at > 0 && o->at + (usec_t)ENGINE_OFFSET_MAX < now_realtime)
-		return manager_fail(error, MANAGER_ERROR_INVALID_OPTIONS, "at: too long ago");
+		return manager_error_set(error, MANAGER_ERROR_INVALID_OPTIONS, "at: too long ago");
 	if (o->bind && o->persist)
-		return manager_fail(error, MANAGER_ERROR_INVALID_OPTIONS,
+		return manager_error_set(error, MANAGER_ERROR_INVALID_OPTIONS,
 				    "bind, persist: a program bound to its caller cannot outlive "
 				    "the daemon");
 	if (o->persist && !m->state_dir)
-		return manager_fail(error, MANAGER_ERROR_INVALID_OPTIONS,
+		return manager_error_set(error, MANAGER_ERROR_INVALID_OPTIONS,
 				    "persist: the daemon has no state directory");
 	return 0;
 }
@@ -582,11 +580,11 @@ int manager_start_program_with(Manager *m, const char *name, const char *text,
 	manager_begin(m);
 	old = name_table_get(&m->running, name);
 	if (old && !opts->replace)
-		return manager_fail(error, MANAGER_ERROR_EXISTS,
+		return manager_error_set(error, MANAGER_ERROR_EXISTS,
 				    "a program named \"%s\" is running; stop it or use Replace",
 				    name);
 	if (!old && m->running.n >= m->config->max_programs)
-		return manager_fail(error, MANAGER_ERROR_LIMIT_EXCEEDED,
+		return manager_error_set(error, MANAGER_ERROR_LIMIT_EXCEEDED,
 				    "%u programs are running, the most there may be",
 				    m->config->max_programs);
 
@@ -638,7 +636,7 @@ int manager_stop_program(Manager *m, const char *name, ManagerError *error)
 	manager_begin(m);
 	r = name_table_get(&m->running, name);
 	if (!r || !r->run)
-		return manager_fail(error, MANAGER_ERROR_NOT_RUNNING,
+		return manager_error_set(error, MANAGER_ERROR_NOT_RUNNING,
 				    "no program named \"%.80s\" is running", name);
 	(void)engine_stop(m->engine, r->run, RUN_STOPPED, engine_now(m->engine));
 	manager_end(m);
@@ -749,7 +747,7 @@ static int definition_add(Manager *m, const char *name, Program *p, bool persist
 	lookup = (CandidateLookup){ m, d };
 	k = engine_check_calls(p, lookup_with_candidate, &lookup, name, &perr);
 	if (k == -ELOOP)
-		return manager_fail(error, MANAGER_ERROR_INVALID_PROGRAM, "%s: %s", perr.path,
+		return manager_error_set(error, MANAGER_ERROR_INVALID_PROGRAM, "%s: %s", perr.path,
 				    perr.message);
 	if (k < 0)
 		return k;
@@ -787,7 +785,7 @@ int manager_undefine(Manager *m, const char *name, ManagerError *error)
 	Definition *d = name_table_remove(&m->definitions, name);
 
 	if (!d)
-		return manager_fail(error, MANAGER_ERROR_NOT_DEFINED, "no definition named \"%.80s\"",
+		return manager_error_set(error, MANAGER_ERROR_NOT_DEFINED, "no definition named \"%.80s\"",
 				    name);
 	if (d->persistent) {
 		definition_unref(d);

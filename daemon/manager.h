@@ -94,6 +94,10 @@ typedef struct ManagerError {
 	char message[1200];
 } ManagerError;
 
+/* Set @error to @kind with a message; returns -EINVAL, for "return manager_error_set(...)". */
+int manager_error_set(ManagerError *error, ManagerErrorKind kind, const char *fmt, ...)
+	_printf_(3, 4);
+
 /*
  * How the manager tells the bus what happened. Each may be NULL; the
  * manager runs without a bus too (tests, and the last moments of exit).
