@@ -496,6 +496,29 @@ test_dbus_call_activates_service() {
 	}
 }
 
+# Installing the same package again is an upgrade to dpkg: the postinst
+# restarts the service, and the configuration the administrator edited stays.
+test_upgrade_restarts_and_keeps_config() {
+	wait_active 5 || return 1
+	local old out
+	old=$(prop MainPID)
+	out=$(dpkg -i /srv/blinkd/blinkd_*.deb 2>&1) || {
+		why "dpkg -i over the installed package failed: $(tail -n 3 <<<"$out" | tr '\n' ' ')"
+		return 1
+	}
+	wait_active 5 || return 1
+	[[ $(prop MainPID) != "$old" ]] || {
+		why "blinkd was not restarted by the upgrade (still pid $old)"
+		return 1
+	}
+	grep -q boot-blink /etc/blinkd/blinkd.json || {
+		why "the edited /etc/blinkd/blinkd.json was replaced"
+		return 1
+	}
+	info "pid $old before, $(prop MainPID) after"
+	blinks "$ROW0" 2
+}
+
 test_purge_removes_the_service() {
 	local since out
 	since=$(date '+%Y-%m-%d %H:%M:%S')
@@ -613,6 +636,7 @@ t outsider_reads_but_cannot_start
 t stop_leaves_lines_off_and_released
 t sigkill_is_followed_by_restart
 t dbus_call_activates_service
+t upgrade_restarts_and_keeps_config
 t purge_removes_the_service
 t readme_install_lines_reinstall
 
