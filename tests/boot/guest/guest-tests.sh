@@ -115,12 +115,13 @@ used_lines() {
 # blinks "LINES" SECONDS: sample LINES for SECONDS; they must go on and off
 # together, several times, and no other line may be lit.
 blinks() {
-	local want=$(sorted "$1") on=0 off=0 mixed=0 changes=0 prev= state others= deadline
+	local want on=0 off=0 mixed=0 run=0 longest=0 changes=0 prev='' state others='' deadline
+	want=$(sorted "$1")
 	now_ms
 	deadline=$((NOW + $2 * 1000))
 	while :; do
 		lit_now
-		local sel= n
+		local sel='' n
 		for n in $LIT; do
 			case " $want " in
 			*" $n "*) sel="$sel $n" ;;
@@ -131,6 +132,12 @@ blinks() {
 		if [[ $sel == "$want" ]]; then state=on; on=$((on + 1))
 		elif [[ -z $sel ]]; then state=off; off=$((off + 1))
 		else state=mixed; mixed=$((mixed + 1)); fi
+		if [[ $state == mixed ]]; then
+			run=$((run + 1))
+			[[ $run -gt $longest ]] && longest=$run
+		else
+			run=0
+		fi
 		[[ -n $prev && $state != mixed && $prev != "$state" ]] && changes=$((changes + 1))
 		[[ $state != mixed ]] && prev=$state
 		now_ms
@@ -146,9 +153,11 @@ blinks() {
 		why "lines $want did not blink: $on on, $off off, $changes changes"
 		return 1
 	fi
-	# A sample that straddles an edge reads some lines before it, some after.
-	if [[ $mixed -gt $(((on + off) / 4)) ]]; then
-		why "lines $want did not switch together: $mixed of $((on + off + mixed)) samples were mixed"
+	# A sample reads the lines one after the other: one that straddles an
+	# edge reads some before it and some after, and a slow guest makes that
+	# common. Lines that do not switch together stay mixed over samples.
+	if [[ $longest -ge 3 ]]; then
+		why "lines $want did not switch together: $longest samples in a row were mixed ($mixed of $((on + off + mixed)) in all)"
 		return 1
 	fi
 }
@@ -344,7 +353,7 @@ test_gpio_member_starts_and_stops() {
 		why "blinkd-client start as member failed ($?): $out"
 		return 1
 	}
-	local seen= nseen=0 n v
+	local seen='' nseen=0 n v
 	i=0
 	while [[ $i -lt 60 && $nseen -lt 5 ]]; do
 		for n in $ROW2; do
@@ -528,12 +537,12 @@ test_purge_removes_the_service() {
 		return 1
 	}
 	info "apt-get purge took $(since "$t0") s"
-	sed 's/^/#   /' <<<"$out"
+	printf '#   %s\n' "${out//$'\n'/$'\n'#   }"
 	grep -Eiq '(^E:|error|warning|failed)' <<<"$out" && {
 		why "apt-get purge complained: $(grep -Ei '(^E:|error|warning|failed)' <<<"$out" | tr '\n' ' ')"
 		return 1
 	}
-	[[ -z $(dpkg-query -W -f '${db:Status-Status}' blinkd 2>/dev/null | grep -v not-installed) ]] || {
+	! dpkg-query -W -f '${db:Status-Status}' blinkd 2>/dev/null | grep -qv not-installed || {
 		why "dpkg still knows blinkd: $(dpkg-query -W -f '${db:Status-Status}' blinkd)"
 		return 1
 	}
@@ -625,7 +634,7 @@ if [[ $ready -gt 0 && $userspace -gt 0 ]]; then
 		printf "blinkd READY=1 %.2f s after systemd started (%.0f ms after its exec)", (r - u) / 1e6, (r - e) / 1e3 }')"
 fi
 info "kernel $(uname -r), systemd $(systemctl --version | head -n1 | cut -d' ' -f2), blinkd $(dpkg-query -W -f '${Version}' blinkd)"
-info "$(cat /run/blinkd-boot/chip 2>/dev/null | tr '\n' ' ')"
+info "$(tr '\n' ' ' </run/blinkd-boot/chip 2>/dev/null)"
 
 t service_active_after_boot
 t autostart_blinks_row0
