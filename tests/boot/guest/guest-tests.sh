@@ -569,6 +569,11 @@ test_purge_removes_the_service() {
 	[[ -z $(used_lines) ]] || { why "lines held after purge: $(used_lines | tr '\n' ' ')"; return 1; }
 	out=$(journalctl -q --no-pager --since "$since" -u blinkd.service -p err)
 	[[ -z $out ]] || { why "errors while purging: $(tr '\n' ' ' <<<"$out")"; return 1; }
+	# udev leaves a node as it is when no rule names it: give the chip back to
+	# root as devtmpfs makes it on a machine that never had blinkd's rule, so
+	# that the reinstall below must give it to gpio again, while running.
+	chown root:root "$CHIP"
+	chmod 0600 "$CHIP"
 }
 
 # The README's "Installing on a Raspberry Pi" lines, verbatim, but for
@@ -594,6 +599,10 @@ test_readme_install_lines_reinstall() {
 	local out
 	out=$(cd "$SRC" && bash "$script" </dev/null 2>&1) || {
 		why "the README's lines failed: $(tail -n 6 <<<"$out" | tr '\n' ' ')"
+		return 1
+	}
+	[[ $(stat -c %G:%a "$CHIP") == gpio:660 ]] || {
+		why "$CHIP is $(stat -c %G:%a "$CHIP") after the install, not gpio:660"
 		return 1
 	}
 	wait_active 5 || return 1
