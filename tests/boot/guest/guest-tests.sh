@@ -486,6 +486,32 @@ test_sigkill_is_followed_by_restart() {
 	blinks "$ROW0" 2
 }
 
+# A program started with persist survives a restart of the service, kept in
+# its StateDirectory (/var/lib/blinkd) through the sandbox: ProtectSystem=
+# strict leaves that one folder writable.
+test_persist_survives_restart() {
+	local out
+	systemctl start blinkd.service || { why "systemctl start failed"; return 1; }
+	wait_active 10 || return 1
+	out=$(busctl call io.blinkd1 /io/blinkd1 io.blinkd1.Manager StartWithOptions 'ssa{sv}' kept \
+		'{"on":{"lines":[13]}}' 1 persist b true 2>&1) || {
+		why "StartWithOptions persist failed: $out"
+		return 1
+	}
+	wait_value 13 1 5 || { why "line 13 did not go on"; return 1; }
+	[[ -s /var/lib/blinkd/state.json ]] || { why "no /var/lib/blinkd/state.json"; return 1; }
+	systemctl restart blinkd.service || { why "systemctl restart failed"; return 1; }
+	wait_active 10 || return 1
+	out=$(busctl call io.blinkd1 /io/blinkd1 io.blinkd1.Manager List 2>&1)
+	[[ $out == *'"kept" "{\"on\":{\"lines\":[13]}}"'* ]] || {
+		why "the persistent program is not back after the restart: $out"
+		return 1
+	}
+	wait_value 13 1 5 || { why "line 13 is not lit again after the restart"; return 1; }
+	busctl call io.blinkd1 /io/blinkd1 io.blinkd1.Manager Stop s kept >/dev/null
+	wait_value 13 0 5 || { why "line 13 stayed lit after Stop"; return 1; }
+}
+
 test_dbus_call_activates_service() {
 	systemctl stop blinkd.service
 	# a unit that failed before (a test above) starts afresh
@@ -559,7 +585,8 @@ test_purge_removes_the_service() {
 		/var/lib/systemd/deb-systemd-helper-enabled/blinkd.service.dsh-also \
 		/var/lib/systemd/deb-systemd-helper-enabled/multi-user.target.wants/blinkd.service \
 		/usr/share/dbus-1/system.d/io.blinkd1.conf /usr/share/dbus-1/system-services/io.blinkd1.service \
-		/usr/bin/blinkd /usr/bin/blinkd-client; do
+		/usr/bin/blinkd /usr/bin/blinkd-client /usr/bin/blinkd-mqtt /var/lib/blinkd \
+		/lib/systemd/system/blinkd-mqtt.service /usr/lib/systemd/system/blinkd-mqtt.service; do
 		[[ ! -e $f && ! -L $f ]] || { why "$f is left after purge"; return 1; }
 	done
 	out=$(busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus ListActivatableNames 2>&1)
@@ -655,6 +682,7 @@ t gpio_member_starts_and_stops
 t outsider_reads_but_cannot_start
 t stop_leaves_lines_off_and_released
 t sigkill_is_followed_by_restart
+t persist_survives_restart
 t dbus_call_activates_service
 t upgrade_restarts_and_keeps_config
 t purge_removes_the_service
