@@ -585,8 +585,7 @@ test_purge_removes_the_service() {
 		/var/lib/systemd/deb-systemd-helper-enabled/blinkd.service.dsh-also \
 		/var/lib/systemd/deb-systemd-helper-enabled/multi-user.target.wants/blinkd.service \
 		/usr/share/dbus-1/system.d/io.blinkd1.conf /usr/share/dbus-1/system-services/io.blinkd1.service \
-		/usr/bin/blinkd /usr/bin/blinkd-client /usr/bin/blinkd-mqtt /var/lib/blinkd \
-		/lib/systemd/system/blinkd-mqtt.service /usr/lib/systemd/system/blinkd-mqtt.service; do
+		/usr/bin/blinkd /usr/bin/blinkd-client /var/lib/blinkd; do
 		[[ ! -e $f && ! -L $f ]] || { why "$f is left after purge"; return 1; }
 	done
 	out=$(busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus ListActivatableNames 2>&1)
