@@ -201,3 +201,41 @@ def drift_figures(lines, workload, minutes, start_ns=None):
         "last_edges": summary(last_edges),
         "slope_ns_per_min": slope * 60 * NS_PER_S,
     }
+
+
+def find_stalls(per_time, threshold_ns):
+    """Stretches where the loop fell behind: runs of consecutive edges (in time
+    order) each later than @threshold_ns. @per_time: [(ns, lateness_ns)].
+    Returns {"count", "longest_ns" (the latest edge of any stall), "edges"}."""
+    count = edges = 0
+    longest = None
+    inside = False
+    for _, late in sorted(per_time):
+        if late > threshold_ns:
+            edges += 1
+            if not inside:
+                count += 1
+                inside = True
+            longest = late if longest is None else max(longest, late)
+        else:
+            inside = False
+    return {"count": count, "longest_ns": longest, "edges": edges}
+
+
+def schedule_check(lines, expected, lost):
+    """Whether a trace holds the schedule's edges: @expected maps offset ->
+    the number of edges the schedule writes on it, @lost is the analysis's
+    count of edges that never reached the wire. Returns a list of problems
+    (empty when every scheduled line edged and edges + lost == scheduled)."""
+    problems = []
+    silent = sorted(o for o in expected if not lines.get(o))
+    if silent:
+        problems.append(f"{len(silent)} of {len(expected)} lines never edged (first: {silent[:5]})")
+    stray = sorted(o for o in lines if o not in expected)
+    if stray:
+        problems.append(f"edges on {len(stray)} lines outside the schedule (first: {stray[:5]})")
+    got = sum(len(lines.get(o, ())) for o in expected)
+    want = sum(expected.values())
+    if got + lost != want:
+        problems.append(f"{got} edges and {lost} lost, the schedule has {want}")
+    return problems

@@ -20,10 +20,12 @@ import sys
 from .analysis import median_or_none
 from .common import BenchError, log
 from .phases import (Context, phase_choices, phase_cyclictest, phase_drift, phase_lines,
-                     phase_lines_asyncio, phase_programs, phase_seed, phase_seed_asyncio)
-from .report import add_ratios, flatten, machine_info, render, render_choices, smoke_check, write_results
+                     phase_lines_asyncio, phase_lines_floor, phase_programs, phase_seed,
+                     phase_seed_asyncio, phase_seed_floor)
+from .report import add_ratios, flatten, machine_info, render, render_choices, write_results
+from .smoke import smoke_check
 
-PHASES = ["seed", "seed-asyncio", "lines", "lines-asyncio", "programs", "cyclictest"]
+PHASES = ["seed", "seed-floor", "seed-asyncio", "lines", "lines-floor", "lines-asyncio", "programs", "cyclictest"]
 
 
 def main():
@@ -65,7 +67,8 @@ def main():
         print(f"bench: {e}", file=sys.stderr)
         return 1
     funcs = {
-        "seed": phase_seed, "seed-asyncio": phase_seed_asyncio, "lines": phase_lines,
+        "seed": phase_seed, "seed-floor": phase_seed_floor, "seed-asyncio": phase_seed_asyncio,
+        "lines": phase_lines, "lines-floor": phase_lines_floor,
         "lines-asyncio": phase_lines_asyncio, "programs": phase_programs,
         "cyclictest": phase_cyclictest,
     }

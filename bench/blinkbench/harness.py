@@ -397,3 +397,33 @@ def find_binaries(args):
         if not shutil.which(tool):
             raise BenchError(f"{tool} is missing (Debian package dbus-daemon)")
     return blinkd, client
+
+
+def find_floor(args):
+    """The floor program of the build (bench/floor), or $FLOOR."""
+    build = args.build or os.path.join(SOURCE_ROOT, "build")
+    path = os.environ.get("FLOOR") or os.path.join(build, "bench", "floor")
+    if not os.access(path, os.X_OK):
+        raise BenchError(f"floor not found at {path}: build first, or set FLOOR")
+    return path
+
+
+def run_floor(ctx, blink_args, trace_path):
+    """Run bench/floor on @blink_args (OFFSETS:INTERVAL_US:TIMES each) at blinkd's
+    scheduling policy until it ends. Returns its start instant, CPU ns and wakeups."""
+    if os.path.exists(trace_path):
+        os.unlink(trace_path)
+    proc = subprocess.Popen([ctx.floor, "--trace", trace_path] + blink_args,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_set_fifo(ctx.rt_priority) if ctx.rt_priority else None)
+    ctx.watch.own.add(proc.pid)
+    try:
+        out, err = proc.communicate(timeout=600)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    if proc.returncode != 0:
+        raise BenchError(f"floor failed ({proc.returncode}): {err}")
+    start_ns, cpu_ns, wakeups = (int(x) for x in out.split())
+    return {"start_ns": start_ns, "cpu_ns": cpu_ns, "wakeups": wakeups}

@@ -9,12 +9,16 @@ import sys
 import tempfile
 import time
 
-from .analysis import analyse_edges, drift_figures, read_trace, summary
+from .analysis import analyse_edges, drift_figures, find_stalls, read_trace, schedule_check, summary
 from .common import BENCH_DIR, SOURCE_ROOT, BenchError, NS_PER_MS, NS_PER_S, log
 from .harness import (Daemon, LoadWatch, _set_fifo, count_allocations, counters_delta, cyclictest,
-                      find_binaries, unit_realtime_priority)
-from .workloads import (SEED_MATRIX, blink_json, lines_workload, seed_workload, workload_end_s,
-                        workload_intervals, workload_program)
+                      find_binaries, find_floor, run_floor, unit_realtime_priority)
+from .workloads import (SEED_MATRIX, blink_json, floor_arguments, lines_workload, seed_workload,
+                        workload_end_s, workload_expected_edges, workload_intervals, workload_program)
+
+# An edge later than this is part of a stall (find_stalls): a tenth of the
+# shortest interval the workloads use.
+STALL_THRESHOLD_NS = 1 * NS_PER_MS
 
 # ------------------------------------------------------------------ phases
 class Context:
@@ -22,6 +26,7 @@ class Context:
         self.args = args
         self.smoke = args.smoke
         self.blinkd, self.client = find_binaries(args)
+        self.floor = find_floor(args)
         self.workdir = tempfile.mkdtemp(prefix="blinkd-bench.",
                                         dir="/dev/shm" if os.access("/dev/shm", os.W_OK) else None)
         self.watch = LoadWatch()
@@ -116,6 +121,7 @@ def blinkd_figures(trace_lines, workload, run, t_to=None):
     by_first = analyse_edges(trace_lines, intervals, applied=True, t_to=t_to)
     fig["lateness_first_edge"] = by_first["lateness"]
     fig["drift_first_edge_ns"] = by_first["drift_ns"]
+    schedule_figures(fig, trace_lines, workload)
     d = run["delta"]
     fig["cpu_ns"] = d["cpu_ns"]
     fig["cpu_per_edge_ns"] = d["cpu_ns"] / fig["edges"] if fig["edges"] else None
@@ -128,6 +134,43 @@ def blinkd_figures(trace_lines, workload, run, t_to=None):
     fig["wakeups_per_deadline"] = (fig["timer_wakeups"] / fig["distinct_deadlines"]
                                    if fig["distinct_deadlines"] else None)
     return fig
+
+
+def schedule_figures(fig, trace_lines, workload):
+    """Whether the trace holds the schedule's edges, and the stalls in it."""
+    problems = schedule_check(trace_lines, workload_expected_edges(workload), fig["lost_edges"])
+    fig["schedule_mismatches"] = len(problems)
+    fig["_schedule_problems"] = problems
+    fig["scheduled_edges"] = sum(workload_expected_edges(workload).values())
+    fig["stalls"] = find_stalls(fig["_per_time"], STALL_THRESHOLD_NS)
+
+
+def floor_figures(ctx, workload, name):
+    """Run the floor on @workload and analyse its trace as blinkd's."""
+    trace_path = os.path.join(ctx.workdir, f"{name}.trace")
+    run = run_floor(ctx, floor_arguments(workload), trace_path)
+    intervals, ends = workload_intervals(workload)
+    lines = read_trace(trace_path)
+    fig = analyse_edges(lines, intervals, applied=True, end_deadlines=ends,
+                        starts={offset: run["start_ns"] for offset in intervals})
+    schedule_figures(fig, lines, workload)
+    fig["cpu_ns"] = run["cpu_ns"]
+    fig["wakeups"] = run["wakeups"]
+    fig["cpu_per_edge_ns"] = run["cpu_ns"] / fig["edges"] if fig["edges"] else None
+    fig["cpu_per_wakeup_ns"] = run["cpu_ns"] / run["wakeups"] if run["wakeups"] else None
+    return fig
+
+
+def phase_seed_floor(ctx, results):
+    duration = 2 if ctx.smoke else 10
+    log(f"seed workload on the floor ({duration}s)")
+    results["seed.floor"] = floor_figures(ctx, seed_workload(duration), "seed-floor")
+
+
+def phase_lines_floor(ctx, results):
+    workload = lines_setup(ctx)
+    log(f"{len(workload['blinks'][0][0])} lines at 10ms on the floor")
+    results["lines.floor"] = floor_figures(ctx, workload, "lines-floor")
 
 
 def phase_seed(ctx, results):

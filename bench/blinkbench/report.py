@@ -1,15 +1,13 @@
 # SPDX-License-Identifier: MIT
 """The report: figures flattened and combined over runs, tables, verdicts, RESULTS.md."""
-import math
 import os
 import platform
 import shlex
-import shutil
 import subprocess
 import sys
 import time
 
-from .common import NS_PER_MS, NS_PER_S, NS_PER_US
+from .common import NS_PER_MS, NS_PER_US
 from .phases import CHOICES, seed_python
 
 # ------------------------------------------------------------------- report
@@ -308,31 +306,3 @@ def write_results(path, text):
         new = old + ("\n" if old and not old.endswith("\n") else "") + block + "\n"
     with open(path, "w") as f:
         f.write(new)
-
-
-# --------------------------------------------------------------------- smoke
-def smoke_check(flat, phases, skipped=()):
-    """The smoke test asserts nothing about speed: only that figures exist and are sane."""
-    problems = []
-    ran = {"seed.blinkd": "seed", "seed.asyncio": "seed-asyncio", "lines.blinkd": "lines",
-           "lines.asyncio": "lines-asyncio", "programs.blinkd": "programs", "idle": "seed",
-           "start_latency": "seed", "cyclictest": "cyclictest"}
-
-    def need(key, cond, what):
-        if ran.get(".".join(key.split(".")[:2]), ran.get(key.split(".")[0])) not in phases:
-            return
-        v = flat.get(key)
-        if v is None or not cond(v):
-            problems.append(f"{key} = {v}: {what}")
-    for w in ("seed.blinkd", "seed.asyncio", "lines.blinkd", "lines.asyncio", "programs.blinkd"):
-        need(f"{w}.edges", lambda v: v > 0, "no edges")
-        need(f"{w}.lateness.p99", lambda v: math.isfinite(v) and abs(v) < NS_PER_S, "lateness not finite or over 1s")
-        need(f"{w}.lateness.max", lambda v: math.isfinite(v) and abs(v) < NS_PER_S, "lateness not finite or over 1s")
-        need(f"{w}.cpu_per_edge_ns", lambda v: v > 0, "no CPU time measured")
-    need("idle.wakeups_per_s", lambda v: v >= 0, "idle wakeups not measured")
-    need("start_latency.call_to_edge.p50", lambda v: 0 < v < NS_PER_S, "Start -> first edge not measured")
-    need("programs.blinkd.peak_rss", lambda v: v > 0, "RSS not measured")
-    need("programs.blinkd.list_answer.p50", lambda v: 0 < v < 10 * NS_PER_S, "List() not measured")
-    if shutil.which("cyclictest") and not any(s.startswith("cyclictest") for s in skipped):
-        need("cyclictest.lateness.p99", lambda v: v >= 0, "cyclictest not measured")
-    return problems

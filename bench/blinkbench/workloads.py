@@ -63,3 +63,21 @@ def workload_intervals(workload):
 
 def workload_end_s(workload):
     return max(2 * times * interval_ms for _, interval_ms, times in workload["blinks"]) / 1000.0
+
+
+def workload_expected_edges(workload):
+    """offset -> how many edges the workload writes on it: a blink of TIMES
+    pairs lights at its start and goes dark TIMES times."""
+    expected = {}
+    for lines, _, times in workload["blinks"]:
+        for offset in lines:
+            expected[offset] = expected.get(offset, 0) + 2 * times
+    return expected
+
+
+def floor_arguments(workload):
+    """The workload as the floor's OFFSETS:INTERVAL_US:TIMES arguments."""
+    args = []
+    for lines, interval_ms, times in workload["blinks"]:
+        args.append(f"{','.join(str(o) for o in lines)}:{interval_ms * 1000}:{times}")
+    return args
