@@ -2,6 +2,7 @@
 """bench/run: the timing and scale benchmark of blinkd (issue 7).
 
     bench/run [--runs 3] [--output FILE] [--choices] [--drift-minutes N]
+    bench/run --full --results bench/RESULTS.md
     bench/run --smoke
 
 It builds nothing and installs nothing: it runs the blinkd and bench-client of
@@ -14,6 +15,7 @@ figure means and bench/RESULTS.md for a current run.
 """
 import argparse
 import json
+import os
 import signal
 import sys
 
@@ -21,17 +23,26 @@ from .analysis import median_or_none
 from .common import BenchError, log
 from .phases import (Context, phase_choices, phase_cyclictest, phase_drift, phase_lines,
                      phase_lines_asyncio, phase_lines_floor, phase_programs, phase_seed,
-                     phase_seed_asyncio, phase_seed_floor)
-from .report import add_ratios, flatten, machine_info, render, render_choices, write_results
+                     phase_precision, phase_seed_asyncio, phase_seed_floor)
+from .control import phase_control, phase_control_load
+from .scale import phase_scale, scale_plot
+from .startup import phase_startup
+from .report import (add_ratios, flatten, machine_info, render, render_choices, render_issue17,
+                     write_results)
 from .smoke import smoke_check
 
-PHASES = ["seed", "seed-floor", "seed-asyncio", "lines", "lines-floor", "lines-asyncio", "programs", "cyclictest"]
+PHASES = ["seed", "seed-floor", "seed-asyncio", "lines", "lines-floor", "lines-asyncio", "programs",
+          "cyclictest", "startup", "precision", "control", "control-load", "scale"]
+# Too long for the smoke run (meson test keeps it near 20 s): the full run only.
+FULL_ONLY = ["control", "control-load", "scale"]
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true", help="a few seconds: check that it runs and its figures are sane")
-    parser.add_argument("--runs", type=int, default=1, help="repeat the workloads, report medians (RESULTS.md: 3)")
+    parser.add_argument("--full", action="store_true",
+                        help="what RESULTS.md holds: every phase, medians of 3 runs (--runs overrides)")
+    parser.add_argument("--runs", type=int, default=None, help="repeat the workloads, report medians (RESULTS.md: 3)")
     parser.add_argument("--output", help="write the Markdown table here too")
     parser.add_argument("--results", help="replace the generated part of this Markdown file "
                         "(between the bench/run markers), keeping the prose around it")
@@ -50,7 +61,11 @@ def main():
     drift_minutes = args.drift_minutes
     if drift_minutes is None:
         drift_minutes = 0 if args.smoke else 1
+    if args.runs is None:
+        args.runs = 3 if args.full else 1
     phases = args.only.split(",") if args.only else PHASES
+    if args.smoke and not args.only:
+        phases = [p for p in phases if p not in FULL_ONLY]
     unknown = set(phases) - set(PHASES) - {"drift", "choices"}
     if unknown:
         parser.error(f"unknown phases: {', '.join(sorted(unknown))}")
@@ -69,6 +84,8 @@ def main():
     funcs = {
         "seed": phase_seed, "seed-floor": phase_seed_floor, "seed-asyncio": phase_seed_asyncio,
         "lines": phase_lines, "lines-floor": phase_lines_floor,
+        "startup": phase_startup, "precision": phase_precision, "control": phase_control,
+        "control-load": phase_control_load, "scale": phase_scale,
         "lines-asyncio": phase_lines_asyncio, "programs": phase_programs,
         "cyclictest": phase_cyclictest,
     }
@@ -108,6 +125,9 @@ def main():
     args.policy_label = (f"SCHED_FIFO {ctx.rt_priority}, as blinkd.service runs it" if ctx.rt_priority
                          else "SCHED_OTHER, nice 0 (no privilege for the unit's SCHED_FIFO)")
     text = render(med, len(all_runs), machine, load, drift, args)
+    plot_dir = os.path.dirname(os.path.abspath(args.results or args.output or ctx.workdir + "/x"))
+    plotted = scale_plot(med, os.path.join(plot_dir, "scale.png"))
+    text += render_issue17(med, ctx.notes, "scale.png" if plotted else None)
     if any(k.startswith("choice") for k in med) or args.choices:
         text += "\n### What each choice bought\n" + render_choices(med, args)
     print(text)

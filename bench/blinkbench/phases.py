@@ -44,6 +44,7 @@ class Context:
         # cyclictest insists on the right to realtime scheduling even for a
         # SCHED_OTHER thread; without it that phase is skipped, and said so.
         self.skipped = []
+        self.notes = []  # what a full run could not measure here, said in the report
         try:
             subprocess.run(["true"], preexec_fn=_set_fifo(1), check=True)
             self.realtime_allowed = True
@@ -130,6 +131,7 @@ def blinkd_figures(trace_lines, workload, run, t_to=None):
     fig["timer_wakeups"] = d["voluntary"] - run["bus_calls"]
     fig["cpu_per_wakeup_ns"] = d["cpu_ns"] / d["voluntary"] if d["voluntary"] else None
     fig["seconds"] = d["t_ns"] / NS_PER_S
+    fig["cpu_per_s_ns"] = d["cpu_ns"] / fig["seconds"] if fig["seconds"] else None
     fig["peak_rss"] = run["after"].get("VmHWM")
     fig["wakeups_per_deadline"] = (fig["timer_wakeups"] / fig["distinct_deadlines"]
                                    if fig["distinct_deadlines"] else None)
@@ -171,6 +173,28 @@ def phase_lines_floor(ctx, results):
     workload = lines_setup(ctx)
     log(f"{len(workload['blinks'][0][0])} lines at 10ms on the floor")
     results["lines.floor"] = floor_figures(ctx, workload, "lines-floor")
+
+
+def phase_precision(ctx, results):
+    """The seed's workload with "precision": "spin" (armed early, the last stretch
+    waited out on the clock); skipped, and said so, while the daemon refuses the key."""
+    duration = 2 if ctx.smoke else 10
+    workload = seed_workload(duration)
+    log(f"seed workload on blinkd with \"precision\": \"spin\" ({duration}s)")
+    try:
+        daemon = Daemon(ctx, "precision", {"matrix": SEED_MATRIX, "precision": "spin"})
+    except BenchError as e:
+        if "precision" not in str(e):
+            raise
+        why = 'precision mode not measured: this blinkd refuses the configuration key "precision"'
+        log(why)
+        ctx.notes.append(why)
+        return
+    try:
+        run = run_blinkd_workload(daemon, workload, "seed")
+    finally:
+        daemon.close()
+    results["precision.spin"] = blinkd_figures(read_trace(daemon.trace_path), workload, run)
 
 
 def phase_seed(ctx, results):

@@ -48,6 +48,26 @@ def add_ratios(flat):
     c = flat.get("cyclictest.lateness.p99")
     if b is not None and c:
         flat["ratio.programs.cyclictest.p99"] = b / c
+    # Issue 17: against the floor measured in the same run.
+    for w in ("seed", "lines"):
+        for key in ("lateness.p50", "lateness.p99", "cpu_per_wakeup_ns", "cpu_per_edge_ns"):
+            b, f = flat.get(f"{w}.blinkd.{key}"), flat.get(f"{w}.floor.{key}")
+            if b is not None and f:
+                flat[f"ratio.{w}.floor.{key}"] = b / f
+    q, l = flat.get("control_load.quiet.lateness.p99"), flat.get("control_load.loaded.lateness.p99")
+    if q and l is not None:
+        flat["ratio.control_load.p99"] = l / q
+    per_edge = [flat.get(f"scale.{n}.cpu_per_edge_ns") for n in (10, 100, 1000, 10000, 100000)]
+    per_edge = [x for x in per_edge if x]
+    if len(per_edge) >= 2:
+        flat["ratio.scale.cpu_per_edge_spread"] = max(per_edge) / min(per_edge)
+    for mode in ("p50", "p99"):
+        s, d = flat.get(f"precision.spin.lateness.{mode}"), flat.get(f"seed.blinkd.lateness.{mode}")
+        if s is not None and d:
+            flat[f"ratio.precision.{mode}"] = s / d
+    s, d = flat.get("precision.spin.cpu_per_s_ns"), flat.get("seed.blinkd.cpu_per_s_ns")
+    if s is not None and d:
+        flat["ratio.precision.cpu_per_s"] = s / d
     return flat
 
 
@@ -306,3 +326,111 @@ def write_results(path, text):
         new = old + ("\n" if old and not old.endswith("\n") else "") + block + "\n"
     with open(path, "w") as f:
         f.write(new)
+
+
+def render_issue17(med, notes, plot):
+    """The figures of issue 17: blinkd beside its floor, the control plane, the
+    precision mode, the scale curve, startup, and the verdicts against the goals."""
+    g = med.get
+    out = ["", "### blinkd beside its floor (issue 17)", "",
+           "The floor is `bench/floor`: one sd-event timer (accuracy 1 µs, slack 1 ns, blinkd's "
+           "scheduling policy) writing the same lines at the same instants to the same simulated "
+           "chip and the same trace, no engine and no bus, run in the same run as blinkd.", "",
+           "| workload | blinkd lateness p50 / p99 | floor p50 / p99 | p99 ratio | blinkd CPU per wakeup | "
+           "floor CPU per wakeup | ratio | cyclictest p99 | asyncio p99 |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    for w, title in (("seed", "the seed's (25 lines, 100-500 ms)"), ("lines", "1000 lines at 10 ms")):
+        out.append(
+            f"| {title} | {fmt_us(g(f'{w}.blinkd.lateness.p50'))} / {fmt_us(g(f'{w}.blinkd.lateness.p99'))} | "
+            f"{fmt_us(g(f'{w}.floor.lateness.p50'))} / {fmt_us(g(f'{w}.floor.lateness.p99'))} | "
+            f"{fmt_ratio(g(f'ratio.{w}.floor.lateness.p99'))} | {fmt_us(g(f'{w}.blinkd.cpu_per_wakeup_ns'), 2)} | "
+            f"{fmt_us(g(f'{w}.floor.cpu_per_wakeup_ns'), 2)} | {fmt_ratio(g(f'ratio.{w}.floor.cpu_per_wakeup_ns'))} | "
+            f"{fmt_us(g('cyclictest.lateness.p99'))} | {fmt_us(g(f'{w}.asyncio.lateness.p99'))} |")
+    out.append("")
+    out.append(f"Stalls (edges over 1 ms late, runs of them): blinkd {fmt_num(g('seed.blinkd.stalls.count'))} / "
+               f"{fmt_num(g('lines.blinkd.stalls.count'))}, the floor {fmt_num(g('seed.floor.stalls.count'))} / "
+               f"{fmt_num(g('lines.floor.stalls.count'))} (seed's / lines); lost edges blinkd "
+               f"{fmt_num(g('seed.blinkd.lost_edges'))} / {fmt_num(g('lines.blinkd.lost_edges'))}, the floor "
+               f"{fmt_num(g('seed.floor.lost_edges'))} / {fmt_num(g('lines.floor.lost_edges'))}.")
+
+    out += ["", "### The control plane", "",
+            "Longest hold of the daemon's loop by one call type (from an epoll_wait's return to the next "
+            "epoll_wait, blinkd under `strace --seccomp-bpf`, 5 calls a type; idle: no call, the "
+            "programs' own timers):", "",
+            "| call | 1024 programs | 10,000 programs |", "|---|---|---|"]
+    from .control import CALL_TYPES
+    for call in CALL_TYPES:
+        out.append(f"| {call} | {fmt_ms(g(f'control.1024.hold_ns.{call}'))} | "
+                   f"{fmt_ms(g(f'control.10000.hold_ns.{call}'))} |")
+    out.append("")
+    out.append(f"1000 lines at 10 ms beside 1023 waiting programs: lateness p99 "
+               f"{fmt_us(g('control_load.quiet.lateness.p99'))} alone, "
+               f"{fmt_us(g('control_load.loaded.lateness.p99'))} while 4 clients called GetManagedObjects and "
+               f"List in a loop ({fmt_num(g('control_load.loaded.hammer_calls'))} calls, longest answer "
+               f"{fmt_ms(g('control_load.loaded.hammer_answer_max_ns'))}): "
+               f"{fmt_ratio(g('ratio.control_load.p99'))}; max {fmt_us(g('control_load.quiet.lateness.max'))} → "
+               f"{fmt_us(g('control_load.loaded.lateness.max'))}; lost edges "
+               f"{fmt_num(g('control_load.quiet.lost_edges'))} → {fmt_num(g('control_load.loaded.lost_edges'))}.")
+
+    out += ["", "### Precision mode", ""]
+    if g("precision.spin.edges") is not None:
+        out += ["| seed's workload | lateness p50 | p99 | CPU per second |", "|---|---|---|---|",
+                f"| default | {fmt_us(g('seed.blinkd.lateness.p50'))} | {fmt_us(g('seed.blinkd.lateness.p99'))} | "
+                f"{fmt_ms(g('seed.blinkd.cpu_per_s_ns'))} |",
+                f"| \"precision\": \"spin\" | {fmt_us(g('precision.spin.lateness.p50'))} | "
+                f"{fmt_us(g('precision.spin.lateness.p99'))} | {fmt_ms(g('precision.spin.cpu_per_s_ns'))} |",
+                f"| spin ÷ default | {fmt_ratio(g('ratio.precision.p50'))} | {fmt_ratio(g('ratio.precision.p99'))} | "
+                f"{fmt_ratio(g('ratio.precision.cpu_per_s'))} |"]
+    else:
+        out.append("Not measured: " + ("; ".join(n for n in notes if "precision" in n) or "phase not run") + ".")
+
+    out += ["", "### Scale curve", "",
+            "Program i blinks line i of its own, every base·(1 + i/N), base = max(100 ms, N·5 ms): about "
+            "270 edges a second from 20 programs up, so the curve shows what the population costs per edge "
+            "(bench/blinkbench/scale.py says why).", "",
+            "| programs | lateness p99 | CPU per edge | CPU per wakeup | RSS per program | edges in 10 s | "
+            "starting them |", "|---|---|---|---|---|---|---|"]
+    from .scale import SCALE_SIZES
+    for n in SCALE_SIZES:
+        k = f"scale.{n}"
+        if g(f"{k}.edges") is None:
+            continue
+        out.append(f"| {n:,} | {fmt_us(g(f'{k}.lateness.p99'))} | {fmt_us(g(f'{k}.cpu_per_edge_ns'), 2)} | "
+                   f"{fmt_us(g(f'{k}.cpu_per_wakeup_ns'), 2)} | {fmt_num(g(f'{k}.rss_per_program'))} B | "
+                   f"{fmt_num(g(f'{k}.edges'))} | {g(f'{k}.ramp_s') or 0:.2f} s |")
+    if plot:
+        out += ["", f"![scale curve]({plot})"]
+
+    out += ["", "### Startup", "",
+            f"exec → READY=1: p50 {fmt_ms(g('startup.ready.p50'))}, max {fmt_ms(g('startup.ready.max'))}; "
+            f"exec → first autostart edge: p50 {fmt_ms(g('startup.first_edge.p50'))}, max "
+            f"{fmt_ms(g('startup.first_edge.max'))} ({fmt_num(g('startup.tries'))} starts, sim chip, the fork "
+            "included)."]
+
+    def ok(x, limit):
+        return None if x is None else x <= limit
+    rows = [
+        ("seed's workload: lateness p99 ÷ the floor's", "≤ 1.1x", g("ratio.seed.floor.lateness.p99"), 1.1,
+         f"floor p99 {fmt_us(g('seed.floor.lateness.p99'))}"),
+        ("1000 lines at 10 ms: lateness p99 ÷ the floor's", "≤ 1.1x", g("ratio.lines.floor.lateness.p99"), 1.1,
+         f"floor p99 {fmt_us(g('lines.floor.lateness.p99'))}"),
+        ("seed's workload: CPU per wakeup ÷ the floor's", "≤ 1.2x", g("ratio.seed.floor.cpu_per_wakeup_ns"), 1.2,
+         f"floor {fmt_us(g('seed.floor.cpu_per_wakeup_ns'), 1)} a wakeup"),
+        ("1000 lines at 10 ms: CPU per wakeup ÷ the floor's", "≤ 1.2x", g("ratio.lines.floor.cpu_per_wakeup_ns"),
+         1.2, f"floor {fmt_us(g('lines.floor.cpu_per_wakeup_ns'), 1)} a wakeup"),
+        ("lateness p99 with 4 clients calling GetManagedObjects and List ÷ without", "≤ 1.5x",
+         g("ratio.control_load.p99"), 1.5,
+         f"{fmt_us(g('control_load.quiet.lateness.p99'))} → {fmt_us(g('control_load.loaded.lateness.p99'))}"),
+        ("CPU per edge, 10 to 100,000 programs: largest ÷ smallest", "≤ 2x",
+         g("ratio.scale.cpu_per_edge_spread"), 2.0, ""),
+        ("exec → READY=1, p50", "< 20 ms", g("startup.ready.p50"), 20 * NS_PER_MS, ""),
+        ("exec → first autostart edge, p50", "< 20 ms", g("startup.first_edge.p50"), 20 * NS_PER_MS, ""),
+    ]
+    out += ["", "### Verdicts (issue 17)", "", "| figure | goal | measured | | the floor, or why |",
+            "|---|---|---|---|---|"]
+    for label, goal, x, limit, why in rows:
+        shown = fmt_ms(x) if "ms" in goal else fmt_ratio(x)
+        out.append(f"| {label} | {goal} | {shown} | {verdict(ok(x, limit))} | {why} |")
+    for n in notes:
+        out.append(f"| {n} | | | not measured | |")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,105 @@
+# SPDX-License-Identifier: MIT
+"""The scale curve: lateness p99, CPU per edge and RSS per program from 1 to
+100,000 programs.
+
+Program i blinks line i of its own (a sim chip with one line per program), so
+every program's edges are its own and the trace says which program was late.
+The edge rate is held near constant: program i's interval is base * (1 + i/N)
+with base = max(100 ms, N * 5 ms), so from 20 programs up the daemon writes
+about 270 edges a second whatever N is. What grows with N is then the
+population the loop keeps (heap depth, memory touched per wakeup), not the
+work asked of it, and CPU per edge shows what the population costs; with a
+fixed interval 100,000 programs would ask for 100,000s of wakeups a second,
+which measures the machine's saturation, not the daemon's scaling.
+"""
+import os
+import time
+
+from .analysis import analyse_edges, read_trace
+from .common import NS_PER_MS, BenchError, log
+from .control import matrix_for, start_population
+from .harness import Daemon, counters_delta
+from .workloads import blink_json
+
+SCALE_SIZES = (1, 10, 100, 1000, 10000, 100000)
+
+
+def scale_interval_ms(i, n):
+    base = max(100, 5 * n)
+    return base + (base * i) // n
+
+
+def phase_scale(ctx, results, sizes=SCALE_SIZES, window_s=10):
+    for n in sizes:
+        log(f"scale: {n} programs, one line each, about 270 edges a second in all")
+        results[f"scale.{n}"] = scale_point(ctx, n, window_s)
+
+
+def scale_point(ctx, n, window_s):
+    programs = {f"p{i:06d}": blink_json([i], scale_interval_ms(i, n)) for i in range(n)}
+    intervals = {i: scale_interval_ms(i, n) * NS_PER_MS for i in range(n)}
+    daemon = Daemon(ctx, f"scale-{n}", {"matrix": matrix_for(n), "max_programs": 100000})
+    fig = {"programs": n}
+    try:
+        before = daemon.counters()
+        fig["ramp_s"] = start_population(ctx, daemon, programs, f"scale-{n}")
+        from .phases import program_starts
+        try:
+            started = program_starts(daemon)
+            starts = {i: started[f"p{i:06d}"] for i in range(n)}
+        except (BenchError, KeyError, OSError) as e:
+            # Without the start instants each line's first edge is its reference.
+            log(f"scale: no start instants for {n} programs ({e}); lateness against first edges")
+            starts = None
+        time.sleep(1.0)
+        t_from = time.monotonic_ns()
+        a = daemon.counters()
+        time.sleep(window_s)
+        b = daemon.counters()
+        t_to = time.monotonic_ns()
+    finally:
+        daemon.close()
+    lines = read_trace(daemon.trace_path, t_to=t_to)
+    fig.update(analyse_edges(lines, intervals, applied=True, t_from=t_from, t_to=t_to, starts=starts))
+    fig.pop("_per_time", None)
+    fig["reference"] = 1 if starts else 0
+    d = counters_delta(a, b)
+    fig["cpu_ns"] = d["cpu_ns"]
+    fig["cpu_per_edge_ns"] = d["cpu_ns"] / fig["edges"] if fig["edges"] else None
+    fig["wakeups"] = d["voluntary"]
+    fig["cpu_per_wakeup_ns"] = d["cpu_ns"] / d["voluntary"] if d["voluntary"] else None
+    fig["rss_before"] = before["VmRSS"]
+    fig["rss_running"] = b["VmRSS"]
+    fig["rss_per_program"] = (b["VmRSS"] - before["VmRSS"]) / n
+    fig["peak_rss"] = b.get("VmHWM")
+    return fig
+
+
+def scale_plot(med, path):
+    """Write the scale curve as a PNG (matplotlib); returns False when it is missing."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    ns = [n for n in SCALE_SIZES if med.get(f"scale.{n}.cpu_per_edge_ns") is not None]
+    if not ns:
+        return False
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    series = [("lateness p99 (µs)", "lateness.p99", 1e-3), ("CPU per edge (µs)", "cpu_per_edge_ns", 1e-3),
+              ("RSS per program (bytes)", "rss_per_program", 1)]
+    for ax, (title, key, scale) in zip(axes, series):
+        ys = [med.get(f"scale.{n}.{key}") for n in ns]
+        ax.plot(ns, [y * scale if y is not None else float("nan") for y in ys], marker="o")
+        ax.set_xscale("log")
+        ax.set_xlabel("programs (one line each)")
+        ax.set_title(title)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.set_ylim(bottom=0)
+    fig.suptitle("blinkd: scale curve (about 270 edges/s from 20 programs up)")
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return True

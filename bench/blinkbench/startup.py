@@ -1,0 +1,91 @@
+# SPDX-License-Identifier: MIT
+"""Startup: from exec to READY=1 and to the first autostart edge, on the sim chip.
+
+The benchmark binds a datagram socket and hands it to blinkd as NOTIFY_SOCKET,
+as systemd does; the clock starts just before the fork that execs blinkd
+(so the figure includes the fork), READY=1 is timed when its datagram
+arrives, and the first edge is the first line of the trace.
+"""
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+
+from .analysis import summary
+from .common import BenchError, log
+from .harness import Bus, _set_fifo
+from .workloads import SEED_MATRIX
+
+STARTUP_CONFIG = {
+    "matrix": SEED_MATRIX,
+    "autostart": {"heartbeat": {"blink": {"lines": [11], "interval": "100ms", "times": 1}}},
+}
+
+
+def phase_startup(ctx, results, tries=None):
+    tries = tries or (3 if ctx.smoke else 10)
+    log(f"startup: exec -> READY=1 and -> the first autostart edge, {tries} times")
+    ready, edge = [], []
+    for i in range(tries):
+        r, e = startup_once(ctx, i)
+        ready.append(r)
+        edge.append(e)
+    results["startup"] = {"ready": summary(ready), "first_edge": summary(edge), "tries": tries}
+
+
+def startup_once(ctx, i):
+    config_path = os.path.join(ctx.workdir, "startup.json")
+    trace_path = os.path.join(ctx.workdir, f"startup-{i}.trace")
+    notify_path = os.path.join(ctx.workdir, f"startup-{i}.notify")
+    with open(config_path, "w") as f:
+        json.dump(STARTUP_CONFIG, f)
+    bus = sock = proc = None
+    try:
+        bus = Bus(ctx)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind(notify_path)
+        sock.settimeout(10)
+        env = dict(os.environ)
+        env["DBUS_SESSION_BUS_ADDRESS"] = bus.address
+        env["NOTIFY_SOCKET"] = notify_path
+        env.pop("WATCHDOG_USEC", None)
+        argv = [ctx.blinkd, "--user", "--chip", "sim", "--config", config_path,
+                "--state-dir", os.path.join(ctx.workdir, f"startup-{i}-state"),
+                "--log-level", "warning", "--trace", trace_path]
+        t0 = time.monotonic_ns()
+        proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                preexec_fn=_set_fifo(ctx.rt_priority) if ctx.rt_priority else None)
+        ctx.watch.own.add(proc.pid)
+        t_ready = None
+        deadline = time.monotonic() + 10
+        while t_ready is None and time.monotonic() < deadline:
+            data = sock.recv(4096)
+            if b"READY=1" in data.split(b"\n") or data.startswith(b"READY=1"):
+                t_ready = time.monotonic_ns()
+        if t_ready is None:
+            raise BenchError("blinkd sent no READY=1 within 10 s")
+        with open(trace_path) as f:
+            first = f.readline().split()
+        if not first:
+            time.sleep(0.05)
+            with open(trace_path) as f:
+                first = f.readline().split()
+        if not first:
+            raise BenchError("the autostart program wrote no edge")
+        return t_ready - t0, int(first[0]) - t0
+    except socket.timeout:
+        raise BenchError("blinkd sent no READY=1 within 10 s")
+    finally:
+        if proc and proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if sock:
+            sock.close()
+        if bus:
+            bus.close()
