@@ -12,6 +12,7 @@ times in a window of its own; its figure is the longest hold in the window.
 Under strace every wait costs two tracer stops, so the holds are an upper
 bound, a few tens of microseconds high.
 """
+import json
 import os
 import re
 import shutil
@@ -69,13 +70,13 @@ def start_population(ctx, daemon, programs, name):
     return (answer["reply"] - answer["sent"]) / NS_PER_S
 
 
-def matrix_for(n, cols=100):
-    """A matrix holding lines 0..n-1 (n a multiple of cols, or fewer than cols)."""
-    cols = min(cols, n)
+def matrix_for(n, max_cols=100):
+    """A matrix holding lines 0..n-1, as wide as a divisor of n allows up to @max_cols."""
+    cols = max(c for c in range(1, min(n, max_cols) + 1) if n % c == 0)
     return [[r * cols + c for c in range(cols)] for r in range(n // cols)]
 
 
-CALL_TYPES = ["idle", "List", "ListDefinitions", "GetManagedObjects", "Introspect", "property Lit",
+CALL_TYPES = ["no call (timers only)", "List", "ListDefinitions", "GetManagedObjects", "Introspect", "property Lit",
               "Start/Stop", "Replace", "Subscribe (1 s of frames)"]
 
 
@@ -97,7 +98,7 @@ def control_holds(ctx, n, repeats=5):
     matrix = matrix_for(n)
     programs = control_population(n)
     daemon = Daemon(ctx, f"control-{n}", {"matrix": matrix, "max_programs": 100000,
-                                          "definitions": {"d0": blink_json([0], 100)}},
+                                          "definitions": {"d0": json.loads(blink_json([0], 100))}},
                     wrapper=wrapper)
     windows = {}
     try:
@@ -106,7 +107,7 @@ def control_holds(ctx, n, repeats=5):
         names = list(programs)
         c = daemon.client
         actions = {
-            "idle": lambda i: time.sleep(0.1),
+            "no call (timers only)": lambda i: time.sleep(0.1),
             "List": lambda i: c.call("list"),
             "ListDefinitions": lambda i: c.call("call", "io.blinkd1.Manager", "ListDefinitions"),
             "GetManagedObjects": lambda i: c.call("call", "org.freedesktop.DBus.ObjectManager",
