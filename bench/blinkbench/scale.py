@@ -11,22 +11,57 @@ population the loop keeps (heap depth, memory touched per wakeup), not the
 work asked of it, and CPU per edge shows what the population costs; with a
 fixed interval 100,000 programs would ask for 100,000s of wakeups a second,
 which measures the machine's saturation, not the daemon's scaling.
+
+blinkd drives at most 65,536 lines, so at 100,000 programs the first 50,000
+blink a line each and the other 50,000 wait an hour: the heap and the memory
+hold 100,000 tasks, and the edges stay attributable to one program each
+(programs sharing a line would OR their edges together).
 """
+import importlib.util
+import json
 import os
+import subprocess
+import sys
 import time
 
 from .analysis import analyse_edges, read_trace
-from .common import NS_PER_MS, BenchError, log
+from .common import BENCH_DIR, NS_PER_MS, BenchError, log
 from .control import matrix_for, start_population
 from .harness import Daemon, counters_delta
 from .workloads import blink_json
 
 SCALE_SIZES = (1, 10, 100, 1000, 10000, 100000)
+SCALE_MAX_LINES = 50000
 
 
 def scale_interval_ms(i, n):
     base = max(100, 5 * n)
     return base + (base * i) // n
+
+
+def scale_phase_ms(i, interval_ms):
+    """A fixed spread of program i's phase over its interval: all start within a
+    few seconds, and without it no edge of an interval of minutes would fall
+    in the window."""
+    return (i * 7919) % 1000 * interval_ms // 1000
+
+
+def scale_programs(n):
+    """(name -> program, offset -> interval ns, offset -> phase ns): the first
+    min(n, SCALE_MAX_LINES) wait their phase, then blink a line each; the rest wait."""
+    blinking = min(n, SCALE_MAX_LINES)
+    programs, intervals, phases = {}, {}, {}
+    for i in range(n):
+        if i < blinking:
+            interval = scale_interval_ms(i, blinking)
+            phase = scale_phase_ms(i, interval)
+            programs[f"p{i:06d}"] = (f'{{"sequence":[{{"wait":"{phase}ms"}},'
+                                     f'{blink_json([i], interval)}]}}')
+            intervals[i] = interval * NS_PER_MS
+            phases[i] = phase * NS_PER_MS
+        else:
+            programs[f"p{i:06d}"] = '{"wait":"1h"}'
+    return programs, intervals, phases
 
 
 def phase_scale(ctx, results, sizes=SCALE_SIZES, window_s=10):
@@ -36,9 +71,8 @@ def phase_scale(ctx, results, sizes=SCALE_SIZES, window_s=10):
 
 
 def scale_point(ctx, n, window_s):
-    programs = {f"p{i:06d}": blink_json([i], scale_interval_ms(i, n)) for i in range(n)}
-    intervals = {i: scale_interval_ms(i, n) * NS_PER_MS for i in range(n)}
-    daemon = Daemon(ctx, f"scale-{n}", {"matrix": matrix_for(n), "max_programs": 100000})
+    programs, intervals, phases = scale_programs(n)
+    daemon = Daemon(ctx, f"scale-{n}", {"matrix": matrix_for(len(intervals)), "max_programs": 100000})
     fig = {"programs": n}
     try:
         before = daemon.counters()
@@ -46,7 +80,8 @@ def scale_point(ctx, n, window_s):
         from .phases import program_starts
         try:
             started = program_starts(daemon)
-            starts = {i: started[f"p{i:06d}"] for i in range(n)}
+            # Each blink's timeline begins its phase after the program's start.
+            starts = {i: started[f"p{i:06d}"] + phases[i] for i in intervals}
         except (BenchError, KeyError, OSError) as e:
             # Without the start instants each line's first edge is its reference.
             log(f"scale: no start instants for {n} programs ({e}); lateness against first edges")
@@ -76,24 +111,42 @@ def scale_point(ctx, n, window_s):
 
 
 def scale_plot(med, path):
-    """Write the scale curve as a PNG (matplotlib); returns False when it is missing."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    """Write the scale curve as a PNG with matplotlib, in this Python or else in
+    Debian's (/usr/bin/python3, where python3-matplotlib installs). Returns
+    whether a plot was written."""
+    points = {}
+    for n in SCALE_SIZES:
+        if med.get(f"scale.{n}.cpu_per_edge_ns") is None:
+            continue
+        points[n] = [med.get(f"scale.{n}.lateness.p99"), med.get(f"scale.{n}.cpu_per_edge_ns"),
+                     med.get(f"scale.{n}.rss_per_program")]
+    if not points:
         return False
-    ns = [n for n in SCALE_SIZES if med.get(f"scale.{n}.cpu_per_edge_ns") is not None]
-    if not ns:
-        return False
+    if importlib.util.find_spec("matplotlib") is None:
+        debian = "/usr/bin/python3"
+        if not os.access(debian, os.X_OK) or os.path.realpath(sys.executable) == os.path.realpath(debian):
+            return False
+        code = ("import json, sys; sys.path.insert(0, sys.argv[1]); from blinkbench.scale import draw_plot; "
+                "draw_plot({int(k): v for k, v in json.loads(sys.argv[2]).items()}, sys.argv[3])")
+        r = subprocess.run([debian, "-c", code, BENCH_DIR, json.dumps(points), path], capture_output=True)
+        return r.returncode == 0
+    draw_plot(points, path)
+    return True
+
+
+def draw_plot(points, path):
+    """@points: programs -> [lateness p99 ns, CPU per edge ns, RSS per program bytes]."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    ns = sorted(points)
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
-    series = [("lateness p99 (µs)", "lateness.p99", 1e-3), ("CPU per edge (µs)", "cpu_per_edge_ns", 1e-3),
-              ("RSS per program (bytes)", "rss_per_program", 1)]
-    for ax, (title, key, scale) in zip(axes, series):
-        ys = [med.get(f"scale.{n}.{key}") for n in ns]
+    series = [("lateness p99 (µs)", 0, 1e-3), ("CPU per edge (µs)", 1, 1e-3), ("RSS per program (bytes)", 2, 1)]
+    for ax, (title, index, scale) in zip(axes, series):
+        ys = [points[n][index] for n in ns]
         ax.plot(ns, [y * scale if y is not None else float("nan") for y in ys], marker="o")
         ax.set_xscale("log")
-        ax.set_xlabel("programs (one line each)")
+        ax.set_xlabel("programs")
         ax.set_title(title)
         ax.grid(True, which="both", alpha=0.3)
         ax.set_ylim(bottom=0)
@@ -102,4 +155,3 @@ def scale_plot(med, path):
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     fig.savefig(path, dpi=90)
     plt.close(fig)
-    return True
