@@ -43,7 +43,7 @@ def scale_phase_ms(i, interval_ms):
     """A fixed spread of program i's phase over its interval: all start within a
     few seconds, and without it no edge of an interval of minutes would fall
     in the window."""
-    return (i * 7919) % 1000 * interval_ms // 1000
+    return 1 + (i * 7919) % 1000 * interval_ms // 1000  # a wait of 0 is no duration
 
 
 def scale_programs(n):
