@@ -386,7 +386,7 @@ def render_issue17(med, notes, plot):
 
     out += ["", "### Scale curve", "",
             "Program i blinks line i of its own, every base·(1 + i/N), base = max(100 ms, N·5 ms): about "
-            "270 edges a second from 20 programs up, so the curve shows what the population costs per edge "
+            "140 edges a second from 20 programs up, so the curve shows what the population costs per edge "
             "(bench/blinkbench/scale.py says why).", "",
             "| programs | lateness p99 | CPU per edge | CPU per wakeup | RSS per program | edges in 10 s | "
             "starting them |", "|---|---|---|---|---|---|---|"]

@@ -6,7 +6,7 @@ Program i blinks line i of its own (a sim chip with one line per program), so
 every program's edges are its own and the trace says which program was late.
 The edge rate is held near constant: program i's interval is base * (1 + i/N)
 with base = max(100 ms, N * 5 ms), so from 20 programs up the daemon writes
-about 270 edges a second whatever N is. What grows with N is then the
+about 140 edges a second whatever N is. What grows with N is then the
 population the loop keeps (heap depth, memory touched per wakeup), not the
 work asked of it, and CPU per edge shows what the population costs; with a
 fixed interval 100,000 programs would ask for 100,000s of wakeups a second,
@@ -66,7 +66,7 @@ def scale_programs(n):
 
 def phase_scale(ctx, results, sizes=SCALE_SIZES, window_s=10):
     for n in sizes:
-        log(f"scale: {n} programs, one line each, about 270 edges a second in all")
+        log(f"scale: {n} programs, one line each, about 140 edges a second in all")
         results[f"scale.{n}"] = scale_point(ctx, n, window_s)
 
 
@@ -150,7 +150,7 @@ def draw_plot(points, path):
         ax.set_title(title)
         ax.grid(True, which="both", alpha=0.3)
         ax.set_ylim(bottom=0)
-    fig.suptitle("blinkd: scale curve (about 270 edges/s from 20 programs up)")
+    fig.suptitle("blinkd: scale curve (about 140 edges/s from 20 programs up)")
     fig.tight_layout()
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     fig.savefig(path, dpi=90)
