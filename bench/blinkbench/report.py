@@ -353,24 +353,29 @@ def render_issue17(med, notes, plot):
                f"{fmt_num(g('seed.blinkd.lost_edges'))} / {fmt_num(g('lines.blinkd.lost_edges'))}, the floor "
                f"{fmt_num(g('seed.floor.lost_edges'))} / {fmt_num(g('lines.floor.lost_edges'))}.")
 
-    out += ["", "### The control plane", "",
-            "Longest hold of the daemon's loop by one call type (from an epoll_wait's return to the next "
-            "epoll_wait, blinkd under `strace --seccomp-bpf`, 5 calls a type; idle: no call, the "
-            "programs' own timers):", "",
-            "| call | 1024 programs | 10,000 programs |", "|---|---|---|"]
     from .control import CALL_TYPES
-    for call in CALL_TYPES:
-        out.append(f"| {call} | {fmt_ms(g(f'control.1024.hold_ns.{call}'))} | "
-                   f"{fmt_ms(g(f'control.10000.hold_ns.{call}'))} |")
-    out.append("")
-    out.append(f"1000 lines at 10 ms beside 1023 waiting programs: lateness p99 "
-               f"{fmt_us(g('control_load.quiet.lateness.p99'))} alone, "
-               f"{fmt_us(g('control_load.loaded.lateness.p99'))} while 4 clients called GetManagedObjects and "
-               f"List in a loop ({fmt_num(g('control_load.loaded.hammer_calls'))} calls, longest answer "
-               f"{fmt_ms(g('control_load.loaded.hammer_answer_max_ns'))}): "
-               f"{fmt_ratio(g('ratio.control_load.p99'))}; max {fmt_us(g('control_load.quiet.lateness.max'))} → "
-               f"{fmt_us(g('control_load.loaded.lateness.max'))}; lost edges "
-               f"{fmt_num(g('control_load.quiet.lost_edges'))} → {fmt_num(g('control_load.loaded.lost_edges'))}.")
+    from .scale import SCALE_SIZES
+    has_control = any(k.startswith(("control.", "control_load.")) for k in med)
+    has_scale = any(k.startswith("scale.") for k in med)
+    if has_control:
+        out += ["", "### The control plane", "",
+                "Longest hold of the daemon's loop by one call type (from an epoll_wait's return to the next "
+                "epoll_wait, blinkd under `strace --seccomp-bpf`, 5 calls a type; \"no call\": the programs' "
+                "own timers only, — when none fired):", "",
+                "| call | 1024 programs | 10,000 programs |", "|---|---|---|"]
+        for call in CALL_TYPES:
+            out.append(f"| {call} | {fmt_ms(g(f'control.1024.hold_ns.{call}'))} | "
+                       f"{fmt_ms(g(f'control.10000.hold_ns.{call}'))} |")
+        out.append("")
+        out.append(f"1000 lines at 10 ms beside 1023 waiting programs: lateness p99 "
+                   f"{fmt_us(g('control_load.quiet.lateness.p99'))} alone, "
+                   f"{fmt_us(g('control_load.loaded.lateness.p99'))} while 4 clients called GetManagedObjects "
+                   f"and List in a loop ({fmt_num(g('control_load.loaded.hammer_calls'))} calls, longest answer "
+                   f"{fmt_ms(g('control_load.loaded.hammer_answer_max_ns'))}): "
+                   f"{fmt_ratio(g('ratio.control_load.p99'))}; max {fmt_us(g('control_load.quiet.lateness.max'))}"
+                   f" → {fmt_us(g('control_load.loaded.lateness.max'))}; lost edges "
+                   f"{fmt_num(g('control_load.quiet.lost_edges'))} → "
+                   f"{fmt_num(g('control_load.loaded.lost_edges'))}.")
 
     out += ["", "### Precision mode", ""]
     if g("precision.spin.edges") is not None:
@@ -384,22 +389,23 @@ def render_issue17(med, notes, plot):
     else:
         out.append("Not measured: " + ("; ".join(n for n in notes if "precision" in n) or "phase not run") + ".")
 
-    out += ["", "### Scale curve", "",
-            "Program i blinks line i of its own, every base·(1 + i/N), base = max(100 ms, N·5 ms): about "
-            "140 edges a second from 20 programs up, so the curve shows what the population costs per edge "
-            "(bench/blinkbench/scale.py says why).", "",
-            "| programs | lateness p99 | CPU per edge | CPU per wakeup | RSS per program | edges in 10 s | "
-            "starting them |", "|---|---|---|---|---|---|---|"]
-    from .scale import SCALE_SIZES
-    for n in SCALE_SIZES:
-        k = f"scale.{n}"
-        if g(f"{k}.edges") is None:
-            continue
-        out.append(f"| {n:,} | {fmt_us(g(f'{k}.lateness.p99'))} | {fmt_us(g(f'{k}.cpu_per_edge_ns'), 2)} | "
-                   f"{fmt_us(g(f'{k}.cpu_per_wakeup_ns'), 2)} | {fmt_num(g(f'{k}.rss_per_program'))} B | "
-                   f"{fmt_num(g(f'{k}.edges'))} | {g(f'{k}.ramp_s') or 0:.2f} s |")
-    if plot:
-        out += ["", f"![scale curve]({plot})"]
+    if has_scale:
+        out += ["", "### Scale curve", "",
+                "Program i blinks line i of its own, every base·(1 + i/N), base = max(100 ms, N·5 ms): about "
+                "140 edges a second from 20 programs up, so the curve shows what the population costs per edge "
+                "(at 100,000, 50,000 blink and 50,000 wait: blinkd drives at most 65,536 lines; "
+                "bench/blinkbench/scale.py says why).", "",
+                "| programs | lateness p99 | CPU per edge | CPU per wakeup | RSS per program | edges in 10 s | "
+                "starting them |", "|---|---|---|---|---|---|---|"]
+        for n in SCALE_SIZES:
+            k = f"scale.{n}"
+            if g(f"{k}.edges") is None:
+                continue
+            out.append(f"| {n:,} | {fmt_us(g(f'{k}.lateness.p99'))} | {fmt_us(g(f'{k}.cpu_per_edge_ns'), 2)} | "
+                       f"{fmt_us(g(f'{k}.cpu_per_wakeup_ns'), 2)} | {fmt_num(g(f'{k}.rss_per_program'))} B | "
+                       f"{fmt_num(g(f'{k}.edges'))} | {g(f'{k}.ramp_s') or 0:.2f} s |")
+        if plot:
+            out += ["", f"![scale curve]({plot})"]
 
     out += ["", "### Startup", "",
             f"exec → READY=1: p50 {fmt_ms(g('startup.ready.p50'))}, max {fmt_ms(g('startup.ready.max'))}; "
