@@ -160,6 +160,7 @@ int client_report_bus_error(const Client *c, const sd_bus_error *error, int r)
 		ExitStatus status;
 	} daemon_errors[] = {
 		{ BLINKD_ERROR_INVALID_NAME, EXIT_STATUS_INVALID },
+		{ BLINKD_ERROR_INVALID_OPTIONS, EXIT_STATUS_INVALID },
 		{ BLINKD_ERROR_EXISTS, EXIT_STATUS_CONFLICT },
 		{ BLINKD_ERROR_NOT_RUNNING, EXIT_STATUS_NOT_FOUND },
 		{ BLINKD_ERROR_NOT_DEFINED, EXIT_STATUS_NOT_FOUND },
@@ -208,6 +209,17 @@ int client_call(Client *c, const char *method, sd_bus_message **reply, const cha
 	r = sd_bus_call_methodv(c->bus, BLINKD_BUS_NAME, BLINKD_OBJECT_PATH,
 				BLINKD_MANAGER_INTERFACE, method, &error, reply, types, ap);
 	va_end(ap);
+	if (r < 0)
+		return client_report_bus_error(c, &error, r);
+	return 0;
+}
+
+int client_call_message(Client *c, sd_bus_message *m, sd_bus_message **reply)
+{
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	int r;
+
+	r = sd_bus_call(c->bus, m, 0, &error, reply);
 	if (r < 0)
 		return client_report_bus_error(c, &error, r);
 	return 0;

@@ -29,9 +29,15 @@ typedef enum ExitStatus {
 	EXIT_STATUS_FAILURE = 1,     /* anything else; wait: a program did not end "done" */
 	EXIT_STATUS_USAGE = 2,	     /* unknown verb or option, missing or extra argument */
 	EXIT_STATUS_UNREACHABLE = 3, /* no bus, or no daemon on it */
-	EXIT_STATUS_INVALID = 4,     /* invalid program or name */
+	EXIT_STATUS_INVALID = 4,     /* invalid program, name or start options */
 	EXIT_STATUS_NOT_FOUND = 5,   /* not running, not defined */
 	EXIT_STATUS_CONFLICT = 6,    /* name exists, too many programs */
+	/* start --bind: how the program it waited for ended, if not "done". */
+	EXIT_STATUS_PROGRAM_STOPPED = 7,
+	EXIT_STATUS_PROGRAM_REPLACED = 8,
+	EXIT_STATUS_PROGRAM_FAILED = 9,
+	/* start --bind interrupted by signal N exits 128 + N, as a shell reports it. */
+	EXIT_STATUS_SIGNAL_BASE = 128,
 } ExitStatus;
 
 typedef enum BusTransport {
@@ -116,6 +122,13 @@ int client_connect(Client *c);
  * errno.
  */
 int client_call(Client *c, const char *method, sd_bus_message **reply, const char *types, ...);
+
+/*
+ * client_call_message() - send @m, a method call built on c->bus, and wait
+ * for the reply; for calls whose arguments client_call() cannot take, such
+ * as an a{sv}. Returns like client_call().
+ */
+int client_call_message(Client *c, sd_bus_message *m, sd_bus_message **reply);
 
 /*
  * client_report_bus_error() - print a failed call as one line on stderr and

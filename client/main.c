@@ -50,9 +50,13 @@ static void print_help(FILE *f)
 	      "  1  failure: wait saw a program that did not end \"done\", or another error\n"
 	      "  2  bad usage\n"
 	      "  3  the daemon is not reachable: no bus, or no daemon on it\n"
-	      "  4  invalid program or name\n"
+	      "  4  invalid program, name or start options\n"
 	      "  5  not running, or not defined\n"
-	      "  6  the name is running or defined already, or too many programs run\n",
+	      "  6  the name is running or defined already, or too many programs run\n"
+	      "  7  start --bind: the program was stopped\n"
+	      "  8  start --bind: the program was replaced\n"
+	      "  9  start --bind: the program failed\n"
+	      "  128+N  start --bind: interrupted by signal N (130 Ctrl-C, 143 SIGTERM)\n",
 	      f);
 }
 

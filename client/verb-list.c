@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * list: the running programs with their age, lines and canonical text, all
- * read in one GetManagedObjects() call so that the table is one snapshot.
+ * list: the running programs with their age, lines, start options and
+ * canonical text, all read in one GetManagedObjects() call so that the
+ * table is one snapshot. The PRIO and FLAGS columns appear only when a
+ * program has a priority or a flag: a table of plain programs reads as it
+ * did before start options existed.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -12,17 +15,22 @@
 #include <json-c/json.h>
 
 #include "client.h"
+#include "duration.h"
 #include "json-util.h"
 #include "log.h"
 
 static const char list_help[] =
 	"Usage: blinkd-client list [--json]\n"
 	"\n"
-	"The running programs, sorted by name: NAME, AGE (since it started), LINES\n"
-	"(the offsets it drives) and PROGRAM (its canonical text).\n"
+	"The running programs, sorted by name: NAME, AGE (since it started; negative\n"
+	"while it waits for its --at time), LINES (the offsets it drives), PRIO and\n"
+	"FLAGS (bound, persistent, timeout=DURATION, scheduled), shown when a program\n"
+	"has a priority or a flag, and PROGRAM (its canonical text).\n"
 	"\n"
 	"      --json   an array of {\"name\", \"started_usec\" (CLOCK_REALTIME),\n"
-	"               \"lines\", \"program\"} objects\n"
+	"               \"lines\", \"program\", \"priority\", \"bound\",\n"
+	"               \"persistent\", \"timeout_usec\" (0: none), \"scheduled\"}\n"
+	"               objects\n"
 	"\n"
 	"Exit status: 0 listed, 2 bad usage, 3 daemon not reachable.\n";
 
@@ -32,6 +40,11 @@ typedef struct ProgramInfo {
 	uint64_t started_usec;
 	unsigned *lines;
 	size_t n_lines;
+	int32_t priority;
+	bool bound;
+	bool persistent;
+	uint64_t timeout_usec; /* 0: none */
+	bool scheduled;
 } ProgramInfo;
 
 static void program_infos_free(ProgramInfo *infos, size_t n)
@@ -60,6 +73,18 @@ static int read_string_variant(sd_bus_message *m, char **ret)
 	free(*ret);
 	*ret = strdup(s);
 	return *ret ? 0 : -ENOMEM;
+}
+
+/* D-Bus booleans are 32 bits wide; C's bool is not. */
+static int read_bool_variant(sd_bus_message *m, bool *ret)
+{
+	int b, r;
+
+	r = sd_bus_message_read(m, "v", "b", &b);
+	if (r < 0)
+		return r;
+	*ret = b;
+	return 0;
 }
 
 static int read_lines_variant(sd_bus_message *m, ProgramInfo *info)
@@ -109,6 +134,16 @@ static int read_program_properties(sd_bus_message *m, ProgramInfo *info)
 			r = sd_bus_message_read(m, "v", "t", &info->started_usec);
 		else if (streq(property, "Lines"))
 			r = read_lines_variant(m, info);
+		else if (streq(property, "Priority"))
+			r = sd_bus_message_read(m, "v", "i", &info->priority);
+		else if (streq(property, "Bound"))
+			r = read_bool_variant(m, &info->bound);
+		else if (streq(property, "Persistent"))
+			r = read_bool_variant(m, &info->persistent);
+		else if (streq(property, "TimeoutUSec"))
+			r = sd_bus_message_read(m, "v", "t", &info->timeout_usec);
+		else if (streq(property, "Scheduled"))
+			r = read_bool_variant(m, &info->scheduled);
 		else
 			r = sd_bus_message_skip(m, "v");
 		if (r < 0)
@@ -190,20 +225,67 @@ fail:
 	return r;
 }
 
-/* Compact, to the two largest units: "42s", "3m05s", "2h10m", "4d02h". */
+/*
+ * Compact, to the two largest units: "42s", "3m05s", "2h10m", "4d02h"; with a
+ * minus sign until a program that starts later does ("-3s": in 3 seconds,
+ * rounded up, so that one about to start is not shown as started).
+ */
 static const char *format_age(uint64_t started, uint64_t now, char buf[static 32])
 {
-	uint64_t s = now > started ? (now - started) / USEC_PER_SEC : 0;
+	const char *sign = now < started ? "-" : "";
+	uint64_t s = now >= started ? (now - started) / USEC_PER_SEC
+				    : (started - now + USEC_PER_SEC - 1) / USEC_PER_SEC;
 
 	if (s < 60)
-		snprintf(buf, 32, "%" PRIu64 "s", s);
+		snprintf(buf, 32, "%s%" PRIu64 "s", sign, s);
 	else if (s < 3600)
-		snprintf(buf, 32, "%" PRIu64 "m%02" PRIu64 "s", s / 60, s % 60);
+		snprintf(buf, 32, "%s%" PRIu64 "m%02" PRIu64 "s", sign, s / 60, s % 60);
 	else if (s < 86400)
-		snprintf(buf, 32, "%" PRIu64 "h%02" PRIu64 "m", s / 3600, s % 3600 / 60);
+		snprintf(buf, 32, "%s%" PRIu64 "h%02" PRIu64 "m", sign, s / 3600, s % 3600 / 60);
 	else
-		snprintf(buf, 32, "%" PRIu64 "d%02" PRIu64 "h", s / 86400, s % 86400 / 3600);
+		snprintf(buf, 32, "%s%" PRIu64 "d%02" PRIu64 "h", sign, s / 86400,
+			 s % 86400 / 3600);
 	return buf;
+}
+
+/* "bound,persistent,timeout=200ms,scheduled", or "-" for none. */
+static char *format_flags(const ProgramInfo *info)
+{
+	char *buf = NULL, timeout[DURATION_STRING_MAX];
+	size_t size = 0;
+	const char *sep = "";
+	FILE *f = open_memstream(&buf, &size);
+
+	if (!f)
+		return NULL;
+	if (info->bound) {
+		fprintf(f, "%sbound", sep);
+		sep = ",";
+	}
+	if (info->persistent) {
+		fprintf(f, "%spersistent", sep);
+		sep = ",";
+	}
+	if (info->timeout_usec > 0) {
+		fprintf(f, "%stimeout=%s", sep, duration_format(info->timeout_usec, timeout));
+		sep = ",";
+	}
+	if (info->scheduled) {
+		fprintf(f, "%sscheduled", sep);
+		sep = ",";
+	}
+	if (!*sep)
+		fputs("-", f);
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+static bool has_flags(const ProgramInfo *info)
+{
+	return info->bound || info->persistent || info->timeout_usec > 0 || info->scheduled;
 }
 
 static char *format_lines(const ProgramInfo *info)
@@ -225,41 +307,63 @@ static char *format_lines(const ProgramInfo *info)
 	return buf;
 }
 
+static int max_int(int a, int b)
+{
+	return a > b ? a : b;
+}
+
 static void print_table(const ProgramInfo *infos, size_t n)
 {
 	struct timespec ts;
 	uint64_t now;
-	int w_name = 4, w_age = 3, w_lines = 5;
-	char **lines = calloc(n + 1, sizeof(char *));
-	char age[32];
+	int w_name = 4, w_age = 3, w_lines = 5, w_prio = 4, w_flags = 5;
+	bool show_prio = false, show_flags = false;
+	char **lines = calloc(n + 1, sizeof(char *)), **flags = calloc(n + 1, sizeof(char *));
+	char age[32], prio[16];
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	now = (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / NSEC_PER_USEC;
 
 	for (size_t i = 0; i < n; i++) {
-		int len;
-
-		len = (int)strlen(infos[i].name);
-		w_name = len > w_name ? len : w_name;
-		len = (int)strlen(format_age(infos[i].started_usec, now, age));
-		w_age = len > w_age ? len : w_age;
+		w_name = max_int(w_name, (int)strlen(infos[i].name));
+		w_age = max_int(w_age, (int)strlen(format_age(infos[i].started_usec, now, age)));
 		if (lines)
 			lines[i] = format_lines(&infos[i]);
-		len = lines && lines[i] ? (int)strlen(lines[i]) : 1;
-		w_lines = len > w_lines ? len : w_lines;
+		w_lines = max_int(w_lines, lines && lines[i] ? (int)strlen(lines[i]) : 1);
+		w_prio = max_int(w_prio, snprintf(prio, sizeof(prio), "%" PRIi32,
+						  infos[i].priority));
+		if (flags)
+			flags[i] = format_flags(&infos[i]);
+		w_flags = max_int(w_flags, flags && flags[i] ? (int)strlen(flags[i]) : 1);
+		show_prio = show_prio || infos[i].priority != 0;
+		show_flags = show_flags || has_flags(&infos[i]);
 	}
 
-	printf("%-*s  %-*s  %-*s  %s\n", w_name, "NAME", w_age, "AGE", w_lines, "LINES",
-	       "PROGRAM");
-	for (size_t i = 0; i < n; i++)
-		printf("%-*s  %-*s  %-*s  %s\n", w_name, infos[i].name, w_age,
+	printf("%-*s  %-*s  %-*s  ", w_name, "NAME", w_age, "AGE", w_lines, "LINES");
+	if (show_prio)
+		printf("%*s  ", w_prio, "PRIO");
+	if (show_flags)
+		printf("%-*s  ", w_flags, "FLAGS");
+	printf("PROGRAM\n");
+	for (size_t i = 0; i < n; i++) {
+		printf("%-*s  %-*s  %-*s  ", w_name, infos[i].name, w_age,
 		       format_age(infos[i].started_usec, now, age), w_lines,
-		       lines && lines[i] ? lines[i] : "?", infos[i].program);
+		       lines && lines[i] ? lines[i] : "?");
+		if (show_prio)
+			printf("%*" PRIi32 "  ", w_prio, infos[i].priority);
+		if (show_flags)
+			printf("%-*s  ", w_flags, flags && flags[i] ? flags[i] : "?");
+		printf("%s\n", infos[i].program);
+	}
 
-	if (lines)
-		for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		if (lines)
 			free(lines[i]);
+		if (flags)
+			free(flags[i]);
+	}
 	free(lines);
+	free(flags);
 }
 
 /* The canonical text as a JSON value; the text itself if it does not parse. */
@@ -291,6 +395,13 @@ static int print_json(const ProgramInfo *infos, size_t n)
 				       json_object_new_uint64(infos[i].started_usec));
 		json_object_object_add(o, "lines", lines);
 		json_object_object_add(o, "program", program_to_json(infos[i].program));
+		json_object_object_add(o, "priority", json_object_new_int(infos[i].priority));
+		json_object_object_add(o, "bound", json_object_new_boolean(infos[i].bound));
+		json_object_object_add(o, "persistent",
+				       json_object_new_boolean(infos[i].persistent));
+		json_object_object_add(o, "timeout_usec",
+				       json_object_new_uint64(infos[i].timeout_usec));
+		json_object_object_add(o, "scheduled", json_object_new_boolean(infos[i].scheduled));
 	}
 	client_print_json(array);
 	return 0;

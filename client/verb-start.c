@@ -2,15 +2,29 @@
 /*
  * start and replace: build or read a program, check it against the daemon's
  * layout with the daemon's parser, and hand it over with Start() or
- * Replace().
+ * Replace(), or with StartWithOptions() when a start option is given.
+ *
+ * start --bind stays until the program ends. The match on Finished is
+ * installed before the call, so that a program that ends at once is not
+ * missed; a Finished the daemon sent before its reply is an older program of
+ * that name (the one replace ended), and is ignored, as wait does. SIGINT and
+ * SIGTERM end the loop, and closing the connection is what stops the
+ * program: the daemon binds it to the connection, not to a Stop() that a
+ * client killed with SIGKILL could never send.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
 
 #include "client.h"
+#include "duration.h"
 #include "log.h"
 #include "program-source.h"
 #include "program.h"
+#include "timestamp.h"
 
 #define PROGRAM_OPTIONS_HELP                                                                       \
 	"\n"                                                                                       \
@@ -31,11 +45,24 @@
 	"      --program JSON       the whole program as JSON text\n"                              \
 	"      --file FILE|-        the whole program from FILE, or from stdin for -\n"            \
 	"\n"                                                                                       \
+	"\n"                                                                                       \
+	"Start options (any of them: the program is started with StartWithOptions()):\n"          \
+	"      --priority N         -1000 to 1000 (default 0): on each line it drives, the\n"     \
+	"                           program of the highest priority shows\n"                       \
+	"      --bind               stay until the program ends, which stops it if this\n"        \
+	"                           client is killed or interrupted\n"                            \
+	"      --persist            keep it across restarts of the daemon\n"                      \
+	"      --timeout DURATION   end it (\"done\") DURATION after it starts\n"                  \
+	"      --at TIME            start it at TIME: RFC 3339 (2026-11-30T17:00:00Z,\n"          \
+	"                           2026-11-30T18:00:00+01:00) or +DURATION from now\n"          \
+	"\n"                                                                                       \
 	"DURATION is seconds (0.25) or a number with a unit: 200us, 250ms, 1.5s, 2m.\n"           \
 	"\n"                                                                                       \
-	"Exit status: 0 started, 1 FILE cannot be read, 2 bad usage, 3 daemon not\n"             \
-	"reachable, 4 invalid program or name, 5 definition not defined, 6 name\n"                \
-	"already running (start) or too many programs running.\n"
+	"Exit status: 0 started (--bind: it ended \"done\"), 1 FILE cannot be read,\n"           \
+	"2 bad usage, 3 daemon not reachable, 4 invalid program, name or start\n"               \
+	"options, 5 definition not defined, 6 name already running (start) or too\n"            \
+	"many programs running; with --bind 7 stopped, 8 replaced, 9 failed,\n"                 \
+	"128+N interrupted by signal N.\n"
 
 static const char start_help[] =
 	"Usage: blinkd-client start KIND|NAME [PROGRAM OPTIONS]\n"
@@ -60,10 +87,88 @@ enum {
 	OPTION_NAME,
 	OPTION_PROGRAM,
 	OPTION_FILE,
+	OPTION_PRIORITY,
+	OPTION_BIND,
+	OPTION_PERSIST,
+	OPTION_TIMEOUT,
+	OPTION_AT,
 };
 
+/* The options of StartWithOptions(), as given; none given: Start() or Replace(). */
+typedef struct StartOptions {
+	bool any;
+	bool has_priority;
+	int priority;
+	bool bind;
+	bool persist;
+	usec_t timeout; /* 0: none */
+	bool has_at;
+	usec_t at; /* CLOCK_REALTIME */
+} StartOptions;
+
+#define PRIORITY_MIN (-1000)
+#define PRIORITY_MAX 1000
+
+static usec_t now_realtime(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (usec_t)ts.tv_sec * USEC_PER_SEC + (usec_t)ts.tv_nsec / NSEC_PER_USEC;
+}
+
+/* One start option; EXIT_STATUS_USAGE after saying what is wrong with it. */
+static int parse_start_option(int opt, const char *arg, StartOptions *s)
+{
+	char *end;
+	long v;
+	int r;
+
+	s->any = true;
+	switch (opt) {
+	case OPTION_PRIORITY:
+		errno = 0;
+		v = strtol(arg, &end, 10);
+		if (errno != 0 || end == arg || *end != '\0' || v < PRIORITY_MIN ||
+		    v > PRIORITY_MAX)
+			return client_usage_error("--priority: \"%s\" is not an integer from %d to %d.",
+						  arg, PRIORITY_MIN, PRIORITY_MAX);
+		s->has_priority = true;
+		s->priority = (int)v;
+		return 0;
+	case OPTION_BIND:
+		s->bind = true;
+		return 0;
+	case OPTION_PERSIST:
+		s->persist = true;
+		return 0;
+	case OPTION_TIMEOUT:
+		r = duration_parse_argument(arg, &s->timeout);
+		if (r < 0)
+			return client_usage_error("--timeout: \"%s\" is not a duration "
+						  "(0.25, 250ms, 1.5s, 2m, ...).",
+						  arg);
+		if (s->timeout < DURATION_MIN)
+			return client_usage_error("--timeout: \"%s\" is shorter than 100us.", arg);
+		return 0;
+	case OPTION_AT:
+		r = timestamp_parse(arg, now_realtime(), &s->at);
+		if (r == -ERANGE)
+			return client_usage_error("--at: \"%s\" is out of range.", arg);
+		if (r < 0)
+			return client_usage_error("--at: \"%s\" is not a time: give RFC 3339 with a "
+						  "zone (2026-11-30T17:00:00Z, "
+						  "2026-11-30T18:00:00+01:00) or +DURATION.",
+						  arg);
+		s->has_at = true;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
 static int parse_program_options(int argc, char **argv, Client *c, const char *help,
-				 ProgramOptions *o, int *ret_exit)
+				 ProgramOptions *o, StartOptions *s, int *ret_exit)
 {
 	static const struct option options[] = {
 		{ "row", required_argument, NULL, OPTION_ROW },
@@ -76,6 +181,11 @@ static int parse_program_options(int argc, char **argv, Client *c, const char *h
 		{ "name", required_argument, NULL, OPTION_NAME },
 		{ "program", required_argument, NULL, OPTION_PROGRAM },
 		{ "file", required_argument, NULL, OPTION_FILE },
+		{ "priority", required_argument, NULL, OPTION_PRIORITY },
+		{ "bind", no_argument, NULL, OPTION_BIND },
+		{ "persist", no_argument, NULL, OPTION_PERSIST },
+		{ "timeout", required_argument, NULL, OPTION_TIMEOUT },
+		{ "at", required_argument, NULL, OPTION_AT },
 		CLIENT_COMMON_OPTIONS,
 		{},
 	};
@@ -121,6 +231,15 @@ static int parse_program_options(int argc, char **argv, Client *c, const char *h
 		case OPTION_FILE:
 			o->file = optarg;
 			break;
+		case OPTION_PRIORITY:
+		case OPTION_BIND:
+		case OPTION_PERSIST:
+		case OPTION_TIMEOUT:
+		case OPTION_AT:
+			*ret_exit = parse_start_option(opt, optarg, s);
+			if (*ret_exit != 0)
+				return 1;
+			break;
 		default:
 			if (client_parse_common_option(c, opt, optarg, help, ret_exit))
 				return 1;
@@ -136,15 +255,165 @@ static int parse_program_options(int argc, char **argv, Client *c, const char *h
 	return 0;
 }
 
-static int start_or_replace(int argc, char **argv, Client *c, const char *method,
-			    const char *help)
+/* The a{sv} of StartWithOptions(), with what was given and nothing else. */
+static int append_start_options(sd_bus_message *m, const StartOptions *s, bool replace)
+{
+	int r;
+
+	r = sd_bus_message_open_container(m, 'a', "{sv}");
+	if (r < 0)
+		return r;
+	if (s->has_priority &&
+	    (r = sd_bus_message_append(m, "{sv}", "priority", "i", (int32_t)s->priority)) < 0)
+		return r;
+	if (replace && (r = sd_bus_message_append(m, "{sv}", "replace", "b", 1)) < 0)
+		return r;
+	if (s->bind && (r = sd_bus_message_append(m, "{sv}", "bind", "b", 1)) < 0)
+		return r;
+	if (s->persist && (r = sd_bus_message_append(m, "{sv}", "persist", "b", 1)) < 0)
+		return r;
+	if (s->timeout > 0 &&
+	    (r = sd_bus_message_append(m, "{sv}", "timeout", "t", (uint64_t)s->timeout)) < 0)
+		return r;
+	if (s->has_at && (r = sd_bus_message_append(m, "{sv}", "at", "t", (uint64_t)s->at)) < 0)
+		return r;
+	return sd_bus_message_close_container(m);
+}
+
+static int start_with_options(Client *c, const char *name, const char *text,
+			      const StartOptions *s, bool replace, uint64_t *ret_cookie)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+	int r;
+
+	r = client_connect(c);
+	if (r != 0)
+		return r;
+	r = sd_bus_message_new_method_call(c->bus, &m, BLINKD_BUS_NAME, BLINKD_OBJECT_PATH,
+					   BLINKD_MANAGER_INTERFACE, "StartWithOptions");
+	if (r < 0)
+		return log_error_errno(r, "Failed to create a method call: %m");
+	r = sd_bus_message_append(m, "ss", name, text);
+	if (r < 0)
+		return log_error_errno(r, "Failed to append to a method call: %m");
+	r = append_start_options(m, s, replace);
+	if (r < 0)
+		return log_error_errno(r, "Failed to append the start options: %m");
+
+	r = client_call_message(c, m, &reply);
+	if (r != 0)
+		return r;
+	if (ret_cookie) {
+		r = sd_bus_message_get_cookie(reply, ret_cookie);
+		if (r < 0)
+			return log_error_errno(r, "Failed to get the serial of a reply: %m");
+	}
+	return 0;
+}
+
+/* What start --bind waits for: the end of one program. */
+typedef struct Binding {
+	sd_event *event;
+	const char *name;
+	uint64_t reply_cookie; /* 0 until the reply to StartWithOptions() is in */
+} Binding;
+
+static int result_to_exit_status(const char *result)
+{
+	if (streq(result, "done"))
+		return EXIT_STATUS_OK;
+	if (streq(result, "stopped"))
+		return EXIT_STATUS_PROGRAM_STOPPED;
+	if (streq(result, "replaced"))
+		return EXIT_STATUS_PROGRAM_REPLACED;
+	return EXIT_STATUS_PROGRAM_FAILED;
+}
+
+static int on_bound_finished(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	Binding *b = userdata;
+	const char *name, *result;
+	uint64_t cookie;
+	int r;
+
+	/* Signals queued while the call was waiting are only handled after it. */
+	if (b->reply_cookie == 0 ||
+	    (sd_bus_message_get_cookie(m, &cookie) >= 0 && cookie < b->reply_cookie))
+		return 0;
+	r = sd_bus_message_read(m, "ss", &name, &result);
+	if (r < 0) {
+		log_warning_errno(r, "Ignoring a Finished signal that does not parse: %m");
+		return 0;
+	}
+	if (!streq(name, b->name))
+		return 0;
+	if (!streq(result, "done"))
+		log_error("%s ended \"%s\", not \"done\".", name, result);
+	return sd_event_exit(b->event, result_to_exit_status(result));
+}
+
+static int on_signal(sd_event_source *source, const struct signalfd_siginfo *si, void *userdata)
+{
+	return sd_event_exit(sd_event_source_get_event(source),
+			     EXIT_STATUS_SIGNAL_BASE + (int)si->ssi_signo);
+}
+
+static int start_bound(Client *c, const char *name, const char *text, const StartOptions *s,
+		       bool replace)
+{
+	_cleanup_(sd_event_unrefp) sd_event *event = NULL;
+	Binding b = { .name = name };
+	sigset_t mask;
+	int r;
+
+	r = client_connect(c);
+	if (r != 0)
+		return r;
+	r = sd_event_default(&event);
+	if (r < 0)
+		return log_error_errno(r, "Failed to create the event loop: %m");
+	b.event = event;
+
+	/* Blocked before the call, so that Ctrl-C during it ends the loop at once, not us. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		return log_error_errno(-errno, "Failed to block SIGINT and SIGTERM: %m");
+	r = sd_event_add_signal(event, NULL, SIGINT, on_signal, NULL);
+	if (r >= 0)
+		r = sd_event_add_signal(event, NULL, SIGTERM, on_signal, NULL);
+	if (r < 0)
+		return log_error_errno(r, "Failed to watch SIGINT and SIGTERM: %m");
+
+	r = sd_bus_match_signal(c->bus, NULL, BLINKD_BUS_NAME, BLINKD_OBJECT_PATH,
+				BLINKD_MANAGER_INTERFACE, "Finished", on_bound_finished, &b);
+	if (r < 0)
+		return client_report_bus_error(c, NULL, r);
+	r = client_attach_event(c, event);
+	if (r < 0)
+		return r;
+
+	r = start_with_options(c, name, text, s, replace, &b.reply_cookie);
+	if (r != 0)
+		return r;
+
+	r = sd_event_loop(event);
+	client_report_gone(c);
+	/* Gone from the bus, the program is stopped: do it now, not whenever main() returns. */
+	c->bus = sd_bus_flush_close_unref(c->bus);
+	return r;
+}
+
+static int start_or_replace(int argc, char **argv, Client *c, bool replace, const char *help)
 {
 	_cleanup_(freep) char *text = NULL;
 	ProgramOptions o = { .lines_kind = -1 };
+	StartOptions s = {};
 	const char *name;
 	int r, status;
 
-	if (parse_program_options(argc, argv, c, help, &o, &status))
+	if (parse_program_options(argc, argv, c, help, &o, &s, &status))
 		return status;
 
 	r = program_options_build(&o, &name, &text);
@@ -155,15 +424,19 @@ static int start_or_replace(int argc, char **argv, Client *c, const char *method
 	if (r != 0)
 		return r;
 
-	return client_call(c, method, NULL, "ss", name, text);
+	if (s.bind)
+		return start_bound(c, name, text, &s, replace);
+	if (s.any)
+		return start_with_options(c, name, text, &s, replace, NULL);
+	return client_call(c, replace ? "Replace" : "Start", NULL, "ss", name, text);
 }
 
 int verb_start(int argc, char **argv, Client *c)
 {
-	return start_or_replace(argc, argv, c, "Start", start_help);
+	return start_or_replace(argc, argv, c, false, start_help);
 }
 
 int verb_replace(int argc, char **argv, Client *c)
 {
-	return start_or_replace(argc, argv, c, "Replace", replace_help);
+	return start_or_replace(argc, argv, c, true, replace_help);
 }

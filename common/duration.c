@@ -84,6 +84,21 @@ int duration_parse(const char *s, usec_t *ret)
 	return 0;
 }
 
+int duration_parse_argument(const char *s, usec_t *ret)
+{
+	size_t digits = strspn(s, "0123456789.");
+	char buf[64];
+
+	/* The same hand parser reads the number, not strtod() and the locale. */
+	if (digits > 0 && s[digits] == '\0') {
+		if (digits > sizeof(buf) - 2)
+			return -ERANGE;
+		snprintf(buf, sizeof(buf), "%ss", s);
+		return duration_parse(buf, ret);
+	}
+	return duration_parse(s, ret);
+}
+
 int duration_from_seconds(double seconds, usec_t *ret)
 {
 	if (isnan(seconds) || isinf(seconds) || seconds < 0)

@@ -24,6 +24,13 @@
 int duration_parse(const char *s, usec_t *ret);
 
 /*
+ * duration_parse_argument() - a duration as a command line gives it: with a
+ * unit, or a bare number of seconds ("0.25"), like a JSON number in a
+ * program. Returns as duration_parse().
+ */
+int duration_parse_argument(const char *s, usec_t *ret);
+
+/*
  * duration_from_seconds() - convert a JSON number of seconds.
  * Returns -EINVAL for NaN, infinities and negative values, -ERANGE when too
  * large; rounds to the nearest microsecond.

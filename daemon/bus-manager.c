@@ -5,7 +5,6 @@
  * the one place where failures become D-Bus errors.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -69,18 +68,6 @@ static const struct {
 	[OPTION_AT] = { "at", 't' },
 };
 
-static int options_fail(ManagerError *e, const char *fmt, ...) _printf_(2, 3);
-static int options_fail(ManagerError *e, const char *fmt, ...)
-{
-	va_list ap;
-
-	e->kind = MANAGER_ERROR_INVALID_OPTIONS;
-	va_start(ap, fmt);
-	vsnprintf(e->message, sizeof(e->message), fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
-
 /*
  * Read an a{sv} of start options: each key known, of its type, once. The
  * ranges are the manager's to check. A malformed message is the caller's
@@ -108,15 +95,15 @@ static int read_start_options(sd_bus_message *msg, ManagerStartOptions *o, Manag
 			if (streq(start_options[i].key, key))
 				break;
 		if (i == _OPTION_MAX)
-			return options_fail(e, "unknown option \"%.40s\" (expected priority, replace, "
+			return manager_error_set(e, MANAGER_ERROR_INVALID_OPTIONS, "unknown option \"%.40s\" (expected priority, replace, "
 					       "bind, persist, timeout, at)",
 					    key);
 		if (seen[i])
-			return options_fail(e, "%s: given twice", key);
+			return manager_error_set(e, MANAGER_ERROR_INVALID_OPTIONS, "%s: given twice", key);
 		seen[i] = true;
 		type_string[0] = start_options[i].type;
 		if (!streq(contents, type_string))
-			return options_fail(e, "%s: must be of type \"%s\", not \"%.20s\"", key,
+			return manager_error_set(e, MANAGER_ERROR_INVALID_OPTIONS, "%s: must be of type \"%s\", not \"%.20s\"", key,
 					    type_string, contents);
 		if ((k = sd_bus_message_enter_container(msg, 'v', type_string)) < 0 ||
 		    (k = sd_bus_message_read_basic(msg, type_string[0],
@@ -140,12 +127,12 @@ static int read_start_options(sd_bus_message *msg, ManagerStartOptions *o, Manag
 			break;
 		case OPTION_TIMEOUT:
 			if (tval == 0)
-				return options_fail(e, "timeout: must be at least 100 us, not 0");
+				return manager_error_set(e, MANAGER_ERROR_INVALID_OPTIONS, "timeout: must be at least 100 us, not 0");
 			o->timeout = tval;
 			break;
 		case OPTION_AT:
 			if (tval == 0)
-				return options_fail(e, "at: must be a CLOCK_REALTIME instant in "
+				return manager_error_set(e, MANAGER_ERROR_INVALID_OPTIONS, "at: must be a CLOCK_REALTIME instant in "
 						       "microseconds, not 0");
 			o->at = tval;
 			break;
@@ -253,42 +240,9 @@ static int method_stop_all(sd_bus_message *msg, void *userdata, sd_bus_error *er
 	return sd_bus_reply_method_return(msg, NULL);
 }
 
-/*
- * Reply with (name, canonical program) of every entry of @table, in name order;
- * @canonical_offset is where the value's struct keeps its canonical text.
- */
-static int reply_name_table(sd_bus_message *msg, const NameTable *table, size_t canonical_offset)
-{
-	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-	int k;
-
-	k = sd_bus_message_new_method_return(msg, &reply);
-	if (k < 0)
-		return k;
-	k = sd_bus_message_open_container(reply, 'a', "(ss)");
-	if (k < 0)
-		return k;
-	/* Basic appends, not sd_bus_message_append(): no signature to parse per entry. */
-	for (size_t i = 0; i < table->n; i++) {
-		const char *canonical =
-			*(char **)((uint8_t *)table->entries[i].value + canonical_offset);
-		if ((k = sd_bus_message_open_container(reply, 'r', "ss")) < 0 ||
-		    (k = sd_bus_message_append_basic(reply, 's', table->entries[i].name)) < 0 ||
-		    (k = sd_bus_message_append_basic(reply, 's', canonical)) < 0 ||
-		    (k = sd_bus_message_close_container(reply)) < 0)
-			return k;
-	}
-	k = sd_bus_message_close_container(reply);
-	if (k < 0)
-		return k;
-	return sd_bus_send(NULL, reply, NULL);
-}
-
 static int method_list(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
-	Bus *b = userdata;
-
-	return reply_name_table(msg, &b->manager->running, offsetof(Running, canonical));
+	return bus_reply_sliced(userdata, msg, SLICE_LIST);
 }
 
 static int method_define(sd_bus_message *msg, void *userdata, sd_bus_error *error)
@@ -316,9 +270,7 @@ static int method_undefine(sd_bus_message *msg, void *userdata, sd_bus_error *er
 
 static int method_list_definitions(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
-	Bus *b = userdata;
-
-	return reply_name_table(msg, &b->manager->definitions, offsetof(Definition, canonical));
+	return bus_reply_sliced(userdata, msg, SLICE_DEFINITIONS);
 }
 
 static int on_subscribers_gone(sd_bus_track *t, void *userdata)

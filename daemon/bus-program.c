@@ -36,29 +36,6 @@ static int program_find(sd_bus *bus, const char *path, const char *interface, vo
 	return 1;
 }
 
-static int program_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nodes,
-			     sd_bus_error *error)
-{
-	const NameTable *running = &((Bus *)userdata)->manager->running;
-	char **l;
-	int k;
-
-	l = calloc(running->n + 1, sizeof(char *));
-	if (!l)
-		return -ENOMEM;
-	for (size_t i = 0; i < running->n; i++) {
-		k = bus_program_path(running->entries[i].name, &l[i]);
-		if (k < 0) {
-			for (size_t j = 0; j < i; j++)
-				free(l[j]);
-			free(l);
-			return k;
-		}
-	}
-	*nodes = l;
-	return 0;
-}
-
 static int property_lines(sd_bus *bus, const char *path, const char *interface,
 			  const char *property, sd_bus_message *reply, void *userdata,
 			  sd_bus_error *error)
@@ -137,11 +114,38 @@ int bus_program_register(Bus *b)
 				       BLINKD_PROGRAM_INTERFACE, program_vtable, program_find, b);
 	if (r < 0)
 		return log_error_errno(r, "Failed to register the program objects: %m");
-	r = sd_bus_add_node_enumerator(b->bus, &b->enumerator_slot, BLINKD_PROGRAM_PATH_PREFIX,
-				       program_enumerate, b);
-	if (r < 0)
-		return log_error_errno(r, "Failed to register the program enumerator: %m");
+	/*
+	 * No node enumerator: the objects' list is built in slices
+	 * (bus-reply.c), for GetManagedObjects() and for the introspection of
+	 * /io/blinkd1/program, never whole in one dispatch.
+	 */
 	return 0;
+}
+
+/* The same values as the vtable's getters, in one a{sv}. */
+int bus_program_append_properties(sd_bus_message *m, Running *r)
+{
+	int k;
+
+	if ((k = sd_bus_message_open_container(m, 'a', "{sv}")) < 0 ||
+	    (k = sd_bus_message_append(m, "{sv}", "Name", "s", r->name)) < 0 ||
+	    (k = sd_bus_message_append(m, "{sv}", "Program", "s", r->canonical)) < 0 ||
+	    (k = sd_bus_message_append(m, "{sv}", "StartedUSec", "t", (uint64_t)r->started_realtime)) < 0)
+		return k;
+	if ((k = sd_bus_message_open_container(m, 'e', "sv")) < 0 ||
+	    (k = sd_bus_message_append_basic(m, 's', "Lines")) < 0 ||
+	    (k = sd_bus_message_open_container(m, 'v', "au")) < 0 ||
+	    (k = sd_bus_message_append_array(m, 'u', r->lines, r->n_lines * sizeof(unsigned))) < 0 ||
+	    (k = sd_bus_message_close_container(m)) < 0 ||
+	    (k = sd_bus_message_close_container(m)) < 0)
+		return k;
+	if ((k = sd_bus_message_append(m, "{sv}", "Priority", "i", (int32_t)r->priority)) < 0 ||
+	    (k = sd_bus_message_append(m, "{sv}", "Bound", "b", (int)r->bound)) < 0 ||
+	    (k = sd_bus_message_append(m, "{sv}", "Persistent", "b", (int)r->persistent)) < 0 ||
+	    (k = sd_bus_message_append(m, "{sv}", "TimeoutUSec", "t", (uint64_t)r->timeout)) < 0 ||
+	    (k = sd_bus_message_append(m, "{sv}", "Scheduled", "b", (int)running_is_scheduled(r))) < 0)
+		return k;
+	return sd_bus_message_close_container(m);
 }
 
 /* ------------------------------------------------------- bound programs */

@@ -50,6 +50,38 @@ static const ManagerBusOps bus_ops = {
 	.frame = bus_frame,
 };
 
+/*
+ * GetManagedObjects() of /io/blinkd1 and Introspect() of /io/blinkd1/program
+ * list every program; sd-bus would build them whole in one dispatch. They
+ * are answered here, in slices, before sd-bus sees them.
+ */
+static int on_incoming(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	const char *path, *interface, *member;
+	SliceKind kind;
+	int k;
+
+	if (!sd_bus_message_is_method_call(m, NULL, NULL))
+		return 0;
+	path = sd_bus_message_get_path(m);
+	interface = sd_bus_message_get_interface(m);
+	member = sd_bus_message_get_member(m);
+	if (!path || !member)
+		return 0;
+	if (streq(member, "GetManagedObjects") && streq(path, BLINKD_OBJECT_PATH) &&
+	    (!interface || streq(interface, "org.freedesktop.DBus.ObjectManager")))
+		kind = SLICE_MANAGED_OBJECTS;
+	else if (streq(member, "Introspect") && streq(path, BLINKD_PROGRAM_PATH_PREFIX) &&
+		 (!interface || streq(interface, "org.freedesktop.DBus.Introspectable")))
+		kind = SLICE_INTROSPECT_PROGRAMS;
+	else
+		return 0;
+	k = bus_reply_sliced(userdata, m, kind);
+	if (k < 0)
+		(void)sd_bus_reply_method_errno(m, k, NULL);
+	return 1; /* handled */
+}
+
 /* The broker went away (or our connection to it): a daemon nobody can reach has no purpose. */
 static int on_disconnected(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
@@ -84,6 +116,12 @@ int bus_new(Bus **ret, Manager *m, bool user_bus)
 	r = sd_bus_attach_event(b->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
 	if (r < 0)
 		return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
+	r = bus_replies_init(b);
+	if (r < 0)
+		return r;
+	r = sd_bus_add_filter(b->bus, &b->filter_slot, on_incoming, b);
+	if (r < 0)
+		return log_error_errno(r, "Failed to add the message filter: %m");
 
 	r = bus_manager_register(b);
 	if (r < 0)
@@ -107,12 +145,14 @@ Bus *bus_free(Bus *b)
 		return NULL;
 	if (b->manager && b->manager->bus_userdata == b)
 		manager_set_bus(b->manager, NULL, NULL);
+	bus_replies_free(b);
+	sd_event_source_unref(b->slicer);
 	sd_bus_track_unref(b->subscribers);
 	sd_bus_slot_unref(b->manager_slot);
 	sd_bus_slot_unref(b->program_slot);
-	sd_bus_slot_unref(b->enumerator_slot);
 	sd_bus_slot_unref(b->object_manager_slot);
 	sd_bus_slot_unref(b->disconnected_slot);
+	sd_bus_slot_unref(b->filter_slot);
 	if (b->bus)
 		(void)sd_bus_detach_event(b->bus);
 	sd_bus_flush_close_unref(b->bus);

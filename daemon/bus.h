@@ -14,13 +14,37 @@
 
 #include "manager.h"
 
+typedef struct SlicedReply SlicedReply;
+
 typedef struct Bus {
 	Manager *manager;
 	sd_bus *bus;
-	sd_bus_slot *manager_slot, *program_slot, *enumerator_slot, *object_manager_slot;
-	sd_bus_slot *disconnected_slot;
+	sd_bus_slot *manager_slot, *program_slot, *object_manager_slot;
+	sd_bus_slot *disconnected_slot, *filter_slot;
 	sd_bus_track *subscribers;
+	sd_event_source *slicer;	/* builds the replies below, a slice a dispatch */
+	SlicedReply *replies, *replies_last; /* in the order their calls came */
 } Bus;
+
+/* What a reply built in slices lists (bus-reply.c). */
+typedef enum SliceKind {
+	SLICE_LIST,			/* List(): a(ss) of the running programs */
+	SLICE_DEFINITIONS,		/* ListDefinitions(): a(ss) */
+	SLICE_MANAGED_OBJECTS,		/* GetManagedObjects() on /io/blinkd1 */
+	SLICE_INTROSPECT_PROGRAMS,	/* Introspect() of /io/blinkd1/program: its child nodes */
+} SliceKind;
+
+/*
+ * bus_reply_sliced() - answer @call with a snapshot of what @kind lists,
+ * built in slices between timer events. Returns 1 (the reply comes later)
+ * or a negative errno.
+ */
+int bus_reply_sliced(Bus *b, sd_bus_message *call, SliceKind kind);
+int bus_replies_init(Bus *b);
+void bus_replies_free(Bus *b);
+
+/* io.blinkd1.Program's properties of @r as an a{sv} (GetManagedObjects). */
+int bus_program_append_properties(sd_bus_message *m, Running *r);
 
 /*
  * bus_new() - connect to the session (@user_bus) or system bus, register the

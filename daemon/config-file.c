@@ -197,9 +197,18 @@ int config_parse(Config **ret, const char *text, size_t len, const char *label)
 				c->max_programs = (unsigned)m;
 				r = 0;
 			}
+		} else if (streq(key, "precision")) {
+			const char *p = json_object_is_type(v, json_type_string)
+						? json_object_get_string(v)
+						: "";
+			if (streq(p, "spin") || streq(p, "normal")) {
+				c->precision_spin = streq(p, "spin");
+				r = 0;
+			} else
+				r = config_fail(c, kpath, "must be \"normal\" or \"spin\"");
 		} else
 			r = config_fail(c, kpath, "unknown key (expected chip, consumer, matrix, "
-						  "definitions, autostart, max_programs)");
+						  "definitions, autostart, max_programs, precision)");
 		if (r < 0)
 			return r;
 	}

@@ -24,6 +24,7 @@ typedef struct Config {
 	char *chip;			/* a gpiochip path, or "sim" */
 	char *consumer;
 	unsigned max_programs;
+	bool precision_spin;		/* "precision": "spin" */
 	Layout *layout;
 	struct json_object *definitions; /* name -> program, parsed once the chip names lines */
 	struct json_object *autostart;	 /* name -> program */

@@ -1352,6 +1352,35 @@ bool engine_run_is_scheduled(const EngineRun *run)
 	return run->root && run->root->state == TASK_NEW;
 }
 
+int engine_run_reschedule(Engine *e, EngineRun *run, usec_t now, int64_t offset)
+{
+	Task *t = run->root;
+	usec_t start;
+
+	if (!engine_run_is_scheduled(run))
+		return -EBUSY;
+	if (offset < -ENGINE_OFFSET_MAX || offset > ENGINE_OFFSET_MAX)
+		return -ERANGE;
+	engine_process(e, to_internal(now));
+	if (!engine_run_is_scheduled(run))
+		return -EBUSY; /* it started meanwhile */
+	start = offset < 0 ? e->now - (usec_t)-offset : e->now + (usec_t)offset;
+	t->start = start;
+	if (start > e->now) {
+		task_schedule(e, t, start);
+		return 0;
+	}
+	/* Its instant has come or gone by: it starts now, in the phase it has since. */
+	heap_remove(e, t);
+	e->step_time = start;
+	if (task_step(t, EVENT_START, NULL) < 0)
+		run_fail(run);
+	e->step_time = e->now;
+	engine_process(e, e->now);
+	engine_recycle(e);
+	return 0;
+}
+
 usec_t engine_run_duration(const EngineRun *run)
 {
 	return program_duration(run, run->root_program);

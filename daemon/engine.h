@@ -126,6 +126,14 @@ usec_t engine_program_duration(const Program *program, EngineLookup lookup, void
 /* A run that starts later and has not yet started. */
 bool engine_run_is_scheduled(const EngineRun *run);
 
+/*
+ * engine_run_reschedule() - a run not yet started starts at @offset from
+ * @now instead (the wall clock was set, and its instant moved on the
+ * monotonic one). An offset now or in the past starts it at once, in
+ * phase. Returns -EBUSY when it has started already.
+ */
+int engine_run_reschedule(Engine *e, EngineRun *run, usec_t now, int64_t offset);
+
 /* How long the run's program runs from its start (calls as bound), or USEC_INFINITY. */
 usec_t engine_run_duration(const EngineRun *run);
 

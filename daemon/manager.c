@@ -5,7 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 #include <systemd/sd-daemon.h>
@@ -49,9 +52,7 @@ bool running_is_scheduled(const Running *r)
 	return r->run && engine_run_is_scheduled(r->run);
 }
 
-static int manager_fail(ManagerError *error, ManagerErrorKind kind, const char *fmt, ...)
-	_printf_(3, 4);
-static int manager_fail(ManagerError *error, ManagerErrorKind kind, const char *fmt, ...)
+int manager_error_set(ManagerError *error, ManagerErrorKind kind, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -120,9 +121,15 @@ size_t manager_get_lit(const Manager *m, unsigned *offsets, size_t max)
 
 /* ------------------------------------------------------------- programs */
 
-static Running *running_free(Running *r)
+Running *running_ref(Running *r)
 {
-	if (!r)
+	r->n_ref++;
+	return r;
+}
+
+Running *running_unref(Running *r)
+{
+	if (!r || --r->n_ref > 0)
 		return NULL;
 	free(r->name);
 	free(r->canonical);
@@ -130,7 +137,7 @@ static Running *running_free(Running *r)
 	free(r);
 	return NULL;
 }
-DEFINE_TRIVIAL_CLEANUP_FUNC(Running *, running_free);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Running *, running_unref);
 
 /*
  * Write what must survive a restart: the persistent programs that run and
@@ -208,7 +215,7 @@ void manager_report_ended(Manager *m)
 			(void)name_table_remove(&m->running, r->name);
 			persist = persist || r->persistent;
 		}
-		running_free(r);
+		running_unref(r);
 	}
 	/* A persistent program that ended is gone from the store too (not when the daemon exits). */
 	if (persist && !m->exiting)
@@ -272,6 +279,10 @@ static void manager_advance(Manager *m, usec_t now)
 		manager_notify_status(m);
 }
 
+/* Precision mode: the margin stays within these, whatever the wakeups say. */
+#define SPIN_MARGIN_MIN (20ULL)
+#define SPIN_MARGIN_MAX (2 * USEC_PER_MSEC)
+
 static void manager_arm_timer(Manager *m, usec_t now)
 {
 	usec_t next = engine_next_deadline(m->engine);
@@ -283,8 +294,43 @@ static void manager_arm_timer(Manager *m, usec_t now)
 		(void)sd_event_source_set_enabled(m->timer, SD_EVENT_OFF);
 		return;
 	}
-	(void)sd_event_source_set_time(m->timer, next);
+	m->timer_due = next;
+	m->timer_fire = m->spin && next > m->spin_margin ? next - m->spin_margin : next;
+	(void)sd_event_source_set_time(m->timer, m->timer_fire);
 	(void)sd_event_source_set_enabled(m->timer, SD_EVENT_ONESHOT);
+}
+
+static int compare_usec(const void *a, const void *b)
+{
+	usec_t x = *(const usec_t *)a, y = *(const usec_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Precision mode, at each wakeup: learn how late the timer fires (the
+ * margin follows the 99th percentile of the last 64 wakeups, plus a little),
+ * then wait out the rest of the way to the instant on the clock. The wait
+ * is bounded, so a clock that does not move (tests) cannot hold the loop.
+ */
+static void manager_spin(Manager *m)
+{
+	usec_t now = manager_now(m), limit;
+	size_t n = ELEMENTSOF(m->wake_late);
+
+	m->wake_late[m->n_wake_late++ % n] = now > m->timer_fire ? now - m->timer_fire : 0;
+	if (m->n_wake_late % 16 == 0 && m->n_wake_late >= n) {
+		usec_t sorted[ELEMENTSOF(m->wake_late)];
+
+		memcpy(sorted, m->wake_late, sizeof(sorted));
+		qsort(sorted, n, sizeof(usec_t), compare_usec);
+		m->spin_margin = sorted[n - 1 - n / 100] + SPIN_MARGIN_MIN;
+		if (m->spin_margin > SPIN_MARGIN_MAX)
+			m->spin_margin = SPIN_MARGIN_MAX;
+	}
+	limit = now + m->spin_margin + USEC_PER_MSEC;
+	while (now < m->timer_due && now < limit)
+		now = manager_now(m);
 }
 
 usec_t manager_next_deadline(const Manager *m)
@@ -306,7 +352,11 @@ void manager_tick(Manager *m)
 
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
-	manager_tick(userdata);
+	Manager *m = userdata;
+
+	if (m->spin)
+		manager_spin(m);
+	manager_tick(m);
 	return 0;
 }
 
@@ -385,12 +435,13 @@ static void collect_lines(Manager *m, const Program *p, LineCollector *c)
 
 static int running_new(Manager *m, const char *name, Program *p, Running **ret)
 {
-	_cleanup_(running_freep) Running *r = NULL;
+	_cleanup_(running_unrefp) Running *r = NULL;
 	LineCollector c = {};
 
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
+	r->n_ref = 1;
 	r->manager = m;
 	r->name = strdup(name);
 	r->canonical = program_format(p);
@@ -421,15 +472,21 @@ static int parse_named_program(Manager *m, const char *what, const char *name, c
 	int k;
 
 	if (!program_name_is_valid(name))
-		return manager_fail(error, MANAGER_ERROR_INVALID_NAME,
+		return manager_error_set(error, MANAGER_ERROR_INVALID_NAME,
 				    "\"%.80s\" is not a valid %s name: names are 1 to 64 of A-Z "
 				    "a-z 0-9 _ . -",
 				    name, what);
 	k = program_parse(text, m->config->layout, 0, ret, &perr);
 	if (k == -EINVAL)
-		return manager_fail(error, MANAGER_ERROR_INVALID_PROGRAM, "%s: %s", perr.path,
+		return manager_error_set(error, MANAGER_ERROR_INVALID_PROGRAM, "%s: %s", perr.path,
 				    perr.message);
 	return k;
+}
+
+/* Where @at (CLOCK_REALTIME) falls from now, as an offset on the engine's timeline. */
+static int64_t realtime_offset(usec_t at, usec_t now_realtime)
+{
+	return at >= now_realtime ? (int64_t)(at - now_realtime) : -(int64_t)(now_realtime - at);
 }
 
 /* Start @r's run of @p at @offset from the engine's instant; maps what the caller did wrong. */
@@ -446,9 +503,9 @@ static int running_start(Manager *m, Running *r, Program *p, int64_t offset, Man
 			      },
 			      r, &r->run, &perr);
 	if (k == -ENOENT)
-		return manager_fail(error, MANAGER_ERROR_NOT_DEFINED, "%s", perr.message);
+		return manager_error_set(error, MANAGER_ERROR_NOT_DEFINED, "%s", perr.message);
 	if (k == -ELOOP)
-		return manager_fail(error, MANAGER_ERROR_INVALID_PROGRAM, "%s: %s", perr.path,
+		return manager_error_set(error, MANAGER_ERROR_INVALID_PROGRAM, "%s: %s", perr.path,
 				    perr.message);
 	return k;
 }
@@ -458,27 +515,27 @@ static int check_start_options(Manager *m, const ManagerStartOptions *o, usec_t 
 			       ManagerError *error)
 {
 	if (o->priority < ENGINE_PRIORITY_MIN || o->priority > ENGINE_PRIORITY_MAX)
-		return manager_fail(error, MANAGER_ERROR_INVALID_OPTIONS,
+		return manager_error_set(error, MANAGER_ERROR_INVALID_OPTIONS,
 				    "priority: %d is out of range (-1000 to 1000)", o->priority);
 	if (o->timeout > 0 && o->timeout < MANAGER_TIMEOUT_MIN)
-		return manager_fail(error, MANAGER_ERROR_INVALID_OPTIONS,
+		return manager_error_set(error, MANAGER_ERROR_INVALID_OPTIONS,
 				    "timeout: %llu us is shorter than 100 us",
 				    (unsigned long long)o->timeout);
 	if (o->timeout > (usec_t)ENGINE_OFFSET_MAX)
-		return manager_fail(error, MANAGER_ERROR_INVALID_OPTIONS,
+		return manager_error_set(error, MANAGER_ERROR_INVALID_OPTIONS,
 				    "timeout: %llu us is too long", (unsigned long long)o->timeout);
 	if (o->at > 0 && o->at > now_realtime + MANAGER_AT_AHEAD_MAX)
-		return manager_fail(error, MANAGER_ERROR_INVALID_OPTIONS,
+		return manager_error_set(error, MANAGER_ERROR_INVALID_OPTIONS,
 				    "at: more than a day ahead (%llu us from now)",
 				    (unsigned long long)(o->at - now_realtime));
 	if (o->at > 0 && o->at + (usec_t)ENGINE_OFFSET_MAX < now_realtime)
-		return manager_fail(error, MANAGER_ERROR_INVALID_OPTIONS, "at: too long ago");
+		return manager_error_set(error, MANAGER_ERROR_INVALID_OPTIONS, "at: too long ago");
 	if (o->bind && o->persist)
-		return manager_fail(error, MANAGER_ERROR_INVALID_OPTIONS,
+		return manager_error_set(error, MANAGER_ERROR_INVALID_OPTIONS,
 				    "bind, persist: a program bound to its caller cannot outlive "
 				    "the daemon");
 	if (o->persist && !m->state_dir)
-		return manager_fail(error, MANAGER_ERROR_INVALID_OPTIONS,
+		return manager_error_set(error, MANAGER_ERROR_INVALID_OPTIONS,
 				    "persist: the daemon has no state directory");
 	return 0;
 }
@@ -507,7 +564,7 @@ int manager_start_program_with(Manager *m, const char *name, const char *text,
 			       const ManagerStartOptions *opts, ManagerError *error)
 {
 	_cleanup_(program_unrefp) Program *p = NULL;
-	_cleanup_(running_freep) Running *r = NULL;
+	_cleanup_(running_unrefp) Running *r = NULL;
 	usec_t now_realtime = manager_now_realtime(m), start_realtime;
 	Running *old;
 	int64_t offset = 0;
@@ -523,11 +580,11 @@ int manager_start_program_with(Manager *m, const char *name, const char *text,
 	manager_begin(m);
 	old = name_table_get(&m->running, name);
 	if (old && !opts->replace)
-		return manager_fail(error, MANAGER_ERROR_EXISTS,
+		return manager_error_set(error, MANAGER_ERROR_EXISTS,
 				    "a program named \"%s\" is running; stop it or use Replace",
 				    name);
 	if (!old && m->running.n >= m->config->max_programs)
-		return manager_fail(error, MANAGER_ERROR_LIMIT_EXCEEDED,
+		return manager_error_set(error, MANAGER_ERROR_LIMIT_EXCEEDED,
 				    "%u programs are running, the most there may be",
 				    m->config->max_programs);
 
@@ -536,8 +593,7 @@ int manager_start_program_with(Manager *m, const char *name, const char *text,
 		return k;
 	/* On the wall clock once, then on the engine's timeline: at, or the store's start. */
 	start_realtime = opts->resume_from ? opts->resume_from : opts->at ? opts->at : now_realtime;
-	offset = start_realtime >= now_realtime ? (int64_t)(start_realtime - now_realtime)
-						: -(int64_t)(now_realtime - start_realtime);
+	offset = realtime_offset(start_realtime, now_realtime);
 	r->started_realtime = start_realtime;
 	r->priority = opts->priority;
 	r->bound = opts->bind;
@@ -580,7 +636,7 @@ int manager_stop_program(Manager *m, const char *name, ManagerError *error)
 	manager_begin(m);
 	r = name_table_get(&m->running, name);
 	if (!r || !r->run)
-		return manager_fail(error, MANAGER_ERROR_NOT_RUNNING,
+		return manager_error_set(error, MANAGER_ERROR_NOT_RUNNING,
 				    "no program named \"%.80s\" is running", name);
 	(void)engine_stop(m->engine, r->run, RUN_STOPPED, engine_now(m->engine));
 	manager_end(m);
@@ -594,11 +650,56 @@ void manager_stop_all_programs(Manager *m)
 	manager_end(m);
 }
 
+void manager_realtime_changed(Manager *m)
+{
+	usec_t now_realtime = manager_now_realtime(m);
+
+	manager_begin(m);
+	for (size_t i = 0; i < m->running.n; i++) {
+		Running *r = m->running.entries[i].value;
+
+		if (running_is_scheduled(r))
+			(void)engine_run_reschedule(m->engine, r->run, engine_now(m->engine),
+						    realtime_offset(r->started_realtime, now_realtime));
+	}
+	manager_end(m);
+}
+
+/* A timerfd on CLOCK_REALTIME, armed for the end of time, is cancelled when the clock is set. */
+static int arm_clock_watch(int fd)
+{
+	struct itimerspec its = { .it_value = { .tv_sec = (time_t)INT32_MAX } };
+
+	if (timerfd_settime(fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its, NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+static int on_clock_set(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	Manager *m = userdata;
+	uint64_t expirations;
+
+	/* ECANCELED: the clock was set. Anything else: nothing to do but re-arm. */
+	if (read(fd, &expirations, sizeof(expirations)) < 0 && errno == ECANCELED) {
+		log_info("The wall clock was set; programs started at a later instant move with it.");
+		manager_realtime_changed(m);
+	}
+	(void)arm_clock_watch(fd);
+	return 0;
+}
+
 /* ---------------------------------------------------------- definitions */
 
-static Definition *definition_free(Definition *d)
+Definition *definition_ref(Definition *d)
 {
-	if (!d)
+	d->n_ref++;
+	return d;
+}
+
+Definition *definition_unref(Definition *d)
+{
+	if (!d || --d->n_ref > 0)
 		return NULL;
 	free(d->name);
 	free(d->canonical);
@@ -606,7 +707,7 @@ static Definition *definition_free(Definition *d)
 	free(d);
 	return NULL;
 }
-DEFINE_TRIVIAL_CLEANUP_FUNC(Definition *, definition_free);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Definition *, definition_unref);
 
 typedef struct CandidateLookup {
 	Manager *manager;
@@ -626,7 +727,7 @@ static Program *lookup_with_candidate(const char *name, void *userdata)
 static int definition_add(Manager *m, const char *name, Program *p, bool persistent,
 			  ManagerError *error)
 {
-	_cleanup_(definition_freep) Definition *d = NULL;
+	_cleanup_(definition_unrefp) Definition *d = NULL;
 	ProgramError perr = {};
 	CandidateLookup lookup;
 	Definition *old;
@@ -635,6 +736,7 @@ static int definition_add(Manager *m, const char *name, Program *p, bool persist
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
+	d->n_ref = 1;
 	d->name = strdup(name);
 	d->canonical = program_format(p);
 	d->program = program_ref(p);
@@ -645,7 +747,7 @@ static int definition_add(Manager *m, const char *name, Program *p, bool persist
 	lookup = (CandidateLookup){ m, d };
 	k = engine_check_calls(p, lookup_with_candidate, &lookup, name, &perr);
 	if (k == -ELOOP)
-		return manager_fail(error, MANAGER_ERROR_INVALID_PROGRAM, "%s: %s", perr.path,
+		return manager_error_set(error, MANAGER_ERROR_INVALID_PROGRAM, "%s: %s", perr.path,
 				    perr.message);
 	if (k < 0)
 		return k;
@@ -654,7 +756,7 @@ static int definition_add(Manager *m, const char *name, Program *p, bool persist
 	old = name_table_get(&m->definitions, name);
 	if (old) {
 		name_table_remove(&m->definitions, name);
-		definition_free(old);
+		definition_unref(old);
 	}
 	k = name_table_put(&m->definitions, d->name, d);
 	if (k < 0)
@@ -683,13 +785,13 @@ int manager_undefine(Manager *m, const char *name, ManagerError *error)
 	Definition *d = name_table_remove(&m->definitions, name);
 
 	if (!d)
-		return manager_fail(error, MANAGER_ERROR_NOT_DEFINED, "no definition named \"%.80s\"",
+		return manager_error_set(error, MANAGER_ERROR_NOT_DEFINED, "no definition named \"%.80s\"",
 				    name);
 	if (d->persistent) {
-		definition_free(d);
+		definition_unref(d);
 		manager_persist(m);
 	} else
-		definition_free(d);
+		definition_unref(d);
 	return 0;
 }
 
@@ -781,6 +883,9 @@ int manager_new(Manager **ret, const ManagerOptions *opts)
 	r = load_config_programs(m);
 	if (r < 0)
 		return r;
+	m->spin = m->config->precision_spin;
+	/* Until the wakeups have said how late they are: a VM's usual lateness. */
+	m->spin_margin = 200;
 
 	r = engine_new(&m->engine, m->config->layout, &engine_ops, m);
 	if (r < 0)
@@ -816,6 +921,8 @@ int manager_new(Manager **ret, const ManagerOptions *opts)
 		return log_error_errno(r, "Failed to add the engine timer: %m");
 	(void)sd_event_source_set_enabled(m->timer, SD_EVENT_OFF);
 	(void)sd_event_source_set_description(m->timer, "engine");
+	/* An edge that falls due goes before anything else the loop has to do. */
+	(void)sd_event_source_set_priority(m->timer, SD_EVENT_PRIORITY_IMPORTANT);
 	r = sd_event_add_time(m->event, &m->frame_timer, CLOCK_MONOTONIC, 0, 1, on_frame_timer, m);
 	if (r < 0)
 		return log_error_errno(r, "Failed to add the frame timer: %m");
@@ -826,7 +933,24 @@ int manager_new(Manager **ret, const ManagerOptions *opts)
 	if (r < 0)
 		return log_error_errno(r, "Failed to add the report event: %m");
 	(void)sd_event_source_set_enabled(m->report_source, SD_EVENT_OFF);
-	(void)sd_event_source_set_priority(m->report_source, SD_EVENT_PRIORITY_IMPORTANT);
+	(void)sd_event_source_set_priority(m->report_source, SD_EVENT_PRIORITY_IMPORTANT / 2);
+
+	{
+		int fd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
+
+		if (fd < 0 || arm_clock_watch(fd) < 0)
+			(void)log_warning_errno(errno, "Failed to watch the wall clock: %m; a start "
+						       "\"at\" an instant does not follow it when set");
+		else {
+			r = sd_event_add_io(m->event, &m->clock_set_source, fd, EPOLLIN, on_clock_set, m);
+			if (r < 0)
+				return log_error_errno(r, "Failed to watch the wall clock: %m");
+			(void)sd_event_source_set_io_fd_own(m->clock_set_source, true);
+			fd = -1;
+		}
+		if (fd >= 0)
+			(void)close(fd);
+	}
 
 	r = sd_event_set_watchdog(m->event, true);
 	if (r < 0)
@@ -993,12 +1117,13 @@ Manager *manager_free(Manager *m)
 	}
 	engine_free(m->engine);
 	for (size_t i = 0; i < m->definitions.n; i++)
-		definition_free(m->definitions.entries[i].value);
+		definition_unref(m->definitions.entries[i].value);
 	name_table_done(&m->definitions);
 	name_table_done(&m->running);
 	sd_event_source_unref(m->timer);
 	sd_event_source_unref(m->frame_timer);
 	sd_event_source_unref(m->report_source);
+	sd_event_source_unref(m->clock_set_source);
 	sd_event_unref(m->event);
 	gpio_close(m->gpio); /* every line to 0, the request released */
 	trace_close(m->trace);

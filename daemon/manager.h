@@ -7,7 +7,9 @@
  *
  * Owners, each object one:
  *  - Running: the manager's, from manager_start_program() until its end has
- *    been reported. While it runs it is listed by name in m->running. Its
+ *    been reported; a bus reply built in slices (bus-reply.c) holds a
+ *    reference on each Running it lists, so what it lists stays valid until
+ *    it is sent, and no longer. While it runs it is listed by name in m->running. Its
  *    end (the engine's finished()) only queues it; manager_report_ended()
  *    reports the queue (InterfacesRemoved, Finished), unlists and frees it,
  *    and runs only where no caller up the stack holds a Running: at the
@@ -18,7 +20,8 @@
  *    finished() says it ended; r->run is NULL from then on.
  *  - Definition: m->definitions'; its Program is shared by reference count
  *    with the runs that bound it, so redefining a name under a running
- *    "call" changes nothing for that run.
+ *    "call" changes nothing for that run. A sliced reply may hold a
+ *    reference too, as for a Running.
  *  - Program: immutable, reference counted (program.h).
  *
  * Every manager_*() call is one instant: it reads the clock once, brings the
@@ -40,6 +43,7 @@
 
 /* A named program that runs. */
 typedef struct Running {
+	unsigned n_ref;
 	struct Manager *manager;
 	char *name;
 	char *canonical;
@@ -59,6 +63,7 @@ typedef struct Running {
 } Running;
 
 typedef struct Definition {
+	unsigned n_ref;
 	char *name;
 	Program *program;
 	char *canonical;
@@ -88,6 +93,10 @@ typedef struct ManagerError {
 	ManagerErrorKind kind;
 	char message[1200];
 } ManagerError;
+
+/* Set @error to @kind with a message; returns -EINVAL, for "return manager_error_set(...)". */
+int manager_error_set(ManagerError *error, ManagerErrorKind kind, const char *fmt, ...)
+	_printf_(3, 4);
 
 /*
  * How the manager tells the bus what happened. Each may be NULL; the
@@ -137,6 +146,7 @@ typedef struct Manager {
 	sd_event_source *timer;		/* the engine's next deadline, or the chip's retry */
 	sd_event_source *frame_timer;	/* the next Frame, when rate limited */
 	sd_event_source *report_source; /* ends queued inside a call, reported after it */
+	sd_event_source *clock_set_source; /* the wall clock was set */
 
 	const ManagerBusOps *bus_ops;
 	void *bus_userdata;
@@ -152,6 +162,18 @@ typedef struct Manager {
 	NameTable running;	/* name -> Running */
 	NameTable definitions;	/* name -> Definition */
 	Running *ended_first, *ended_last;
+
+	/*
+	 * Precision mode ("precision": "spin"): the timer fires spin_margin
+	 * early and the rest is waited out on the clock; the margin is the
+	 * recent 99th percentile of how late the timer woke.
+	 */
+	bool spin;
+	usec_t spin_margin;
+	usec_t timer_fire;		/* when the timer is set to fire */
+	usec_t timer_due;		/* the instant it is for */
+	usec_t wake_late[64];		/* how late recent wakeups were, a ring */
+	unsigned n_wake_late;
 
 	bool subscribed;	/* someone wants Frames */
 	usec_t last_frame;	/* when the last Frame went out */
@@ -224,6 +246,12 @@ int manager_undefine(Manager *m, const char *name, ManagerError *error);
 
 Running *manager_get_running(Manager *m, const char *name);
 
+/* References, for replies that list Runnings or Definitions over several dispatches. */
+Running *running_ref(Running *r);
+Running *running_unref(Running *r);
+Definition *definition_ref(Definition *d);
+Definition *definition_unref(Definition *d);
+
 /* Store the lit offsets, ascending, in @offsets (at most @max); returns how many are lit. */
 size_t manager_get_lit(const Manager *m, unsigned *offsets, size_t max);
 
@@ -239,6 +267,12 @@ void manager_tick(Manager *m);
 
 /* The engine's next deadline, or USEC_INFINITY. */
 usec_t manager_next_deadline(const Manager *m);
+
+/*
+ * The wall clock was set: every program started "at" an instant that has
+ * not come is moved on the engine's timeline to where that instant is now.
+ */
+void manager_realtime_changed(Manager *m);
 
 /* Report and free every queued end now (see above for where this is safe). */
 void manager_report_ended(Manager *m);

@@ -39,9 +39,10 @@ static void test_keys(void)
 
 	check_int(parse("{\"chip\":\"sim\",\"consumer\":\"leds\",\"max_programs\":10000,"
 			"\"matrix\":[[3,4,5],[6,7,8]],\"definitions\":{\"a\":{\"wait\":1}},"
-			"\"autostart\":{\"b\":{\"call\":\"a\"}}}",
+			"\"autostart\":{\"b\":{\"call\":\"a\"}},\"precision\":\"spin\"}",
 			&c),
 		  0);
+	check(c->precision_spin);
 	check_str(c->chip, "sim");
 	check_str(c->consumer, "leds");
 	check_int(c->max_programs, 10000);
@@ -79,6 +80,8 @@ static void test_refused(void)
 		"{\"max_programs\":0}",
 		"{\"max_programs\":100001}",
 		"{\"max_programs\":\"5\"}",
+		"{\"precision\":\"fast\"}",
+		"{\"precision\":true}",
 		/* Strings whole or refused: a NUL, escaped, in a value or a name. */
 		"{\"chip\":\"sim\\u0000x\"}",
 		"{\"consumer\":\"a\\u0000\"}",

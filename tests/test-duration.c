@@ -82,9 +82,29 @@ static void test_format(void)
 	}
 }
 
+/* A command line's duration: a unit, or a bare number of seconds. */
+static void test_argument(void)
+{
+	usec_t u = 0;
+
+	check_int(duration_parse_argument("250ms", &u), 0);
+	check_int(u, 250000);
+	check_int(duration_parse_argument("0.25", &u), 0);
+	check_int(u, 250000);
+	check_int(duration_parse_argument("2", &u), 0);
+	check_int(u, 2000000);
+	check_int(duration_parse_argument(".", &u), -EINVAL);
+	check_int(duration_parse_argument("", &u), -EINVAL);
+	check_int(duration_parse_argument("-1", &u), -EINVAL);
+	check_int(duration_parse_argument("1e3", &u), -EINVAL);
+	check_int(duration_parse_argument("5 parsecs", &u), -EINVAL);
+	check_int(duration_parse_argument("99999999999999999999999", &u), -ERANGE);
+}
+
 int main(void)
 {
 	test_parse();
+	test_argument();
 	test_seconds();
 	test_format();
 	return test_summary("test-duration");

@@ -509,6 +509,32 @@ static void test_timeout_and_at(void)
 	vnow += 50 * MS;
 	manager_tick(m);
 	check_str(lit(m), "10,11");
+
+	manager_free(m);
+}
+
+/*
+ * The wall clock is set while a start "at" waits: 59 minutes forward, so
+ * its instant, an hour ahead, is a minute away; then past it: it starts at
+ * once, in the phase it has had since its instant.
+ */
+static void test_clock_set(void)
+{
+	Manager *m = manager_for_test(16);
+	ManagerError e;
+
+	check_int(start_with(m, "hour", "{\"blink\":{\"lines\":[12],\"interval\":\"1s\"}}",
+			     &(ManagerStartOptions){ .at = vreal + USEC_PER_HOUR }, &e), 0);
+	check_int(manager_next_deadline(m), vnow + USEC_PER_HOUR);
+	vreal += 59 * USEC_PER_MINUTE;
+	manager_realtime_changed(m);
+	check(running_is_scheduled(manager_get_running(m, "hour")));
+	check_int(manager_next_deadline(m), vnow + USEC_PER_MINUTE);
+	vreal += USEC_PER_MINUTE + 2500 * MS;
+	manager_realtime_changed(m);
+	check(!running_is_scheduled(manager_get_running(m, "hour")));
+	check_str(lit(m), "12");	/* edge 2 of its 1 s blink: lit */
+	check_int(manager_next_deadline(m), vnow + 500 * MS);
 	manager_free(m);
 }
 
@@ -609,6 +635,7 @@ int main(void)
 	test_chip_lost();
 	test_invalid_options();
 	test_timeout_and_at();
+	test_clock_set();
 	test_persist_reboot();
 	test_churn();
 	return test_summary("test-manager");

@@ -33,6 +33,13 @@ expect_completion "--row" --user start blink --ro
 expect_completion "--interval" --user replace cycle --row 0 --int
 expect_completion "--once" --user watch --on
 expect_completion "" --user start cycle --row ""
+expect_completion "--persist --priority --program" --user start blink --all --p
+expect_completion "--bind" --user replace on --all --b
+expect_completion "--timeout --times" --user start on --all --ti
+expect_completion "--all --at" --user start on --lines 11 --priority 5 --a
+expect_completion "" --user start on --all --at ""
+expect_completion "" --user start on --all --timeout ""
+expect_completion "" --user start on --all --priority ""
 
 # Names, from the daemon on the bus the command line names.
 expect_completion "blink corners cycle flash on" --user start ""

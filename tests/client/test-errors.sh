@@ -14,7 +14,7 @@ run 0 client --help
 for verb in $verbs; do
 	grep -q "^  $verb " "$OUT" || fail "--help does not list $verb"
 done
-for code in 0 1 2 3 4 5 6; do
+for code in 0 1 2 3 4 5 6 7 8 9 128+N; do
 	grep -q "^  $code  " "$OUT" || fail "--help does not document exit code $code"
 done
 run 0 "$BLINKD_CLIENT" -h
@@ -24,7 +24,8 @@ for verb in $verbs; do
 	expect_stderr ''
 done
 run 0 client start --help
-for option in --row --col --lines --all --interval --times --for --name --program --file; do
+for option in --row --col --lines --all --interval --times --for --name --program --file \
+	--priority --bind --persist --timeout --at; do
 	expect_stdout_has "$option"
 done
 run 0 client --version

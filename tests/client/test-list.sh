@@ -27,7 +27,7 @@ run 0 client list
 # --json before or after the verb; started_usec is CLOCK_REALTIME.
 run 0 client --json list
 sed 's/"started_usec":[0-9]*/"started_usec":N/g' "$OUT" >"$TEST_DIR/list.json"
-[ "$(cat "$TEST_DIR/list.json")" = '[{"name":"alpha","started_usec":N,"lines":[10,11],"program":{"on":{"lines":[11,10]}}},{"name":"beta-program","started_usec":N,"lines":[0,3,9,17,22],"program":{"blink":{"lines":{"row":1},"interval":"1s"}}}]' ] ||
+[ "$(cat "$TEST_DIR/list.json")" = '[{"name":"alpha","started_usec":N,"lines":[10,11],"program":{"on":{"lines":[11,10]}},"priority":0,"bound":false,"persistent":false,"timeout_usec":0,"scheduled":false},{"name":"beta-program","started_usec":N,"lines":[0,3,9,17,22],"program":{"blink":{"lines":{"row":1},"interval":"1s"}},"priority":0,"bound":false,"persistent":false,"timeout_usec":0,"scheduled":false}]' ] ||
 	fail "list --json: $(cat "$OUT")"
 started=$(grep -o '"started_usec":[0-9]*' "$OUT" | head -n1 | cut -d: -f2)
 now=$(($(date +%s%N) / 1000))

@@ -31,6 +31,8 @@ ln -s "$build_root" "$TEST_DIR/tree/build"
 ln -s "$BLINKD_SOURCE_ROOT/daemon" "$TEST_DIR/tree/daemon"
 cd "$TEST_DIR/tree" || fail "cannot enter $TEST_DIR/tree"
 start_bus
+# The daemon line keeps its store where --user puts it: here, not in $HOME.
+export XDG_STATE_HOME=$TEST_DIR/state
 
 n=0
 while IFS= read -r line; do

@@ -371,7 +371,8 @@ static void test_redefine_under_call(void)
 	int r, n;
 
 	harness_start_daemon(NULL);
-	r = client_call(c, "Define", &error, NULL, "ss", "d", "{\"on\":{\"lines\":[11],\"for\":\"300ms\"}}");
+	/* Long enough that the 400 calls below end before it does, on a loaded machine too. */
+	r = client_call(c, "Define", &error, NULL, "ss", "d", "{\"on\":{\"lines\":[11],\"for\":\"2s\"}}");
 	check_ok(r, &error);
 	r = client_start(c, "caller", "{\"sequence\":[{\"call\":\"d\"},{\"call\":\"d\"}]}", &error,
 			 NULL);
@@ -496,6 +497,144 @@ static void test_bad_replace(void)
 	check_int(harness_stop_daemon(SIGTERM), 0);
 }
 
+static int keep_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+	sd_bus_message **slot = userdata;
+
+	*slot = sd_bus_message_ref(m);
+	return 0;
+}
+
+/* How many entries the array at the reply's start has (skipping each). */
+static int count_array(sd_bus_message *m, const char *contents)
+{
+	int n = 0, r;
+
+	r = sd_bus_message_enter_container(m, 'a', contents);
+	if (r < 0)
+		return r;
+	while ((r = sd_bus_message_skip(m, contents)) > 0)
+		n++;
+	return r < 0 ? r : n;
+}
+
+/*
+ * Replies that list every program are built in slices: each shows the
+ * state as of its call, even when StopAll, queued right behind, ends every
+ * program before the reply is whole; and GetManagedObjects says what the
+ * objects' own properties say.
+ */
+static void test_sliced_replies(void)
+{
+	_cleanup_(client_freep) Client *c = client_new();
+	sd_bus_message *replies[5] = {};
+	static const char *const calls[][4] = {
+		{ BLINKD_OBJECT_PATH, BLINKD_MANAGER_INTERFACE, "List" },
+		{ BLINKD_OBJECT_PATH, BLINKD_MANAGER_INTERFACE, "ListDefinitions" },
+		{ BLINKD_OBJECT_PATH, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects" },
+		{ BLINKD_PROGRAM_PATH_PREFIX, "org.freedesktop.DBus.Introspectable", "Introspect" },
+		{ BLINKD_OBJECT_PATH, BLINKD_MANAGER_INTERFACE, "StopAll" },
+	};
+	unsigned n = harness_wrapper() ? 300 : 3000;
+	sd_bus_error error = SD_BUS_ERROR_NULL;
+	_cleanup_(freep) char *list = NULL;
+	usec_t deadline;
+	const char *xml = NULL;
+	char name[16];
+	int r;
+
+	harness_start_daemon("{\"max_programs\":5000}");
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "p%04u", i);
+		r = client_start(c, name, "{\"on\":{\"lines\":[11]}}", &error, NULL);
+		check_ok(r, &error);
+		if (r < 0)
+			break;
+	}
+	r = client_call(c, "Define", &error, NULL, "ss", "d", "{\"wait\":1}");
+	check_ok(r, &error);
+	for (size_t i = 0; i < ELEMENTSOF(calls); i++)
+		if (sd_bus_call_method_async(c->bus, NULL, BLINKD_BUS_NAME, calls[i][0], calls[i][1],
+					     calls[i][2], keep_reply, &replies[i], "") < 0)
+			harness_fatal("cannot send %s", calls[i][2]);
+	deadline = now_usec(CLOCK_MONOTONIC) + harness_timeout();
+	while (!replies[ELEMENTSOF(calls) - 1] && now_usec(CLOCK_MONOTONIC) < deadline)
+		client_settle(c, 10 * MS);
+	for (size_t i = 0; i < ELEMENTSOF(calls); i++) {
+		check(replies[i] && !sd_bus_message_is_method_error(replies[i], NULL));
+		if (!replies[i] || sd_bus_message_is_method_error(replies[i], NULL))
+			goto finish;
+	}
+	check_int(count_array(replies[0], "(ss)"), n);
+	check_int(count_array(replies[1], "(ss)"), 1);
+	check_int(count_array(replies[2], "{oa{sa{sv}}}"), n);
+	check_int(sd_bus_message_read(replies[3], "s", &xml), 1);
+	{
+		size_t nodes = 0;
+		for (const char *p = xml; p && (p = strstr(p, "<node name=\"p")); p++)
+			nodes++;
+		check_int(nodes, n);
+		check_contains(xml, "<node name=\"p0000\"/>");
+	}
+	list = client_list(c, false);
+	check_str(list, "");
+
+	/* One object's entry in GetManagedObjects is its GetAll. */
+	{
+		_cleanup_(sd_bus_message_unrefp) sd_bus_message *all = NULL, *objects = NULL;
+		_cleanup_(freep) char *path = NULL;
+
+		r = client_start(c, "one", "{\"blink\":{\"lines\":[4],\"interval\":\"1s\"}}", &error, &path);
+		check_ok(r, &error);
+		r = sd_bus_call_method(c->bus, BLINKD_BUS_NAME, path, "org.freedesktop.DBus.Properties",
+				       "GetAll", &error, &all, "s", BLINKD_PROGRAM_INTERFACE);
+		check_ok(r, &error);
+		r = sd_bus_call_method(c->bus, BLINKD_BUS_NAME, BLINKD_OBJECT_PATH,
+				       "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", &error,
+				       &objects, "");
+		check_ok(r, &error);
+		if (all && objects) {
+			const char *object_path, *interface;
+			bool found = false;
+
+			check_int(sd_bus_message_enter_container(objects, 'a', "{oa{sa{sv}}}"), 1);
+			check_int(sd_bus_message_enter_container(objects, 'e', "oa{sa{sv}}"), 1);
+			check_int(sd_bus_message_read(objects, "o", &object_path), 1);
+			check_str(object_path, path);
+			check_int(sd_bus_message_enter_container(objects, 'a', "{sa{sv}}"), 1);
+			while (sd_bus_message_enter_container(objects, 'e', "sa{sv}") > 0) {
+				check_int(sd_bus_message_read(objects, "s", &interface), 1);
+				if (streq(interface, BLINKD_PROGRAM_INTERFACE)) {
+					/* The same keys, values and order, as sd-bus prints them. */
+					found = true;
+					{
+						_cleanup_(freep) char *text_all = NULL, *text_obj = NULL;
+						size_t la = 0, lo = 0;
+						FILE *fa = open_memstream(&text_all, &la);
+						FILE *fo = open_memstream(&text_obj, &lo);
+
+						check_int(sd_bus_message_dump(all, fa, SD_BUS_MESSAGE_DUMP_SUBTREE_ONLY), 0);
+						check_int(sd_bus_message_dump(objects, fo, SD_BUS_MESSAGE_DUMP_SUBTREE_ONLY), 0);
+						fclose(fa);
+						fclose(fo);
+						/* The entry's dump starts with its interface name. */
+						check_contains(text_obj, text_all);
+					}
+					break;
+				}
+				check_int(sd_bus_message_skip(objects, "a{sv}"), 1);
+				check_int(sd_bus_message_exit_container(objects), 1);
+			}
+			check(found);
+		}
+	}
+finish:
+	for (size_t i = 0; i < ELEMENTSOF(calls); i++)
+		sd_bus_message_unref(replies[i]);
+	sd_bus_error_free(&error);
+	check_int(harness_stop_daemon(SIGTERM), 0);
+}
+
 /*
  * The bus goes, the daemon goes: when dbus-daemon dies, blinkd turns its
  * lines off, says why, and exits non-zero (the unit's Restart= brings it
@@ -540,6 +679,7 @@ int main(void)
 	test_redefine_under_call();
 	test_callers_killed();
 	test_bad_replace();
+	test_sliced_replies();
 	test_bus_lost();
 	return test_summary("test-dbus-edges");
 }

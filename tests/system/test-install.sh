@@ -60,6 +60,11 @@ check_dir "D-Bus policy" "$BLINKD_DBUS_POLICYDIR" "$BLINKD_OPTION_DBUSPOLICYDIR"
                 echo "$BLINKD_MANDIR/man5/blinkd.json.5"
                 echo "$BLINKD_MANDIR/man7/blinkd-programs.7"
                 echo "$BLINKD_MANDIR/man8/blinkd.8"
+                echo "$BLINKD_MANDIR/man8/blinkd-mqtt.8"
+        fi
+        if [ "${BLINKD_MQTT_BUILT:-no}" = yes ]; then
+                echo "$BLINKD_BINDIR/blinkd-mqtt"
+                echo "$BLINKD_UNITDIR/blinkd-mqtt.service"
         fi
 } | sed 's|//*|/|g' | sort >"$TMP/expected"
 

@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Requests to calls, replies to results. A request is checked whole
+ * (request.c) before anything reaches blinkd; a request that fails a check,
+ * or that cannot be passed on (blinkd gone, options it does not support),
+ * is refused on the result topic at once. One that is passed on is answered
+ * when blinkd's reply comes: its object path, or blinkd's error name and
+ * message as they are. Every request gets exactly one result.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bridge.h"
+#include "bus-names.h"
+#include "json-util.h"
+#include "log.h"
+
+#define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+typedef struct InFlight {
+	Bridge *bridge;
+	Request request;
+	const char *light; /* a Home Assistant command: "ha-<light>", for the result */
+	bool stop_may_miss; /* OFF of a light: NotRunning is success */
+} InFlight;
+
+static void publish_result(Bridge *b, const Request *r, bool ok, const char *path,
+			   const char *error_name, const char *message)
+{
+	_cleanup_(json_object_putp) json_object *o = json_object_new_object();
+	_cleanup_(freep) char *topic = bridge_topic(b, "result");
+	const char *text;
+
+	if (!o || !topic) {
+		log_oom();
+		return;
+	}
+	if (json_object_object_add(o, "id", r->id ? json_object_get(r->id) : NULL) < 0 ||
+	    json_object_object_add(o, "ok", json_object_new_boolean(ok)) < 0 ||
+	    json_object_object_add(o, "verb",
+				   json_object_new_string(request_verb_to_string(r->verb))) < 0 ||
+	    (r->name && json_object_object_add(o, "name", json_object_new_string(r->name)) < 0) ||
+	    (r->group && json_object_object_add(o, "group", json_object_new_boolean(1)) < 0) ||
+	    (path && json_object_object_add(o, "path", json_object_new_string(path)) < 0) ||
+	    (error_name && json_object_object_add(o, "error", json_object_new_string(error_name)) < 0) ||
+	    (message && json_object_object_add(o, "message", json_object_new_string(message)) < 0)) {
+		log_oom();
+		return;
+	}
+	text = json_object_to_json_string_ext(o, JSON_FLAGS);
+	/* Kept while the broker is away: a result is never dropped. */
+	(void)broker_publish(b->broker, topic, text, strlen(text), false, true);
+}
+
+void bridge_refuse(Bridge *b, const Request *r, const RequestError *e)
+{
+	log_info("Refused %s%s%s: %s: %s", request_verb_to_string(r->verb), r->name ? " " : "",
+		 r->name ? r->name : "", e->name, e->message);
+	publish_result(b, r, false, NULL, e->name, e->message);
+}
+
+static int on_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+	InFlight *f = userdata;
+	Bridge *b = f->bridge;
+	const sd_bus_error *e = sd_bus_message_get_error(m);
+
+	if (e && !(f->stop_may_miss && sd_bus_error_has_name(e, BLINKD_ERROR_NOT_RUNNING)))
+		publish_result(b, &f->request, false, NULL, e->name, e->message ? e->message : "");
+	else {
+		const char *path = NULL;
+
+		if (!e && (f->request.verb == REQUEST_START || f->request.verb == REQUEST_REPLACE))
+			(void)sd_bus_message_read(m, "o", &path);
+		publish_result(b, &f->request, true, path, NULL, NULL);
+	}
+	request_done(&f->request);
+	free(f);
+	bridge_request_done(b);
+	return 0;
+}
+
+/* Pass @r on to blinkd; takes it over. */
+static void call_blinkd(Bridge *b, Request *r, bool stop_may_miss)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+	InFlight *f;
+	RequestError e = {};
+	const char *method;
+	int k;
+
+	switch (r->verb) {
+	case REQUEST_START:
+	case REQUEST_REPLACE:
+		method = r->options ? "StartWithOptions" : r->verb == REQUEST_START ? "Start" : "Replace";
+		break;
+	case REQUEST_STOP:
+		method = "Stop";
+		break;
+	case REQUEST_STOP_ALL:
+		method = "StopAll";
+		break;
+	default:
+		request_done(r);
+		return;
+	}
+
+	k = sd_bus_message_new_method_call(b->bus, &m, BLINKD_BUS_NAME, BLINKD_OBJECT_PATH,
+					   BLINKD_MANAGER_INTERFACE, method);
+	if (k >= 0 && r->name)
+		k = sd_bus_message_append(m, "s", r->name);
+	if (k >= 0 && r->program)
+		k = sd_bus_message_append(m, "s", r->program);
+	if (k >= 0 && r->options)
+		k = request_append_options(r, m);
+	if (k < 0) {
+		e.name = MQTT_ERROR_INVALID_PAYLOAD;
+		snprintf(e.message, sizeof(e.message), "cannot be put into a D-Bus call: %s",
+			 strerror(-k));
+		bridge_refuse(b, r, &e);
+		request_done(r);
+		return;
+	}
+
+	f = calloc(1, sizeof(*f));
+	if (!f) {
+		log_oom();
+		request_done(r);
+		return;
+	}
+	f->bridge = b;
+	f->request = *r;
+	*r = (Request){};
+	f->stop_may_miss = stop_may_miss;
+
+	k = sd_bus_call_async(b->bus, NULL, m, on_reply, f, 0);
+	if (k < 0) {
+		e.name = MQTT_ERROR_UNAVAILABLE;
+		snprintf(e.message, sizeof(e.message), "cannot call blinkd: %s", strerror(-k));
+		bridge_refuse(b, &f->request, &e);
+		request_done(&f->request);
+		free(f);
+		return;
+	}
+	b->n_in_flight++;
+}
+
+/* Whether @r can go to blinkd now; refuses it when not. */
+static bool check_reachable(Bridge *b, const Request *r)
+{
+	RequestError e = { .name = MQTT_ERROR_UNAVAILABLE };
+
+	if (b->stopping)
+		snprintf(e.message, sizeof(e.message), "the bridge is stopping");
+	else if (!b->bus || !b->owner)
+		snprintf(e.message, sizeof(e.message),
+			 "blinkd is not on the bus (nothing owns %s); nothing was started",
+			 BLINKD_BUS_NAME);
+	else if (r->options && !b->introspected)
+		snprintf(e.message, sizeof(e.message),
+			 "blinkd's interface is still being read; send the request again");
+	else if (r->options && !b->has_start_with_options) {
+		e.name = MQTT_ERROR_NOT_SUPPORTED;
+		snprintf(e.message, sizeof(e.message),
+			 "options need blinkd's StartWithOptions, which this blinkd does not "
+			 "have; send the request without options");
+	} else
+		return true;
+	bridge_refuse(b, r, &e);
+	return false;
+}
+
+void bridge_handle_request(Bridge *b, const char *topic, const void *payload, size_t len,
+			   bool retained)
+{
+	_cleanup_(request_done) Request r = {};
+	RequestError e = {};
+	int k;
+
+	k = request_topic_parse(topic, b->config->prefix, b->config->board, &r);
+	if (k < 0) {
+		log_oom();
+		return;
+	}
+	if (k == 0) {
+		log_debug("Ignoring a message on %s.", topic);
+		return;
+	}
+
+	k = request_payload_parse(&r, payload, len, b->config->payload_max, &e);
+	if (k == -ENOMEM) {
+		log_oom();
+		return;
+	}
+	if (k < 0) {
+		bridge_refuse(b, &r, &e);
+		return;
+	}
+	/* A retained request would run again at every reconnect of every bridge. */
+	if (retained) {
+		e.name = MQTT_ERROR_INVALID_PAYLOAD;
+		snprintf(e.message, sizeof(e.message),
+			 "a retained request is not run; publish requests without the retain flag");
+		bridge_refuse(b, &r, &e);
+		return;
+	}
+
+	if (r.verb == REQUEST_GET_DEFINITIONS) {
+		if (!check_reachable(b, &r))
+			return;
+		bridge_refresh_definitions(b);
+		publish_result(b, &r, true, NULL, NULL, NULL);
+		return;
+	}
+	if (!check_reachable(b, &r))
+		return;
+	call_blinkd(b, &r, false);
+}
+
+void bridge_handle_light(Bridge *b, const char *light, const void *payload, size_t len,
+			 bool retained)
+{
+	_cleanup_(request_done) Request r = {};
+	DiscoveryCommand c = {};
+	RequestError e = {};
+	int k;
+
+	k = discovery_program_name(light, &r.name);
+	if (k < 0) {
+		log_oom();
+		return;
+	}
+	r.verb = REQUEST_REPLACE;
+
+	k = discovery_command_parse(payload, len, b->config->payload_max, &c, &e);
+	if (k == -ENOMEM) {
+		log_oom();
+		return;
+	}
+	if (k < 0) {
+		bridge_refuse(b, &r, &e);
+		return;
+	}
+	if (retained) {
+		free(c.effect);
+		e.name = MQTT_ERROR_INVALID_PAYLOAD;
+		snprintf(e.message, sizeof(e.message), "a retained light command is not run");
+		bridge_refuse(b, &r, &e);
+		return;
+	}
+
+	if (!c.on)
+		r.verb = REQUEST_STOP;
+	else if (c.effect) {
+		_cleanup_(json_object_putp) json_object *call = json_object_new_object();
+
+		if (!call ||
+		    json_object_object_add(call, "call", json_object_new_string(c.effect)) < 0 ||
+		    !(r.program = strdup(json_object_to_json_string_ext(call, JSON_FLAGS)))) {
+			free(c.effect);
+			log_oom();
+			return;
+		}
+	} else if (discovery_on_program(light, &r.program) < 0) {
+		free(c.effect);
+		log_oom();
+		return;
+	}
+	free(c.effect);
+
+	if (!check_reachable(b, &r))
+		return;
+	call_blinkd(b, &r, !c.on);
+}

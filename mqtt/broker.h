@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The connection to the MQTT broker: libmosquitto without its thread, on
+ * the bridge's sd-event loop. The client's socket is an io source (read
+ * when readable, write while libmosquitto has bytes queued), a 1 s timer
+ * runs its keepalive, and a lost or refused connection is retried with a
+ * backoff from 0.5 s doubling to 30 s.
+ *
+ * Everything goes out at QoS 1. Messages that must not be lost (results,
+ * finished reports) are kept in an outbox while the broker is away and
+ * sent, in order, when it is back; retained state is republished by the
+ * owner on every connect instead.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <systemd/sd-event.h>
+
+#include "macro.h"
+#include "mqtt-config.h"
+
+#define BROKER_BACKOFF_MIN (500 * USEC_PER_MSEC)
+#define BROKER_BACKOFF_MAX (30 * USEC_PER_SEC)
+#define BROKER_OUTBOX_MAX 1024
+
+typedef struct Broker Broker;
+
+typedef struct BrokerCallbacks {
+	/* The broker took the connection: subscribe, republish. */
+	void (*connected)(Broker *b, void *userdata);
+	/* It went away; a retry is scheduled. */
+	void (*disconnected)(Broker *b, void *userdata);
+	/* A message on a subscribed topic; @retained: from the broker's store. */
+	void (*message)(Broker *b, const char *topic, const void *payload, size_t len,
+			bool retained, void *userdata);
+} BrokerCallbacks;
+
+/*
+ * broker_new() - a client for @config's broker, with a last will of
+ * @will_payload (retained) on @will_topic. Nothing connects before
+ * broker_start().
+ */
+int broker_new(Broker **ret, sd_event *event, const MqttConfig *config, const char *will_topic,
+	       const char *will_payload, const BrokerCallbacks *callbacks, void *userdata);
+Broker *broker_free(Broker *b);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Broker *, broker_free);
+
+/* Begin connecting; failures are retried, never fatal. */
+int broker_start(Broker *b);
+
+bool broker_is_connected(const Broker *b);
+
+/*
+ * broker_publish() - publish at QoS 1. With @keep, a message that cannot go
+ * out now waits in the outbox; without it, it is dropped (the owner
+ * republishes retained state on connect).
+ * Returns 0, or a negative errno.
+ */
+int broker_publish(Broker *b, const char *topic, const char *payload, size_t len, bool retain,
+		   bool keep);
+
+/* Subscribe to @pattern at QoS 1. */
+int broker_subscribe(Broker *b, const char *pattern);
+
+/*
+ * broker_shutdown() - publish @payload retained on @topic, wait (at most
+ * @timeout) until the broker acknowledged it, and disconnect cleanly, so
+ * that the will is not sent.
+ */
+void broker_shutdown(Broker *b, const char *topic, const char *payload, usec_t timeout);
+
+/* How many connections the broker accepted so far, and when the last began (monotonic). */
+unsigned broker_n_connects(const Broker *b);

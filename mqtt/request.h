@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Requests that arrive over MQTT: which verb and name a topic names, and
+ * what its payload asks for. Everything here is checked before anything
+ * reaches blinkd; a request that fails a check is answered with one of the
+ * bridge's own errors and changes nothing.
+ *
+ *   <prefix>/<board>/start/<name>     {"program": P, "id": ID?, "options": {...}?}
+ *   <prefix>/<board>/replace/<name>   the same
+ *   <prefix>/<board>/stop/<name>      {"id": ID?} or nothing
+ *   <prefix>/<board>/stopall          {"id": ID?} or nothing
+ *   <prefix>/<board>/definitions/get  {"id": ID?} or nothing: publish the definitions now
+ *
+ * and the same under <prefix>/all/ for every board at once. P is a program
+ * as a JSON object, or its text as a string; ID a string or an integer,
+ * echoed in the result.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <json-c/json.h>
+#include <systemd/sd-bus.h>
+
+#include "macro.h"
+
+/* The bridge's own errors, beside blinkd's io.blinkd1.Error.* */
+#define MQTT_ERROR_INVALID_PAYLOAD "io.blinkd1.Mqtt.Error.InvalidPayload"
+#define MQTT_ERROR_PAYLOAD_TOO_LARGE "io.blinkd1.Mqtt.Error.PayloadTooLarge"
+#define MQTT_ERROR_NOT_SUPPORTED "io.blinkd1.Mqtt.Error.NotSupported"
+#define MQTT_ERROR_UNAVAILABLE "io.blinkd1.Mqtt.Error.Unavailable"
+
+typedef enum RequestVerb {
+	REQUEST_START,
+	REQUEST_REPLACE,
+	REQUEST_STOP,
+	REQUEST_STOP_ALL,
+	REQUEST_GET_DEFINITIONS,
+	_REQUEST_VERB_MAX,
+} RequestVerb;
+
+typedef struct Request {
+	RequestVerb verb;
+	bool group;	      /* came in under <prefix>/all/ */
+	char *name;	      /* start, replace, stop */
+	json_object *id;      /* as given, or NULL */
+	char *program;	      /* start, replace: the program text */
+	json_object *options; /* start, replace: a non-empty, checked object, or NULL */
+} Request;
+
+/* Why a request was refused: an error name and a message naming the problem. */
+typedef struct RequestError {
+	const char *name;
+	char message[1024];
+} RequestError;
+
+/* "start", "replace", ... as in topics. */
+const char *request_verb_to_string(RequestVerb v);
+
+/*
+ * request_topic_parse() - what @topic asks for, if it is a request topic
+ * under @prefix for @board or for the group.
+ * Returns 1 with @ret's verb, group and name set; 0 when @topic is no
+ * request topic of ours; -ENOMEM.
+ */
+int request_topic_parse(const char *topic, const char *prefix, const char *board, Request *ret);
+
+/*
+ * request_payload_parse() - check @payload (@len bytes, not necessarily
+ * NUL-terminated) against the verb already in @r and fill in id, program and
+ * options. @max is the configured cap.
+ * Returns 0, or -EINVAL / -EFBIG with @error filled (r->id is set when the
+ * payload named one, so the refusal can carry it), or -ENOMEM.
+ */
+int request_payload_parse(Request *r, const void *payload, size_t len, size_t max,
+			  RequestError *error);
+
+void request_done(Request *r);
+
+/*
+ * request_append_options() - append r->options to @m as the a{sv} that
+ * StartWithOptions takes, with "replace": true for the replace verb.
+ */
+int request_append_options(const Request *r, sd_bus_message *m);
+
+/* The options StartWithOptions knows, and their D-Bus types. */
+typedef struct RequestOption {
+	const char *name;
+	char type; /* 'b', 't' or 'i' */
+} RequestOption;
+
+const RequestOption *request_option_find(const char *name);
