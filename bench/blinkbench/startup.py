@@ -44,6 +44,9 @@ def startup_once(ctx, i):
     bus = sock = proc = None
     try:
         bus = Bus(ctx)
+        for stale in (notify_path, trace_path):  # from an earlier run of the same work dir
+            if os.path.exists(stale):
+                os.unlink(stale)
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         sock.bind(notify_path)
         sock.settimeout(10)
