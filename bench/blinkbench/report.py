@@ -410,8 +410,8 @@ def render_issue17(med, notes, plot):
     out += ["", "### Startup", "",
             f"exec → READY=1: p50 {fmt_ms(g('startup.ready.p50'))}, max {fmt_ms(g('startup.ready.max'))}; "
             f"exec → first autostart edge: p50 {fmt_ms(g('startup.first_edge.p50'))}, max "
-            f"{fmt_ms(g('startup.first_edge.max'))} ({fmt_num(g('startup.tries'))} starts, sim chip, the fork "
-            "included)."]
+            f"{fmt_ms(g('startup.first_edge.max'))} ({fmt_num(g('startup.tries'))} starts, sim chip, timed from the "
+            "forked child's execve())."]
 
     def ok(x, limit):
         return None if x is None else x <= limit
