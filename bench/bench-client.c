@@ -19,6 +19,15 @@
  *                                 from GetManagedObjects) moved to
  *                                 CLOCK_MONOTONIC, so edges can be compared
  *                                 with the instant each program's timeline began
+ *   call    IFACE METHOD [PATH]   any method without arguments (PATH: the
+ *                                 manager's object by default); the reply is read
+ *   getprop NAME                  a property of the manager
+ *   replace NAME PROGRAM          Replace()
+ *   hammer  SECONDS               GetManagedObjects() and List() in turn until
+ *                                 SECONDS have passed; the answer carries the
+ *                                 number of calls and the longest answer in ns
+ *   subscribe SECONDS             Subscribe(), take Frame signals for SECONDS,
+ *                                 Unsubscribe(); the answer carries the frames
  *   quit
  *
  * Answers: "ok SENT_NS REPLY_NS [EXTRA]" or "err SENT_NS REPLY_NS ERROR_NAME MESSAGE".
@@ -121,6 +130,115 @@ static int command_call(sd_bus *bus, const char *method, const char *types, cons
 		return 0;
 	}
 	answer(r, sent, received, &error, NULL);
+	return 0;
+}
+
+/* Any method without arguments; the reply is read whole (skipped), as a client would. */
+static int command_plain(sd_bus *bus, const char *path, const char *interface, const char *method)
+{
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	uint64_t sent, received;
+	int r;
+
+	sent = now_ns();
+	r = sd_bus_call_method(bus, BLINKD_BUS_NAME, path, interface, method, &error, &reply, NULL);
+	if (r >= 0)
+		r = sd_bus_message_skip(reply, NULL);
+	received = now_ns();
+	answer(r, sent, received, &error, NULL);
+	return 0;
+}
+
+static int command_getprop(sd_bus *bus, const char *name)
+{
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	uint64_t sent, received;
+	int r;
+
+	sent = now_ns();
+	r = sd_bus_call_method(bus, BLINKD_BUS_NAME, BLINKD_OBJECT_PATH, "org.freedesktop.DBus.Properties",
+			       "Get", &error, &reply, "ss", BLINKD_MANAGER_INTERFACE, name);
+	received = now_ns();
+	answer(r, sent, received, &error, NULL);
+	return 0;
+}
+
+static int command_hammer(sd_bus *bus, const char *seconds_text)
+{
+	uint64_t start = now_ns(), end, longest = 0, calls = 0, first_sent = 0, last_received = 0;
+	char extra[64];
+	int r = 0;
+
+	end = start + (uint64_t)(strtod(seconds_text, NULL) * 1e9);
+	while (now_ns() < end) {
+		_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+		_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+		uint64_t sent = now_ns(), received;
+
+		if (calls % 2 == 0)
+			r = sd_bus_call_method(bus, BLINKD_BUS_NAME, BLINKD_OBJECT_PATH,
+					       "org.freedesktop.DBus.ObjectManager", "GetManagedObjects",
+					       &error, &reply, NULL);
+		else
+			r = sd_bus_call_method(bus, BLINKD_BUS_NAME, BLINKD_OBJECT_PATH,
+					       BLINKD_MANAGER_INTERFACE, "List", &error, &reply, NULL);
+		if (r >= 0)
+			r = sd_bus_message_skip(reply, NULL);
+		received = now_ns();
+		if (r < 0) {
+			answer(r, sent, received, &error, NULL);
+			return 0;
+		}
+		if (!first_sent)
+			first_sent = sent;
+		last_received = received;
+		if (received - sent > longest)
+			longest = received - sent;
+		calls++;
+	}
+	snprintf(extra, sizeof(extra), "%llu %llu", (unsigned long long)calls,
+		 (unsigned long long)longest);
+	answer(r, first_sent, last_received, NULL, extra);
+	return 0;
+}
+
+static int on_frame(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+	(*(uint64_t *)userdata)++;
+	return 0;
+}
+
+static int command_subscribe(sd_bus *bus, const char *seconds_text)
+{
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	_cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+	uint64_t frames = 0, sent, end;
+	char extra[32];
+	int r;
+
+	r = sd_bus_match_signal(bus, &slot, BLINKD_BUS_NAME, BLINKD_OBJECT_PATH,
+				BLINKD_MANAGER_INTERFACE, "Frame", on_frame, &frames);
+	sent = now_ns();
+	if (r >= 0)
+		r = sd_bus_call_method(bus, BLINKD_BUS_NAME, BLINKD_OBJECT_PATH,
+				       BLINKD_MANAGER_INTERFACE, "Subscribe", &error, NULL, NULL);
+	if (r < 0) {
+		answer(r, sent, now_ns(), &error, NULL);
+		return 0;
+	}
+	end = sent + (uint64_t)(strtod(seconds_text, NULL) * 1e9);
+	while (r >= 0 && now_ns() < end) {
+		r = sd_bus_process(bus, NULL);
+		if (r == 0)
+			r = sd_bus_wait(bus, (end - now_ns()) / 1000 + 1);
+	}
+	if (r >= 0)
+		r = sd_bus_call_method(bus, BLINKD_BUS_NAME, BLINKD_OBJECT_PATH,
+				       BLINKD_MANAGER_INTERFACE, "Unsubscribe", &error, NULL, NULL);
+	snprintf(extra, sizeof(extra), "%llu", (unsigned long long)frames);
+	answer(r, sent, now_ns(), &error, extra);
 	return 0;
 }
 
@@ -415,6 +533,17 @@ int main(int argc, char *argv[])
 			r = command_call(bus, "List", NULL, NULL, NULL);
 		else if (streq(field[0], "started") && field[1])
 			r = command_started(bus, field[1]);
+		else if (streq(field[0], "call") && field[2])
+			r = command_plain(bus, field[3] ? field[3] : BLINKD_OBJECT_PATH, field[1],
+					  field[2]);
+		else if (streq(field[0], "getprop") && field[1])
+			r = command_getprop(bus, field[1]);
+		else if (streq(field[0], "replace") && field[2])
+			r = command_call(bus, "Replace", "ss", field[1], field[2]);
+		else if (streq(field[0], "hammer") && field[1])
+			r = command_hammer(bus, field[1]);
+		else if (streq(field[0], "subscribe") && field[1])
+			r = command_subscribe(bus, field[1]);
 		else if (streq(field[0], "startmany") && field[3])
 			r = command_start_many(bus, field[1], field[2], field[3]);
 		else {

@@ -1,0 +1,442 @@
+# SPDX-License-Identifier: MIT
+"""The report: figures flattened and combined over runs, tables, verdicts, RESULTS.md."""
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import time
+
+from .common import NS_PER_MS, NS_PER_US
+from .phases import CHOICES, seed_python
+
+# ------------------------------------------------------------------- report
+def flatten(results):
+    """Scalar figures only, keyed "phase.figure", for medians over runs."""
+    flat = {}
+
+    def walk(prefix, value):
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if not k.startswith("_"):
+                    walk(f"{prefix}.{k}" if prefix else k, v)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            flat[prefix] = value
+    walk("", results)
+    return flat
+
+
+def add_ratios(flat):
+    """Per run: each blinkd figure against asyncio's and cyclictest's."""
+    for w in ("seed", "lines"):
+        for p in ("p50", "p99", "max"):
+            b = flat.get(f"{w}.blinkd.lateness.{p}")
+            a = flat.get(f"{w}.asyncio.lateness.{p}")
+            c = flat.get(f"cyclictest.lateness.{p}")
+            c50 = flat.get(f"cyclictest.default_slack.lateness.{p}")
+            if b is not None and a:
+                flat[f"ratio.{w}.asyncio.{p}"] = b / a
+            if b is not None and c:
+                flat[f"ratio.{w}.cyclictest.{p}"] = b / c
+            if b is not None and c50:
+                flat[f"ratio.{w}.cyclictest50.{p}"] = b / c50
+        b = flat.get(f"{w}.blinkd.cpu_per_edge_ns")
+        a = flat.get(f"{w}.asyncio.cpu_per_edge_ns")
+        if b and a:
+            flat[f"ratio.{w}.asyncio.cpu_per_edge_ns"] = b / a
+    b = flat.get("programs.blinkd.lateness.p99")
+    c = flat.get("cyclictest.lateness.p99")
+    if b is not None and c:
+        flat["ratio.programs.cyclictest.p99"] = b / c
+    # Issue 17: against the floor measured in the same run.
+    for w in ("seed", "lines"):
+        for key in ("lateness.p50", "lateness.p99", "cpu_per_wakeup_ns", "cpu_per_edge_ns"):
+            b, f = flat.get(f"{w}.blinkd.{key}"), flat.get(f"{w}.floor.{key}")
+            if b is not None and f:
+                flat[f"ratio.{w}.floor.{key}"] = b / f
+    q, l = flat.get("control_load.quiet.lateness.p99"), flat.get("control_load.loaded.lateness.p99")
+    if q and l is not None:
+        flat["ratio.control_load.p99"] = l / q
+    per_edge = [flat.get(f"scale.{n}.cpu_per_edge_ns") for n in (10, 100, 1000, 10000, 100000)]
+    per_edge = [x for x in per_edge if x]
+    if len(per_edge) >= 2:
+        flat["ratio.scale.cpu_per_edge_spread"] = max(per_edge) / min(per_edge)
+    for mode in ("p50", "p99"):
+        s, d = flat.get(f"precision.spin.lateness.{mode}"), flat.get(f"seed.blinkd.lateness.{mode}")
+        if s is not None and d:
+            flat[f"ratio.precision.{mode}"] = s / d
+    s, d = flat.get("precision.spin.cpu_per_s_ns"), flat.get("seed.blinkd.cpu_per_s_ns")
+    if s is not None and d:
+        flat["ratio.precision.cpu_per_s"] = s / d
+    return flat
+
+
+def fmt_us(ns, digits=1):
+    if ns is None:
+        return "—"
+    return f"{ns / NS_PER_US:.{digits}f} µs"
+
+
+def fmt_ms(ns):
+    if ns is None:
+        return "—"
+    return f"{ns / NS_PER_MS:.2f} ms"
+
+
+def fmt_ratio(x):
+    if x is None:
+        return "—"
+    if x == 0:
+        return "0"
+    if 0 < x < 0.01:
+        return f"1/{1 / x:.0f}"
+    return f"{x:.2f}x"
+
+
+def fmt_pct(lost, got):
+    if lost is None or not (got or lost):
+        return "—"
+    return f"{100.0 * lost / (lost + (got or 0)):.0f}%"
+
+
+def fmt_num(x, digits=0):
+    if x is None:
+        return "—"
+    return f"{x:,.{digits}f}"
+
+
+def verdict(ok):
+    if ok is None:
+        return "not measured"
+    return "met" if ok else "**missed**"
+
+
+def machine_info():
+    model = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": model,
+        "kernel": platform.release(),
+        "python": subprocess.run([seed_python(), "-c", "import platform; print(platform.python_version())"],
+                                 capture_output=True, text=True).stdout.strip() + f" ({seed_python()})",
+        "clocksource": open("/sys/devices/system/clocksource/clocksource0/current_clocksource").read().strip()
+        if os.path.exists("/sys/devices/system/clocksource/clocksource0/current_clocksource") else "?",
+    }
+
+
+def render(med, runs, machine, load, drift, args):
+    g = med.get
+    n_prog = int(g("programs.blinkd.programs") or 0)
+    out = []
+    out.append(f"Machine: {machine['nproc']} CPUs, {machine['cpu']}, kernel {machine['kernel']}, "
+               f"clocksource {machine['clocksource']}; the seed on Python {machine['python']}.  ")
+    out.append(f"blinkd: `{args.blinkd_path}`, {args.blinkd_label}.  ")
+    out.append(f"Scheduling: blinkd and cyclictest {args.policy_label}; the asyncio seed SCHED_OTHER, "
+               "nice 0, as in the talk.  ")
+    out.append(f"Runs: {runs}{' (medians of the runs)' if runs > 1 else ''}; "
+               f"{'smoke mode: short, figures only checked for sanity' if args.smoke else 'full workloads'}.  ")
+    # The program's name only: a command line can carry anything.
+    busy = ", ".join(f"{s}s {os.path.basename(cmd.split()[0]) if cmd.split() else '?'}"
+                     for s, _, cmd in load["top_others"][:3]) or "nothing"
+    out.append(f"Other load during the benchmark ({load['wall_s'] / 60:.0f} min): load average "
+               f"{load['loadavg_start'][0]:.2f} -> {load['loadavg_end'][0]:.2f}; the machine was busy "
+               f"{load['machine_cpu_s']:.0f} CPU-s, {load['own_cpu_s']:.0f} of them the benchmark's, "
+               f"{load['others_total_cpu_s']:.0f} everybody else's (of the processes alive at both ends, "
+               f"most: {busy}).")
+    out.append("")
+    out.append("| figure | blinkd | asyncio seed | cyclictest (slack 1ns / 50us) | blinkd ÷ asyncio | "
+               "blinkd ÷ cyclictest (1ns / 50us) | goal | |")
+    out.append("|---|---|---|---|---|---|---|---|")
+
+    def row(label, b, a="—", c="—", ra="—", rc="—", goal="", ok=None):
+        out.append(f"| {label} | {b} | {a} | {c} | {ra} | {rc} | {goal} | "
+                   f"{verdict(ok) if goal else ''} |")
+
+    ct = lambda p: f"{fmt_us(g(f'cyclictest.lateness.{p}'))} / {fmt_us(g(f'cyclictest.default_slack.lateness.{p}'))}"
+    for w, title in (("seed", "seed's workload (25 lines, 100-500ms)"),
+                     ("lines", f"{int(g('lines.blinkd.edges_per_batch_max') or 0)} lines at 10ms")):
+        for p in ("p50", "p99", "max"):
+            goal, ok = "", None
+            if p == "p99":
+                goal = "≤ 1.5x cyclictest p99"
+                r = g(f"ratio.{w}.cyclictest.p99")
+                ok = None if r is None else r <= 1.5
+            row(f"{title}: lateness {p}", fmt_us(g(f"{w}.blinkd.lateness.{p}")),
+                fmt_us(g(f"{w}.asyncio.lateness.{p}")), ct(p),
+                fmt_ratio(g(f"ratio.{w}.asyncio.{p}")),
+                f"{fmt_ratio(g(f'ratio.{w}.cyclictest.{p}'))} / {fmt_ratio(g(f'ratio.{w}.cyclictest50.{p}'))}",
+                goal, ok)
+        row(f"{title}: lateness against the first edge + k·interval, p50 / p99 / max",
+            " / ".join(fmt_us(g(f"{w}.blinkd.lateness_first_edge.{p}")) for p in ("p50", "p99", "max")),
+            " / ".join(fmt_us(g(f"{w}.asyncio.lateness.{p}")) for p in ("p50", "p99", "max")))
+        row(f"{title}: drift (last 1s p50 − first 1s p50)", fmt_us(g(f"{w}.blinkd.drift_ns")),
+            fmt_us(g(f"{w}.asyncio.drift_ns")))
+        r = g(f"ratio.{w}.asyncio.cpu_per_edge_ns")
+        row(f"{title}: CPU per edge", fmt_us(g(f"{w}.blinkd.cpu_per_edge_ns"), 2),
+            fmt_us(g(f"{w}.asyncio.cpu_per_edge_ns"), 2), "—", fmt_ratio(r), "—",
+            "≥ 20x less than asyncio", None if r is None else r <= 1 / 20)
+        row(f"{title}: CPU per wakeup (cyclictest: its whole loop, the kernel's floor)",
+            fmt_us(g(f"{w}.blinkd.cpu_per_wakeup_ns"), 2), fmt_us(g(f"{w}.asyncio.cpu_per_wakeup_ns"), 2),
+            f"{fmt_us(g('cyclictest.cpu_per_wakeup_ns'), 2)} / {fmt_us(g('cyclictest.default_slack.cpu_per_wakeup_ns'), 2)}")
+        row(f"{title}: edges (lost)", f"{fmt_num(g(f'{w}.blinkd.edges'))} ({fmt_num(g(f'{w}.blinkd.lost_edges'))})",
+            fmt_num(g(f"{w}.asyncio.edges")))
+        wpd = g(f"{w}.blinkd.wakeups_per_deadline")
+        row(f"{title}: wakeups (of them the bench's D-Bus calls) / distinct deadlines / batches",
+            f"{fmt_num(g(f'{w}.blinkd.wakeups'))} ({fmt_num(g(f'{w}.blinkd.bus_calls'))}) / "
+            f"{fmt_num(g(f'{w}.blinkd.distinct_deadlines'))} / {fmt_num(g(f'{w}.blinkd.batches'))}",
+            f"{fmt_num(g(f'{w}.asyncio.wakeups'))} / — / —", "—", "—", "—",
+            "≤ 1 wakeup per deadline", None if wpd is None else wpd <= 1.0)
+        row(f"{title}: peak RSS", fmt_num((g(f"{w}.blinkd.peak_rss") or 0) / 1024) + " KiB")
+
+    p = "programs.blinkd"
+    title = f"{n_prog:,} programs (100ms-1s)"
+    for q in ("p50", "p99", "max"):
+        goal, ok = "", None
+        if q == "p99":
+            goal = "< 2 ms"
+            v = g(f"{p}.lateness.p99")
+            ok = None if v is None else v < 2 * NS_PER_MS
+        row(f"{title}: lateness {q}", fmt_us(g(f"{p}.lateness.{q}")), "—",
+            ct(q) if q != "max" else ct(q), "—",
+            fmt_ratio(g("ratio.programs.cyclictest.p99")) if q == "p99" else "—", goal, ok)
+    row(f"{title}: lateness against the first edge + k·interval, p50 / p99 / max",
+        " / ".join(fmt_us(g(f"{p}.lateness_first_edge.{q}")) for q in ("p50", "p99", "max")))
+    row(f"{title}: first edge after its program's start instant, p50 / p99",
+        f"{fmt_us(g(f'{p}.first_edge_delay.p50'))} / {fmt_us(g(f'{p}.first_edge_delay.p99'))}")
+    row(f"{title}: CPU per edge", fmt_us(g(f"{p}.cpu_per_edge_ns"), 2))
+    row(f"{title}: CPU per wakeup", fmt_us(g(f"{p}.cpu_per_wakeup_ns"), 2), "—",
+        f"{fmt_us(g('cyclictest.cpu_per_wakeup_ns'), 2)} / {fmt_us(g('cyclictest.default_slack.cpu_per_wakeup_ns'), 2)}")
+    row(f"{title}: edges in {fmt_num(g(f'{p}.seconds'))}s window (lost)",
+        f"{fmt_num(g(f'{p}.edges'))} ({fmt_num(g(f'{p}.lost_edges'))})")
+    wpd = g(f"{p}.wakeups_per_deadline")
+    row(f"{title}: wakeups / distinct deadlines / batches",
+        f"{fmt_num(g(f'{p}.wakeups'))} / {fmt_num(g(f'{p}.distinct_deadlines'))} / {fmt_num(g(f'{p}.batches'))}",
+        goal="≤ 1 wakeup per deadline", ok=None if wpd is None else wpd <= 1.0)
+    rss = g(f"{p}.peak_rss")
+    row(f"{title}: daemon peak RSS (VmHWM)", f"{(rss or 0) / 1024 / 1024:.1f} MiB", goal="< 64 MiB",
+        ok=None if rss is None else rss < 64 * 1024 * 1024)
+    row(f"{title}: per running program: RSS / address space (VmData)",
+        f"{fmt_num(g(f'{p}.bytes_per_program'))} B / {fmt_num(g(f'{p}.vmdata_per_program'))} B")
+    row(f"{title}: RSS growth during the window", f"{fmt_num((g(f'{p}.rss_growth_in_window') or 0) / 1024)} KiB")
+    row(f"{title}: starting them (pipelined, 64 in flight)", f"{g(f'{p}.ramp_s') or 0:.2f} s")
+    for call in ("start", "stop", "list"):
+        mx = g(f"{p}.{call}_answer.max")
+        row(f"{title}: {call.capitalize()}() answer p50 / p99 / max",
+            f"{fmt_ms(g(f'{p}.{call}_answer.p50'))} / {fmt_ms(g(f'{p}.{call}_answer.p99'))} / {fmt_ms(mx)}",
+            goal="< 10 ms", ok=None if mx is None else mx < 10 * NS_PER_MS)
+
+    idle = g("idle.wakeups_per_s")
+    row("idle (no program): wakeups per second", fmt_num(idle, 2), goal="0",
+        ok=None if idle is None else idle == 0)
+    s = "start_latency"
+    row(f"Start() call → first edge p50 / p99 ({fmt_num(g(f'{s}.starts'))} starts)",
+        f"{fmt_us(g(f'{s}.call_to_edge.p50'))} / {fmt_us(g(f'{s}.call_to_edge.p99'))}")
+    row("first edge after the program's start instant (seed's workload; lines workload)",
+        f"{fmt_us(g('seed.blinkd.first_edge_delay.p50'))}; {fmt_us(g('lines.blinkd.first_edge_delay.p50'))}")
+    if g(f"{s}.failed_starts"):
+        row("Start() calls that failed (see the log)", fmt_num(g(f"{s}.failed_starts")),
+            goal="0", ok=False)
+    row("Start() reply arrives after the first edge, p50 / p99",
+        f"{fmt_us(g(f'{s}.reply_after_edge.p50'))} / {fmt_us(g(f'{s}.reply_after_edge.p99'))}")
+    if drift:
+        # Zero drift: the lateness at the end is no larger than at the start. Single
+        # edges carry the machine's noise, so medians are compared, 10us allowed.
+        # Two readings: the literal one (the last minute's median against the first's,
+        # which carries the machine's minute-to-minute noise), and the trend.
+        row(f"drift over {drift['minutes']:g} min: lateness p50 / p99 of the first {drift['span_s']:.0f}s "
+            f"→ of the last {drift['span_s']:.0f}s",
+            f"{fmt_us(drift['first_span']['p50'])} / {fmt_us(drift['first_span']['p99'])} → "
+            f"{fmt_us(drift['last_span']['p50'])} / {fmt_us(drift['last_span']['p99'])}",
+            goal="last median no larger than first", ok=drift["last_span"]["p50"] <= drift["first_span"]["p50"])
+        row(f"drift over {drift['minutes']:g} min: each line's first timed edge → its last edge, p50 / max",
+            f"{fmt_us(drift['first_edges']['p50'])} / {fmt_us(drift['first_edges']['max'])} → "
+            f"{fmt_us(drift['last_edges']['p50'])} / {fmt_us(drift['last_edges']['max'])}")
+        growth = drift["slope_ns_per_min"] * drift["minutes"]
+        row(f"drift over {drift['minutes']:g} min: trend of the lateness (least squares over the medians of "
+            f"10 windows) × duration; edges (lost)",
+            f"{drift['slope_ns_per_min'] / NS_PER_US:+.3f} µs/min × {drift['minutes']:g} = {fmt_us(growth)}; "
+            f"{fmt_num(drift['edges'])} ({fmt_num(drift['lost_edges'])})",
+            goal="no growth (≤ 10 µs over the run)", ok=growth <= 10 * NS_PER_US)
+    return "\n".join(out) + "\n"
+
+
+def render_choices(med, args):
+    g = med.get
+    out = ["", "| choice | seed: lateness p50 / p99 / max | seed: timer wakeups / deadlines | "
+           "lines: lateness p50 / p99 / max | lines: timer wakeups / deadlines / lost edges |", "|---|---|---|---|---|"]
+    for i, (label, _, _) in enumerate(CHOICES):
+        s, l = f"choice{i}.seed", f"choice{i}.lines"
+        if g(f"{s}.edges") is None:
+            continue
+        out.append(
+            f"| {label} | {fmt_us(g(f'{s}.lateness.p50'))} / {fmt_us(g(f'{s}.lateness.p99'))} / "
+            f"{fmt_us(g(f'{s}.lateness.max'))} | {fmt_num(g(f'{s}.timer_wakeups'))} / "
+            f"{fmt_num(g(f'{s}.distinct_deadlines'))} | {fmt_us(g(f'{l}.lateness.p50'))} / "
+            f"{fmt_us(g(f'{l}.lateness.p99'))} / {fmt_us(g(f'{l}.lateness.max'))} | "
+            f"{fmt_num(g(f'{l}.timer_wakeups'))} / {fmt_num(g(f'{l}.distinct_deadlines'))} / "
+            f"{fmt_num(g(f'{l}.lost_edges'))} ({fmt_pct(g(f'{l}.lost_edges'), g(f'{l}.edges'))}) |")
+    out.append("")
+    out.append("| CPU per edge (per wakeup) | seed's workload | lines workload |")
+    out.append("|---|---|---|")
+    for key, label in (("choice0", "blinkd with --trace (shipped settings)"), ("notrace", "blinkd without --trace"),
+                       ("asyncio", "asyncio seed (recorder, no ioctl)")):
+        cells = []
+        for kind in ("seed", "lines"):
+            k = f"{kind}.asyncio" if key == "asyncio" else f"{key}.{kind}"
+            cells.append(f"{fmt_us(g(f'{k}.cpu_per_edge_ns'), 2)} ({fmt_us(g(f'{k}.cpu_per_wakeup_ns'), 1)})")
+        out.append(f"| {label} | {cells[0]} | {cells[1]} |")
+    out.append("")
+    out.append(f"Batching: the lines workload wrote {fmt_num(g('lines.blinkd.edges'))} edges in "
+               f"{fmt_num(g('lines.blinkd.batches'))} backend calls (mean "
+               f"{fmt_num(g('lines.blinkd.edges_per_batch_mean'), 1)} edges a call); the seed's workload "
+               f"{fmt_num(g('seed.blinkd.edges'))} edges in {fmt_num(g('seed.blinkd.batches'))} calls; "
+               f"{fmt_num(g('programs.blinkd.programs'))} programs {fmt_num(g('programs.blinkd.edges'))} "
+               f"edges in {fmt_num(g('programs.blinkd.batches'))} calls.")
+    alloc = [k for k in med if k.startswith("programs.blinkd.allocations.")]
+    if alloc:
+        counts = ", ".join(f"{k.rsplit('.', 1)[1]} {fmt_num(med[k])}" for k in sorted(alloc)
+                           if not k.endswith("seconds"))
+        out.append(f"Allocation in steady state ({fmt_num(g('programs.blinkd.programs'))} programs, "
+                   f"{fmt_num(g('programs.blinkd.allocations.seconds'))}s, perf uprobes on libc): {counts}.")
+    return "\n".join(out) + "\n"
+
+
+RESULTS_BEGIN = "<!-- bench/run output begins: generated, do not edit -->"
+RESULTS_END = "<!-- bench/run output ends -->"
+
+
+def write_results(path, text):
+    """Put @text between the markers of @path (appended when it has none)."""
+    old = ""
+    if os.path.exists(path):
+        with open(path) as f:
+            old = f.read()
+    stamp = time.strftime("%Y-%m-%d %H:%M %Z")
+    block = f"{RESULTS_BEGIN}\nGenerated by `bench/run {shlex.join(sys.argv[1:])}` on {stamp}.\n\n{text}{RESULTS_END}"
+    if RESULTS_BEGIN in old and RESULTS_END in old:
+        head = old[:old.index(RESULTS_BEGIN)]
+        tail = old[old.index(RESULTS_END) + len(RESULTS_END):]
+        new = head + block + tail
+    else:
+        new = old + ("\n" if old and not old.endswith("\n") else "") + block + "\n"
+    with open(path, "w") as f:
+        f.write(new)
+
+
+def render_issue17(med, notes, plot):
+    """The figures of issue 17: blinkd beside its floor, the control plane, the
+    precision mode, the scale curve, startup, and the verdicts against the goals."""
+    g = med.get
+    out = ["", "### blinkd beside its floor (issue 17)", "",
+           "The floor is `bench/floor`: one sd-event timer (accuracy 1 µs, slack 1 ns, blinkd's "
+           "scheduling policy) writing the same lines at the same instants to the same simulated "
+           "chip and the same trace, no engine and no bus, run in the same run as blinkd.", "",
+           "| workload | blinkd lateness p50 / p99 | floor p50 / p99 | p99 ratio | blinkd CPU per wakeup | "
+           "floor CPU per wakeup | ratio | cyclictest p99 | asyncio p99 |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    for w, title in (("seed", "the seed's (25 lines, 100-500 ms)"), ("lines", "1000 lines at 10 ms")):
+        out.append(
+            f"| {title} | {fmt_us(g(f'{w}.blinkd.lateness.p50'))} / {fmt_us(g(f'{w}.blinkd.lateness.p99'))} | "
+            f"{fmt_us(g(f'{w}.floor.lateness.p50'))} / {fmt_us(g(f'{w}.floor.lateness.p99'))} | "
+            f"{fmt_ratio(g(f'ratio.{w}.floor.lateness.p99'))} | {fmt_us(g(f'{w}.blinkd.cpu_per_wakeup_ns'), 2)} | "
+            f"{fmt_us(g(f'{w}.floor.cpu_per_wakeup_ns'), 2)} | {fmt_ratio(g(f'ratio.{w}.floor.cpu_per_wakeup_ns'))} | "
+            f"{fmt_us(g('cyclictest.lateness.p99'))} | {fmt_us(g(f'{w}.asyncio.lateness.p99'))} |")
+    out.append("")
+    out.append(f"Stalls (edges over 1 ms late, runs of them): blinkd {fmt_num(g('seed.blinkd.stalls.count'))} / "
+               f"{fmt_num(g('lines.blinkd.stalls.count'))}, the floor {fmt_num(g('seed.floor.stalls.count'))} / "
+               f"{fmt_num(g('lines.floor.stalls.count'))} (seed's / lines); lost edges blinkd "
+               f"{fmt_num(g('seed.blinkd.lost_edges'))} / {fmt_num(g('lines.blinkd.lost_edges'))}, the floor "
+               f"{fmt_num(g('seed.floor.lost_edges'))} / {fmt_num(g('lines.floor.lost_edges'))}.")
+
+    from .control import CALL_TYPES
+    from .scale import SCALE_SIZES
+    has_control = any(k.startswith(("control.", "control_load.")) for k in med)
+    has_scale = any(k.startswith("scale.") for k in med)
+    if has_control:
+        out += ["", "### The control plane", "",
+                "Longest hold of the daemon's loop by one call type (from an epoll_wait's return to the next "
+                "epoll_wait, blinkd under `strace --seccomp-bpf`, 5 calls a type; \"no call\": the programs' "
+                "own timers only, — when none fired):", "",
+                "| call | 1024 programs | 10,000 programs |", "|---|---|---|"]
+        for call in CALL_TYPES:
+            out.append(f"| {call} | {fmt_ms(g(f'control.1024.hold_ns.{call}'))} | "
+                       f"{fmt_ms(g(f'control.10000.hold_ns.{call}'))} |")
+        out.append("")
+        out.append(f"1000 lines at 10 ms beside 1023 waiting programs: lateness p99 "
+                   f"{fmt_us(g('control_load.quiet.lateness.p99'))} alone, "
+                   f"{fmt_us(g('control_load.loaded.lateness.p99'))} while 4 clients called GetManagedObjects "
+                   f"and List in a loop ({fmt_num(g('control_load.loaded.hammer_calls'))} calls, longest answer "
+                   f"{fmt_ms(g('control_load.loaded.hammer_answer_max_ns'))}): "
+                   f"{fmt_ratio(g('ratio.control_load.p99'))}; max {fmt_us(g('control_load.quiet.lateness.max'))}"
+                   f" → {fmt_us(g('control_load.loaded.lateness.max'))}; lost edges "
+                   f"{fmt_num(g('control_load.quiet.lost_edges'))} → "
+                   f"{fmt_num(g('control_load.loaded.lost_edges'))}.")
+
+    out += ["", "### Precision mode", ""]
+    if g("precision.spin.edges") is not None:
+        out += ["| seed's workload | lateness p50 | p99 | CPU per second |", "|---|---|---|---|",
+                f"| default | {fmt_us(g('seed.blinkd.lateness.p50'))} | {fmt_us(g('seed.blinkd.lateness.p99'))} | "
+                f"{fmt_ms(g('seed.blinkd.cpu_per_s_ns'))} |",
+                f"| \"precision\": \"spin\" | {fmt_us(g('precision.spin.lateness.p50'))} | "
+                f"{fmt_us(g('precision.spin.lateness.p99'))} | {fmt_ms(g('precision.spin.cpu_per_s_ns'))} |",
+                f"| spin ÷ default | {fmt_ratio(g('ratio.precision.p50'))} | {fmt_ratio(g('ratio.precision.p99'))} | "
+                f"{fmt_ratio(g('ratio.precision.cpu_per_s'))} |"]
+    else:
+        out.append("Not measured: " + ("; ".join(n for n in notes if "precision" in n) or "phase not run") + ".")
+
+    if has_scale:
+        out += ["", "### Scale curve", "",
+                "Program i blinks line i of its own, every base·(1 + i/N), base = max(100 ms, N·5 ms): about "
+                "140 edges a second from 20 programs up, so the curve shows what the population costs per edge "
+                "(at 100,000, 50,000 blink and 50,000 wait: blinkd drives at most 65,536 lines; "
+                "bench/blinkbench/scale.py says why).", "",
+                "| programs | lateness p99 | CPU per edge | CPU per wakeup | RSS per program | edges in 10 s | "
+                "starting them |", "|---|---|---|---|---|---|---|"]
+        for n in SCALE_SIZES:
+            k = f"scale.{n}"
+            if g(f"{k}.edges") is None:
+                continue
+            out.append(f"| {n:,} | {fmt_us(g(f'{k}.lateness.p99'))} | {fmt_us(g(f'{k}.cpu_per_edge_ns'), 2)} | "
+                       f"{fmt_us(g(f'{k}.cpu_per_wakeup_ns'), 2)} | {fmt_num(g(f'{k}.rss_per_program'))} B | "
+                       f"{fmt_num(g(f'{k}.edges'))} | {g(f'{k}.ramp_s') or 0:.2f} s |")
+        if plot:
+            out += ["", f"![scale curve]({plot})"]
+
+    out += ["", "### Startup", "",
+            f"exec → READY=1: p50 {fmt_ms(g('startup.ready.p50'))}, max {fmt_ms(g('startup.ready.max'))}; "
+            f"exec → first autostart edge: p50 {fmt_ms(g('startup.first_edge.p50'))}, max "
+            f"{fmt_ms(g('startup.first_edge.max'))} ({fmt_num(g('startup.tries'))} starts, sim chip, timed from the "
+            "forked child's execve())."]
+
+    def ok(x, limit):
+        return None if x is None else x <= limit
+    rows = [
+        ("seed's workload: lateness p99 ÷ the floor's", "≤ 1.1x", g("ratio.seed.floor.lateness.p99"), 1.1,
+         f"floor p99 {fmt_us(g('seed.floor.lateness.p99'))}"),
+        ("1000 lines at 10 ms: lateness p99 ÷ the floor's", "≤ 1.1x", g("ratio.lines.floor.lateness.p99"), 1.1,
+         f"floor p99 {fmt_us(g('lines.floor.lateness.p99'))}"),
+        ("seed's workload: CPU per wakeup ÷ the floor's", "≤ 1.2x", g("ratio.seed.floor.cpu_per_wakeup_ns"), 1.2,
+         f"floor {fmt_us(g('seed.floor.cpu_per_wakeup_ns'), 1)} a wakeup"),
+        ("1000 lines at 10 ms: CPU per wakeup ÷ the floor's", "≤ 1.2x", g("ratio.lines.floor.cpu_per_wakeup_ns"),
+         1.2, f"floor {fmt_us(g('lines.floor.cpu_per_wakeup_ns'), 1)} a wakeup"),
+        ("lateness p99 with 4 clients calling GetManagedObjects and List ÷ without", "≤ 1.5x",
+         g("ratio.control_load.p99"), 1.5,
+         f"{fmt_us(g('control_load.quiet.lateness.p99'))} → {fmt_us(g('control_load.loaded.lateness.p99'))}"),
+        ("CPU per edge, 10 to 100,000 programs: largest ÷ smallest", "≤ 2x",
+         g("ratio.scale.cpu_per_edge_spread"), 2.0, ""),
+        ("exec → READY=1, p50", "< 20 ms", g("startup.ready.p50"), 20 * NS_PER_MS, ""),
+        ("exec → first autostart edge, p50", "< 20 ms", g("startup.first_edge.p50"), 20 * NS_PER_MS, ""),
+    ]
+    out += ["", "### Verdicts (issue 17)", "", "| figure | goal | measured | | the floor, or why |",
+            "|---|---|---|---|---|"]
+    for label, goal, x, limit, why in rows:
+        shown = fmt_ms(x) if "ms" in goal else fmt_ratio(x)
+        out.append(f"| {label} | {goal} | {shown} | {verdict(ok(x, limit))} | {why} |")
+    for n in notes:
+        out.append(f"| {n} | | | not measured | |")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Unit tests of the benchmark's analysis, on synthetic traces whose right
+answers are known: exact edges, late edges, merged on/off pairs, lost edges,
+stalls, the schedule check, percentiles. `meson test --suite unit` runs it;
+it ends with "N passed, N failed" and exits non-zero on any failure."""
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from blinkbench.analysis import (analyse_edges, edge_lateness, find_stalls,  # noqa: E402
+                                 percentile, schedule_check, summary)
+from blinkbench.workloads import (floor_arguments, lines_workload, seed_workload,  # noqa: E402
+                                  workload_expected_edges)
+
+MS = 1000 * 1000
+T0 = 5_000_000_000  # an arbitrary CLOCK_MONOTONIC start instant
+
+
+def blink(t0, interval, n, late=0, drop=()):
+    """Edges of one line blinking from @t0: edge k at t0 + k*interval + late(k), lit when k is even."""
+    edges = []
+    for k in range(n):
+        if k in drop:
+            continue
+        d = late(k) if callable(late) else late
+        edges.append((t0 + k * interval + d, 1 if k % 2 == 0 else 0))
+    return edges
+
+
+class Percentiles(unittest.TestCase):
+    def test_nearest_rank(self):
+        values = list(range(1, 101))
+        self.assertEqual(percentile(values, 50), 50)
+        self.assertEqual(percentile(values, 99), 99)
+        self.assertEqual(percentile(values, 100), 100)
+        self.assertEqual(percentile([7], 99), 7)
+        self.assertIsNone(percentile([], 50))
+
+    def test_summary_any_order(self):
+        s = summary([3, 1, 2])
+        self.assertEqual((s["n"], s["p50"], s["max"], s["min"]), (3, 2, 3, 1))
+
+
+class Lateness(unittest.TestCase):
+    def test_exact_edges(self):
+        edges = blink(T0, 10 * MS, 20)
+        late, lost = edge_lateness(edges, 10 * MS, ref=T0)
+        self.assertEqual(len(late), 20)
+        self.assertTrue(all(x == 0 for _, x in late))
+        self.assertEqual(lost, 0)
+
+    def test_late_edges(self):
+        edges = blink(T0, 10 * MS, 20, late=150_000)
+        late, lost = edge_lateness(edges, 10 * MS, ref=T0)
+        self.assertTrue(all(x == 150_000 for _, x in late))
+        self.assertEqual(lost, 0)
+
+    def test_first_edge_reference_skips_it(self):
+        # Without the start instant the first edge is the reference and does not count.
+        edges = blink(T0, 10 * MS, 10, late=lambda k: 40_000 if k == 0 else 100_000)
+        late, _ = edge_lateness(edges, 10 * MS)
+        self.assertEqual(len(late), 9)
+        self.assertTrue(all(x == 60_000 for _, x in late))
+
+    def test_merged_pair_is_lost_not_late(self):
+        # A wakeup late past edges 4 and 5 writes their end result, which changes
+        # nothing: the pair never reaches the wire.
+        edges = blink(T0, 10 * MS, 12, drop=(4, 5))
+        late, lost = edge_lateness(edges, 10 * MS, ref=T0)
+        self.assertEqual(lost, 2)
+        self.assertEqual(len(late), 10)
+        self.assertTrue(all(x == 0 for _, x in late))
+
+    def test_late_edge_after_a_merged_pair(self):
+        # Edges 4 and 5 merged, edge 6 (lit) 3ms late: attributed to ideal edge 6.
+        edges = blink(T0, 10 * MS, 8, drop=(4, 5), late=lambda k: 3 * MS if k == 6 else 0)
+        late, lost = edge_lateness(edges, 10 * MS, ref=T0)
+        self.assertEqual(lost, 2)
+        self.assertEqual(dict(late)[T0 + 60 * MS + 3 * MS], 3 * MS)
+
+    def test_later_than_half_an_interval_keeps_its_value(self):
+        # A lit edge 6ms late at 10ms, nearer ideal edge 3 (dark) than edge 2:
+        # its value says it is edge 2, 6ms late.
+        edges = [(T0, 1), (T0 + 10 * MS, 0), (T0 + 26 * MS, 1)]
+        late, lost = edge_lateness(edges, 10 * MS, ref=T0)
+        self.assertEqual(late[-1][1], 6 * MS)
+        self.assertEqual(lost, 0)
+
+    def test_unapplied_counts_every_call(self):
+        # asyncio writes every edge: the k-th write is edge k, however late.
+        edges = blink(T0, 10 * MS, 6, late=lambda k: k * 7 * MS)
+        late, lost = edge_lateness(edges, 10 * MS, applied=False)
+        self.assertEqual([x for _, x in late], [7 * MS * k for k in range(1, 6)])
+        self.assertEqual(lost, 0)
+
+
+class Workloads(unittest.TestCase):
+    def test_analyse_many_lines(self):
+        lines = {o: blink(T0, (o + 1) * MS, 10, late=20_000) for o in range(5)}
+        intervals = {o: (o + 1) * MS for o in range(5)}
+        fig = analyse_edges(lines, intervals, applied=True, starts={o: T0 for o in range(5)})
+        self.assertEqual(fig["edges"], 50)
+        self.assertEqual(fig["lost_edges"], 0)
+        self.assertEqual(fig["lateness"]["p99"], 20_000)
+        self.assertEqual(fig["batches"], len({t for e in lines.values() for t, _ in e}))
+
+    def test_schedule_of_the_seed(self):
+        w = seed_workload(10)
+        expected = workload_expected_edges(w)
+        self.assertEqual(len(expected), 25)
+        self.assertEqual(expected[11], 2 * 50)  # 100ms, 10s: 50 pairs
+        lines = lines_workload(1000, 10, 10)
+        self.assertEqual(sum(workload_expected_edges(lines).values()), 1000 * 1000)
+        self.assertEqual(floor_arguments(seed_workload(10))[0], "11:100000:50")
+
+    def test_schedule_check_exact(self):
+        expected = {1: 6, 2: 6}
+        lines = {1: blink(T0, MS, 6), 2: blink(T0, MS, 6)}
+        self.assertEqual(schedule_check(lines, expected, 0), [])
+
+    def test_schedule_check_lost_accounted(self):
+        lines = {1: blink(T0, MS, 6, drop=(2, 3))}
+        self.assertEqual(schedule_check(lines, {1: 6}, 2), [])
+        self.assertNotEqual(schedule_check(lines, {1: 6}, 0), [])
+
+    def test_schedule_check_silent_line(self):
+        problems = schedule_check({1: blink(T0, MS, 6)}, {1: 6, 2: 6}, 0)
+        self.assertTrue(any("never edged" in p for p in problems))
+
+    def test_schedule_check_missing_tail(self):
+        # The last pair never came: no lost edge before the last one, yet short.
+        lines = {1: blink(T0, MS, 4)}
+        late, lost = edge_lateness(lines[1], MS, ref=T0)
+        self.assertEqual(lost, 0)
+        self.assertNotEqual(schedule_check(lines, {1: 6}, lost), [])
+
+    def test_schedule_check_stray_line(self):
+        problems = schedule_check({1: blink(T0, MS, 6), 9: [(T0, 1)]}, {1: 6}, 0)
+        self.assertTrue(any("outside" in p for p in problems))
+
+
+class Stalls(unittest.TestCase):
+    def test_two_stalls(self):
+        per_time = [(1, 0), (2, 5 * MS), (3, 7 * MS), (4, 6 * MS), (5, 10), (6, 2 * MS), (7, 0)]
+        s = find_stalls(per_time, MS)
+        self.assertEqual(s, {"count": 2, "longest_ns": 7 * MS, "edges": 4})
+
+    def test_none(self):
+        self.assertEqual(find_stalls([(1, 0), (2, 999)], 1000)["count"], 0)
+        self.assertIsNone(find_stalls([], 1000)["longest_ns"])
+
+    def test_from_a_trace(self):
+        # One line at 1ms, held 5ms once: edges 10..14 merged into one late write.
+        edges = blink(T0, MS, 30, drop=(10, 11, 12, 13), late=lambda k: 400_000 if k == 14 else 0)
+        fig = analyse_edges({3: edges}, {3: MS}, applied=True, starts={3: T0})
+        self.assertEqual(fig["lost_edges"], 4)
+        s = find_stalls(fig["_per_time"], 100_000)
+        self.assertEqual((s["count"], s["longest_ns"]), (1, 400_000))
+
+
+def main():
+    suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__])
+    result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
+    failed = len(result.failures) + len(result.errors)
+    print(f"{result.testsRun - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
