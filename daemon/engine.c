@@ -905,11 +905,19 @@ static int task_step(Task *t, TaskEvent event, Task *child)
 
 /* ----------------------------------------------------------------- runs */
 
-static void run_free(EngineRun *run)
+/* Drop the definitions @run bound. */
+static void run_unbind(EngineRun *run)
 {
 	for (size_t i = 0; i < run->n_bindings; i++)
 		program_unref(run->bindings[i].program);
 	free(run->bindings);
+	run->bindings = NULL;
+	run->n_bindings = 0;
+}
+
+static void run_free(EngineRun *run)
+{
+	run_unbind(run);
 	program_unref(run->program);
 	free(run);
 }
@@ -1018,6 +1026,34 @@ static int bind_call(const char *name, void *userdata)
 static int bind_program(BindContext *ctx, const Program *p)
 {
 	return program_for_each_call(p, bind_call, ctx);
+}
+
+/*
+ * Bind into @run every definition @program calls, through @lookup. @self
+ * (or NULL) counts as already on the call stack; with @allow_undefined an
+ * unknown name is passed over. The context is large: it lives on the heap.
+ */
+static int run_bind(EngineRun *run, const Program *program, EngineLookup lookup, void *userdata,
+		    const char *self, bool allow_undefined, ProgramError *error)
+{
+	BindContext *ctx;
+	int r;
+
+	ctx = calloc(1, sizeof(*ctx));
+	if (!ctx)
+		return -ENOMEM;
+	*ctx = (BindContext){
+		.run = run,
+		.lookup = lookup,
+		.userdata = userdata,
+		.error = error,
+		.allow_undefined = allow_undefined,
+	};
+	if (self)
+		ctx->stack[ctx->n_stack++] = self;
+	r = bind_program(ctx, program);
+	free(ctx);
+	return r;
 }
 
 /* ---------------------------------------------------------------- engine */
@@ -1163,7 +1199,6 @@ int engine_start_with(Engine *e, Program *program, EngineLookup lookup, void *lo
 		      usec_t now, const EngineStartOptions *opts, void *run_userdata,
 		      EngineRun **ret, ProgramError *error)
 {
-	BindContext *ctx;
 	EngineRun *run;
 	usec_t start;
 	int r;
@@ -1182,19 +1217,7 @@ int engine_start_with(Engine *e, Program *program, EngineLookup lookup, void *lo
 	run->priority = opts->priority;
 	run->userdata = run_userdata;
 
-	ctx = calloc(1, sizeof(*ctx));
-	if (!ctx) {
-		run_free(run);
-		return -ENOMEM;
-	}
-	*ctx = (BindContext){
-		.run = run,
-		.lookup = lookup,
-		.userdata = lookup_userdata,
-		.error = error,
-	};
-	r = bind_program(ctx, program);
-	free(ctx);
+	r = run_bind(run, program, lookup, lookup_userdata, NULL, false, error);
 	if (r < 0) {
 		run_free(run);
 		return r;
@@ -1255,49 +1278,20 @@ int engine_check_calls(const Program *program, EngineLookup lookup, void *userda
 		       const char *self, ProgramError *error)
 {
 	EngineRun run = {};
-	BindContext *ctx;
-	int r;
+	int r = run_bind(&run, program, lookup, userdata, self, true, error);
 
-	ctx = calloc(1, sizeof(*ctx));
-	if (!ctx)
-		return -ENOMEM;
-	*ctx = (BindContext){
-		.run = &run,
-		.lookup = lookup,
-		.userdata = userdata,
-		.error = error,
-		.allow_undefined = true,
-	};
-	if (self)
-		ctx->stack[ctx->n_stack++] = self;
-	r = bind_program(ctx, program);
-	free(ctx);
-	for (size_t i = 0; i < run.n_bindings; i++)
-		program_unref(run.bindings[i].program);
-	free(run.bindings);
+	run_unbind(&run);
 	return r;
 }
 
 usec_t engine_program_duration(const Program *program, EngineLookup lookup, void *userdata)
 {
 	EngineRun run = {};
-	BindContext *ctx;
 	usec_t d = USEC_INFINITY;
 
-	ctx = calloc(1, sizeof(*ctx));
-	if (!ctx)
-		return d;
-	*ctx = (BindContext){
-		.run = &run,
-		.lookup = lookup,
-		.userdata = userdata,
-	};
-	if (bind_program(ctx, program) >= 0)
+	if (run_bind(&run, program, lookup, userdata, NULL, false, NULL) >= 0)
 		d = program_duration(&run, program);
-	free(ctx);
-	for (size_t i = 0; i < run.n_bindings; i++)
-		program_unref(run.bindings[i].program);
-	free(run.bindings);
+	run_unbind(&run);
 	return d;
 }
 

@@ -144,7 +144,7 @@ static const char *lit(Manager *m)
 
 static Manager *manager_with_state(unsigned max_programs, const char *state_dir)
 {
-	static char path[] = "/tmp/test-manager-XXXXXX";
+	char path[] = "/tmp/test-manager-XXXXXX";
 	char config[128];
 	Manager *m = NULL;
 	int fd;
@@ -166,7 +166,6 @@ static Manager *manager_with_state(unsigned max_programs, const char *state_dir)
 			      }),
 		  0);
 	unlink(path);
-	strcpy(path + strlen(path) - 6, "XXXXXX");
 	if (!m)
 		abort();
 	manager_set_bus(m, &rec_ops, NULL);
