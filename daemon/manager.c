@@ -560,19 +560,16 @@ int manager_start_program(Manager *m, const char *name, const char *text, bool r
 					  error);
 }
 
-int manager_start_program_with(Manager *m, const char *name, const char *text,
-			       const ManagerStartOptions *opts, ManagerError *error)
+/* Start @p, parsed already, as @name: manager_start_program_with() after the parse. */
+static int start_parsed(Manager *m, const char *name, Program *p, const ManagerStartOptions *opts,
+			ManagerError *error)
 {
-	_cleanup_(program_unrefp) Program *p = NULL;
 	_cleanup_(running_unrefp) Running *r = NULL;
 	usec_t now_realtime = manager_now_realtime(m), start_realtime;
 	Running *old;
 	int64_t offset = 0;
 	int k;
 
-	k = parse_named_program(m, "program", name, text, &p, error);
-	if (k < 0)
-		return k;
 	k = check_start_options(m, opts, now_realtime, error);
 	if (k < 0)
 		return k;
@@ -627,6 +624,18 @@ int manager_start_program_with(Manager *m, const char *name, const char *text,
 	manager_end(m);
 	manager_notify_status(m);
 	return 0;
+}
+
+int manager_start_program_with(Manager *m, const char *name, const char *text,
+			       const ManagerStartOptions *opts, ManagerError *error)
+{
+	_cleanup_(program_unrefp) Program *p = NULL;
+	int k;
+
+	k = parse_named_program(m, "program", name, text, &p, error);
+	if (k < 0)
+		return k;
+	return start_parsed(m, name, p, opts, error);
 }
 
 int manager_stop_program(Manager *m, const char *name, ManagerError *error)
@@ -997,26 +1006,31 @@ static int manager_resume(Manager *m)
 		ManagerError error = {};
 		usec_t d;
 
+		r = parse_named_program(m, "program", s->name, s->program, &p, &error);
+		if (r < 0) {
+			log_warning("Stored program %.80s cannot resume (%s), dropped.", s->name,
+				    error.kind ? error.message : strerror(-r));
+			n_dropped++;
+			continue;
+		}
 		/* A finite program whose end has passed is dropped, not started to end at once. */
-		if (program_parse(s->program, m->config->layout, 0, &p, NULL) >= 0) {
-			d = engine_program_duration(p, lookup_definition, m);
-			if (s->timeout > 0 && s->timeout < d)
-				d = s->timeout;
-			if (d != USEC_INFINITY && s->started + d <= now_realtime) {
-				log_debug("Stored program %s ended while the daemon was away.", s->name);
-				n_dropped++;
-				continue;
-			}
+		d = engine_program_duration(p, lookup_definition, m);
+		if (s->timeout > 0 && s->timeout < d)
+			d = s->timeout;
+		if (d != USEC_INFINITY && s->started + d <= now_realtime) {
+			log_debug("Stored program %s ended while the daemon was away.", s->name);
+			n_dropped++;
+			continue;
 		}
 		/* Later than now is a start "at" that has not come; resumed as scheduled. */
-		r = manager_start_program_with(m, s->name, s->program,
-					       &(ManagerStartOptions){
-						       .priority = s->priority,
-						       .persist = true,
-						       .timeout = s->timeout,
-						       .resume_from = s->started ? s->started : now_realtime,
-					       },
-					       &error);
+		r = start_parsed(m, s->name, p,
+				 &(ManagerStartOptions){
+					 .priority = s->priority,
+					 .persist = true,
+					 .timeout = s->timeout,
+					 .resume_from = s->started ? s->started : now_realtime,
+				 },
+				 &error);
 		if (r < 0) {
 			log_warning("Stored program %.80s cannot resume (%s), dropped.", s->name,
 				    error.kind ? error.message : strerror(-r));
