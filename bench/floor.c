@@ -217,7 +217,10 @@ static int run(int argc, char *argv[])
 {
 	_cleanup_(sd_event_unrefp) sd_event *event = NULL;
 	_cleanup_(layout_freep) Layout *layout = NULL;
-	_cleanup_(gpio_closep) Gpio *gpio = NULL;
+	_cleanup_(sim_chip_freep) SimChip *chip = NULL;
+	_cleanup_(freep) GpioLine *lines = NULL;
+	GpioOpenError open_error;
+	Gpio *gpio = NULL;
 	_cleanup_(trace_closep) Trace *trace = NULL;
 	_cleanup_(freep) unsigned *all = NULL;
 	_cleanup_(freep) Floor *fl = calloc(1, sizeof(Floor));
@@ -258,10 +261,21 @@ static int run(int argc, char *argv[])
 	r = layout_new(&layout, 1, (unsigned)n_all, all);
 	if (r < 0)
 		return log_error_errno(r, "Failed to make the layout (a line twice?): %m");
-	r = gpio_open_sim(&gpio, layout);
+	/* The daemon's simulated chip, as the daemon opens it: every offset there is. */
+	r = sim_chip_new(&chip, "sim", "sim", LAYOUT_OFFSET_MAX + 1, NULL, true);
 	if (r < 0)
-		return r;
-	r = trace_open(&trace, trace_path, layout->n_lines);
+		return log_oom();
+	lines = calloc(n_all, sizeof(GpioLine));
+	if (!lines)
+		return log_oom();
+	for (size_t i = 0; i < n_all; i++)
+		lines[i] = (GpioLine){ .offset = all[i], .settings = line_settings_default };
+	r = gpio_open_sim(&gpio, chip, n_all, lines, &open_error);
+	for (size_t i = 0; i < n_all; i++)
+		free(lines[i].name);
+	if (r < 0)
+		return log_error_errno(r, "Failed to open the simulated chip: %s", open_error.message);
+	r = trace_open(&trace, trace_path, layout);
 	if (r < 0)
 		return r;
 	fl->gpio = gpio;
@@ -292,6 +306,7 @@ static int run(int argc, char *argv[])
 	       (unsigned long long)(cpu1 - cpu0), (unsigned long long)(wake1 - wake0));
 	for (size_t i = 0; i < fl->n_blinks; i++)
 		free(fl->blinks[i].offsets);
+	gpio_close(gpio, NULL);
 	return 0;
 }
 

@@ -231,8 +231,8 @@ static int parse_line_ref(Parser *ps, json_object *j, Lines *l)
 
 	if (json_object_is_type(j, json_type_int)) {
 		int64_t v = json_object_get_int64(j);
-		if (v < 0 || v > 65535)
-			return parser_fail(ps, "line offset %lld is out of range",
+		if (v < 0 || v > LAYOUT_NUMBER_MAX)
+			return parser_fail(ps, "line number %lld is out of range",
 					   (long long)v);
 		offset = (unsigned)v;
 		if (layout_index_of(ps->layout, offset) < 0)
@@ -293,6 +293,11 @@ static int parse_row_col(Parser *ps, json_object *j, Lines *l)
 	}
 
 	old = path_push_key(ps, key);
+	if (limit == 0 && lay->n_lines > 0) {
+		r = parser_fail(ps, "the layout has no matrix, so no %s: name its lines instead",
+				l->kind == LINES_ROW ? "rows" : "columns");
+		goto out;
+	}
 	if (!json_object_is_type(v, json_type_int)) {
 		r = parser_fail(ps, "must be an integer, not %s", json_type_name(v));
 		goto out;

@@ -44,10 +44,16 @@ static void bus_frame(void *userdata, usec_t when)
 	(void)sd_bus_send(b->bus, msg, NULL);
 }
 
+static void bus_chips_changed(void *userdata)
+{
+	bus_manager_chips_changed(userdata);
+}
+
 static const ManagerBusOps bus_ops = {
 	.program_added = bus_program_added,
 	.program_ended = bus_program_ended,
 	.frame = bus_frame,
+	.chips_changed = bus_chips_changed,
 };
 
 /*
@@ -149,6 +155,7 @@ Bus *bus_free(Bus *b)
 	sd_event_source_unref(b->slicer);
 	sd_bus_track_unref(b->subscribers);
 	sd_bus_slot_unref(b->manager_slot);
+	sd_bus_slot_unref(b->simulation_slot);
 	sd_bus_slot_unref(b->program_slot);
 	sd_bus_slot_unref(b->object_manager_slot);
 	sd_bus_slot_unref(b->disconnected_slot);

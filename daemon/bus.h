@@ -19,7 +19,7 @@ typedef struct SlicedReply SlicedReply;
 typedef struct Bus {
 	Manager *manager;
 	sd_bus *bus;
-	sd_bus_slot *manager_slot, *program_slot, *object_manager_slot;
+	sd_bus_slot *manager_slot, *program_slot, *object_manager_slot, *simulation_slot;
 	sd_bus_slot *disconnected_slot, *filter_slot;
 	sd_bus_track *subscribers;
 	sd_event_source *slicer;	/* builds the replies below, a slice a dispatch */
@@ -69,6 +69,8 @@ BoundCaller *bound_caller_free(BoundCaller *c);
 
 /* bus-manager.c, bus-program.c */
 int bus_manager_register(Bus *b);
+/* The Chips, Lines and Chip properties changed. */
+void bus_manager_chips_changed(Bus *b);
 int bus_program_register(Bus *b);
 
 /* The object path of program @name; -ENOMEM. */

@@ -372,6 +372,23 @@ static int engine_commit(Engine *e)
 	return 0;
 }
 
+int engine_line_state(const Engine *e, unsigned number)
+{
+	int idx = layout_index_of(e->layout, number);
+
+	if (idx < 0 || e->lines[idx].n == 0)
+		return -1;
+	return line_value(&e->lines[idx]);
+}
+
+void engine_line_set_committed(Engine *e, unsigned number, uint8_t value)
+{
+	int idx = layout_index_of(e->layout, number);
+
+	if (idx >= 0)
+		e->committed[idx] = value ? 1 : 0;
+}
+
 void engine_resync(Engine *e)
 {
 	for (size_t i = 0; i < e->layout->n_lines; i++) {
@@ -1128,7 +1145,7 @@ int engine_new(Engine **ret, const Layout *layout, const EngineOps *ops, void *u
 	if (!e->lines || !e->committed || !e->dirty_flag || !e->dirty || !e->batch_offsets ||
 	    !e->batch_values || !e->by_offset)
 		return -ENOMEM;
-	for (size_t o = 0, i = 0; o <= layout->max_offset; o++)
+	for (size_t o = 0, i = 0; o <= layout->max_number; o++)
 		if (layout->index_of[o] >= 0)
 			e->by_offset[i++] = (unsigned)layout->index_of[o];
 	*ret = TAKE_PTR(e);

@@ -184,6 +184,15 @@ bool engine_line_is_lit(const Engine *e, unsigned offset);
  */
 size_t engine_get_lit(const Engine *e, unsigned *offsets, size_t max);
 
+/* What line @number shows while a run claims it (0 or 1), or -1 while none does. */
+int engine_line_state(const Engine *e, unsigned number);
+
+/*
+ * The backend says line @number is at @value now (its initial state, or its
+ * chip just came back): the next batch writes it only when that differs.
+ */
+void engine_line_set_committed(Engine *e, unsigned number, uint8_t value);
+
 /* Mark every line dirty, so the next batch writes the whole state again. */
 void engine_resync(Engine *e);
 

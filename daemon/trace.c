@@ -11,22 +11,25 @@
 #include "log.h"
 #include "trace.h"
 
-/* The longest line: 20 digits of time, 10 of offset, value, spaces, newline. */
+/* The longest line: 20 digits of time, 10 of number, value, physical level, spaces, newline. */
 #define TRACE_LINE_MAX 48
 
 struct Trace {
 	int fd;
+	const Layout *layout; /* for the physical level of active-low lines */
 	bool broken; /* the last write failed: said once, until writing works again */
 	char *buf;   /* room for the largest batch */
 };
 
-int trace_open(Trace **ret, const char *path, size_t max_lines)
+int trace_open(Trace **ret, const char *path, const Layout *layout)
 {
+	size_t max_lines = layout->n_lines;
 	_cleanup_(trace_closep) Trace *t = calloc(1, sizeof(Trace));
 
 	if (!t)
 		return log_oom();
 	t->fd = -1;
+	t->layout = layout;
 	t->buf = malloc(max_lines * TRACE_LINE_MAX + 1);
 	if (!t->buf)
 		return log_oom();
@@ -73,7 +76,7 @@ void trace_batch(Trace *t, size_t n, const unsigned *offsets, const uint8_t *val
 	size_t len, n_stamp;
 	ssize_t k;
 
-	if (!t)
+	if (!t || n == 0)
 		return;
 	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
 	end_stamp = format_decimal(stamp, (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec);
@@ -85,6 +88,14 @@ void trace_batch(Trace *t, size_t n, const unsigned *offsets, const uint8_t *val
 		p = format_decimal(p + n_stamp, offsets[i]);
 		*p++ = ' ';
 		*p++ = values[i] ? '1' : '0';
+		if (t->layout->any_active_low) {
+			/* Where the physical level differs from the logical value, it follows. */
+			int idx = layout_index_of(t->layout, offsets[i]);
+			if (idx >= 0 && t->layout->info[idx].settings.active_low) {
+				*p++ = ' ';
+				*p++ = values[i] ? '0' : '1';
+			}
+		}
 		*p++ = '\n';
 	}
 	len = (size_t)(p - t->buf);
