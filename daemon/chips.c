@@ -369,11 +369,14 @@ static int chip_open(Chips *c, size_t k, SimChip *sim, char *path, char *label)
 		return r;
 	}
 	ch->sim = sim;
-	if (streq(ch->spec, ch->path))
-		log_info("Chip %s (%s): %zu line%s requested.", ch->path, ch->label, ch->n_lines,
+	if (c->started)
+		log_notice("Chip %s is back at %s (%s): %zu line%s requested.", ch->spec, ch->path,
+			   ch->label, ch->n_lines, ch->n_lines == 1 ? "" : "s");
+	else if (streq(ch->spec, ch->path))
+		log_debug("Chip %s (%s): %zu line%s requested.", ch->path, ch->label, ch->n_lines,
 			 ch->n_lines == 1 ? "" : "s");
 	else
-		log_info("Chip %s is %s (%s): %zu line%s requested.", ch->spec, ch->path,
+		log_debug("Chip %s is %s (%s): %zu line%s requested.", ch->spec, ch->path,
 			 ch->label, ch->n_lines, ch->n_lines == 1 ? "" : "s");
 	chip_opened(c, k);
 	return 0;

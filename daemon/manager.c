@@ -243,14 +243,43 @@ static int engine_commit_cb(void *userdata, usec_t now, size_t n, const unsigned
 	const uint8_t *out_values;
 	size_t n_out;
 
-	m->frame_dirty = true;
-	/* Exiting: the lines go to their exit state in manager_exit_lines(), not here. */
+	/*
+	 * Exiting: the lines go to their exit state in manager_exit_lines(), not
+	 * here; the engine keeps what was last written, to trace only changes.
+	 */
 	if (m->lines_exited || m->exiting)
-		return 0;
+		return -ESHUTDOWN;
+	m->frame_dirty = true;
 	/* Lines on an absent chip are not written; their programs go on regardless. */
 	chips_write(m->chips, n, offsets, values, &n_out, &out_numbers, &out_values);
 	trace_batch(m->trace, n_out, out_numbers, out_values);
 	return 0;
+}
+
+/*
+ * Trace, as one batch, the lines of @numbers whose value differs from what
+ * the engine has (@changed_only), or that are lit.
+ */
+static void trace_some(Manager *m, size_t n, const unsigned *numbers, const uint8_t *values,
+		       bool changed_only)
+{
+	_cleanup_(freep) unsigned *nums = NULL;
+	_cleanup_(freep) uint8_t *vals = NULL;
+	size_t k = 0;
+
+	if (!m->trace || n == 0)
+		return;
+	nums = malloc(n * sizeof(unsigned));
+	vals = malloc(n);
+	if (!nums || !vals)
+		return (void)log_oom();
+	for (size_t i = 0; i < n; i++)
+		if (changed_only ? engine_line_is_lit(m->engine, numbers[i]) != !!values[i]
+				 : values[i] != 0) {
+			nums[k] = numbers[i];
+			vals[k++] = values[i];
+		}
+	trace_batch(m->trace, k, nums, vals);
 }
 
 /* Each line to its exit state (off, on, or as it is), in one last batch per chip; released. */
@@ -264,7 +293,8 @@ static void manager_exit_lines(Manager *m)
 		return;
 	m->lines_exited = true;
 	chips_exit(m->chips, &n_out, &out_numbers, &out_values);
-	trace_batch(m->trace, n_out, out_numbers, out_values);
+	/* The trace says changes: lines already at their exit state are not news. */
+	trace_some(m, n_out, out_numbers, out_values, true);
 }
 
 static int chips_line_state_cb(void *userdata, unsigned number)
@@ -280,12 +310,13 @@ static void chips_changed_cb(void *userdata, size_t chip, bool present, size_t n
 {
 	Manager *m = userdata;
 
+	/* At start only what starts lit is news; a chip that returns gets every line again. */
+	if (m->chips_started)
+		trace_batch(m->trace, n, numbers, values);
+	else
+		trace_some(m, n, numbers, values, false);
 	for (size_t i = 0; m->engine && i < n; i++)
 		engine_line_set_committed(m->engine, numbers[i], values[i]);
-	/* At start only what starts lit is news; a chip that returns gets every line again. */
-	for (size_t i = 0; present && i < n; i++)
-		if (m->chips_started || values[i])
-			trace_batch(m->trace, 1, &numbers[i], &values[i]);
 	m->frame_dirty = true;
 	manager_notify_status(m);
 	if (m->bus_ops && m->bus_ops->chips_changed)
@@ -1162,7 +1193,7 @@ int manager_run(Manager *m)
 	manager_begin(m);
 	manager_stop_all(m, RUN_STOPPED);
 	k = engine_advance(m->engine, engine_now(m->engine));
-	if (k < 0 && r == 0)
+	if (k < 0 && k != -ESHUTDOWN && r == 0)
 		r = k;
 	manager_exit_lines(m);
 	manager_report_ended(m);
