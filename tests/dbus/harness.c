@@ -875,11 +875,18 @@ int trace_read(const char *path, Trace *ret)
 	for (line = text; (end = strchr(line, '\n')); line = end + 1) {
 		unsigned long long ns;
 		unsigned offset;
-		int value, used = 0;
+		int value, physical = -1, used = 0, more = 0;
 
 		*end = '\0';
-		if (sscanf(line, "%llu %u %d%n", &ns, &offset, &value, &used) != 3 ||
-		    line[used] != '\0' || (value != 0 && value != 1) ||
+		/* The physical level follows where it differs (active-low lines). */
+		if (sscanf(line, "%llu %u %d%n", &ns, &offset, &value, &used) == 3 &&
+		    line[used] == ' ' && sscanf(line + used, " %d%n", &physical, &more) == 1) {
+			used += more;
+			if (physical != !value)
+				physical = 2; /* bad */
+		}
+		if (sscanf(line, "%llu %u %d", &ns, &offset, &value) != 3 ||
+		    line[used] != '\0' || (value != 0 && value != 1) || physical == 2 ||
 		    (t.n > 0 && ns < t.events[t.n - 1].ns)) {
 			fprintf(stderr, "%s: bad trace line \"%s\"\n", path, line);
 			trace_done(&t);
@@ -896,7 +903,9 @@ int trace_read(const char *path, Trace *ret)
 			}
 			t.events = e;
 		}
-		t.events[t.n++] = (TraceEvent){ .ns = ns, .offset = offset, .value = value };
+		t.events[t.n++] = (TraceEvent){
+			.ns = ns, .offset = offset, .value = value, .physical = physical
+		};
 	}
 	/* A last line without "\n" is still being written: left out. */
 	*ret = t;

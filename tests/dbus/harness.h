@@ -191,8 +191,9 @@ int message_read_au(sd_bus_message *m, unsigned **ret);
 
 typedef struct TraceEvent {
 	uint64_t ns; /* CLOCK_MONOTONIC */
-	unsigned offset;
-	int value;
+	unsigned offset; /* the line's number */
+	int value;	 /* logical */
+	int physical;	 /* the physical level where it differs (active-low lines), else -1 */
 } TraceEvent;
 
 typedef struct Trace {
@@ -203,7 +204,7 @@ typedef struct Trace {
 /*
  * trace_read() - parse the whole trace file (a partly written last line is
  * left out). Returns 0, or -EBADMSG for a line that is not
- * "<ns> <offset> <0|1>" or a time that goes backwards.
+ * "<ns> <number> <0|1>[ <physical>]" or a time that goes backwards.
  */
 int trace_read(const char *path, Trace *ret);
 void trace_done(Trace *t);

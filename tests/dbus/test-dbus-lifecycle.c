@@ -14,25 +14,6 @@
 #include "layout.h"
 
 /* The trace now, and how many events it has: the mark later reads start from. */
-static size_t trace_mark(void)
-{
-	Trace t = {};
-	size_t n;
-
-	if (trace_read(harness_trace_path(), &t) < 0)
-		harness_fatal("cannot read the trace");
-	n = t.n;
-	trace_done(&t);
-	return n;
-}
-
-static void read_trace(Trace *t)
-{
-	int r = trace_read(harness_trace_path(), t);
-
-	check_int(r, 0);
-}
-
 /*
  * Wait for InterfacesRemoved of @path; whether io.blinkd1.Program is among
  * the interfaces named.

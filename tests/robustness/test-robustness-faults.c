@@ -24,13 +24,6 @@ static char *config;
 
 /* ---------------------------------------------------------------- helpers */
 
-static void read_trace(Trace *t)
-{
-	int r = trace_read(harness_trace_path(), t);
-
-	check_int(r, 0);
-}
-
 /* The manager's Lit property, sorted, into @lit (up to @max); the count, or -1. */
 static int lit_property(Client *c, unsigned *lit, size_t max)
 {
