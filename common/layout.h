@@ -79,6 +79,7 @@ typedef struct LayoutLine {
 	char *line_name; /* given as a name on the chip: looked up when the chip appears */
 	char *name;	 /* the name the chip gives the line, once seen */
 	char *alias;	 /* the configuration's name for it, or NULL */
+	bool analog;	 /* takes levels as they are (an LED class device): no PWM */
 	LineSettings settings;
 } LayoutLine;
 

@@ -11,6 +11,7 @@
 #include "chips.h"
 #include "gpio.h"
 #include "log.h"
+#include "program.h"
 
 /* Without udev, absent chips are looked for this often. */
 #define CHIPS_POLL_INTERVAL USEC_PER_SEC
@@ -28,6 +29,7 @@ typedef struct Chip {
 	unsigned *numbers; /* scratch: a batch's numbers on this chip */
 	unsigned *offsets; /* scratch: ... their offsets */
 	uint8_t *values;   /* scratch: ... their values */
+	uint16_t *levels;  /* scratch: the levels lines have once requested */
 	size_t n_batch;
 	bool failed;	   /* the last write failed */
 	bool said_absent;
@@ -55,7 +57,7 @@ struct Chips {
 	sd_event_source *poll;
 
 	unsigned *out_numbers; /* what the last write put out */
-	uint8_t *out_values;
+	uint16_t *out_values;
 	int *exit_values;
 };
 
@@ -105,6 +107,7 @@ static void chip_free_contents(Chip *ch)
 	free(ch->numbers);
 	free(ch->offsets);
 	free(ch->values);
+	free(ch->levels);
 }
 
 Chips *chips_free(Chips *c)
@@ -167,7 +170,7 @@ int chips_new(Chips **ret, sd_event *event, Layout *layout, const Config *config
 	c->chips = calloc(c->n_chips, sizeof(Chip));
 	c->slot = calloc(n, sizeof(size_t));
 	c->out_numbers = malloc(n * sizeof(unsigned));
-	c->out_values = malloc(n);
+	c->out_values = malloc(n * sizeof(uint16_t));
 	c->exit_values = malloc(n * sizeof(int));
 	if (!c->consumer || !c->config_path || !c->chips || !c->slot || !c->out_numbers ||
 	    !c->out_values || !c->exit_values)
@@ -184,8 +187,9 @@ int chips_new(Chips **ret, sd_event *event, Layout *layout, const Config *config
 		ch->numbers = calloc(ch->n_lines, sizeof(unsigned));
 		ch->offsets = calloc(ch->n_lines, sizeof(unsigned));
 		ch->values = calloc(ch->n_lines, 1);
-		if ((ch->n_lines > 0) &&
-		    (!ch->index || !ch->req || !ch->numbers || !ch->offsets || !ch->values))
+		ch->levels = calloc(ch->n_lines, sizeof(uint16_t));
+		if ((ch->n_lines > 0) && (!ch->index || !ch->req || !ch->numbers || !ch->offsets ||
+					  !ch->values || !ch->levels))
 			return -ENOMEM;
 		ch->n_lines = 0;
 	}
@@ -322,10 +326,10 @@ static void chip_opened(Chips *c, size_t k)
 		info->offset = ch->req[j].offset;
 		info->has_offset = true;
 		ch->numbers[j] = c->layout->lines[ch->index[j]];
-		ch->values[j] = (uint8_t)ch->req[j].value;
+		ch->levels[j] = ch->req[j].value ? LEVEL_MAX : 0;
 	}
 	if (c->ops && c->ops->changed)
-		c->ops->changed(c->userdata, k, true, ch->n_lines, ch->numbers, ch->values);
+		c->ops->changed(c->userdata, k, true, ch->n_lines, ch->numbers, ch->levels);
 }
 
 /*
@@ -354,7 +358,7 @@ static int chip_open(Chips *c, size_t k, SimChip *sim, char *path, char *label)
 			.line_name = info->line_name,
 			.offset = info->line_name ? 0 : info->offset,
 			.settings = info->settings,
-			.value = state >= 0			       ? state
+			.value = state >= 0			       ? state > 0
 				 : info->settings.initial == LINE_STATE_ON  ? 1
 				 : info->settings.initial == LINE_STATE_OFF ? 0
 									    : -1,
@@ -569,8 +573,8 @@ int chips_start(Chips *c)
 
 /* ---------------------------------------------------------------- writing */
 
-void chips_write(Chips *c, size_t n, const unsigned *numbers, const uint8_t *values,
-		 size_t *ret_n, const unsigned **ret_numbers, const uint8_t **ret_values)
+void chips_write(Chips *c, size_t n, const unsigned *numbers, const uint16_t *values,
+		 size_t *ret_n, const unsigned **ret_numbers, const uint16_t **ret_values)
 {
 	const Layout *l = c->layout;
 	size_t n_out = 0;
@@ -591,7 +595,7 @@ void chips_write(Chips *c, size_t n, const unsigned *numbers, const uint8_t *val
 		if (!ch->present)
 			continue;
 		ch->offsets[ch->n_batch] = ch->gpio->offsets[c->slot[idx]];
-		ch->values[ch->n_batch++] = values[i];
+		ch->values[ch->n_batch++] = values[i] > 0;
 	}
 	/* One write per chip, back to back. */
 	for (size_t k = 0; k < c->n_chips; k++) {
@@ -625,7 +629,7 @@ void chips_write(Chips *c, size_t n, const unsigned *numbers, const uint8_t *val
 		schedule_poll(c);
 }
 
-void chips_exit(Chips *c, size_t *ret_n, const unsigned **ret_numbers, const uint8_t **ret_values)
+void chips_exit(Chips *c, size_t *ret_n, const unsigned **ret_numbers, const uint16_t **ret_values)
 {
 	size_t n_out = 0;
 
@@ -643,7 +647,7 @@ void chips_exit(Chips *c, size_t *ret_n, const unsigned **ret_numbers, const uin
 			c->exit_values[j] = s == LINE_STATE_ON ? 1 : s == LINE_STATE_OFF ? 0 : -1;
 			if (c->exit_values[j] >= 0) {
 				c->out_numbers[n_out] = c->layout->lines[idx];
-				c->out_values[n_out++] = (uint8_t)c->exit_values[j];
+				c->out_values[n_out++] = c->exit_values[j] ? LEVEL_MAX : 0;
 			}
 		}
 		/* Lines that keep their level are released as they are. */

@@ -27,7 +27,7 @@
 typedef struct Chips Chips;
 
 typedef struct ChipsOps {
-	/* The level to request line @number at: 0 or 1 while a program drives it, else -1. */
+	/* The level to request line @number at (0..LEVEL_MAX) while a program drives it, else -1. */
 	int (*line_state)(void *userdata, unsigned number);
 	/*
 	 * Chip @chip appeared (its lines now have @values) or vanished (@n is 0).
@@ -35,7 +35,7 @@ typedef struct ChipsOps {
 	 * comes or goes.
 	 */
 	void (*changed)(void *userdata, size_t chip, bool present, size_t n,
-			const unsigned *numbers, const uint8_t *values);
+			const unsigned *numbers, const uint16_t *values);
 } ChipsOps;
 
 /*
@@ -57,31 +57,26 @@ int chips_start(Chips *c);
 
 /*
  * chips_write() - write one batch: @numbers (ascending) and their logical
- * @values, one write per chip, back to back. Lines on absent chips are
+ * @values (0..LEVEL_MAX; a GPIO line is lit at any level above 0), one write
+ * per chip, back to back. Lines on absent chips are
  * skipped; a chip whose write fails is taken as gone. On return *@ret_n,
  * *@ret_numbers and *@ret_values hold what was written (for the trace).
  */
-void chips_write(Chips *c, size_t n, const unsigned *numbers, const uint8_t *values,
-		 size_t *ret_n, const unsigned **ret_numbers, const uint8_t **ret_values);
+void chips_write(Chips *c, size_t n, const unsigned *numbers, const uint16_t *values,
+		 size_t *ret_n, const unsigned **ret_numbers, const uint16_t **ret_values);
 
 /*
  * chips_exit() - drive every line to its exit state (off, on, or left as
  * it is with "keep") and release every chip. What was written is returned
  * as by chips_write(). After it, chips_write() writes nothing.
  */
-void chips_exit(Chips *c, size_t *ret_n, const unsigned **ret_numbers, const uint8_t **ret_values);
+void chips_exit(Chips *c, size_t *ret_n, const unsigned **ret_numbers, const uint16_t **ret_values);
 
 size_t chips_count(const Chips *c);
 /* The chip as the configuration names it, its label and path once seen (NULL before), presence. */
 void chips_get(const Chips *c, size_t i, const char **ret_spec, const char **ret_label,
 	       const char **ret_path, bool *ret_present);
 size_t chips_n_absent(const Chips *c);
-
-/* Physical level of the line at layout position @index, from its logical @value. */
-static inline uint8_t chips_physical(const Layout *l, size_t index, uint8_t value)
-{
-	return (uint8_t)(!!value ^ l->info[index].settings.active_low);
-}
 
 /*
  * Simulation only: make chip @spec (a label, "sim" or a sim path; NULL: every

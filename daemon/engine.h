@@ -48,7 +48,7 @@ typedef struct EngineOps {
 	 * and retries them with the next batch.
 	 */
 	int (*commit)(void *userdata, usec_t now, size_t n, const unsigned *offsets,
-		      const uint8_t *values);
+		      const uint16_t *values);
 	/*
 	 * finished() - a run has ended. Called from engine_advance() after the
 	 * batch, for runs that ended by themselves (RUN_DONE) or failed
@@ -184,14 +184,27 @@ bool engine_line_is_lit(const Engine *e, unsigned offset);
  */
 size_t engine_get_lit(const Engine *e, unsigned *offsets, size_t max);
 
-/* What line @number shows while a run claims it (0 or 1), or -1 while none does. */
+/* What the backend is told for line @number now while a run claims it, or -1 while none does. */
 int engine_line_state(const Engine *e, unsigned number);
 
 /*
  * The backend says line @number is at @value now (its initial state, or its
  * chip just came back): the next batch writes it only when that differs.
  */
-void engine_line_set_committed(Engine *e, unsigned number, uint8_t value);
+void engine_line_set_committed(Engine *e, unsigned number, uint16_t value);
+
+/*
+ * Software PWM: a GPIO line between dark and lit is on for the first part of
+ * each period, periods aligned on the timeline (multiples of the period
+ * from time 0), so lines at one level edge together.
+ */
+#define ENGINE_PWM_HZ_DEFAULT 200
+#define ENGINE_PWM_HZ_MIN 1
+#define ENGINE_PWM_HZ_MAX 2000
+int engine_set_pwm_hz(Engine *e, unsigned hz);
+
+/* The level line @number shows (0..LEVEL_MAX), as last composed. */
+uint16_t engine_line_level(const Engine *e, unsigned number);
 
 /* Mark every line dirty, so the next batch writes the whole state again. */
 void engine_resync(Engine *e);

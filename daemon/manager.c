@@ -236,11 +236,11 @@ static int on_report(sd_event_source *s, void *userdata)
 }
 
 static int engine_commit_cb(void *userdata, usec_t now, size_t n, const unsigned *offsets,
-			    const uint8_t *values)
+			    const uint16_t *values)
 {
 	Manager *m = userdata;
 	const unsigned *out_numbers;
-	const uint8_t *out_values;
+	const uint16_t *out_values;
 	size_t n_out;
 
 	/*
@@ -260,21 +260,21 @@ static int engine_commit_cb(void *userdata, usec_t now, size_t n, const unsigned
  * Trace, as one batch, the lines of @numbers whose value differs from what
  * the engine has (@changed_only), or that are lit.
  */
-static void trace_some(Manager *m, size_t n, const unsigned *numbers, const uint8_t *values,
+static void trace_some(Manager *m, size_t n, const unsigned *numbers, const uint16_t *values,
 		       bool changed_only)
 {
 	_cleanup_(freep) unsigned *nums = NULL;
-	_cleanup_(freep) uint8_t *vals = NULL;
+	_cleanup_(freep) uint16_t *vals = NULL;
 	size_t k = 0;
 
 	if (!m->trace || n == 0)
 		return;
 	nums = malloc(n * sizeof(unsigned));
-	vals = malloc(n);
+	vals = malloc(n * sizeof(uint16_t));
 	if (!nums || !vals)
 		return (void)log_oom();
 	for (size_t i = 0; i < n; i++)
-		if (changed_only ? engine_line_is_lit(m->engine, numbers[i]) != !!values[i]
+		if (changed_only ? engine_line_is_lit(m->engine, numbers[i]) != (values[i] > 0)
 				 : values[i] != 0) {
 			nums[k] = numbers[i];
 			vals[k++] = values[i];
@@ -286,7 +286,7 @@ static void trace_some(Manager *m, size_t n, const unsigned *numbers, const uint
 static void manager_exit_lines(Manager *m)
 {
 	const unsigned *out_numbers;
-	const uint8_t *out_values;
+	const uint16_t *out_values;
 	size_t n_out;
 
 	if (!m->chips || m->lines_exited)
@@ -306,7 +306,7 @@ static int chips_line_state_cb(void *userdata, unsigned number)
 
 /* A chip came (its lines are at @values now) or went. */
 static void chips_changed_cb(void *userdata, size_t chip, bool present, size_t n,
-			     const unsigned *numbers, const uint8_t *values)
+			     const unsigned *numbers, const uint16_t *values)
 {
 	Manager *m = userdata;
 

@@ -9,10 +9,11 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "program.h"
 #include "trace.h"
 
-/* The longest line: 20 digits of time, 10 of number, value, physical level, spaces, newline. */
-#define TRACE_LINE_MAX 48
+/* The longest line: 20 digits of time, 10 of number, 6 of level, physical level, spaces, newline. */
+#define TRACE_LINE_MAX 56
 
 struct Trace {
 	int fd;
@@ -69,7 +70,7 @@ static char *format_decimal(char *p, uint64_t v)
  * Formatted by hand, the time once per batch: with 1000 lines a batch,
  * sprintf() was 40% of the daemon's CPU.
  */
-void trace_batch(Trace *t, size_t n, const unsigned *offsets, const uint8_t *values)
+void trace_batch(Trace *t, size_t n, const unsigned *offsets, const uint16_t *values)
 {
 	struct timespec ts;
 	char stamp[24], *end_stamp, *p;
@@ -87,7 +88,15 @@ void trace_batch(Trace *t, size_t n, const unsigned *offsets, const uint8_t *val
 		memcpy(p, stamp, n_stamp);
 		p = format_decimal(p + n_stamp, offsets[i]);
 		*p++ = ' ';
-		*p++ = values[i] ? '1' : '0';
+		if (values[i] == 0 || values[i] >= LEVEL_MAX)
+			*p++ = values[i] ? '1' : '0';
+		else {
+			/* A level between: "0.dddd". */
+			*p++ = '0';
+			*p++ = '.';
+			for (unsigned d = LEVEL_MAX / 10, v = values[i]; d > 0; v %= d, d /= 10)
+				*p++ = (char)('0' + v / d);
+		}
 		if (t->layout->any_active_low) {
 			/* Where the physical level differs from the logical value, it follows. */
 			int idx = layout_index_of(t->layout, offsets[i]);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The trace: one line per line change, "<CLOCK_MONOTONIC ns> <number> <0|1>",
- * the value logical (1 = lit), followed by " <physical level>" on active-low
- * lines, where the two differ;
+ * the value logical (1 = lit; a PWM line's edges are 0 and 1; a line that
+ * takes levels as they are shows "0.2500"), followed by " <physical level>"
+ * on active-low lines, where the two differ;
  * appended to a file for tests and benchmarks. The time is the moment the
  * batch went to the backend, the same for every line of a batch. A write
  * that fails (a full disk) drops its batch whole and is said once in the
@@ -26,7 +27,7 @@ typedef struct Trace Trace;
 int trace_open(Trace **ret, const char *path, const Layout *layout);
 
 /* Append one batch of @n changes. */
-void trace_batch(Trace *t, size_t n, const unsigned *offsets, const uint8_t *values);
+void trace_batch(Trace *t, size_t n, const unsigned *offsets, const uint16_t *values);
 
 Trace *trace_close(Trace *t);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Trace *, trace_close);

@@ -250,7 +250,7 @@ static Program *example_lookup(const char *name, void *userdata)
 static size_t n_batches;
 
 static int count_commit(void *userdata, usec_t now, size_t n, const unsigned *offsets,
-			const uint8_t *values)
+			const uint16_t *values)
 {
 	n_batches++;
 	return 0;
