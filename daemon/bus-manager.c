@@ -430,6 +430,30 @@ int bus_append_lit(sd_bus_message *msg, Manager *m)
 	return sd_bus_message_append_array(msg, 'u', lit, n * sizeof(unsigned));
 }
 
+/* The lines above 0 with their levels, as a(ud); *@ret_between: any between dark and lit. */
+int bus_append_levels(sd_bus_message *msg, Manager *m, bool *ret_between)
+{
+	size_t n = m->config->layout->n_lines;
+	_cleanup_(freep) unsigned *numbers = malloc(n * sizeof(unsigned));
+	_cleanup_(freep) uint16_t *levels = malloc(n * sizeof(uint16_t));
+	int k;
+
+	if (!numbers || !levels)
+		return -ENOMEM;
+	n = manager_get_levels(m, numbers, levels, n, ret_between);
+	k = sd_bus_message_open_container(msg, 'a', "(ud)");
+	for (size_t i = 0; k >= 0 && i < n; i++)
+		k = sd_bus_message_append(msg, "(ud)", numbers[i], (double)levels[i] / LEVEL_MAX);
+	return k < 0 ? k : sd_bus_message_close_container(msg);
+}
+
+static int property_levels(sd_bus *bus, const char *path, const char *interface,
+			   const char *property, sd_bus_message *reply, void *userdata,
+			   sd_bus_error *error)
+{
+	return bus_append_levels(reply, ((Bus *)userdata)->manager, NULL);
+}
+
 static int property_lit(sd_bus *bus, const char *path, const char *interface,
 			const char *property, sd_bus_message *reply, void *userdata,
 			sd_bus_error *error)
@@ -453,6 +477,8 @@ static const sd_bus_vtable manager_vtable[] = {
 	SD_BUS_PROPERTY("Chips", "a(ssb)", property_chips, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 	/* Changes at every edge: the Frame signal, not PropertiesChanged, reports it. */
 	SD_BUS_PROPERTY("Lit", "au", property_lit, 0, 0),
+	/* Likewise: the Levels signal reports it. */
+	SD_BUS_PROPERTY("Levels", "a(ud)", property_levels, 0, 0),
 	SD_BUS_PROPERTY("Version", "s", property_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_METHOD_WITH_ARGS("Start", SD_BUS_ARGS("s", name, "s", program),
 				SD_BUS_RESULT("o", path), method_start, SD_BUS_VTABLE_UNPRIVILEGED),
@@ -482,6 +508,7 @@ static const sd_bus_vtable manager_vtable[] = {
 				method_unsubscribe, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_SIGNAL_WITH_ARGS("Finished", SD_BUS_ARGS("s", name, "s", result), 0),
 	SD_BUS_SIGNAL_WITH_ARGS("Frame", SD_BUS_ARGS("t", monotonic_usec, "au", lit), 0),
+	SD_BUS_SIGNAL_WITH_ARGS("Levels", SD_BUS_ARGS("t", monotonic_usec, "a(ud)", levels), 0),
 	SD_BUS_VTABLE_END,
 };
 

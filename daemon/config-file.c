@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 
 #include "config-file.h"
+#include "engine.h"
 #include "json-util.h"
 #include "log.h"
 #include "program.h"
@@ -465,6 +466,7 @@ static int config_new_defaults(Config **ret)
 	if (!c->chip || !c->consumer)
 		return -ENOMEM;
 	c->max_programs = CONFIG_DEFAULT_MAX_PROGRAMS;
+	c->pwm_hz = ENGINE_PWM_HZ_DEFAULT;
 	r = layout_new_default(&c->layout);
 	if (r < 0)
 		return r;
@@ -530,6 +532,16 @@ int config_parse(Config **ret, const char *text, size_t len, const char *label)
 				c->max_programs = (unsigned)m;
 				r = 0;
 			}
+		} else if (streq(key, "pwm_hz")) {
+			int64_t hz = json_object_get_int64(v);
+			if (!json_object_is_type(v, json_type_int) || hz < ENGINE_PWM_HZ_MIN ||
+			    hz > ENGINE_PWM_HZ_MAX)
+				r = config_fail(c, kpath, "must be an integer from %d to %d (Hz)",
+						ENGINE_PWM_HZ_MIN, ENGINE_PWM_HZ_MAX);
+			else {
+				c->pwm_hz = (unsigned)hz;
+				r = 0;
+			}
 		} else if (streq(key, "precision")) {
 			const char *p = json_object_is_type(v, json_type_string)
 						? json_object_get_string(v)
@@ -542,7 +554,7 @@ int config_parse(Config **ret, const char *text, size_t len, const char *label)
 		} else
 			r = config_fail(c, kpath, "unknown key (expected chip, consumer, matrix, lines, "
 						  "sim_chips, definitions, autostart, max_programs, "
-						  "precision)");
+						  "precision, pwm_hz)");
 		if (r < 0)
 			return r;
 	}

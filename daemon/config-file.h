@@ -34,6 +34,7 @@ typedef struct Config {
 	char *consumer;
 	unsigned max_programs;
 	bool precision_spin;		/* "precision": "spin" */
+	unsigned pwm_hz;		/* software PWM of GPIO lines between dark and lit */
 	Layout *layout;			/* the matrix and "lines", settings included */
 	SimChipConfig *sim_chips;
 	size_t n_sim_chips;

@@ -168,6 +168,7 @@ struct Engine {
 	int *pwm_pos;		/* per layout line: its place in pwm_lines, or -1 */
 	size_t n_pwm;
 	usec_t pwm_next;	/* the next instant a PWM line changes, or USEC_INFINITY */
+	bool levels_changed;	/* since engine_take_levels_changed() */
 
 	EngineRun *runs;
 	size_t n_runs;
@@ -549,8 +550,11 @@ static int engine_commit(Engine *e)
 	/* Written: the levels are the lines' now, and the PWM lines are those between. */
 	for (size_t i = 0; i < e->n_dirty; i++) {
 		unsigned idx = e->dirty[i];
+		uint16_t level = line_value(&e->lines[idx]);
 
-		e->level[idx] = line_value(&e->lines[idx]);
+		if (level != e->level[idx])
+			e->levels_changed = true;
+		e->level[idx] = level;
 		pwm_track(e, idx, pwm_wants(e, idx, e->level[idx]));
 		e->dirty_flag[idx] = 0;
 	}
@@ -575,8 +579,10 @@ void engine_line_set_committed(Engine *e, unsigned number, uint16_t value)
 	if (idx >= 0) {
 		e->committed[idx] = value;
 		/* Unclaimed, it keeps what it was given (an initial state); claimed, its level. */
-		if (e->lines[idx].n == 0)
+		if (e->lines[idx].n == 0 && e->level[idx] != value) {
 			e->level[idx] = value;
+			e->levels_changed = true;
+		}
 	}
 }
 
@@ -1712,6 +1718,14 @@ usec_t engine_next_deadline(const Engine *e)
 	return to_external(e->pwm_next < next ? e->pwm_next : next);
 }
 
+bool engine_take_levels_changed(Engine *e)
+{
+	bool c = e->levels_changed;
+
+	e->levels_changed = false;
+	return c;
+}
+
 uint16_t engine_line_level(const Engine *e, unsigned number)
 {
 	int idx = layout_index_of(e->layout, number);
@@ -1800,6 +1814,29 @@ size_t engine_get_lit(const Engine *e, unsigned *offsets, size_t max)
 			n++;
 		}
 	}
+	return n;
+}
+
+size_t engine_get_levels(const Engine *e, unsigned *numbers, uint16_t *levels, size_t max,
+			 bool *ret_between)
+{
+	size_t n = 0;
+	bool between = false;
+
+	for (size_t i = 0; i < e->layout->n_lines; i++) {
+		unsigned idx = e->by_offset[i];
+
+		if (e->level[idx] == 0)
+			continue;
+		between = between || e->level[idx] < LEVEL_MAX;
+		if (n < max) {
+			numbers[n] = e->layout->lines[idx];
+			levels[n] = e->level[idx];
+		}
+		n++;
+	}
+	if (ret_between)
+		*ret_between = between;
 	return n;
 }
 

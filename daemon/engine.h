@@ -203,8 +203,19 @@ void engine_line_set_committed(Engine *e, unsigned number, uint16_t value);
 #define ENGINE_PWM_HZ_MAX 2000
 int engine_set_pwm_hz(Engine *e, unsigned hz);
 
+/* Whether any line's level changed since the last call. */
+bool engine_take_levels_changed(Engine *e);
+
 /* The level line @number shows (0..LEVEL_MAX), as last composed. */
 uint16_t engine_line_level(const Engine *e, unsigned number);
+
+/*
+ * Store the lines above 0 and their levels (as last composed) in ascending
+ * order of number, at most @max; returns how many there are.
+ * *@ret_between says whether any is between dark and lit.
+ */
+size_t engine_get_levels(const Engine *e, unsigned *numbers, uint16_t *levels, size_t max,
+			 bool *ret_between);
 
 /* Mark every line dirty, so the next batch writes the whole state again. */
 void engine_resync(Engine *e);

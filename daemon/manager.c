@@ -88,6 +88,9 @@ void manager_set_bus(Manager *m, const ManagerBusOps *ops, void *userdata)
 
 static void manager_frame(Manager *m, usec_t now)
 {
+	/* Frames report levels, not PWM edges: a dimmed line's edges are no news. */
+	if (engine_take_levels_changed(m->engine))
+		m->frame_dirty = true;
 	if (!m->frame_dirty || !m->subscribed || !m->bus_ops || !m->bus_ops->frame)
 		return;
 	if (now < m->last_frame + FRAME_INTERVAL) {
@@ -122,6 +125,12 @@ void manager_set_subscribed(Manager *m, bool subscribed)
 size_t manager_get_lit(const Manager *m, unsigned *offsets, size_t max)
 {
 	return engine_get_lit(m->engine, offsets, max);
+}
+
+size_t manager_get_levels(const Manager *m, unsigned *numbers, uint16_t *levels, size_t max,
+			  bool *ret_between)
+{
+	return engine_get_levels(m->engine, numbers, levels, max, ret_between);
 }
 
 /* ------------------------------------------------------------- programs */
@@ -249,7 +258,6 @@ static int engine_commit_cb(void *userdata, usec_t now, size_t n, const unsigned
 	 */
 	if (m->lines_exited || m->exiting)
 		return -ESHUTDOWN;
-	m->frame_dirty = true;
 	/* Lines on an absent chip are not written; their programs go on regardless. */
 	chips_write(m->chips, n, offsets, values, &n_out, &out_numbers, &out_values);
 	trace_batch(m->trace, n_out, out_numbers, out_values);
@@ -968,6 +976,7 @@ int manager_new(Manager **ret, const ManagerOptions *opts)
 	r = engine_new(&m->engine, m->config->layout, &engine_ops, m);
 	if (r < 0)
 		return log_oom();
+	(void)engine_set_pwm_hz(m->engine, m->config->pwm_hz); /* checked by the config */
 
 	if (opts->trace_path) {
 		r = trace_open(&m->trace, opts->trace_path, m->config->layout);

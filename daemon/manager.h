@@ -258,6 +258,9 @@ Definition *definition_unref(Definition *d);
 
 /* Store the lit offsets, ascending, in @offsets (at most @max); returns how many are lit. */
 size_t manager_get_lit(const Manager *m, unsigned *offsets, size_t max);
+/* The lines above 0 and their levels; see engine_get_levels(). */
+size_t manager_get_levels(const Manager *m, unsigned *numbers, uint16_t *levels, size_t max,
+			  bool *ret_between);
 
 /*
  * Simulation only: chip @chip (a label or path; NULL: every chip) vanishes or
