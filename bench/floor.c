@@ -56,8 +56,7 @@ typedef struct Floor {
 	Trace *trace;
 	sd_event_source *timer;
 	unsigned *batch_offsets;
-	uint8_t *batch_values;
-	uint16_t *batch_levels; /* the same, as levels, for the trace */
+	uint16_t *batch_levels; /* 0 or LEVEL_MAX */
 	size_t batch_max;
 } Floor;
 
@@ -185,14 +184,13 @@ static void write_due(Floor *fl, usec_t now)
 			continue;
 		for (size_t j = 0; j < b->n && n < fl->batch_max; j++) {
 			fl->batch_offsets[n] = b->offsets[j];
-			fl->batch_values[n] = (b->next - 1) % 2 == 0;
-			fl->batch_levels[n] = fl->batch_values[n] ? LEVEL_MAX : 0;
+			fl->batch_levels[n] = (b->next - 1) % 2 == 0 ? LEVEL_MAX : 0;
 			n++;
 		}
 	}
 	if (n == 0)
 		return;
-	(void)gpio_write(fl->gpio, n, fl->batch_offsets, fl->batch_values);
+	(void)gpio_write(fl->gpio, n, fl->batch_offsets, fl->batch_levels);
 	trace_batch(fl->trace, n, fl->batch_offsets, fl->batch_levels);
 }
 
@@ -253,9 +251,8 @@ static int run(int argc, char *argv[])
 	/* The lines as one row of a layout: the simulated chip has every one of them. */
 	all = calloc(n_all, sizeof(unsigned));
 	fl->batch_offsets = calloc(n_all, sizeof(unsigned));
-	fl->batch_values = calloc(n_all, 1);
 	fl->batch_levels = calloc(n_all, sizeof(uint16_t));
-	if (!all || !fl->batch_offsets || !fl->batch_values || !fl->batch_levels)
+	if (!all || !fl->batch_offsets || !fl->batch_levels)
 		return log_oom();
 	fl->batch_max = n_all;
 	n_all = 0;

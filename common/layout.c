@@ -199,11 +199,51 @@ static int chip_index(Layout *l, const char *chip, size_t len, unsigned *ret)
 	return 0;
 }
 
+/* Add a line, numbered by its offset on the default chip, else after the other such lines. */
+static int layout_add_line(Layout *l, const char *ref, const char *where, unsigned chip,
+			   bool has_offset, unsigned offset, const char *line_name, bool analog)
+{
+	LayoutLine *info, *n;
+	unsigned n_extra = 0;
+
+	for (size_t i = 0; i < l->n_lines; i++)
+		if (l->info[i].number >= LAYOUT_NUMBER_EXTRA)
+			n_extra++;
+	if (l->n_lines >= LAYOUT_LINES_MAX)
+		return -E2BIG;
+	if (!(chip == 0 && has_offset) && n_extra >= LAYOUT_EXTRA_MAX)
+		return -E2BIG;
+
+	info = realloc(l->info, (l->n_lines + 1) * sizeof(LayoutLine));
+	if (!info)
+		return -ENOMEM;
+	l->info = info;
+	n = &l->info[l->n_lines];
+	*n = (LayoutLine){
+		.number = chip == 0 && has_offset ? offset : LAYOUT_NUMBER_EXTRA + n_extra,
+		.chip = chip,
+		.has_offset = has_offset,
+		.offset = offset,
+		.analog = analog,
+		.settings = line_settings_default,
+	};
+	n->ref = strdup(ref);
+	n->where = strdup(where ? where : "");
+	n->line_name = line_name ? strdup(line_name) : NULL;
+	if (!n->ref || !n->where || (line_name && !n->line_name)) {
+		line_done(n);
+		return -ENOMEM;
+	}
+	if (chip == 0 && has_offset)
+		l->index_of[offset] = (int)l->n_lines;
+	return (int)l->n_lines++;
+}
+
 int layout_add_ref(Layout *l, const char *ref, const char *where, char *error, size_t error_size)
 {
 	const char *colon, *line;
-	LayoutLine *info, *n;
-	unsigned chip = 0, offset = 0, n_extra = 0;
+	LayoutLine *info;
+	unsigned chip = 0, offset = 0;
 	bool has_offset;
 	size_t len = strlen(ref), line_len;
 	int r;
@@ -213,6 +253,22 @@ int layout_add_ref(Layout *l, const char *ref, const char *where, char *error, s
 			    LAYOUT_REF_MAX);
 	if (!text_is_clean(ref))
 		return fail(error, error_size, "a line reference has no control characters");
+
+	/* An LED class device: a chip of its own with one line, taking levels as they are. */
+	if (strncmp(ref, "led:", 4) == 0) {
+		if (ref[4] == '\0' || strchr(ref + 4, '/') || streq(ref + 4, ".") ||
+		    streq(ref + 4, ".."))
+			return fail(error, error_size,
+				    "\"%s\" is not an LED (led:NAME, NAME as in /sys/class/leds)",
+				    ref);
+		r = chip_index(l, ref, len, &chip);
+		if (r < 0)
+			return r;
+		for (size_t i = 0; i < l->n_lines; i++)
+			if (l->info[i].chip == chip)
+				return (int)i;
+		return layout_add_line(l, ref, where, chip, true, 0, NULL, true);
+	}
 
 	colon = strchr(ref, ':');
 	line = colon ? colon + 1 : ref;
@@ -237,40 +293,13 @@ int layout_add_ref(Layout *l, const char *ref, const char *where, char *error, s
 	} else
 		for (size_t i = 0; i < l->n_lines; i++) {
 			info = &l->info[i];
-			if (info->number >= LAYOUT_NUMBER_EXTRA)
-				n_extra++;
 			if (info->chip != chip || info->has_offset != has_offset)
 				continue;
 			if (has_offset ? info->offset == offset : streq(info->line_name, line))
 				return (int)i;
 		}
-	if (l->n_lines >= LAYOUT_LINES_MAX)
-		return -E2BIG;
-	if (!(chip == 0 && has_offset) && n_extra >= LAYOUT_EXTRA_MAX)
-		return -E2BIG;
-
-	info = realloc(l->info, (l->n_lines + 1) * sizeof(LayoutLine));
-	if (!info)
-		return -ENOMEM;
-	l->info = info;
-	n = &l->info[l->n_lines];
-	*n = (LayoutLine){
-		.number = chip == 0 && has_offset ? offset : LAYOUT_NUMBER_EXTRA + n_extra,
-		.chip = chip,
-		.has_offset = has_offset,
-		.offset = offset,
-		.settings = line_settings_default,
-	};
-	n->ref = strdup(ref);
-	n->where = strdup(where ? where : "");
-	n->line_name = has_offset ? NULL : strdup(line);
-	if (!n->ref || !n->where || (!has_offset && !n->line_name)) {
-		line_done(n);
-		return -ENOMEM;
-	}
-	if (chip == 0 && has_offset)
-		l->index_of[offset] = (int)l->n_lines;
-	return (int)l->n_lines++;
+	return layout_add_line(l, ref, where, chip, has_offset, offset, has_offset ? NULL : line,
+			       false);
 }
 
 int layout_set_matrix(Layout *l, unsigned n_rows, unsigned n_cols, const unsigned *positions)

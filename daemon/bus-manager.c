@@ -388,7 +388,8 @@ static int append_line(sd_bus_message *reply, const Layout *l, const Chips *c, s
 		k = sd_bus_message_open_container(reply, 'a', "{sv}");
 	if (k >= 0)
 		k = sd_bus_message_append(
-			reply, "{sv}{sv}{sv}{sv}{sv}{sv}{sv}", "number", "u", info->number, "chip",
+			reply, "{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}", "kind", "s", info->analog ? "led" : "gpio",
+			"number", "u", info->number, "chip",
 			"s", l->chips[info->chip], "active_low", "b", s->active_low, "drive", "s",
 			line_drive_to_string(s->drive), "bias", "s", line_bias_to_string(s->bias),
 			"initial", "s", line_state_to_string(s->initial), "exit", "s",

@@ -28,7 +28,7 @@ typedef struct Chip {
 	GpioLine *req;	   /* scratch for a request, n_lines */
 	unsigned *numbers; /* scratch: a batch's numbers on this chip */
 	unsigned *offsets; /* scratch: ... their offsets */
-	uint8_t *values;   /* scratch: ... their values */
+	uint16_t *values;  /* scratch: ... their levels */
 	uint16_t *levels;  /* scratch: the levels lines have once requested */
 	size_t n_batch;
 	bool failed;	   /* the last write failed */
@@ -133,6 +133,11 @@ Chips *chips_free(Chips *c)
 	return NULL;
 }
 
+static bool is_led(const char *spec)
+{
+	return strncmp(spec, "led:", 4) == 0;
+}
+
 static int add_sim(Chips *c, const char *label, const char *path, unsigned n_lines,
 		   char *const *names, bool present)
 {
@@ -186,7 +191,7 @@ int chips_new(Chips **ret, sd_event *event, Layout *layout, const Config *config
 		ch->req = calloc(ch->n_lines, sizeof(GpioLine));
 		ch->numbers = calloc(ch->n_lines, sizeof(unsigned));
 		ch->offsets = calloc(ch->n_lines, sizeof(unsigned));
-		ch->values = calloc(ch->n_lines, 1);
+		ch->values = calloc(ch->n_lines, sizeof(uint16_t));
 		ch->levels = calloc(ch->n_lines, sizeof(uint16_t));
 		if ((ch->n_lines > 0) && (!ch->index || !ch->req || !ch->numbers || !ch->offsets ||
 					  !ch->values || !ch->levels))
@@ -209,6 +214,22 @@ int chips_new(Chips **ret, sd_event *event, Layout *layout, const Config *config
 			if (r < 0)
 				return r;
 		}
+		/* LEDs the configuration names and does not declare: there, one line each. */
+		for (size_t k = 0; k < c->n_chips; k++) {
+			const char *spec = c->chips[k].spec;
+			bool declared = false;
+
+			if (!is_led(spec))
+				continue;
+			for (size_t i = 0; i < c->n_sims; i++)
+				declared = declared || streq(c->sims[i]->label, spec + 4);
+			if (declared)
+				continue;
+			r = add_sim(c, spec + 4, spec, 1, NULL, true);
+			if (r < 0)
+				return r;
+			c->sims[c->n_sims - 1]->analog = true;
+		}
 		/* The built-in chip: every offset there is, named GPIO<offset>. */
 		r = add_sim(c, "sim", "sim", LAYOUT_OFFSET_MAX + 1, NULL, true);
 		if (r < 0)
@@ -226,7 +247,8 @@ static SimChip *find_sim(Chips *c, size_t k)
 	SimChip *builtin = c->sims[c->n_sims - 1];
 
 	for (size_t i = 0; i + 1 < c->n_sims; i++)
-		if (streq(c->sims[i]->label, spec) || streq(c->sims[i]->path, spec))
+		if (streq(c->sims[i]->label, spec) || streq(c->sims[i]->path, spec) ||
+		    (is_led(spec) && streq(c->sims[i]->label, spec + 4)))
 			return c->sims[i];
 	/* The default chip, whatever the configuration calls it, is the built-in one. */
 	if (k == 0 || streq(spec, "sim"))
@@ -251,6 +273,20 @@ static int find_device(const char *spec, char **ret_path, char **ret_label)
 	sd_device_enumerator *e = NULL;
 	int r;
 
+	if (is_led(spec)) {
+		char dir[512];
+
+		snprintf(dir, sizeof(dir), "%s/%s", gpio_leds_dir(), spec + 4);
+		if (access(dir, F_OK) < 0)
+			return -ENOENT;
+		path = strdup(spec);
+		label = strdup(spec + 4);
+		if (!path || !label)
+			return -ENOMEM;
+		*ret_path = TAKE_PTR(path);
+		*ret_label = TAKE_PTR(label);
+		return 0;
+	}
 	if (spec[0] == '/') {
 		if (!is_char_device(spec))
 			return -ENOENT;
@@ -326,7 +362,7 @@ static void chip_opened(Chips *c, size_t k)
 		info->offset = ch->req[j].offset;
 		info->has_offset = true;
 		ch->numbers[j] = c->layout->lines[ch->index[j]];
-		ch->levels[j] = ch->req[j].value ? LEVEL_MAX : 0;
+		ch->levels[j] = (uint16_t)ch->req[j].value;
 	}
 	if (c->ops && c->ops->changed)
 		c->ops->changed(c->userdata, k, true, ch->n_lines, ch->numbers, ch->levels);
@@ -366,6 +402,8 @@ static int chip_open(Chips *c, size_t k, SimChip *sim, char *path, char *label)
 	}
 	if (sim)
 		r = gpio_open_sim(&ch->gpio, sim, ch->n_lines, ch->req, &error);
+	else if (is_led(ch->spec))
+		r = gpio_open_led(&ch->gpio, ch->spec + 4, ch->n_lines, ch->req, &error);
 	else
 		r = gpio_open_gpiod(&ch->gpio, path, c->consumer, ch->n_lines, ch->req, &error);
 	if (r < 0) {
@@ -500,13 +538,24 @@ static int on_device(sd_device_monitor *m, sd_device *d, void *userdata)
 {
 	Chips *c = userdata;
 	sd_device_action_t action;
-	const char *devname;
+	const char *subsystem, *name;
+	char path[256];
 
-	if (sd_device_get_action(d, &action) < 0 || sd_device_get_devname(d, &devname) < 0)
+	if (sd_device_get_action(d, &action) < 0 || sd_device_get_subsystem(d, &subsystem) < 0)
 		return 0;
+	/* A GPIO chip by its device node, an LED by its name. */
+	if (streq(subsystem, "leds")) {
+		if (sd_device_get_sysname(d, &name) < 0)
+			return 0;
+		snprintf(path, sizeof(path), "led:%s", name);
+	} else {
+		if (sd_device_get_devname(d, &name) < 0)
+			return 0;
+		snprintf(path, sizeof(path), "%s", name);
+	}
 	if (action == SD_DEVICE_REMOVE) {
 		for (size_t k = 0; k < c->n_chips; k++)
-			if (c->chips[k].present && streq(c->chips[k].path, devname))
+			if (c->chips[k].present && streq(c->chips[k].path, path))
 				chip_lost(c, k, 0);
 	} else if (action == SD_DEVICE_ADD || action == SD_DEVICE_CHANGE ||
 		   action == SD_DEVICE_BIND)
@@ -525,6 +574,9 @@ static int chips_watch(Chips *c)
 		r = sd_device_monitor_new(&c->monitor);
 		if (r >= 0)
 			r = sd_device_monitor_filter_add_match_subsystem_devtype(c->monitor, "gpio",
+										 NULL);
+		if (r >= 0)
+			r = sd_device_monitor_filter_add_match_subsystem_devtype(c->monitor, "leds",
 										 NULL);
 		if (r >= 0)
 			r = sd_device_monitor_attach_event(c->monitor, c->event);
@@ -595,7 +647,7 @@ void chips_write(Chips *c, size_t n, const unsigned *numbers, const uint16_t *va
 		if (!ch->present)
 			continue;
 		ch->offsets[ch->n_batch] = ch->gpio->offsets[c->slot[idx]];
-		ch->values[ch->n_batch++] = values[i] > 0;
+		ch->values[ch->n_batch++] = values[i];
 	}
 	/* One write per chip, back to back. */
 	for (size_t k = 0; k < c->n_chips; k++) {

@@ -85,7 +85,7 @@ size_t chips_n_absent(const Chips *c);
  */
 int chips_sim_set_present(Chips *c, const char *spec, bool present);
 bool chips_is_sim(const Chips *c);
-/* Simulation only: the physical level of line @offset of chip @chip, -ENODEV while it is away. */
+/* Simulation only: the physical level (0..LEVEL_MAX) of line @offset of chip @chip, -ENODEV while away. */
 int chips_sim_level(const Chips *c, const char *chip, unsigned offset);
 
 Chips *chips_free(Chips *c);

@@ -210,6 +210,11 @@ static int parse_line_settings(Config *c, const char *key, json_object *v, Layou
 	json_object_object_foreach(v, name, val)
 	{
 		snprintf(path, sizeof(path), "%s.%.20s", base, name);
+		if (line->analog &&
+		    (streq(name, "active_low") || streq(name, "drive") || streq(name, "bias")))
+			return config_fail(c, path, "an LED class device has no %s (alias, initial "
+						    "and exit apply)",
+					   name);
 		if (streq(name, "alias")) {
 			const char *a = json_object_is_type(val, json_type_string)
 						? json_object_get_string(val)

@@ -14,6 +14,7 @@
 
 #include "gpio.h"
 #include "log.h"
+#include "program.h"
 
 typedef struct GpioChip {
 	Gpio gpio;
@@ -34,12 +35,12 @@ static enum gpiod_line_value to_value(int v)
 	return v ? GPIOD_LINE_VALUE_ACTIVE : GPIOD_LINE_VALUE_INACTIVE;
 }
 
-static int chip_set(Gpio *g, size_t n, const unsigned *offsets, const uint8_t *values)
+static int chip_set(Gpio *g, size_t n, const unsigned *offsets, const uint16_t *levels)
 {
 	GpioChip *c = (GpioChip *)g;
 
 	for (size_t i = 0; i < n; i++)
-		c->values[i] = to_value(values[i]);
+		c->values[i] = to_value(levels[i] > 0);
 	if (gpiod_line_request_set_values_subset(c->request, n, offsets, c->values) < 0)
 		return negative_errno();
 	return 0;
@@ -295,8 +296,10 @@ int gpio_open_gpiod(Gpio **ret, const char *path, const char *consumer, size_t n
 		chip_close(&c->gpio, NULL);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		c->gpio.offsets[i] = lines[i].offset;
+		lines[i].value = lines[i].value ? LEVEL_MAX : 0;
+	}
 	*ret = &c->gpio;
 	return 0;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "gpio.h"
+#include "program.h"
 
 typedef struct GpioSim {
 	Gpio gpio;
@@ -29,7 +30,7 @@ int sim_chip_new(SimChip **ret, const char *label, const char *path, unsigned n_
 	s->label = strdup(label);
 	s->path = strdup(path);
 	s->n_lines = n_lines;
-	s->levels = calloc(n_lines, 1);
+	s->levels = calloc(n_lines, sizeof(uint16_t));
 	s->names = calloc(n_lines, sizeof(char *));
 	if (!s->label || !s->path || !s->levels || !s->names)
 		return -ENOMEM;
@@ -62,11 +63,19 @@ void sim_chip_set_present(SimChip *s, bool present)
 {
 	if (!present)
 		/* Unplugged: the lines lose their levels, as a chip's do without power. */
-		memset(s->levels, 0, s->n_lines);
+		memset(s->levels, 0, s->n_lines * sizeof(uint16_t));
 	s->present = present;
 }
 
-static int sim_set(Gpio *g, size_t n, const unsigned *offsets, const uint8_t *values)
+/* The physical level of a line at logical @level. */
+static uint16_t sim_physical(const GpioSim *s, unsigned offset, uint16_t level)
+{
+	if (s->chip->analog)
+		return level;
+	return (level > 0) ^ s->active_low[offset] ? LEVEL_MAX : 0;
+}
+
+static int sim_set(Gpio *g, size_t n, const unsigned *offsets, const uint16_t *levels)
 {
 	GpioSim *s = (GpioSim *)g;
 
@@ -75,7 +84,7 @@ static int sim_set(Gpio *g, size_t n, const unsigned *offsets, const uint8_t *va
 	for (size_t i = 0; i < n; i++) {
 		if (offsets[i] >= s->chip->n_lines)
 			return -EINVAL;
-		s->chip->levels[offsets[i]] = (uint8_t)(!!values[i] ^ s->active_low[offsets[i]]);
+		s->chip->levels[offsets[i]] = sim_physical(s, offsets[i], levels[i]);
 	}
 	return 0;
 }
@@ -87,8 +96,8 @@ static void sim_close(Gpio *g, const int *exit_values)
 	if (s->chip) {
 		for (size_t i = 0; exit_values && s->chip->present && i < g->n_lines; i++)
 			if (exit_values[i] >= 0)
-				s->chip->levels[g->offsets[i]] =
-					(uint8_t)(!!exit_values[i] ^ s->active_low[g->offsets[i]]);
+				s->chip->levels[g->offsets[i]] = sim_physical(
+					s, g->offsets[i], exit_values[i] ? LEVEL_MAX : 0);
 		s->chip->requested = false;
 	}
 	free(s->active_low);
@@ -174,16 +183,17 @@ int gpio_open_sim(Gpio **ret, SimChip *chip, size_t n, GpioLine *lines, GpioOpen
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < n; i++) {
-		uint8_t *level = &chip->levels[lines[i].offset];
-		bool low = lines[i].settings.active_low;
+		uint16_t *level = &chip->levels[lines[i].offset];
+		bool low = lines[i].settings.active_low && !chip->analog;
 
 		s->gpio.offsets[i] = lines[i].offset;
 		s->active_low[lines[i].offset] = low;
 		if (lines[i].value >= 0)
-			*level = (uint8_t)(!!lines[i].value ^ low);
-		lines[i].value = *level ^ low;
+			*level = sim_physical(s, lines[i].offset, lines[i].value ? LEVEL_MAX : 0);
+		lines[i].value = chip->analog ? *level : ((*level > 0) ^ low) ? LEVEL_MAX : 0;
 		free(lines[i].name);
-		lines[i].name = strdup(sim_line_name(chip, lines[i].offset, buf));
+		lines[i].name = strdup(chip->analog ? chip->label
+						    : sim_line_name(chip, lines[i].offset, buf));
 	}
 	chip->requested = true;
 	*ret = &s->gpio;

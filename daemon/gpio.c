@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #include "gpio.h"
 
-int gpio_write(Gpio *g, size_t n, const unsigned *offsets, const uint8_t *values)
+int gpio_write(Gpio *g, size_t n, const unsigned *offsets, const uint16_t *levels)
 {
-	return g->ops->set(g, n, offsets, values);
+	return g->ops->set(g, n, offsets, levels);
 }
 
 Gpio *gpio_close(Gpio *g, const int *exit_values)

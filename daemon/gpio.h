@@ -22,7 +22,8 @@ typedef struct GpioLine {
 	const char *line_name;	/* in: find the line by this name; NULL: by offset */
 	unsigned offset;	/* in (by offset) or out (found by name) */
 	LineSettings settings;
-	int value;		/* in: 0 or 1 to drive, -1 to keep its present level; out: its level */
+	int value;		/* in: 0 or 1 to drive, -1 to keep its present level;
+				 * out: its level, 0..LEVEL_MAX */
 	char *name;		/* out: the name the chip gives the line (malloc'ed), or NULL */
 } GpioLine;
 
@@ -34,7 +35,8 @@ typedef struct GpioOpenError {
 } GpioOpenError;
 
 typedef struct GpioOps {
-	int (*set)(Gpio *g, size_t n, const unsigned *offsets, const uint8_t *values);
+	/* Levels 0..LEVEL_MAX: a GPIO line is lit at any level above 0, an LED at its level. */
+	int (*set)(Gpio *g, size_t n, const unsigned *offsets, const uint16_t *levels);
 	/* Drive each line to @exit_values[i] (0, 1, or -1: leave it), release, free. */
 	void (*close)(Gpio *g, const int *exit_values);
 } GpioOps;
@@ -69,7 +71,8 @@ typedef struct SimChip {
 	char *path;	    /* "sim" for the built-in chip, "sim/LABEL" for declared ones */
 	unsigned n_lines;
 	char **names;	    /* n_lines entries or NULL; NULL entries: "GPIO<offset>" */
-	uint8_t *levels;    /* physical level per offset */
+	uint16_t *levels;   /* physical level per offset (0..LEVEL_MAX; GPIO lines 0 or LEVEL_MAX) */
+	bool analog;	    /* an LED: levels as they are, no polarity */
 	bool present;
 	bool requested;
 } SimChip;
@@ -85,8 +88,18 @@ int gpio_open_sim(Gpio **ret, SimChip *chip, size_t n, GpioLine *lines, GpioOpen
 /* Make the chip vanish (its lines lose their levels, writes fail) or return. */
 void sim_chip_set_present(SimChip *s, bool present);
 
-/* gpio_write() - write one batch of logical values to the chip: one call. */
-int gpio_write(Gpio *g, size_t n, const unsigned *offsets, const uint8_t *values);
+/* gpio_write() - write one batch of logical levels to the chip: one call. */
+int gpio_write(Gpio *g, size_t n, const unsigned *offsets, const uint16_t *levels);
+
+/*
+ * gpio_open_led() - the LED class device /sys/class/leds/@name as a chip of
+ * one line (offset 0) that takes levels as brightness. Its trigger is set to
+ * "none" while blinkd drives it and restored at close.
+ */
+int gpio_open_led(Gpio **ret, const char *name, size_t n, GpioLine *lines, GpioOpenError *error);
+
+/* Where LED class devices are: /sys/class/leds. */
+const char *gpio_leds_dir(void);
 
 /* Drive the lines to their exit values (see GpioOps.close), release, free. NULL: none. */
 Gpio *gpio_close(Gpio *g, const int *exit_values);

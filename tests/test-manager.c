@@ -383,16 +383,16 @@ static void test_chip_lost(void)
 	/* At start: the relay on, the active-low status LED dark (its line high). */
 	snprintf(want, sizeof(want), "%u", relay);
 	check_str(lit(m), want);
-	check_int(chips_sim_level(m->chips, "exp", 3), 1);
-	check_int(chips_sim_level(m->chips, "sim", 11), 1);
+	check_int(chips_sim_level(m->chips, "exp", 3), LEVEL_MAX);
+	check_int(chips_sim_level(m->chips, "sim", 11), LEVEL_MAX);
 	check_int(start(m, "s", "{\"on\":{\"lines\":[\"status\"]}}", false, NULL), 0);
 	check_int(chips_sim_level(m->chips, "sim", 11), 0);
 
 	check_int(start(m, "a", "{\"blink\":{\"lines\":[\"ledb\",10],\"interval\":\"1ms\"}}", false,
 			NULL),
 		  0);
-	check_int(chips_sim_level(m->chips, "exp", 4), 1);
-	check_int(chips_sim_level(m->chips, "sim", 10), 1);
+	check_int(chips_sim_level(m->chips, "exp", 4), LEVEL_MAX);
+	check_int(chips_sim_level(m->chips, "sim", 10), LEVEL_MAX);
 
 	check_int(manager_sim_set_chip_present(m, "exp", false), 0);
 	check_int(chips_n_absent(m->chips), 1);
@@ -412,9 +412,9 @@ static void test_chip_lost(void)
 	check_int(manager_sim_set_chip_present(m, "exp", true), 0);
 	check_int(chips_n_absent(m->chips), 0);
 	/* Back in phase with the line on the other chip, and the relay at its initial state. */
-	check_int(chips_sim_level(m->chips, "sim", 10), 1);
-	check_int(chips_sim_level(m->chips, "exp", 4), 1);
-	check_int(chips_sim_level(m->chips, "exp", 3), 1);
+	check_int(chips_sim_level(m->chips, "sim", 10), LEVEL_MAX);
+	check_int(chips_sim_level(m->chips, "exp", 4), LEVEL_MAX);
+	check_int(chips_sim_level(m->chips, "exp", 3), LEVEL_MAX);
 	vnow += 1 * MS;
 	manager_tick(m);
 	check_int(chips_sim_level(m->chips, "exp", 4), 0);

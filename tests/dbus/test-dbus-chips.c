@@ -17,13 +17,15 @@
 #define LEDB (LAYOUT_NUMBER_EXTRA + 1) /* "exp:LEDB" */
 #define FAR (LAYOUT_NUMBER_EXTRA + 2)	/* "gone:0" */
 #define SIX (LAYOUT_NUMBER_EXTRA + 3)	/* "exp:6" */
+#define ACT (LAYOUT_NUMBER_EXTRA + 4)	/* "led:act", simulated */
 
 static const char config[] =
 	"{\"chip\":\"sim\",\"matrix\":[[11,10]],"
 	"\"lines\":{\"11\":{\"alias\":\"status\",\"active_low\":true},"
 	"\"exp:3\":{\"alias\":\"relay\",\"active_low\":true,\"initial\":\"on\",\"exit\":\"keep\"},"
 	"\"exp:LEDB\":{\"alias\":\"ledb\",\"exit\":\"on\"},"
-	"\"gone:0\":{\"alias\":\"far\"},\"exp:6\":{\"alias\":\"six\"}},"
+	"\"gone:0\":{\"alias\":\"far\"},\"exp:6\":{\"alias\":\"six\"},"
+	"\"led:act\":{\"alias\":\"act\",\"exit\":\"on\"}},"
 	"\"sim_chips\":[{\"label\":\"exp\",\"lines\":8,\"names\":[\"\",\"\",\"\",\"\",\"LEDB\"]}]}";
 
 /* The Chips property as "label path present;..." */
@@ -123,13 +125,14 @@ static void test_properties(Client *c)
 {
 	_cleanup_(freep) char *chips = chips_text(c), *lines = lines_text(c);
 
-	check_str(chips, "sim sim yes;exp sim/exp yes;gone  no;");
+	check_str(chips, "sim sim yes;exp sim/exp yes;gone  no;act led:act yes;");
 	check_str(lines, "11 status sim 11 11 GPIO11 1 off off;"
 			 "10 - sim 10 10 GPIO10 0 off off;"
 			 "exp:3 relay exp 65536 3 GPIO3 1 on keep;"
 			 "exp:LEDB ledb exp 65537 4 LEDB 0 off on;"
 			 "gone:0 far gone 65538 0 - 0 off off;"
-			 "exp:6 six exp 65539 6 GPIO6 0 off off;");
+			 "exp:6 six exp 65539 6 GPIO6 0 off off;"
+			 "led:act act act 65540 0 act 0 off on;");
 }
 
 /* Initial states, aliases, the physical level in the trace. */
@@ -183,7 +186,7 @@ static void test_hotplug(Client *c)
 	r = set_present(c, "exp", false, &error);
 	check_ok(r, &error);
 	chips = chips_text(c);
-	check_str(chips, "sim sim yes;exp sim/exp no;gone  no;");
+	check_str(chips, "sim sim yes;exp sim/exp no;gone  no;act led:act yes;");
 	free(TAKE_PTR(chips));
 	check(client_count_signals(c, "org.freedesktop.DBus.Properties", "PropertiesChanged") >= 1 ||
 	      client_wait_signal(c, "org.freedesktop.DBus.Properties", "PropertiesChanged", 2 * S));
@@ -202,7 +205,7 @@ static void test_hotplug(Client *c)
 	check_ok(r, &error);
 	client_settle(c, 200 * MS);
 	chips = chips_text(c);
-	check_str(chips, "sim sim yes;exp sim/exp yes;gone  no;");
+	check_str(chips, "sim sim yes;exp sim/exp yes;gone  no;act led:act yes;");
 	read_trace(&t);
 	/* Back: the blink on both chips edges together again; the relay at its initial state. */
 	for (size_t i = mark; i < t.n; i++) {
@@ -252,6 +255,46 @@ static void test_hotplug(Client *c)
 	sd_bus_error_free(&error);
 }
 
+/* An LED class device takes levels as they are: a fade is levels, not PWM edges. */
+static void test_led(Client *c)
+{
+	sd_bus_error error = SD_BUS_ERROR_NULL;
+	const TraceEvent *e;
+	Trace t = {};
+	size_t mark = trace_mark(), n = 0;
+	bool between = true;
+	int r;
+
+	r = client_start(c, "act", "{\"dim\":{\"lines\":[\"act\"],\"level\":0.25}}", &error, NULL);
+	check_ok(r, &error);
+	client_settle(c, 50 * MS);
+	read_trace(&t);
+	e = last_event(&t, ACT);
+	check(e && e->level == 2500);
+	check_int(trace_count(&t, mark, ACT), 1);
+	trace_done(&t);
+
+	mark = trace_mark();
+	r = client_call(c, "Replace", &error, NULL, "ss", "act",
+			"{\"fade\":{\"lines\":[\"act\"],\"from\":0,\"to\":1,\"over\":\"100ms\","
+			"\"curve\":\"linear\"}}");
+	check_ok(r, &error);
+	client_settle(c, 400 * MS); /* the fade's own Finished follows the dim's "replaced" */
+	read_trace(&t);
+	/* Rising through the levels between, one step per 5 ms period, then dark. */
+	for (size_t i = mark; i < t.n; i++)
+		if (t.events[i].offset == ACT && t.events[i].level > 0) {
+			between = between && t.events[i].level < 10000;
+			n++;
+		}
+	check(between);
+	check(n >= 10);
+	e = last_event(&t, ACT);
+	check(e && e->level == 0);
+	trace_done(&t);
+	sd_bus_error_free(&error);
+}
+
 /* Exit: status off (its line high again), the relay kept, ledb on. */
 static void test_exit(Client *c)
 {
@@ -268,6 +311,8 @@ static void test_exit(Client *c)
 	check(e && e->value == 1);
 	e = last_event(&t, LEDB);
 	check(e && e->value == 1);
+	e = last_event(&t, ACT);
+	check(e && e->level == 10000);
 	trace_done(&t);
 }
 
@@ -281,6 +326,7 @@ int main(void)
 	test_properties(c);
 	test_start(c);
 	test_hotplug(c);
+	test_led(c);
 	test_exit(c);
 	return test_summary("test-dbus-chips");
 }
