@@ -3,9 +3,14 @@
 #
 # The vm tier's tests, run by /init inside the guest as root (busybox sh).
 #
-# The chip is a gpio-sim chip with 28 lines ($VM_CHIP, sysfs folder $VM_SYSFS,
-# both set by /init); line 17 is named LED17, line 9 LED9, line 26 SPARE26.
-# Every line's value as the chip sees it is $VM_SYSFS/sim_gpioN/value.
+# Two gpio-sim chips, made by /init with /vm-lib.sh (tests/vm/lib.sh), which
+# also holds the helpers for both chips, hotplug, sampling and the kernel's
+# trace of GPIO writes:
+#   chip A, label blinkd-sim-a, 28 lines: line 17 is named LED17, line 9 LED9,
+#     line 26 SPARE26; the chip of the single-chip tests ($VM_CHIP, sysfs
+#     folder $VM_SYSFS, as $VM_CHIP_A and $VM_SYSFS_A);
+#   chip B, label blinkd-sim-b, 8 lines: line 1 is named LEDB1, line 4 LEDB4.
+# Every line's value as the chip sees it is <sysfs folder>/sim_gpioN/value.
 #
 # Each test is a shell function that returns 0 when it passes; on failure it
 # calls why "reason" and returns 1. The harness prints "ok - NAME" or
@@ -15,6 +20,9 @@
 #
 # busybox ash has $EPOCHREALTIME:
 # shellcheck disable=SC3028
+
+# shellcheck source=tests/vm/lib.sh
+. /vm-lib.sh
 
 CHIP=${VM_CHIP:-/dev/gpiochip0}
 SYSFS=${VM_SYSFS:-/sys/devices/platform/gpio-sim.0/gpiochip0}
@@ -47,15 +55,6 @@ t() {
 		failed=$((failed + 1))
 		echo "not ok - $1: ${REASON:-failed}"
 	fi
-}
-
-# since T0: seconds since the $EPOCHREALTIME value T0, one decimal.
-since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
-
-# now_ms: the time in milliseconds into NOW, without a fork.
-now_ms() {
-	_t=$EPOCHREALTIME
-	NOW=$((${_t%.*} * 1000 + 1${_t#*.} / 1000 - 1000))
 }
 
 # Print a file indented, for diagnosis after a failure.
@@ -262,6 +261,53 @@ test_pull_up_reaches_gpioget() {
 	v=$(gpioget -c "$CHIPNAME" --numeric 6 2>&1)
 	[ "$v" = 0 ] || {
 		why "gpioget read '$v' with pull-down"
+		return 1
+	}
+}
+
+# --- the second chip, hotplug and the kernel's facts, without blinkd
+
+# used_lines KEY: the offsets of chip KEY that have a consumer, ascending.
+used_lines() {
+	gpioinfo -c "$(sim_var NAME "$1")" --unquoted |
+		sed -n 's/^[[:space:]]*line[[:space:]]*\([0-9]*\):.*consumer=.*/\1/p' | tr '\n' ' ' | sed 's/ $//'
+}
+
+# pulls_down KEY: every line of chip KEY back to pull-down (the start state).
+pulls_down() {
+	_n=0
+	while [ $_n -lt "$(sim_var LINES "$1")" ]; do
+		set_pull "$1" $_n down
+		_n=$((_n + 1))
+	done
+}
+
+# kill_wait PID...: end background helpers.
+kill_wait() {
+	kill "$@" 2>/dev/null
+	for _p in "$@"; do wait "$_p" 2>/dev/null; done
+}
+
+test_two_chips_by_label() {
+	out=$(gpiodetect 2>&1)
+	for c in "$VM_NAME_A [blinkd-sim-a] (28 lines)" "$VM_NAME_B [blinkd-sim-b] (8 lines)"; do
+		echo "$out" | grep -qxF "$c" || {
+			why "gpiodetect does not show '$c': $(echo "$out" | tr '\n' ' ')"
+			return 1
+		}
+	done
+	# a line name is found on any chip
+	out=$(gpioinfo --unquoted LEDB1 2>&1 | tr -s ' \t' '  ')
+	case $out in
+	"$VM_NAME_B 1 LEDB1 "*) ;;
+	*) why "gpioinfo LEDB1: $out"; return 1 ;;
+	esac
+	[ "$(label_of A) $(label_of B)" = "blinkd-sim-a blinkd-sim-b" ] || {
+		why "sysfs labels: '$(label_of A)' '$(label_of B)'"
+		return 1
+	}
+	[ "$(used_lines B)|$(phys B 1)$(phys B 7)" = "|00" ] || {
+		why "chip B at start: used '$(used_lines B)', lines 1 and 7 read $(phys B 1)$(phys B 7)"
 		return 1
 	}
 }
@@ -603,6 +649,7 @@ echo "guest: $(uname -r), $(nproc) cpu"
 t chip_has_28_lines
 t gpioset_drives_sysfs
 t pull_up_reaches_gpioget
+t two_chips_by_label
 if [ -e /etc/blinkd-vm-tools-only ]; then
 	echo "# tools only: the tests of blinkd are not run"
 else
