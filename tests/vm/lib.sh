@@ -145,3 +145,62 @@ base_of() {
 	_d=$(sim_var SYSFS "$1")
 	cat "${_d%/*}"/gpio/gpiochip*/base
 }
+
+# ------------------------------------------------------ hotplug (configfs)
+
+# chip_remove KEY: take the chip away (configfs live=0), as if unplugged;
+# wait until its device node is gone and udev has handled the events.
+chip_remove() {
+	_dev=$(sim_var CHIP "$1")
+	echo 0 >"$(sim_var CFG "$1")/live" || {
+		SIM_ERR="live=0 failed"
+		return 1
+	}
+	sim_wait_gone "$_dev" || {
+		SIM_ERR="$_dev still there"
+		return 1
+	}
+	udevadm settle --timeout=5
+}
+
+# chip_recreate KEY: bring the chip back (live=1) with its label, line count
+# and line names; wait for its node and sysfs files and for udev, and set its
+# variables anew. Its name is gpiochipN again unless the old chip device is
+# still referenced: an open file of it, or (a 6.1 leak) a line that was
+# requested when the chip went away and released later; then it gets a new
+# number (and base) for good.
+chip_recreate() {
+	echo 1 >"$(sim_var CFG "$1")/live" || {
+		SIM_ERR="live=1 failed"
+		return 1
+	}
+	sim_refresh "$1" || return 1
+	udevadm settle --timeout=5
+}
+
+# ----------------------------------------------------------- udev events
+
+# umon_start FILE: record the udev events of subsystem gpio (udev's netlink
+# group, after udevd, as sd_device_monitor sees them) with their properties.
+umon_start() {
+	udevadm monitor --udev --property --subsystem-match=gpio >"$1" 2>&1 &
+	UMON_PID=$!
+	sleep 0.2
+}
+
+# umon_stop: end the recording.
+umon_stop() {
+	[ -n "$UMON_PID" ] || return 0
+	sleep 0.2
+	kill "$UMON_PID" 2>/dev/null
+	wait "$UMON_PID" 2>/dev/null
+	UMON_PID=
+}
+
+# umon_events FILE: one line per event: ACTION DEVPATH DEVNAME ("-" if none).
+umon_events() {
+	awk '/^ACTION=/ { a = substr($0, 8) } /^DEVPATH=/ { p = substr($0, 9) }
+		/^DEVNAME=/ { n = substr($0, 9) }
+		/^$/ && a != "" { print a, p, (n == "" ? "-" : n); a = p = n = "" }
+		END { if (a != "") print a, p, (n == "" ? "-" : n) }' "$1"
+}
