@@ -346,6 +346,150 @@ test_udev_sees_chip_b_go_and_come() {
 	}
 }
 
+# What the chip shows for each drive mode, active-low and bias, while a
+# process holds the line, and after it let go (gpio-sim: the pull value).
+# expect KEY N PHYS "INFO": line N reads PHYS and gpioinfo says INFO.
+expect() {
+	[ "$(phys "$1" "$2")" = "$3" ] || {
+		why "line $1:$2 reads $(phys "$1" "$2"), expected $3 ($(line_info "$1" "$2"))"
+		return 1
+	}
+	[ -z "$4" ] || [ "$(line_info "$1" "$2")" = "$4" ] || {
+		why "line $1:$2: gpioinfo says '$(line_info "$1" "$2")', expected '$4'"
+		return 1
+	}
+}
+
+test_sim_values_of_line_settings() {
+	b=$VM_NAME_B
+	set_pull B 3 up
+	set_pull B 4 up
+	gpioset -c "$b" -l 2=1 &
+	p1=$!
+	gpioset -c "$b" -d open-drain 3=1 &
+	p2=$!
+	gpioset -c "$b" -d open-drain 0=1 &
+	p3=$!
+	gpioset -c "$b" -d open-source 4=0 &
+	p4=$!
+	gpioset -c "$b" -b pull-up 5=0 &
+	p5=$!
+	gpioset -c "$b" 6=1 &
+	p6=$!
+	i=0
+	while [ "$(used_lines B)" != "0 2 3 4 5 6" ] && [ $i -lt 100 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	ok=0
+	expect B 2 0 "output active-low consumer=gpioset" &&
+		expect B 3 1 "output drive=open-drain consumer=gpioset" &&
+		expect B 0 0 "output drive=open-drain consumer=gpioset" &&
+		expect B 4 1 "output drive=open-source consumer=gpioset" &&
+		expect B 5 0 "output bias=pull-up consumer=gpioset" &&
+		expect B 6 1 "output consumer=gpioset" &&
+		[ "$(pull_of B 5)" = up ] || ok=1
+	kill_wait $p1 $p2 $p3 $p4 $p5 $p6
+	[ $ok = 0 ] || { pulls_down B; return 1; }
+	# Let go: each line reads its pull; the bias request set line 5's.
+	expect B 2 0 output && expect B 3 1 output && expect B 0 0 output &&
+		expect B 4 1 output && expect B 5 1 output && expect B 6 0 output || ok=1
+	pulls_down B
+	return $ok
+}
+
+# gpio-sim does not let an emulated open-drain line float back to its pull:
+# once driven to 0, it reads 0 after a logical 1 (the line made an input)
+# until released; the trace shows the 1 as "set 1" and "in". Open-source
+# likewise keeps reading 1 after a logical 0 that follows a 1.
+test_open_drain_and_source_stay_driven() {
+	set_pull B 3 up
+	gtrace_start
+	gpioset -c "$VM_NAME_B" -d open-drain -t 100ms,1s,0 3=0 &
+	p1=$!
+	gpioset -c "$VM_NAME_B" -d open-source -t 100ms,1s,0 4=1 &
+	p2=$!
+	# read them once the middle value is in the trace
+	g3=$(($(base_of B) + 3))
+	g4=$((g3 + 1))
+	i=0
+	while ! { grep -Eq "gpio_direction: $g3 +in" "$GTRACE/trace" &&
+		grep -Eq "gpio_direction: $g4 +in" "$GTRACE/trace"; } && [ $i -lt 100 ]; do
+		sleep 0.02
+		i=$((i + 1))
+	done
+	mid="$(phys B 3)$(phys B 4)"
+	wait $p1 $p2
+	gtrace_stop /tmp/gtrace
+	after="$(phys B 3)$(phys B 4)"
+	pulls_down B
+	ev3=$(gtrace_events /tmp/gtrace B 3 gpioset)
+	ev4=$(gtrace_events /tmp/gtrace B 4 gpioset)
+	echo "# open-drain 0, 1, 0 on a pulled-up line: the trace shows '$ev3'; during the 1 it reads ${mid%?}, released ${after%?}"
+	echo "# open-source 1, 0, 1 on a pulled-down line: the trace shows '$ev4'; during the 0 it reads ${mid#?}, released ${after#?}"
+	[ "$ev3 / $ev4" = "set 0, out, set 1, in, set 0, out / set 1, out, set 0, in, set 1, out" ] || {
+		why "trace of B:3 (open-drain) '$ev3', of B:4 (open-source) '$ev4'"
+		dump /tmp/gtrace
+		return 1
+	}
+	[ "$mid $after" = "01 10" ] || {
+		why "lines B:3 and B:4 read $mid in the middle and $after released"
+		return 1
+	}
+}
+
+# A released output goes back to the pull: a value that a process leaves
+# behind ("exit: keep") cannot be seen after it ended, only in the trace.
+test_released_line_reverts_to_pull() {
+	gtrace_start
+	gpioset -c "$VM_NAME_B" -t 0 6=1
+	v1=$(phys B 6)
+	set_pull B 6 up
+	gpioset -c "$VM_NAME_B" -t 0 6=0
+	v2=$(phys B 6)
+	gtrace_stop /tmp/gtrace
+	pulls_down B
+	sets=$(gtrace_sets /tmp/gtrace B 6 gpioset)
+	[ "$v1 $v2 / $sets" = "0 1 / 1 0" ] || {
+		why "after gpioset 6=1 (pull-down) and 6=0 (pull-up) exited, B:6 read $v1 and $v2; the trace has sets '$sets'"
+		return 1
+	}
+}
+
+# A 0 pulse on a line held at 1, as a start that drives the line to 0 before
+# its kept value would make: the trace of GPIO writes catches it, whatever
+# its length; the sysfs poller only by chance. A clean write of 1 gives a
+# trace with no 0.
+test_gtrace_catches_short_pulse() {
+	set_pull B 7 up
+	gtrace_start
+	sample /tmp/samples 1200 B:7 &
+	sp=$!
+	sleep 0.3
+	gtrace_mark pulse
+	gpioset -c "$VM_NAME_B" -t 100us,0 7=0
+	gtrace_mark clean
+	gpioset -c "$VM_NAME_B" -t 0 7=1
+	wait $sp
+	gtrace_stop /tmp/gtrace
+	pulls_down B
+	pulse=$(gtrace_after /tmp/gtrace pulse | awk '$1 == "mark" || $2 == "mark" { exit } { print }' >/tmp/gtrace.pulse; gtrace_sets /tmp/gtrace.pulse B 7)
+	clean=$(gtrace_after /tmp/gtrace clean >/tmp/gtrace.clean; gtrace_sets /tmp/gtrace.clean B 7)
+	width=$(awk '$2 == "B" && $3 == 7 && $4 == "set" { if ($5 == 0) t0 = $1; else if (t0) { print $1 - t0; exit } }' /tmp/gtrace.pulse)
+	zeros=$(awk '$2 == 0' /tmp/samples | wc -l)
+	echo "# a 0 pulse of $width us: the trace has sets '$pulse'; the poller saw $zeros change(s) to 0 ($(tail -n1 /tmp/samples | tr -d '#'))"
+	[ "$pulse" = "0 1" ] || {
+		why "the trace of the pulse has sets '$pulse', expected '0 1'"
+		dump /tmp/gtrace
+		return 1
+	}
+	[ "$clean" = 1 ] || {
+		why "the trace of the clean write has sets '$clean', expected '1'"
+		dump /tmp/gtrace
+		return 1
+	}
+}
+
 # A line requested while its chip goes away keeps the old chip device
 # referenced after it is released (6.1's gpiod_free() drops the reference
 # only while the chip is there): the chip comes back as another gpiochipN,
@@ -724,6 +868,10 @@ t gpioset_drives_sysfs
 t pull_up_reaches_gpioget
 t two_chips_by_label
 t udev_sees_chip_b_go_and_come
+t sim_values_of_line_settings
+t open_drain_and_source_stay_driven
+t released_line_reverts_to_pull
+t gtrace_catches_short_pulse
 if [ -e /etc/blinkd-vm-tools-only ]; then
 	echo "# tools only: the tests of blinkd are not run"
 else
