@@ -17,6 +17,8 @@
 # "not ok - NAME: reason" and at the end "BLINKD-VM-RESULT: N passed, M failed".
 # With the file /etc/blinkd-vm-tools-only present only the tests that need
 # no blinkd run (the run script's --tools-only, for work on the tier itself).
+# With /etc/blinkd-vm-pending (--pending) the drafts in /pending-tests.sh,
+# which await the daemon's multi-chip support, run after the daemon's tests.
 #
 # busybox ash has $EPOCHREALTIME:
 # shellcheck disable=SC3028
@@ -139,10 +141,12 @@ has_owner() {
 		org.freedesktop.DBus NameHasOwner s "$1" 2>/dev/null)" = "b true" ]
 }
 
-# start_daemon: start blinkd on the chip and wait for its bus name.
+# start_daemon [ARGS...]: start blinkd (by default on the chip with the
+# config $CFG) and wait for its bus name.
 start_daemon() {
 	: >"$TRACE"
-	blinkd --user --chip "$CHIP" --config "$CFG" --trace "$TRACE" 2>"$ERR" &
+	[ $# -gt 0 ] || set -- --chip "$CHIP" --config "$CFG"
+	blinkd --user "$@" --trace "$TRACE" 2>"$ERR" &
 	DPID=$!
 	i=0
 	while [ $i -lt 200 ]; do
@@ -886,6 +890,12 @@ else
 	t sigkill_frees_lines_and_restart
 	t busy_line_exit_1_names_holder
 	[ -z "$DPID" ] || stop_daemon
+	# awaiting the daemon's multi-chip support (run --pending)
+	if [ -e /etc/blinkd-vm-pending ]; then
+		# shellcheck source=tests/vm/pending-tests.sh
+		. /pending-tests.sh
+		run_pending_tests
+	fi
 	[ $failed = 0 ] || dump "$ERR"
 fi
 # last: it renames chip B for the rest of the boot
