@@ -409,9 +409,9 @@ test_sim_values_of_line_settings() {
 test_open_drain_and_source_stay_driven() {
 	set_pull B 3 up
 	gtrace_start
-	gpioset -c "$VM_NAME_B" -d open-drain -t 100ms,1s,0 3=0 &
+	gpioset -c "$VM_NAME_B" -d open-drain -t 100ms,500ms,0 3=0 &
 	p1=$!
-	gpioset -c "$VM_NAME_B" -d open-source -t 100ms,1s,0 4=1 &
+	gpioset -c "$VM_NAME_B" -d open-source -t 100ms,500ms,0 4=1 &
 	p2=$!
 	# read them once the middle value is in the trace
 	g3=$(($(base_of B) + 3))
@@ -467,7 +467,7 @@ test_released_line_reverts_to_pull() {
 test_gtrace_catches_short_pulse() {
 	set_pull B 7 up
 	gtrace_start
-	sample /tmp/samples 1200 B:7 &
+	sample /tmp/samples 800 B:7 &
 	sp=$!
 	sleep 0.3
 	gtrace_mark pulse
