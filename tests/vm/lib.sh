@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: MIT
 # shellcheck shell=sh
 #
-# /vm-lib.sh in the guest: the gpio-sim chips, sourced by /init and by
-# /guest-tests.sh (busybox sh).
+# /vm-lib.sh in the guest: the gpio-sim chips and the helpers of the tests
+# (lines, hotplug, udev events, sampling, the kernel's trace of GPIO writes),
+# sourced by /init and by /guest-tests.sh (busybox sh). README.md lists them.
 #
 # A chip is named by a KEY, A or B. sim_create makes one in configfs; its
 # facts are then in shell variables, which /init exports for the tests:
@@ -13,8 +14,8 @@
 #   VM_CHIP_<KEY>    its device node, /dev/<name>
 #   VM_SYSFS_<KEY>   its sysfs folder, /sys/devices/platform/gpio-sim.N/<name>,
 #                    which holds sim_gpioN/value and sim_gpioN/pull
-# The name can change when the chip comes back (see sim_live), so the
-# helpers read these variables each time and sim_live sets them anew.
+# The name can change when the chip comes back (see chip_recreate), so the
+# helpers read these variables each time and sim_refresh sets them anew.
 #
 # busybox ash has $EPOCHREALTIME; SIM_ERR is for the callers:
 # shellcheck disable=SC3028,SC2034
