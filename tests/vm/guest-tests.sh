@@ -17,8 +17,8 @@
 # "not ok - NAME: reason" and at the end "BLINKD-VM-RESULT: N passed, M failed".
 # With the file /etc/blinkd-vm-tools-only present only the tests that need
 # no blinkd run (the run script's --tools-only, for work on the tier itself).
-# With /etc/blinkd-vm-pending (--pending) the drafts in /pending-tests.sh,
-# which await the daemon's multi-chip support, run after the daemon's tests.
+# With /etc/blinkd-vm-pending (--pending) the tests in /pending-tests.sh,
+# of the daemon's multi-chip support, run after the daemon's tests.
 #
 # busybox ash has $EPOCHREALTIME:
 # shellcheck disable=SC3028
@@ -890,7 +890,7 @@ else
 	t sigkill_frees_lines_and_restart
 	t busy_line_exit_1_names_holder
 	[ -z "$DPID" ] || stop_daemon
-	# awaiting the daemon's multi-chip support (run --pending)
+	# the multi-chip support's tests, not yet run by default (run --pending)
 	if [ -e /etc/blinkd-vm-pending ]; then
 		# shellcheck source=tests/vm/pending-tests.sh
 		. /pending-tests.sh

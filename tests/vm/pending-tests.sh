@@ -1,11 +1,11 @@
 # SPDX-License-Identifier: MIT
 # shellcheck shell=sh
 #
-# /pending-tests.sh in the guest: AWAITING THE DAEMON. Drafts of the vm tests
-# of blinkd's coming multi-chip support (chips found by label through udev,
-# per-line settings, hotplug). They are not run by default: today's blinkd
-# knows none of it. `tests/vm/run --pending` runs them after the others, to
-# finish them once the feature lands; then move them into guest-tests.sh.
+# /pending-tests.sh in the guest: the vm tests of blinkd's multi-chip support
+# (chips found by label through udev, per-line settings, hotplug), written
+# before it landed. They are not run by default (a daemon without it fails
+# them at once); `tests/vm/run --pending` runs them after the others. Once
+# kept, they move into guest-tests.sh.
 #
 # Sourced by guest-tests.sh, whose harness, daemon and chip helpers (and
 # /vm-lib.sh's) they use. What they assume of the daemon:
@@ -282,7 +282,7 @@ test_pending_exit_keep() {
 }
 
 run_pending_tests() {
-	echo "# pending: tests of features blinkd does not have yet"
+	echo "# pending: the tests of the multi-chip support"
 	t pending_two_chips_by_label
 	t pending_active_low_and_open_drain
 	t pending_initial_keep_no_glitch
