@@ -120,12 +120,6 @@ int layout_new_empty(Layout **ret, const char *default_chip)
 	l->chips[0] = strdup(default_chip ? default_chip : "");
 	if (!l->chips[0])
 		return -ENOMEM;
-	/* Offsets on the default chip: looked up through index_of while building. */
-	l->index_of = malloc((LAYOUT_OFFSET_MAX + 1) * sizeof(int));
-	if (!l->index_of)
-		return -ENOMEM;
-	for (size_t i = 0; i <= LAYOUT_OFFSET_MAX; i++)
-		l->index_of[i] = -1;
 	*ret = TAKE_PTR(l);
 	return 0;
 }
@@ -286,8 +280,26 @@ int layout_add_ref(Layout *l, const char *ref, const char *where, char *error, s
 			return r;
 	}
 
-	/* The same line again: an offset on the default chip by the map, others by comparing. */
+	/*
+	 * The same line again: an offset on the default chip by index_of (while
+	 * building, as large as the largest offset seen), others by comparing.
+	 */
 	if (chip == 0 && has_offset) {
+		if (offset > l->max_number || !l->index_of) {
+			size_t old = l->index_of ? (size_t)l->max_number + 1 : 0;
+			size_t want = (size_t)offset + 1 > 2 * old ? (size_t)offset + 1 : 2 * old;
+			int *a;
+
+			if (want > LAYOUT_OFFSET_MAX + 1)
+				want = LAYOUT_OFFSET_MAX + 1;
+			a = realloc(l->index_of, want * sizeof(int));
+			if (!a)
+				return -ENOMEM;
+			for (size_t i = old; i < want; i++)
+				a[i] = -1;
+			l->index_of = a;
+			l->max_number = (unsigned)(want - 1);
+		}
 		if (l->index_of[offset] >= 0)
 			return l->index_of[offset];
 	} else
@@ -448,7 +460,7 @@ int layout_name_unnamed_lines(Layout *l)
 
 int layout_index_of(const Layout *l, unsigned number)
 {
-	if (number > l->max_number || l->index_of[number] < 0)
+	if (!l->index_of || number > l->max_number || l->index_of[number] < 0)
 		return -ENOENT;
 	return l->index_of[number];
 }
