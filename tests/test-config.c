@@ -327,6 +327,63 @@ static void test_lines_rebuilt(void)
 	check_int(layout_index_of(big, LAYOUT_NUMBER_MAX), 0);
 }
 
+/* The README's board, examples/board.json: its lines, their settings, its programs. */
+static void test_board_example(void)
+{
+	_cleanup_(freep) char *text = malloc(1 << 16);
+	_cleanup_(fclosep) FILE *f = fopen(BLINKD_SOURCE_DIR "/examples/board.json", "re");
+	_cleanup_(config_freep) Config *c = NULL;
+	const LayoutLine *relay;
+	ProgramError error;
+	unsigned n;
+	size_t len;
+
+	check(f != NULL);
+	if (!f || !text)
+		return;
+	len = fread(text, 1, (1 << 16) - 1, f);
+	text[len] = '\0';
+	check_int(config_parse(&c, text, len, "board.json"), 0);
+	if (!c)
+		return;
+	check_int(c->layout->n_rows, 0);
+	check_int(c->layout->n_lines, 4);
+	check_int(c->layout->n_chips, 2);
+	check_int(layout_find_name(c->layout, "status", &n), 0);
+	check_int(n, 27);
+	check(c->layout->info[layout_index_of(c->layout, 27)].settings.active_low);
+	check_int(layout_find_name(c->layout, "relay", &n), 0);
+	relay = &c->layout->info[layout_index_of(c->layout, n)];
+	check(relay->settings.active_low);
+	check_int(relay->settings.initial, LINE_STATE_KEEP);
+	check_int(relay->settings.exit, LINE_STATE_KEEP);
+	check_int(layout_find_name(c->layout, "red", &n), 0);
+	check_str(c->layout->chips[c->layout->info[layout_index_of(c->layout, n)].chip],
+		  "mcp2221_gpio");
+	check_int(c->n_sim_chips, 1);
+	check_str(c->sim_chips[0].label, "mcp2221_gpio");
+	json_object_object_foreach(c->definitions, name, val)
+	{
+		Program *p = NULL;
+		int r = program_parse_json(val, "$", c->layout, 0, &p, &error);
+
+		if (r < 0)
+			fprintf(stderr, "definition %s: %s: %s\n", name, error.path, error.message);
+		check_int(r, 0);
+		program_unref(p);
+	}
+	json_object_object_foreach(c->autostart, name2, val2)
+	{
+		Program *p = NULL;
+		int r = program_parse_json(val2, "$", c->layout, 0, &p, &error);
+
+		if (r < 0)
+			fprintf(stderr, "autostart %s: %s: %s\n", name2, error.path, error.message);
+		check_int(r, 0);
+		program_unref(p);
+	}
+}
+
 /* Every definition of the shipped example parses, and its showcase runs for an hour. */
 static void test_example(void)
 {
@@ -384,6 +441,7 @@ int main(void)
 	test_lines();
 	test_lines_refused();
 	test_lines_rebuilt();
+	test_board_example();
 	test_example();
 	for (size_t i = 0; i < n_example_defs; i++)
 		program_unref(example_defs[i]);
