@@ -4,6 +4,7 @@
 # A daemon from before the Lines and Chips properties (old-daemon.py): the
 # client takes its layout from the Layout property alone, checks programs
 # against it, and draws it.
+# shellcheck disable=SC2016 # wait_until evaluates its single-quoted code itself
 source "${BASH_SOURCE[0]%/*}/lib.sh"
 
 /usr/bin/python3 -c 'import dbus_next' 2>/dev/null ||
