@@ -274,6 +274,7 @@ typedef struct LineEntry {
 	unsigned number;
 	bool has_number, has_offset;
 	unsigned offset;
+	bool analog; /* kind "led": an LED class device */
 	LineSettings settings;
 } LineEntry;
 
@@ -325,6 +326,10 @@ static int read_line_settings(sd_bus_message *m, LineEntry *e)
 			e->has_offset = got;
 		} else if (streq(key, "chip"))
 			r = read_setting(m, 's', &e->chip, &got);
+		else if (streq(key, "kind")) {
+			r = read_setting(m, 's', &word, &got);
+			e->analog = got && streq(word, "led");
+		}
 		else if (streq(key, "name"))
 			r = read_setting(m, 's', &e->name, &got);
 		else if (streq(key, "active_low")) {
@@ -423,6 +428,7 @@ int client_layout_from_lines(sd_bus_message *m, unsigned n_rows, unsigned n_cols
 			return r == -ERANGE ? -EBADMSG : r;
 		info = &l->info[r];
 		info->settings = e->settings;
+		info->analog = e->analog;
 		info->has_offset = e->has_offset;
 		info->offset = e->offset;
 		if (e->alias[0] != '\0' && !(info->alias = strdup(e->alias)))

@@ -150,13 +150,15 @@ static bool line_chip_present(const Watch *w, size_t i)
 	return true;
 }
 
-/* Where line @i is on its chip: its offset, or the name it is looked up by. */
+/* Where line @i is on its chip: its offset, or the name it is looked up by; nothing for an LED. */
 static void line_place(const Watch *w, size_t i, char *buf, size_t size)
 {
 	const LayoutLine *info = &w->layout->info[i];
 	const char *colon = strchr(info->ref, ':');
 
-	if (info->has_offset)
+	if (info->analog)
+		snprintf(buf, size, "%s", "");
+	else if (info->has_offset)
 		snprintf(buf, size, "%u", info->offset);
 	else
 		snprintf(buf, size, "%s", colon ? colon + 1 : info->ref);
@@ -177,9 +179,11 @@ static void watch_render_list(const Watch *w, FILE *f, const char *eol, size_t f
 	}
 	for (size_t i = from; i < l->n_lines; i++) {
 		line_place(w, i, place, sizeof(place));
-		fprintf(f, "%s%s %-*s  %s%s %s%s%s", w->tty ? "  " : "", w->lit[i] ? on : off, width,
-			client_line_label(l, i), w->dim ? ANSI_DIM : "", line_chip_label(w, i), place,
-			line_chip_present(w, i) ? "" : " (absent)",
+		/* An LED class device is a chip of one line: "led:NAME", as the configuration says. */
+		fprintf(f, "%s%s %-*s  %s%s%s%s%s%s%s", w->tty ? "  " : "", w->lit[i] ? on : off,
+			width, client_line_label(l, i), w->dim ? ANSI_DIM : "",
+			l->info[i].analog ? "led:" : "", line_chip_label(w, i), place[0] ? " " : "",
+			place, line_chip_present(w, i) ? "" : " (absent)",
 			w->dim ? ANSI_NORMAL_INTENSITY : "");
 		fputs(eol, f);
 	}

@@ -4,7 +4,7 @@
 # Lines without a matrix, on several simulated chips: the client takes
 # aliases, references and names wherever it takes lines, list names lines
 # by alias, and watch draws them as a list, a line a row, with the chip and
-# offset of each and the chips that are absent. Then a matrix with a line
+# offset of each and the chips that are absent. Then a matrix with lines
 # outside it, listed below it.
 # shellcheck disable=SC2016 # wait_until evaluates its single-quoted code itself
 source "${BASH_SOURCE[0]%/*}/lib.sh"
@@ -122,36 +122,41 @@ grep -qx '[0-9]* 65537,65539' "$watch_out" || fail "no frame with 65537 and 6553
 kill -TERM "$watch_pid"
 wait "$watch_pid" || fail "watch exited $? on SIGTERM"
 
-# A matrix, and a line outside it: the matrix, then the line by its alias.
+# A matrix, and lines outside it, an LED class device among them: the
+# matrix, then the lines by alias; the LED by its name alone.
 stop_daemon
 cat >"$CONFIG" <<'EOC'
 {
   "matrix": [[11, 10], ["GPIO27", "exp:1"]],
-  "lines": {"exp:0": {"alias": "beacon"}, "GPIO27": {"alias": "corner"}},
+  "lines": {"exp:0": {"alias": "beacon"}, "GPIO27": {"alias": "corner"}, "led:act": {"alias": "act"}},
   "sim_chips": [{"label": "exp", "lines": 2}]
 }
 EOC
 start_daemon
 run 0 client start on --lines corner,beacon --name two
+run 0 client start half --program '{"dim": {"lines": ["act"], "level": 0.5}}'
 run 0 client watch --once
 expect_stdout "· ·
 ● ·
 
 ● beacon  exp 0
+● act     led:act
 
-running: two"
+running: half, two"
 run 0 client start on --row 1 --name row
 [ "$(list_lines row)" = corner,exp:1 ] || fail "list: $(client list)"
+[ "$(list_lines half)" = act ] || fail "list: $(client list)"
 run 0 set_present exp false
 run 0 client watch --once
 expect_stdout "· ·
 ● ●
 
 ● beacon  exp 0 (absent)
+● act     led:act
 
 absent: exp
 
-running: row, two"
+running: half, row, two"
 run 0 client watch --once --json
-grep -qF '"rows":[[11,10],[65536,65537]],"lit":[65536,65537,65538]' "$OUT" ||
+grep -qF '"rows":[[11,10],[65536,65537]],"lit":[65536,65537,65538,65539]' "$OUT" ||
 	fail "watch --once --json: $(cat "$OUT")"
