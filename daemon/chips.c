@@ -141,7 +141,7 @@ static bool is_led(const char *spec)
 }
 
 static int add_sim(Chips *c, const char *label, const char *path, unsigned n_lines,
-		   char *const *names, bool present)
+		   char *const *names, const uint8_t *levels, bool present)
 {
 	SimChip **sims = realloc(c->sims, (c->n_sims + 1) * sizeof(SimChip *));
 	int r;
@@ -149,7 +149,7 @@ static int add_sim(Chips *c, const char *label, const char *path, unsigned n_lin
 	if (!sims)
 		return -ENOMEM;
 	c->sims = sims;
-	r = sim_chip_new(&c->sims[c->n_sims], label, path, n_lines, names, present);
+	r = sim_chip_new(&c->sims[c->n_sims], label, path, n_lines, names, levels, present);
 	if (r < 0)
 		return r;
 	c->n_sims++;
@@ -212,7 +212,7 @@ int chips_new(Chips **ret, sd_event *event, Layout *layout, const Config *config
 			const SimChipConfig *s = &config->sim_chips[i];
 
 			snprintf(path, sizeof(path), "sim/%s", s->label);
-			r = add_sim(c, s->label, path, s->n_lines, s->names, s->present);
+			r = add_sim(c, s->label, path, s->n_lines, s->names, s->levels, s->present);
 			if (r < 0)
 				return r;
 		}
@@ -227,13 +227,13 @@ int chips_new(Chips **ret, sd_event *event, Layout *layout, const Config *config
 				declared = declared || streq(c->sims[i]->label, spec + 4);
 			if (declared)
 				continue;
-			r = add_sim(c, spec + 4, spec, 1, NULL, true);
+			r = add_sim(c, spec + 4, spec, 1, NULL, NULL, true);
 			if (r < 0)
 				return r;
 			c->sims[c->n_sims - 1]->analog = true;
 		}
 		/* The built-in chip: every offset there is, named GPIO<offset>. */
-		r = add_sim(c, "sim", "sim", LAYOUT_OFFSET_MAX + 1, NULL, true);
+		r = add_sim(c, "sim", "sim", LAYOUT_OFFSET_MAX + 1, NULL, NULL, true);
 		if (r < 0)
 			return r;
 	}

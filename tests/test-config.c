@@ -222,6 +222,13 @@ static void test_lines_refused(void)
 		{ "{\"sim_chips\":[{\"label\":\"a\"}]}", "$.sim_chips[0]:" },
 		{ "{\"sim_chips\":[{\"label\":\"a\",\"lines\":1,\"names\":[\"x\",\"y\"]}]}", "$.sim_chips[0]:" },
 		{ "{\"sim_chips\":[{\"label\":\"a\",\"lines\":1,\"names\":[3]}]}", "$.sim_chips[0].names[0]:" },
+		{ "{\"sim_chips\":[{\"label\":\"a\",\"lines\":2,\"levels\":[0,2]}]}", "$.sim_chips[0].levels[1]:" },
+		{ "{\"sim_chips\":[{\"label\":\"a\",\"lines\":1,\"levels\":[0,1]}]}", "$.sim_chips[0]: gives 2" },
+		{ "{\"lines\":{\"led:x\":{\"active_low\":true}}}", "$.lines[\"led:x\"].active_low: an LED" },
+		{ "{\"lines\":{\"led:\":{}}}", "$.lines[\"led:\"]: \"led:\" is not an LED" },
+		{ "{\"lines\":{\"led:a/b\":{}}}", "$.lines[\"led:a/b\"]:" },
+		{ "{\"pwm_hz\":0}", "$.pwm_hz:" },
+		{ "{\"pwm_hz\":2001}", "$.pwm_hz:" },
 		{ "{\"sim_chips\":[{\"label\":\"a\",\"lines\":1},{\"label\":\"a\",\"lines\":1}]}", "$.sim_chips[1]:" },
 	};
 
