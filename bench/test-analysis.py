@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 """Unit tests of the benchmark's analysis, on synthetic traces whose right
 answers are known: exact edges, late edges, merged on/off pairs, lost edges,
-stalls, the schedule check, percentiles. `meson test --suite unit` runs it;
+stalls, the schedule check, percentiles, PWM duty cycles. `meson test --suite unit` runs it;
 it ends with "N passed, N failed" and exits non-zero on any failure."""
 import os
 import sys
@@ -10,8 +10,8 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from blinkbench.analysis import (analyse_edges, edge_lateness, find_stalls,  # noqa: E402
-                                 percentile, schedule_check, summary)
+from blinkbench.analysis import (analyse_edges, duty_figures, edge_lateness, find_stalls,  # noqa: E402
+                                 percentile, pwm_window, schedule_check, summary)
 from blinkbench.workloads import (floor_arguments, lines_workload, seed_workload,  # noqa: E402
                                   workload_expected_edges)
 
@@ -159,6 +159,65 @@ class Stalls(unittest.TestCase):
         self.assertEqual(fig["lost_edges"], 4)
         s = find_stalls(fig["_per_time"], 100_000)
         self.assertEqual((s["count"], s["longest_ns"]), (1, 400_000))
+
+
+def pwm_rows(numbers, period, on, periods, t0=T0, skip=()):
+    """Trace lines of @numbers switched together: on at each period's start for
+    @on ns, for @periods periods; the periods in @skip have no pulse."""
+    rows = []
+    for k in range(periods):
+        if k in skip:
+            continue
+        for value, t in ((1, t0 + k * period), (0, t0 + k * period + on)):
+            rows += [f"{t} {n} {value}\n" for n in numbers]
+    return rows
+
+
+class Duty(unittest.TestCase):
+    PERIOD = 5 * MS  # 200 Hz
+
+    def test_exact(self):
+        rows = pwm_rows([1, 2], self.PERIOD, 1_500_000, 200)
+        w = pwm_window(rows, T0, T0 + 200 * self.PERIOD)
+        self.assertEqual((w["edges"], w["batches"]), (800, 400))
+        self.assertEqual(w["lines"][1], {"on_ns": 200 * 1_500_000, "rising": 200, "edges": 400})
+        d = duty_figures(w, {1: 0.3, 2: 0.3}, 200)
+        self.assertAlmostEqual(d["duty_p50"], 0.3)
+        self.assertAlmostEqual(d["duty_error_max"], 0.0)
+        self.assertAlmostEqual(d["rising_per_line_s_min"], 200.0)
+        self.assertAlmostEqual(d["missing_periods_fraction"], 0.0)
+        self.assertAlmostEqual(d["edges_per_s"], 800.0)
+
+    def test_window_cuts_a_pulse(self):
+        # Lit across the window's start: lit from t_from; lit at its end: until t_to.
+        rows = pwm_rows([4], self.PERIOD, 2_500_000, 20)
+        t_from, t_to = T0 + 1_000_000, T0 + 10 * self.PERIOD + 1_000_000
+        w = pwm_window(rows, t_from, t_to)
+        self.assertEqual(w["lines"][4]["on_ns"], 1_500_000 + 9 * 2_500_000 + 1_000_000)
+        self.assertEqual(w["lines"][4]["rising"], 10)
+
+    def test_short_on_time_fails(self):
+        # On-times 10% short: 0.27 instead of 0.3, an error of 0.03.
+        w = pwm_window(pwm_rows([1], self.PERIOD, 1_350_000, 100), T0, T0 + 100 * self.PERIOD)
+        d = duty_figures(w, {1: 0.3}, 200)
+        self.assertAlmostEqual(d["duty_error_worst"], -0.03)
+        self.assertGreater(d["duty_error_max"], 0.02)
+
+    def test_missing_periods_and_dark_line(self):
+        rows = pwm_rows([1], self.PERIOD, 1_500_000, 100, skip=range(0, 100, 4))
+        w = pwm_window(rows, T0, T0 + 100 * self.PERIOD)
+        d = duty_figures(w, {1: 0.3, 9: 0.3}, 200)  # line 9 never edged: dark all along
+        self.assertEqual(d["duty_min"], 0.0)
+        self.assertAlmostEqual(d["duty_max"], 0.225)
+        self.assertAlmostEqual(d["rising_per_line_s_max"], 150.0)
+        self.assertAlmostEqual(d["missing_periods_fraction"], 0.625)
+
+    def test_levels_and_physical_field(self):
+        # A level written as 0.dddd is not lit; an active-low line's fourth field is ignored.
+        rows = [f"{T0} 1 0.5000\n", f"{T0 + MS} 2 1 0\n", f"{T0 + 3 * MS} 2 0 1\n"]
+        w = pwm_window(rows, T0, T0 + 4 * MS)
+        self.assertEqual(w["lines"][1]["on_ns"], 0)
+        self.assertEqual(w["lines"][2]["on_ns"], 2 * MS)
 
 
 def main():

@@ -239,3 +239,90 @@ def schedule_check(lines, expected, lost):
     if got + lost != want:
         problems.append(f"{got} edges and {lost} lost, the schedule has {want}")
     return problems
+
+
+# -------------------------------------------------------------- levels (PWM)
+def pwm_window(rows, t_from, t_to):
+    """What a trace says about lines driven by software PWM in [t_from, t_to).
+
+    @rows: trace lines "<ns> <number> <value> [physical]" in time order (a
+    file object will do). A value of 1 (or a level of 1) is lit, anything
+    else dark. Each line's time lit within the window counts from its state
+    at t_from (its last value before it), so a line lit across the window's
+    start is lit from t_from. Returns {"lines": {number: {"on_ns", "rising",
+    "edges"}}, "edges" (trace lines in the window), "batches" (distinct
+    times in the window), "window_ns"}.
+    """
+    state = {}    # number -> [lit, lit since (ns), on_ns, rising, edges]
+    times = set()
+    n_edges = 0
+    for row in rows:
+        fields = row.split()
+        if len(fields) < 3:
+            continue
+        t = int(fields[0])
+        if t >= t_to:
+            break
+        number = int(fields[1])
+        lit = float(fields[2]) >= 1.0
+        s = state.get(number)
+        if s is None:
+            s = state[number] = [False, t_from, 0, 0, 0]
+        if t < t_from:
+            s[0] = lit
+            continue
+        times.add(t)
+        n_edges += 1
+        s[4] += 1
+        if lit and not s[0]:
+            s[1] = t
+            s[3] += 1
+        elif s[0] and not lit:
+            s[2] += t - max(s[1], t_from)
+        s[0] = lit
+    out = {}
+    for number, (lit, since, on_ns, rising, edges) in state.items():
+        if lit:
+            on_ns += t_to - max(since, t_from)
+        out[number] = {"on_ns": on_ns, "rising": rising, "edges": edges}
+    return {"lines": out, "edges": n_edges, "batches": len(times), "window_ns": t_to - t_from}
+
+
+def duty_figures(window, levels, pwm_hz):
+    """Duty cycles of a pwm_window() against what each line was set to.
+
+    @levels: number -> the level (0..1) the line was dimmed to; a line of
+    @levels absent from the trace counts as dark all along. Duty: time lit /
+    window. Rising edges per line per second against @pwm_hz: a period whose
+    pulse never reached the trace (a wakeup later than its on-time, or a
+    pulse merged with the next) is missing from them.
+    """
+    seconds = window["window_ns"] / NS_PER_S
+    duties, errors, rising = [], [], []
+    worst = None
+    for number, level in levels.items():
+        line = window["lines"].get(number, {"on_ns": 0, "rising": 0})
+        duty = line["on_ns"] / window["window_ns"]
+        duties.append(duty)
+        err = duty - level
+        errors.append(err)
+        if worst is None or abs(err) > abs(worst[0]):
+            worst = (err, level)
+        rising.append(line["rising"] / seconds)
+    return {
+        "lines": len(levels),
+        "duty_p50": percentile(duties, 50),
+        "duty_min": min(duties) if duties else None,
+        "duty_max": max(duties) if duties else None,
+        "duty_error_max": abs(worst[0]) if worst else None,  # largest |duty - level| of any line
+        "duty_error_worst": worst[0] if worst else None,      # its sign: + lit too long
+        "duty_error_worst_level": worst[1] if worst else None,
+        "rising_per_line_s_min": min(rising) if rising else None,
+        "rising_per_line_s_max": max(rising) if rising else None,
+        "rising_per_line_s_p50": percentile(rising, 50),
+        # Periods without a pulse, over all lines: 0 when every period had its rising edge.
+        "missing_periods_fraction": (max(0.0, 1 - sum(rising) / (len(rising) * pwm_hz))
+                                     if rising and pwm_hz else None),
+        "edges_per_s": window["edges"] / seconds,
+        "batches_per_s": window["batches"] / seconds,
+    }

@@ -27,12 +27,13 @@ from .phases import (Context, phase_choices, phase_cyclictest, phase_drift, phas
 from .control import phase_control, phase_control_load
 from .scale import phase_scale, scale_plot
 from .startup import phase_startup
-from .report import (add_ratios, flatten, machine_info, render, render_choices, render_issue17,
-                     write_results)
+from .levels import phase_levels
+from .report import (LEVELS_BEGIN, LEVELS_END, add_ratios, flatten, machine_info, render, render_choices,
+                     render_header, render_issue17, render_levels, write_results)
 from .smoke import smoke_check
 
 PHASES = ["seed", "seed-floor", "seed-asyncio", "lines", "lines-floor", "lines-asyncio", "programs",
-          "cyclictest", "startup", "precision", "control", "control-load", "scale"]
+          "cyclictest", "startup", "precision", "levels", "control", "control-load", "scale"]
 # Too long for the smoke run (meson test keeps it near 20 s): the full run only.
 FULL_ONLY = ["control", "control-load", "scale"]
 
@@ -87,7 +88,7 @@ def main():
         "startup": phase_startup, "precision": phase_precision, "control": phase_control,
         "control-load": phase_control_load, "scale": phase_scale,
         "lines-asyncio": phase_lines_asyncio, "programs": phase_programs,
-        "cyclictest": phase_cyclictest,
+        "cyclictest": phase_cyclictest, "levels": phase_levels,
     }
     all_runs = []
     drift = None
@@ -124,18 +125,32 @@ def main():
     args.blinkd_label = ctx.label
     args.policy_label = (f"SCHED_FIFO {ctx.rt_priority}, as blinkd.service runs it" if ctx.rt_priority
                          else "SCHED_OTHER, nice 0 (no privilege for the unit's SCHED_FIFO)")
-    text = render(med, len(all_runs), machine, load, drift, args)
-    plot_dir = os.path.dirname(os.path.abspath(args.results or args.output or ctx.workdir + "/x"))
-    plotted = scale_plot(med, os.path.join(plot_dir, "scale.png"))
-    text += render_issue17(med, ctx.notes, "scale.png" if plotted else None)
-    if any(k.startswith("choice") for k in med) or args.choices:
-        text += "\n### What each choice bought\n" + render_choices(med, args)
-    print(text)
+    # The levels phase alone (--only levels) leaves the main tables out, and
+    # --results then rewrites only the levels block of the file.
+    only_levels = set(phases) <= {"levels"} and not args.choices and not drift
+    levels_text = render_levels(med, getattr(ctx, "alloc_stacks", {}), ctx.notes)
+    text = ""
+    if not only_levels:
+        text = render(med, len(all_runs), machine, load, drift, args)
+        plot_dir = os.path.dirname(os.path.abspath(args.results or args.output or ctx.workdir + "/x"))
+        plotted = scale_plot(med, os.path.join(plot_dir, "scale.png"))
+        text += render_issue17(med, [n for n in ctx.notes if "allocations" not in n],
+                               "scale.png" if plotted else None)
+        if any(k.startswith("choice") for k in med) or args.choices:
+            text += "\n### What each choice bought\n" + render_choices(med, args)
+    # The levels block of --results carries the header of its own run.
+    levels_block = ("\n".join(render_header(len(all_runs), machine, load, args)) + "\n" + levels_text
+                    if levels_text else "")
+    shown = text + (levels_block if only_levels else levels_text)
+    print(shown)
     if args.output:
         with open(args.output, "w") as f:
-            f.write(text)
+            f.write(shown)
     if args.results:
-        write_results(args.results, text)
+        if text:
+            write_results(args.results, text)
+        if levels_block:
+            write_results(args.results, levels_block, LEVELS_BEGIN, LEVELS_END)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"machine": machine, "load": load, "runs": flats, "medians": med, "drift": drift}, f,

@@ -281,42 +281,116 @@ class Daemon:
 
 
 
-def count_allocations(pid, seconds):
-    """malloc/calloc/realloc calls of the daemon in steady state, through perf uprobes."""
-    perf = shutil.which("perf")
-    if not perf:
-        return None
-    libc = None
+ALLOCATORS = ("malloc", "calloc", "realloc")
+
+
+def _libc_of(pid):
     with open(f"/proc/{pid}/maps") as f:
         for line in f:
             if "libc.so" in line or "libc-" in line:
-                libc = line.split()[-1]
-                break
-    if not libc:
-        return None
-    added = []
-    for fn in ("malloc", "calloc", "realloc"):
-        r = subprocess.run([perf, "probe", "-q", "-x", libc, f"blinkd_bench_{fn}={fn}"],
-                           capture_output=True, text=True)
-        if r.returncode == 0:
-            added.append(fn)
-    if not added:
-        return None
-    try:
-        events = ",".join(f"probe_libc:blinkd_bench_{fn}" for fn in added)
-        r = subprocess.run([perf, "stat", "-x", ",", "-e", events, "-p", str(pid), "--",
-                            "sleep", str(seconds)], capture_output=True, text=True)
+                return line.split()[-1]
+    return None
+
+
+class _LibcProbes:
+    """perf uprobes on the libc of @pid's malloc, calloc and realloc, named
+    after this process so that two benchmarks on one machine do not clash;
+    removed again on exit. .events is empty when perf or the probes are not
+    available (no perf, not root, no tracefs)."""
+
+    def __init__(self, pid):
+        self.perf = shutil.which("perf")
+        self.pid = pid
+        self.prefix = f"blinkd_bench{os.getpid()}_"
+        self.added = []
+
+    def __enter__(self):
+        libc = _libc_of(self.pid) if self.perf else None
+        if libc:
+            for fn in ALLOCATORS:
+                r = subprocess.run([self.perf, "probe", "-q", "-x", libc, f"{self.prefix}{fn}={fn}"],
+                                   capture_output=True, text=True)
+                if r.returncode == 0:
+                    self.added.append(fn)
+        return self
+
+    @property
+    def events(self):
+        return ",".join(f"probe_libc:{self.prefix}{fn}" for fn in self.added)
+
+    def __exit__(self, *exc):
+        for fn in self.added:
+            subprocess.run([self.perf, "probe", "-q", "-d", f"probe_libc:{self.prefix}{fn}"],
+                           capture_output=True)
+
+
+def count_allocations(pid, seconds, during=None):
+    """malloc/calloc/realloc calls of the daemon in steady state, through perf uprobes
+    (perf stat -p PID over @seconds). @during, if given, is called once the
+    count runs (a positive control: calls known to allocate). None when perf
+    or its uprobes are not available."""
+    with _LibcProbes(pid) as probes:
+        if not probes.added:
+            return None
+        proc = subprocess.Popen([probes.perf, "stat", "-x", ",", "-e", probes.events, "-p", str(pid),
+                                 "--", "sleep", str(seconds)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            if during:
+                time.sleep(min(0.5, seconds / 4))  # perf attached
+                during()
+            _, err = proc.communicate(timeout=seconds + 60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
         counts = {}
-        for line in r.stderr.splitlines():
+        for line in err.splitlines():
             parts = line.split(",")
-            if len(parts) > 2 and parts[2].startswith("probe_libc:blinkd_bench_"):
-                counts[parts[2].split("blinkd_bench_")[1]] = int(parts[0]) if parts[0].isdigit() else None
+            if len(parts) > 2 and parts[2].startswith(f"probe_libc:{probes.prefix}"):
+                counts[parts[2].split(probes.prefix)[1]] = int(parts[0]) if parts[0].isdigit() else None
+        if not counts:
+            return None
         counts["seconds"] = seconds
         return counts
-    finally:
-        for fn in added:
-            subprocess.run([perf, "probe", "-q", "-d", f"probe_libc:blinkd_bench_{fn}"],
-                           capture_output=True)
+
+
+def allocation_stacks(pid, seconds, workdir, top=3, depth=8):
+    """Where the daemon allocates: perf record of the same uprobes with DWARF
+    call graphs over @seconds; the @top most frequent stacks (innermost
+    first, @depth named frames, the allocator's own frame left out) as
+    (count, "fn < caller < ...") pairs. None when perf cannot do it."""
+    with _LibcProbes(pid) as probes:
+        if not probes.added:
+            return None
+        data = os.path.join(workdir, f"alloc-{pid}.perf")
+        r = subprocess.run([probes.perf, "record", "-q", "-o", data, "-e", probes.events,
+                            "--call-graph", "dwarf,16384", "-p", str(pid), "--", "sleep", str(seconds)],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            return None
+    r = subprocess.run([probes.perf, "script", "-i", data, "-F", "event,ip,sym"],
+                       capture_output=True, text=True)
+    try:
+        os.unlink(data)
+    except OSError:
+        pass
+    stacks = {}
+    frames = None
+    for line in r.stdout.splitlines() + [""]:
+        if "probe_libc:" in line:
+            frames = [line.split("probe_libc:")[1].split(":")[0].replace(probes.prefix, "")]
+        elif line.strip() and frames is not None:
+            sym = line.split(None, 1)[1].strip() if len(line.split(None, 1)) > 1 else "?"
+            sym = sym.replace(" (inlined)", "")
+            if sym != "[unknown]" and "libc_malloc" not in sym and "libc_calloc" not in sym \
+                    and "libc_realloc" not in sym and len(frames) <= depth:
+                frames.append(sym)
+        elif frames is not None:
+            key = frames[0] + ": " + " < ".join(frames[1:])
+            stacks[key] = stacks.get(key, 0) + 1
+            frames = None
+    return sorted(((n, k) for k, n in stacks.items()), reverse=True)[:top]
 
 
 def cyclictest(ctx, slack_ns, seconds, interval_us=10000):
