@@ -24,6 +24,7 @@
 #include <json-c/json.h>
 
 #include "client.h"
+#include "program.h"
 #include "json-util.h"
 #include "log.h"
 
@@ -65,6 +66,7 @@ typedef struct Watch {
 	size_t n_chips;
 	char *chip;
 	bool *lit;	      /* by position in layout->lines */
+	uint16_t *level;      /* likewise: 0..LEVEL_MAX, from Levels */
 	uint64_t lit_cookie;  /* Frames older than the Lit reply are stale */
 	char **names;	      /* running programs, sorted */
 	bool listing;	      /* a List() call is on its way */
@@ -98,6 +100,7 @@ static void watch_done(Watch *w)
 	client_chips_free(w->chips, w->n_chips);
 	free(w->chip);
 	free(w->lit);
+	free(w->level);
 	strv_free(w->names);
 	sd_event_unref(w->event);
 }
@@ -119,7 +122,51 @@ static int watch_read_lit(Watch *w, sd_bus_message *m)
 	}
 	if (r < 0)
 		return r;
+	/* Lit at a level the Levels signal after this frame says; until then, as it was. */
+	for (size_t i = 0; i < w->layout->n_lines; i++)
+		if (!w->lit[i])
+			w->level[i] = 0;
+		else if (w->level[i] == 0)
+			w->level[i] = LEVEL_MAX;
 	return sd_bus_message_exit_container(m);
+}
+
+/* The "a(ud)" of Levels (property or signal): every line above 0, with its level. */
+static int watch_read_levels(Watch *w, sd_bus_message *m)
+{
+	unsigned number;
+	double level;
+	int r;
+
+	r = sd_bus_message_enter_container(m, 'a', "(ud)");
+	if (r < 0)
+		return r;
+	memset(w->level, 0, w->layout->n_lines * sizeof(uint16_t));
+	while ((r = sd_bus_message_read(m, "(ud)", &number, &level)) > 0) {
+		int i = layout_index_of(w->layout, number);
+		if (i >= 0 && level > 0)
+			w->level[i] = level >= 1 ? LEVEL_MAX : (uint16_t)(level * LEVEL_MAX + 0.5);
+	}
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < w->layout->n_lines; i++)
+		w->lit[i] = w->level[i] > 0;
+	return sd_bus_message_exit_container(m);
+}
+
+/* What a line looks like: dark, lit, or a shade of its level between. */
+static const char *line_glyph(const Watch *w, size_t i)
+{
+	static const char *const shades[] = { "\u2591", "\u2592", "\u2593" }; /* light to dark */
+	uint16_t l = w->level[i];
+
+	if (!w->lit[i])
+		return w->client->utf8 ? "\u00b7" : ".";
+	if (l == 0 || l >= LEVEL_MAX)
+		return w->client->utf8 ? "\u25cf" : "#";
+	if (!w->client->utf8)
+		return "+";
+	return shades[l < LEVEL_MAX / 3 ? 0 : l < 2 * LEVEL_MAX / 3 ? 1 : 2];
 }
 
 /* Line @i's chip, as a person knows it: its label, else its path, else as the config names it. */
@@ -180,7 +227,7 @@ static void watch_render_list(const Watch *w, FILE *f, const char *eol, size_t f
 	for (size_t i = from; i < l->n_lines; i++) {
 		line_place(w, i, place, sizeof(place));
 		/* An LED class device is a chip of one line: "led:NAME", as the configuration says. */
-		fprintf(f, "%s%s %-*s  %s%s%s%s%s%s%s", w->tty ? "  " : "", w->lit[i] ? on : off,
+		fprintf(f, "%s%s %-*s  %s%s%s%s%s%s%s", w->tty ? "  " : "", line_glyph(w, i),
 			width, client_line_label(l, i), w->dim ? ANSI_DIM : "",
 			l->info[i].analog ? "led:" : "", line_chip_label(w, i), place[0] ? " " : "",
 			place, line_chip_present(w, i) ? "" : " (absent)",
@@ -248,7 +295,7 @@ static void watch_render(const Watch *w, FILE *f, const char *eol)
 		fputs(w->tty ? "  " : "", f);
 		for (unsigned col = 0; col < l->n_cols; col++) {
 			int i = layout_index_of(l, l->matrix[row * l->n_cols + col]);
-			fprintf(f, "%s%s", col ? " " : "", i >= 0 && w->lit[i] ? on : off);
+			fprintf(f, "%s%s", col ? " " : "", i >= 0 ? line_glyph(w, (size_t)i) : off);
 		}
 		fputs(eol, f);
 	}
@@ -362,23 +409,30 @@ bad_message:
 static int watch_replace_layout(Watch *w, Layout *l, char **labels)
 {
 	bool *lit = calloc(l->n_lines, sizeof(bool));
+	uint16_t *level = calloc(l->n_lines, sizeof(uint16_t));
 
-	if (!lit) {
+	if (!lit || !level) {
+		free(lit);
+		free(level);
 		layout_free(l);
 		strv_free(labels);
 		return -ENOMEM;
 	}
 	for (size_t i = 0; w->layout && i < w->layout->n_lines; i++) {
 		int k = layout_index_of(l, w->layout->lines[i]);
-		if (k >= 0)
+		if (k >= 0) {
 			lit[k] = w->lit[i];
+			level[k] = w->level[i];
+		}
 	}
 	layout_free(w->layout);
 	strv_free(w->labels);
 	free(w->lit);
+	free(w->level);
 	w->layout = l;
 	w->labels = labels;
 	w->lit = lit;
+	w->level = level;
 	return 0;
 }
 
@@ -571,6 +625,8 @@ static int on_key(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 	return 0;
 }
 
+static void watch_get_levels(Watch *w);
+
 static int watch_get_lit(Watch *w)
 {
 	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -587,6 +643,35 @@ static int watch_get_lit(Watch *w)
 	r = sd_bus_message_get_cookie(reply, &w->lit_cookie);
 	if (r < 0)
 		return log_error_errno(r, "Failed to get the serial of a reply: %m");
+	watch_get_levels(w);
+	return 0;
+}
+
+/* The levels now, where the daemon has them (an older one has not: then lit is lit). */
+static void watch_get_levels(Watch *w)
+{
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+
+	if (sd_bus_get_property(w->client->bus, BLINKD_BUS_NAME, BLINKD_OBJECT_PATH,
+				BLINKD_MANAGER_INTERFACE, "Levels", &error, &reply, "a(ud)") >= 0)
+		(void)watch_read_levels(w, reply);
+}
+
+static int on_levels(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	Watch *w = userdata;
+	uint64_t cookie, usec;
+	int r;
+
+	if (!w->tty || (sd_bus_message_get_cookie(m, &cookie) >= 0 && cookie < w->lit_cookie))
+		return 0;
+	r = sd_bus_message_read_basic(m, 't', &usec);
+	if (r >= 0)
+		r = watch_read_levels(w, m);
+	if (r < 0)
+		return log_warning_errno(r, "Ignoring a Levels signal that does not parse: %m"), 0;
+	watch_draw(w);
 	return 0;
 }
 
@@ -600,6 +685,17 @@ static int watch_get_chip(Watch *w)
 	if (r < 0)
 		return client_report_bus_error(w->client, &error, r);
 	return 0;
+}
+
+/* A level as the programs write it: 0, 0.25, 1. */
+static json_object *level_json(uint16_t level)
+{
+	char buf[16];
+
+	if (level == 0 || level >= LEVEL_MAX)
+		return json_object_new_int(level >= LEVEL_MAX);
+	snprintf(buf, sizeof(buf), "%g", level / (double)LEVEL_MAX);
+	return json_object_new_double_s(level / (double)LEVEL_MAX, buf);
 }
 
 static int watch_print_once(Watch *w)
@@ -658,6 +754,7 @@ static int watch_print_once(Watch *w)
 		json_object_object_add(o, "present",
 				       json_object_new_boolean(line_chip_present(w, i)));
 		json_object_object_add(o, "lit", json_object_new_boolean(w->lit[i]));
+		json_object_object_add(o, "level", level_json(w->lit[i] ? w->level[i] : 0));
 	}
 	client_print_json(root);
 	return 0;
@@ -700,6 +797,10 @@ static int watch_live(Watch *w)
 		r = sd_bus_match_signal(w->client->bus, NULL, BLINKD_BUS_NAME,
 					BLINKD_OBJECT_PATH, BLINKD_MANAGER_INTERFACE, "Finished",
 					on_programs_changed, w);
+		if (r >= 0)
+			r = sd_bus_match_signal(w->client->bus, NULL, BLINKD_BUS_NAME,
+						BLINKD_OBJECT_PATH, BLINKD_MANAGER_INTERFACE,
+						"Levels", on_levels, w);
 		if (r >= 0)
 			r = sd_bus_match_signal(w->client->bus, NULL, BLINKD_BUS_NAME,
 						BLINKD_OBJECT_PATH, "org.freedesktop.DBus.Properties",

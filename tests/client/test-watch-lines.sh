@@ -48,7 +48,7 @@ expect_stdout ". status    sim 27
 
 running: nothing"
 run 0 client watch --once --json
-expect_stdout '{"rows":[],"lit":[],"programs":[],"lines":[{"number":27,"ref":"27","alias":"status","chip":"sim","offset":27,"present":true,"lit":false},{"number":65536,"ref":"GPIO17","alias":"relay","chip":"sim","offset":17,"present":true,"lit":false},{"number":65537,"ref":"exp:2","alias":"green","chip":"exp","offset":2,"present":true,"lit":false},{"number":65538,"ref":"exp:LED3","alias":null,"chip":"exp","offset":3,"present":true,"lit":false},{"number":65539,"ref":"usb:0","alias":"beep","chip":"usb","offset":0,"present":false,"lit":false}]}'
+expect_stdout '{"rows":[],"lit":[],"programs":[],"lines":[{"number":27,"ref":"27","alias":"status","chip":"sim","offset":27,"present":true,"lit":false,"level":0},{"number":65536,"ref":"GPIO17","alias":"relay","chip":"sim","offset":17,"present":true,"lit":false,"level":0},{"number":65537,"ref":"exp:2","alias":"green","chip":"exp","offset":2,"present":true,"lit":false,"level":0},{"number":65538,"ref":"exp:LED3","alias":null,"chip":"exp","offset":3,"present":true,"lit":false,"level":0},{"number":65539,"ref":"usb:0","alias":"beep","chip":"usb","offset":0,"present":false,"lit":false,"level":0}]}'
 
 # Lines by alias, by reference, by the name the chip gives, and by number.
 run 0 client start on --lines status,exp:LED3,beep --name three
@@ -140,7 +140,7 @@ expect_stdout "· ·
 ● ·
 
 ● beacon  exp 0
-● act     led:act
+▒ act     led:act
 
 running: half, two"
 run 0 client start on --row 1 --name row
@@ -152,7 +152,7 @@ expect_stdout "· ·
 ● ●
 
 ● beacon  exp 0 (absent)
-● act     led:act
+▒ act     led:act
 
 absent: exp
 

@@ -11,12 +11,12 @@ start_daemon
 # The "lines" of watch --once --json for the default matrix: every line, in
 # matrix order, on the simulated chip; lit are those given.
 default_lines_json() {
-	local n lit sep=""
+	local n lit level sep=""
 	for n in 11 10 27 4 2 0 9 22 17 3 5 20 1 25 18 6 16 7 24 15 13 12 8 23 14; do
-		lit=false
-		[[ " $* " == *" $n "* ]] && lit=true
-		printf '%s{"number":%s,"ref":"%s","alias":null,"chip":"sim","offset":%s,"present":true,"lit":%s}' \
-			"$sep" "$n" "$n" "$n" "$lit"
+		lit=false level=0
+		[[ " $* " == *" $n "* ]] && lit=true level=1
+		printf '%s{"number":%s,"ref":"%s","alias":null,"chip":"sim","offset":%s,"present":true,"lit":%s,"level":%s}' \
+			"$sep" "$n" "$n" "$n" "$lit" "$level"
 		sep=,
 	done
 }
@@ -58,6 +58,29 @@ expect_stdout "# # # # #
 running: dots, top"
 run 0 client off
 
+# Levels between dark and lit are shades, lighter to darker; lit is lit.
+run 0 client start --program '{"dim":{"lines":{"row":0},"level":0.2}}' --name low
+run 0 client start --program '{"dim":{"lines":{"row":1},"level":0.5}}' --name mid
+run 0 client start --program '{"dim":{"lines":{"row":2},"level":0.9}}' --name high
+wait_until 2 'client watch --once | grep -q "▓"'
+run 0 client watch --once
+expect_stdout "░ ░ ░ ░ ░
+▒ ▒ ▒ ▒ ▒
+▓ ▓ ▓ ▓ ▓
+· · · · ·
+· · · · ·
+
+running: high, low, mid"
+LC_ALL=C run 0 client watch --once
+expect_stdout "+ + + + +
++ + + + +
++ + + + +
+. . . . .
+. . . . .
+
+running: high, low, mid"
+run 0 client off
+
 # Not a terminal: "<monotonic usec> <lit offsets>" per frame, "-" for none.
 watch_out=$TEST_DIR/watch.out
 "$BLINKD_CLIENT" --user watch >"$watch_out" 2>"$TEST_DIR/watch.err" &
@@ -70,7 +93,7 @@ grep -qx '[0-9]* 11,27' "$watch_out" || fail "no frame with 11 and 27 lit: $(cat
 # The frames' times are the daemon's CLOCK_MONOTONIC, as the trace's: the
 # frame carries the time of its batch, within the noise of the edge's.
 frame_usec=$(awk '$2 == "11,27" { print $1; exit }' "$watch_out")
-edge_usec=$(awk '$2 == 27 && $3 == 1 { print int($1 / 1000) }' "$TRACE" | tail -n1)
+edge_usec=$(awk '$2 == 27 && $3 == 1 { printf "%.0f\n", $1 / 1000 }' "$TRACE" | tail -n1)
 if [ $((frame_usec - edge_usec)) -lt -20000 ] || [ $((frame_usec - edge_usec)) -ge 1000000 ]; then
 	fail "frame at $frame_usec us, edge at $edge_usec us"
 fi
