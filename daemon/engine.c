@@ -897,11 +897,12 @@ static int step_blink(Task *t, TaskEvent event)
 	return 0;
 }
 
+/* on holds its lines lit, dim at its level, wait nothing; each for its duration, or for ever. */
 static int step_hold(Task *t, TaskEvent event)
 {
 	Engine *e = t->run->engine;
 	const Program *p = t->program;
-	bool on = p->kind == PROGRAM_ON;
+	bool on = p->kind == PROGRAM_ON, dim = p->kind == PROGRAM_DIM;
 	int r;
 
 	switch (event) {
@@ -911,6 +912,11 @@ static int step_hold(Task *t, TaskEvent event)
 			if (r < 0)
 				return r;
 			lines_hold(e, t, &p->lines);
+		} else if (dim) {
+			r = lines_claim_levels(e, t, &p->lines);
+			if (r < 0)
+				return r;
+			lines_set_level(e, t, &p->lines, p->level);
 		}
 		t->state = TASK_HOLD;
 		/* "on" without "for" is a future nobody completes: no deadline at all. */
@@ -922,37 +928,7 @@ static int step_hold(Task *t, TaskEvent event)
 		if (on && t->state == TASK_HOLD) {
 			lines_release(e, t, &p->lines);
 			lines_unclaim(e, t, &p->lines);
-		}
-		if (event == EVENT_CANCEL) {
-			task_release(e, t);
-			return 0;
-		}
-		return task_finish(t);
-	default:
-		return -EINVAL;
-	}
-}
-
-
-static int step_dim(Task *t, TaskEvent event)
-{
-	Engine *e = t->run->engine;
-	const Program *p = t->program;
-	int r;
-
-	switch (event) {
-	case EVENT_START:
-		r = lines_claim_levels(e, t, &p->lines);
-		if (r < 0)
-			return r;
-		lines_set_level(e, t, &p->lines, p->level);
-		t->state = TASK_HOLD;
-		if (p->duration)
-			task_schedule(e, t, t->start + p->duration);
-		return 0;
-	case EVENT_TIMER:
-	case EVENT_CANCEL:
-		if (t->state == TASK_HOLD)
+		} else if (dim && t->state == TASK_HOLD)
 			lines_unclaim_levels(e, t, &p->lines);
 		if (event == EVENT_CANCEL) {
 			task_release(e, t);
@@ -1246,9 +1222,8 @@ static int task_step(Task *t, TaskEvent event, Task *child)
 		return step_blink(t, event);
 	case PROGRAM_ON:
 	case PROGRAM_WAIT:
-		return step_hold(t, event);
 	case PROGRAM_DIM:
-		return step_dim(t, event);
+		return step_hold(t, event);
 	case PROGRAM_FADE:
 	case PROGRAM_PATTERN:
 	case PROGRAM_HEARTBEAT:
