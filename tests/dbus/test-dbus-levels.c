@@ -74,17 +74,19 @@ static double level_of(Client *c, unsigned number)
 	return found;
 }
 
-static void test_dim_duty(Client *c)
+/*
+ * One dim at 0.3 for 1.2 s: its duty cycle over one second from its first
+ * edge (200 periods at the default 200 Hz), and its rising edges.
+ */
+static double dim_duty(Client *c, size_t *ret_rising)
 {
 	sd_bus_error error = SD_BUS_ERROR_NULL;
 	const TraceEvent *first;
 	Trace t = {};
-	size_t mark = trace_mark(), rising;
-	uint64_t on, from;
+	size_t mark = trace_mark();
+	double duty = -1;
 	int r;
 
-	r = client_call(c, "Subscribe", &error, NULL, NULL);
-	check_ok(r, &error);
 	client_forget_signals(c);
 	r = client_start(c, "dim", "{\"dim\":{\"lines\":[11],\"level\":0.3,\"for\":\"1200ms\"}}",
 			 &error, NULL);
@@ -97,25 +99,43 @@ static void test_dim_duty(Client *c)
 	read_trace(&t);
 	first = first_event(&t, mark, 11);
 	check(first != NULL);
-	if (!first) {
-		trace_done(&t);
-		return;
-	}
-	/* One second from the first edge: 200 periods of 5 ms at the default 200 Hz. */
-	from = first->ns;
-	on = lit_ns(&t, 11, from, from + 1000000000ULL, &rising);
-	if (timing()) {
-		double duty = (double)on / 1e9;
-
-		if (fabs(duty - 0.3) >= 0.01)
-			fprintf(stderr, "duty cycle %.4f, expected 0.3\n", duty);
-		check(fabs(duty - 0.3) < 0.01);
-		check(rising >= 190 && rising <= 201);
-	} else
-		check(rising > 0);
+	if (first)
+		duty = lit_ns(&t, 11, first->ns, first->ns + 1000000000ULL, ret_rising) / 1e9;
 	check_int(trace_value_after(&t, t.n, 11), 0);
 	trace_done(&t);
 	sd_bus_error_free(&error);
+	return duty;
+}
+
+static void test_dim_duty(Client *c)
+{
+	sd_bus_error error = SD_BUS_ERROR_NULL;
+	size_t rising = 0;
+	double duty = -1;
+	int r;
+
+	r = client_call(c, "Subscribe", &error, NULL, NULL);
+	check_ok(r, &error);
+	sd_bus_error_free(&error);
+	if (!timing()) {
+		(void)dim_duty(c, &rising);
+		check(rising > 0);
+		return;
+	}
+	/*
+	 * Within 1%. Every edge is as late as its wakeup, so a machine busy with
+	 * other work can tip one second over: up to three tries. A wrong on-time
+	 * or period is off in every one of them.
+	 */
+	for (int attempt = 0; attempt < 3; attempt++) {
+		duty = dim_duty(c, &rising);
+		if (fabs(duty - 0.3) < 0.01 && rising >= 190 && rising <= 201)
+			break;
+		fprintf(stderr, "try %d: duty cycle %.4f, %zu rising edges; expected 0.3, 200\n",
+			attempt + 1, duty, rising);
+	}
+	check(fabs(duty - 0.3) < 0.01);
+	check(rising >= 190 && rising <= 201);
 }
 
 /* A fade's end: 1 s later it is over, and the line dark. */
