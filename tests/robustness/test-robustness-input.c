@@ -116,6 +116,13 @@ static void refused(Client *c, State *before, const char *method, const char *na
 		check_state(c, before);
 }
 
+/* Where a refusal of @program says the error is: a JSON path, or a line in the text form. */
+static const char *place_part(const char *program)
+{
+	program += strspn(program, " \t\n\r");
+	return *program == '{' ? "$" : "line ";
+}
+
 /* @program refused as InvalidProgram by Start, Replace (a running and a new name) and Define. */
 static void refused_program(Client *c, State *before, const char *program, const char *part)
 {
@@ -175,14 +182,15 @@ static void test_malformed_json(Client *c, State *before)
 	figure_mark();
 	tally_reset();
 	for (size_t i = 0; i < ELEMENTSOF(syntax); i++)
-		refused_program(c, before, syntax[i], "$");
+		refused_program(c, before, syntax[i], place_part(syntax[i]));
 	for (size_t i = 0; i < ELEMENTSOF(shapes); i++)
-		refused_program(c, before, shapes[i], "$");
+		refused_program(c, before, shapes[i], place_part(shapes[i]));
 	figure("malformed JSON (%zu texts: syntax errors, comments, trailing text, control "
 	       "characters, numbers such as 01, .5, -.5, 1., 1.e1, +1, 0x10), and JSON that is no "
 	       "program (%zu texts) | "
-	       "InvalidProgram, its message naming the place (\"$...\"), via Start, Replace "
-	       "(running and new name) and Define (%u calls); nothing changed",
+	       "InvalidProgram, its message naming the place (\"$...\"; \"line 1, column C\" "
+	       "for the texts that do not start with \"{\", which are read in the text form), via "
+	       "Start, Replace (running and new name) and Define (%u calls); nothing changed",
 	       ELEMENTSOF(syntax), ELEMENTSOF(shapes), tally.calls);
 }
 
