@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 #
 # The text form of the language: validate --text and its round trip with
-# JSON, errors with line and column, and text programs started and defined
-# through blinkd-client and through busctl on the daemon.
+# JSON, errors with line and column, text programs started and defined
+# through blinkd-client and through busctl on the daemon, and the examples
+# of blinkd-programs(7), each the same program in both forms.
 # shellcheck disable=SC2016 # wait_until evaluates its single-quoted code itself
 source "${BASH_SOURCE[0]%/*}/lib.sh"
 
@@ -130,3 +131,40 @@ busctl --user call io.blinkd1 /io/blinkd1 io.blinkd1.Manager Define ss bad \
 expect_stderr_has 'line 1, column 8: expected "," or ")", found the end of the text'
 nothing_running || fail "a refused program runs"
 
+# --- the man page's examples: each text form is the JSON shown before it
+: "${BLINKD_SOURCE_ROOT:?BLINKD_SOURCE_ROOT must name the source tree}"
+export DBUS_SESSION_BUS_ADDRESS=unix:path=$TEST_DIR/no-bus
+mkdir "$TEST_DIR/examples"
+awk -v dir="$TEST_DIR/examples" '
+	/^# / { inside = ($0 == "# EXAMPLES") }
+	!inside { next }
+	/^```$/ {
+		if (code) {
+			code = 0
+			close(file)
+		} else {
+			code = 1
+			file = sprintf("%s/%02d.%s", dir, ++n, text ? "text" : "json")
+			text = 0
+		}
+		next
+	}
+	code { print > file; next }
+	/^or, in the text form:$/ { text = 1 }
+' "$BLINKD_SOURCE_ROOT/docs/blinkd-programs.7.scd"
+pairs=0
+for text in "$TEST_DIR"/examples/*.text; do
+	n=$(basename "$text" .text)
+	json=$TEST_DIR/examples/$(printf %02d $((10#$n - 1))).json
+	[ -f "$json" ] || fail "the man page's text example $n follows no JSON"
+	run 0 client validate --file "$json"
+	want=$(cat "$OUT")
+	run 0 client validate --file "$text"
+	[ "$(cat "$OUT")" = "$want" ] || fail "the man page's example $n: $(cat "$text") is not $(cat "$json")"
+	run 0 client validate --text --file "$json"
+	want=$(cat "$OUT")
+	run 0 client validate --text --file "$text"
+	expect_stdout "$want"
+	pairs=$((pairs + 1))
+done
+[ "$pairs" -ge 11 ] || fail "found $pairs examples in both forms in blinkd-programs(7), expected 11"
