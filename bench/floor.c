@@ -33,6 +33,7 @@
 #include "gpio.h"
 #include "layout.h"
 #include "log.h"
+#include "program.h"
 #include "macro.h"
 #include "trace.h"
 
@@ -55,7 +56,7 @@ typedef struct Floor {
 	Trace *trace;
 	sd_event_source *timer;
 	unsigned *batch_offsets;
-	uint8_t *batch_values;
+	uint16_t *batch_levels; /* 0 or LEVEL_MAX */
 	size_t batch_max;
 } Floor;
 
@@ -183,14 +184,14 @@ static void write_due(Floor *fl, usec_t now)
 			continue;
 		for (size_t j = 0; j < b->n && n < fl->batch_max; j++) {
 			fl->batch_offsets[n] = b->offsets[j];
-			fl->batch_values[n] = (b->next - 1) % 2 == 0;
+			fl->batch_levels[n] = (b->next - 1) % 2 == 0 ? LEVEL_MAX : 0;
 			n++;
 		}
 	}
 	if (n == 0)
 		return;
-	(void)gpio_write(fl->gpio, n, fl->batch_offsets, fl->batch_values);
-	trace_batch(fl->trace, n, fl->batch_offsets, fl->batch_values);
+	(void)gpio_write(fl->gpio, n, fl->batch_offsets, fl->batch_levels);
+	trace_batch(fl->trace, n, fl->batch_offsets, fl->batch_levels);
 }
 
 static int arm(Floor *fl)
@@ -217,7 +218,10 @@ static int run(int argc, char *argv[])
 {
 	_cleanup_(sd_event_unrefp) sd_event *event = NULL;
 	_cleanup_(layout_freep) Layout *layout = NULL;
-	_cleanup_(gpio_closep) Gpio *gpio = NULL;
+	_cleanup_(sim_chip_freep) SimChip *chip = NULL;
+	_cleanup_(freep) GpioLine *lines = NULL;
+	GpioOpenError open_error;
+	Gpio *gpio = NULL;
 	_cleanup_(trace_closep) Trace *trace = NULL;
 	_cleanup_(freep) unsigned *all = NULL;
 	_cleanup_(freep) Floor *fl = calloc(1, sizeof(Floor));
@@ -247,8 +251,8 @@ static int run(int argc, char *argv[])
 	/* The lines as one row of a layout: the simulated chip has every one of them. */
 	all = calloc(n_all, sizeof(unsigned));
 	fl->batch_offsets = calloc(n_all, sizeof(unsigned));
-	fl->batch_values = calloc(n_all, 1);
-	if (!all || !fl->batch_offsets || !fl->batch_values)
+	fl->batch_levels = calloc(n_all, sizeof(uint16_t));
+	if (!all || !fl->batch_offsets || !fl->batch_levels)
 		return log_oom();
 	fl->batch_max = n_all;
 	n_all = 0;
@@ -258,10 +262,21 @@ static int run(int argc, char *argv[])
 	r = layout_new(&layout, 1, (unsigned)n_all, all);
 	if (r < 0)
 		return log_error_errno(r, "Failed to make the layout (a line twice?): %m");
-	r = gpio_open_sim(&gpio, layout);
+	/* The daemon's simulated chip, as the daemon opens it: every offset there is. */
+	r = sim_chip_new(&chip, "sim", "sim", LAYOUT_OFFSET_MAX + 1, NULL, true);
 	if (r < 0)
-		return r;
-	r = trace_open(&trace, trace_path, layout->n_lines);
+		return log_oom();
+	lines = calloc(n_all, sizeof(GpioLine));
+	if (!lines)
+		return log_oom();
+	for (size_t i = 0; i < n_all; i++)
+		lines[i] = (GpioLine){ .offset = all[i], .settings = line_settings_default };
+	r = gpio_open_sim(&gpio, chip, n_all, lines, &open_error);
+	for (size_t i = 0; i < n_all; i++)
+		free(lines[i].name);
+	if (r < 0)
+		return log_error_errno(r, "Failed to open the simulated chip: %s", open_error.message);
+	r = trace_open(&trace, trace_path, layout);
 	if (r < 0)
 		return r;
 	fl->gpio = gpio;
@@ -292,6 +307,7 @@ static int run(int argc, char *argv[])
 	       (unsigned long long)(cpu1 - cpu0), (unsigned long long)(wake1 - wake0));
 	for (size_t i = 0; i < fl->n_blinks; i++)
 		free(fl->blinks[i].offsets);
+	gpio_close(gpio, NULL);
 	return 0;
 }
 

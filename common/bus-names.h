@@ -10,6 +10,8 @@
 #define BLINKD_PROGRAM_PATH_PREFIX "/io/blinkd1/program"
 #define BLINKD_MANAGER_INTERFACE "io.blinkd1.Manager"
 #define BLINKD_PROGRAM_INTERFACE "io.blinkd1.Program"
+/* Only while the daemon simulates its chips (--chip sim). */
+#define BLINKD_SIMULATION_INTERFACE "io.blinkd1.Simulation"
 
 #define BLINKD_ERROR_INVALID_PROGRAM "io.blinkd1.Error.InvalidProgram"
 #define BLINKD_ERROR_INVALID_NAME "io.blinkd1.Error.InvalidName"

@@ -17,6 +17,8 @@ static const char *const kind_names[_PROGRAM_KIND_MAX] = {
 	[PROGRAM_WAIT] = "wait",	 [PROGRAM_SEQUENCE] = "sequence",
 	[PROGRAM_ALL] = "all",		 [PROGRAM_ANY] = "any",	    [PROGRAM_FOREVER] = "forever",
 	[PROGRAM_REPEAT] = "repeat",	 [PROGRAM_CALL] = "call",
+	[PROGRAM_DIM] = "dim",		 [PROGRAM_FADE] = "fade",   [PROGRAM_PATTERN] = "pattern",
+	[PROGRAM_HEARTBEAT] = "heartbeat", [PROGRAM_MORSE] = "morse",
 };
 
 const char *program_kind_to_string(ProgramKind k)
@@ -58,6 +60,9 @@ static void program_free_tree(Program *p)
 	free(p->children);
 	lines_done(&p->lines);
 	free(p->call);
+	free(p->steps);
+	free(p->segments);
+	free(p->text);
 	free(p);
 }
 
@@ -233,8 +238,8 @@ static int parse_line_ref(Parser *ps, json_object *j, Lines *l)
 
 	if (json_object_is_type(j, json_type_int)) {
 		int64_t v = json_object_get_int64(j);
-		if (v < 0 || v > 65535)
-			return parser_fail(ps, "line offset %lld is out of range",
+		if (v < 0 || v > LAYOUT_NUMBER_MAX)
+			return parser_fail(ps, "line number %lld is out of range",
 					   (long long)v);
 		offset = (unsigned)v;
 		if (layout_index_of(ps->layout, offset) < 0)
@@ -295,6 +300,11 @@ static int parse_row_col(Parser *ps, json_object *j, Lines *l)
 	}
 
 	old = path_push_key(ps, key);
+	if (limit == 0 && lay->n_lines > 0) {
+		r = parser_fail(ps, "the layout has no matrix, so no %s: name its lines instead",
+				l->kind == LINES_ROW ? "rows" : "columns");
+		goto out;
+	}
 	if (!json_object_is_type(v, json_type_int)) {
 		r = parser_fail(ps, "must be an integer, not %s", json_type_name(v));
 		goto out;
@@ -378,6 +388,280 @@ static int parse_lines(Parser *ps, json_object *j, Lines *l)
 	}
 }
 
+/* ---------------------------------------------------------------- levels */
+
+/* CIE 1976 lightness (0..1) of a relative luminance (0..1), and back. */
+static double lightness_of(double y)
+{
+	return y > 216.0 / 24389.0 ? 1.16 * cbrt(y) - 0.16 : y * (24389.0 / 2700.0);
+}
+
+static double luminance_of(double l)
+{
+	double t = (l + 0.16) / 1.16;
+
+	return l > 0.08 ? t * t * t : l * (2700.0 / 24389.0);
+}
+
+uint16_t level_ramp(uint16_t from, uint16_t to, usec_t elapsed, usec_t duration, bool perceived)
+{
+	double x, v;
+
+	if (duration == 0 || elapsed >= duration)
+		return to;
+	if (!perceived || from == to) {
+		/* Exact in integers: every PWM edge of a linear fade can be predicted. */
+		int64_t d = (int64_t)to - (int64_t)from;
+		int64_t num = d * (int64_t)elapsed;
+		int64_t half = (int64_t)duration / 2;
+
+		return (uint16_t)((int64_t)from + (num >= 0 ? (num + half) : (num - half)) /
+							  (int64_t)duration);
+	}
+	x = (double)elapsed / (double)duration;
+	v = lightness_of(from / (double)LEVEL_MAX);
+	v += (lightness_of(to / (double)LEVEL_MAX) - v) * x;
+	v = luminance_of(v) * LEVEL_MAX + 0.5;
+	return v <= 0 ? 0 : v >= LEVEL_MAX ? LEVEL_MAX : (uint16_t)v;
+}
+
+static int parse_level(Parser *ps, json_object *j, uint16_t *ret)
+{
+	double v;
+
+	if (!json_object_is_type(j, json_type_int) && !json_object_is_type(j, json_type_double))
+		return parser_fail(ps, "must be a level from 0 to 1, not %s", json_type_name(j));
+	v = json_object_get_double(j);
+	if (!(v >= 0 && v <= 1))
+		return parser_fail(ps, "must be a level from 0 to 1");
+	*ret = (uint16_t)(v * LEVEL_MAX + 0.5);
+	return 0;
+}
+
+/* A step's duration: 0 (a jump), or a duration. */
+static int parse_step_duration(Parser *ps, json_object *j, usec_t *ret)
+{
+	if (json_object_is_type(j, json_type_int) && json_object_get_int64(j) == 0) {
+		*ret = 0;
+		return 0;
+	}
+	if (json_object_is_type(j, json_type_string) && streq(json_object_get_string(j), "0")) {
+		*ret = 0;
+		return 0;
+	}
+	return parse_duration(ps, j, ret);
+}
+
+static int field_level(Parser *ps, json_object *j, Program *p, unsigned depth)
+{
+	return parse_level(ps, j, &p->level);
+}
+
+static int field_from(Parser *ps, json_object *j, Program *p, unsigned depth)
+{
+	return parse_level(ps, j, &p->from);
+}
+
+static int field_to(Parser *ps, json_object *j, Program *p, unsigned depth)
+{
+	return parse_level(ps, j, &p->to);
+}
+
+static int field_curve(Parser *ps, json_object *j, Program *p, unsigned depth)
+{
+	const char *c = json_object_is_type(j, json_type_string) ? json_object_get_string(j) : "";
+
+	if (streq(c, "linear"))
+		p->linear = true;
+	else if (streq(c, "perceived"))
+		p->linear = false;
+	else
+		return parser_fail(ps, "must be \"perceived\" or \"linear\"");
+	return 0;
+}
+
+static int field_steps(Parser *ps, json_object *j, Program *p, unsigned depth)
+{
+	size_t n, old;
+	int r;
+
+	if (!json_object_is_type(j, json_type_array))
+		return parser_fail(ps, "must be a list of steps [level, duration]");
+	n = json_object_array_length(j);
+	if (n == 0)
+		return parser_fail(ps, "must hold at least one step");
+	if (n > PROGRAM_STEPS_MAX)
+		return parser_fail(ps, "more than %d steps", PROGRAM_STEPS_MAX);
+	p->steps = calloc(n, sizeof(LevelStep));
+	if (!p->steps)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		json_object *step = json_object_array_get_idx(j, i);
+
+		old = path_push_index(ps, i);
+		if (!json_object_is_type(step, json_type_array) ||
+		    json_object_array_length(step) != 2) {
+			r = parser_fail(ps, "a step is [level, duration]");
+			path_pop(ps, old);
+			return r;
+		}
+		{
+			size_t o = path_push_index(ps, 0);
+			r = parse_level(ps, json_object_array_get_idx(step, 0), &p->steps[i].level);
+			path_pop(ps, o);
+		}
+		if (r >= 0) {
+			size_t o = path_push_index(ps, 1);
+			r = parse_step_duration(ps, json_object_array_get_idx(step, 1),
+						&p->steps[i].duration);
+			path_pop(ps, o);
+		}
+		path_pop(ps, old);
+		if (r < 0)
+			return r;
+		p->n_steps++;
+	}
+	return 0;
+}
+
+/* ITU-R M.1677: dots and dashes of letters and digits. */
+static const char *morse_code(char c)
+{
+	static const char *const letters[26] = {
+		".-",	"-...", "-.-.", "-..",	".",   "..-.", "--.",	"....", "..",
+		".---", "-.-",	".-..", "--",	"-.",  "---",  ".--.", "--.-", ".-.",
+		"...",	"-",	"..-",	"...-", ".--", "-..-", "-.--", "--..",
+	};
+	static const char *const digits[10] = {
+		"-----", ".----", "..---", "...--", "....-",
+		".....", "-....", "--...", "---..", "----.",
+	};
+
+	if (c >= 'a' && c <= 'z')
+		c = (char)(c - 'a' + 'A');
+	if (c >= 'A' && c <= 'Z')
+		return letters[c - 'A'];
+	if (c >= '0' && c <= '9')
+		return digits[c - '0'];
+	return NULL;
+}
+
+static int field_text(Parser *ps, json_object *j, Program *p, unsigned depth)
+{
+	const char *t;
+	bool any = false;
+	size_t n;
+
+	if (!json_object_is_type(j, json_type_string))
+		return parser_fail(ps, "must be text: letters, digits and spaces");
+	t = json_object_get_string(j);
+	n = strlen(t);
+	if (n > PROGRAM_MORSE_MAX)
+		return parser_fail(ps, "longer than %d characters", PROGRAM_MORSE_MAX);
+	for (size_t i = 0; i < n; i++) {
+		if (t[i] == ' ')
+			continue;
+		if (!morse_code(t[i])) {
+			if ((unsigned char)t[i] >= 0x20 && (unsigned char)t[i] < 0x7f)
+				return parser_fail(ps, "character %zu ('%c') has no Morse code "
+						       "(letters, digits and spaces)",
+						   i + 1, t[i]);
+			return parser_fail(ps, "character %zu has no Morse code (letters, "
+					       "digits and spaces)",
+					   i + 1);
+		}
+		any = true;
+	}
+	if (!any)
+		return parser_fail(ps, "has nothing to send");
+	p->text = strdup(t);
+	return p->text ? 0 : -ENOMEM;
+}
+
+/* Tracks: the segments fade, pattern, heartbeat and morse run through. */
+static int track_add(Program *p, size_t *cap, uint16_t from, uint16_t to, usec_t d)
+{
+	if (d == 0)
+		return 0;
+	if (p->n_segments > 0 && p->segments[p->n_segments - 1].from == from &&
+	    p->segments[p->n_segments - 1].to == to && from == to) {
+		/* A level held on: one segment. */
+		p->segments[p->n_segments - 1].duration += d;
+		p->track_duration += d;
+		return 0;
+	}
+	if (p->n_segments == *cap) {
+		size_t c = *cap ? *cap * 2 : 8;
+		Segment *s = realloc(p->segments, c * sizeof(Segment));
+		if (!s)
+			return -ENOMEM;
+		p->segments = s;
+		*cap = c;
+	}
+	p->segments[p->n_segments++] = (Segment){ .from = from, .to = to, .duration = d };
+	p->track_duration += d;
+	return 0;
+}
+
+static int build_track(Parser *ps, Program *p)
+{
+	size_t cap = 0;
+	uint16_t prev;
+	usec_t u = p->duration;
+	bool first = true;
+	int r = 0;
+
+	switch (p->kind) {
+	case PROGRAM_FADE:
+		return track_add(p, &cap, p->from, p->to, p->duration);
+	case PROGRAM_PATTERN:
+		/* Each round starts where the last ends: at the last step's level. */
+		prev = p->steps[p->n_steps - 1].level;
+		for (size_t i = 0; i < p->n_steps && r >= 0; i++) {
+			r = track_add(p, &cap, prev, p->steps[i].level, p->steps[i].duration);
+			prev = p->steps[i].level;
+		}
+		if (r >= 0 && p->track_duration == 0)
+			return parser_fail(ps, "needs a step that lasts");
+		return r;
+	case PROGRAM_HEARTBEAT: {
+		/* Two thumps of 70 ms, a quarter period apart, then rest. */
+		usec_t thump = 70 * USEC_PER_MSEC, quarter = p->duration / 4;
+
+		if (quarter < 2 * thump)
+			return parser_fail(ps, "must be at least 560ms (two 70ms beats a quarter "
+					       "period apart)");
+		if ((r = track_add(p, &cap, LEVEL_MAX, LEVEL_MAX, thump)) < 0 ||
+		    (r = track_add(p, &cap, 0, 0, quarter - thump)) < 0 ||
+		    (r = track_add(p, &cap, LEVEL_MAX, LEVEL_MAX, thump)) < 0)
+			return r;
+		return track_add(p, &cap, 0, 0, p->duration - quarter - thump);
+	}
+	case PROGRAM_MORSE:
+		/* ITU timing: dot 1, dash 3, within a letter 1, between letters 3, words 7. */
+		for (size_t i = 0; p->text[i] && r >= 0; i++) {
+			const char *code = morse_code(p->text[i]);
+
+			if (!code)
+				continue;
+			if (!first)
+				r = track_add(p, &cap, 0, 0,
+					      (i > 0 && p->text[i - 1] == ' ' ? 7 : 3) * u);
+			first = false;
+			for (const char *d = code; *d && r >= 0; d++) {
+				if (d != code)
+					r = track_add(p, &cap, 0, 0, u);
+				if (r >= 0)
+					r = track_add(p, &cap, LEVEL_MAX, LEVEL_MAX,
+						      (*d == '-' ? 3 : 1) * u);
+			}
+		}
+		return r;
+	default:
+		return 0;
+	}
+}
+
 /* One entry of the fields table: which keys an object-valued program takes. */
 typedef struct Field {
 	const char *key;
@@ -426,6 +710,42 @@ static const Field blink_fields[] = {
 static const Field on_fields[] = {
 	{ "lines", true, field_lines },
 	{ "for", false, field_duration },
+	{},
+};
+
+static const Field dim_fields[] = {
+	{ "lines", true, field_lines },
+	{ "level", true, field_level },
+	{ "for", false, field_duration },
+	{},
+};
+
+static const Field fade_fields[] = {
+	{ "lines", true, field_lines },
+	{ "from", true, field_from },
+	{ "to", true, field_to },
+	{ "over", true, field_duration },
+	{ "curve", false, field_curve },
+	{},
+};
+
+static const Field pattern_fields[] = {
+	{ "lines", true, field_lines },
+	{ "steps", true, field_steps },
+	{ "times", false, field_times },
+	{},
+};
+
+static const Field heartbeat_fields[] = {
+	{ "lines", true, field_lines },
+	{ "period", false, field_duration },
+	{},
+};
+
+static const Field morse_fields[] = {
+	{ "lines", true, field_lines },
+	{ "text", true, field_text },
+	{ "unit", false, field_duration },
 	{},
 };
 
@@ -510,6 +830,22 @@ static int parse_body(Parser *ps, Program *p, json_object *body, unsigned depth)
 		return parse_fields(ps, body, blink_fields, p, depth);
 	case PROGRAM_ON:
 		return parse_fields(ps, body, on_fields, p, depth);
+	case PROGRAM_DIM:
+		return parse_fields(ps, body, dim_fields, p, depth);
+	case PROGRAM_FADE:
+		r = parse_fields(ps, body, fade_fields, p, depth);
+		return r < 0 ? r : build_track(ps, p);
+	case PROGRAM_PATTERN:
+		r = parse_fields(ps, body, pattern_fields, p, depth);
+		return r < 0 ? r : build_track(ps, p);
+	case PROGRAM_HEARTBEAT:
+		p->duration = PROGRAM_HEARTBEAT_PERIOD;
+		r = parse_fields(ps, body, heartbeat_fields, p, depth);
+		return r < 0 ? r : build_track(ps, p);
+	case PROGRAM_MORSE:
+		p->duration = PROGRAM_MORSE_UNIT;
+		r = parse_fields(ps, body, morse_fields, p, depth);
+		return r < 0 ? r : build_track(ps, p);
 	case PROGRAM_WAIT:
 		return parse_duration(ps, body, &p->duration);
 	case PROGRAM_SEQUENCE:
@@ -560,7 +896,7 @@ static int parse_node(Parser *ps, json_object *j, unsigned depth, Program **ret)
 	if (!json_object_is_type(j, json_type_object) || json_object_object_length(j) != 1)
 		return parser_fail(ps, "a program is an object with exactly one key (blink, "
 				       "cycle, on, wait, sequence, all, any, forever, repeat, "
-				       "call)");
+				       "call, dim, fade, pattern, heartbeat, morse)");
 	json_object_object_foreach(j, k, v)
 	{
 		key = k;
@@ -571,7 +907,8 @@ static int parse_node(Parser *ps, json_object *j, unsigned depth, Program **ret)
 			break;
 	if (kind == _PROGRAM_KIND_MAX)
 		return parser_fail(ps, "unknown program \"%.40s\" (expected blink, cycle, on, "
-				       "wait, sequence, all, any, forever, repeat, call)",
+				       "wait, sequence, all, any, forever, repeat, call, dim, fade, "
+				       "pattern, heartbeat, morse)",
 				   key);
 
 	p = calloc(1, sizeof(*p));
@@ -685,6 +1022,20 @@ static json_object *format_duration(usec_t d)
 	return json_object_new_string(duration_format(d, buf));
 }
 
+/* A level as the shortest decimal that reads back the same: 0, 0.25, 1. */
+static json_object *format_level(uint16_t level)
+{
+	char buf[16];
+	size_t n;
+
+	if (level == 0 || level == LEVEL_MAX)
+		return json_object_new_int(level == LEVEL_MAX);
+	snprintf(buf, sizeof(buf), "0.%04u", (unsigned)level);
+	for (n = strlen(buf); buf[n - 1] == '0'; n--)
+		buf[n - 1] = '\0';
+	return json_object_new_double_s((double)level / LEVEL_MAX, buf);
+}
+
 /* json_object_object_add() that also takes ownership of @v on failure. */
 static int add(json_object *o, const char *key, json_object *v)
 {
@@ -695,6 +1046,55 @@ static int add(json_object *o, const char *key, json_object *v)
 		return -ENOMEM;
 	}
 	return 0;
+}
+
+/* The keys of dim, fade, pattern, heartbeat and morse after "lines"; defaults left out. */
+static int format_level_kind(const Program *p, json_object *body)
+{
+	json_object *steps;
+
+	switch (p->kind) {
+	case PROGRAM_DIM:
+		if (add(body, "level", format_level(p->level)) < 0)
+			return -ENOMEM;
+		return p->duration ? add(body, "for", format_duration(p->duration)) : 0;
+	case PROGRAM_FADE:
+		if (add(body, "from", format_level(p->from)) < 0 ||
+		    add(body, "to", format_level(p->to)) < 0 ||
+		    add(body, "over", format_duration(p->duration)) < 0)
+			return -ENOMEM;
+		return p->linear ? add(body, "curve", json_object_new_string("linear")) : 0;
+	case PROGRAM_PATTERN:
+		steps = json_object_new_array_ext((int)p->n_steps);
+		if (add(body, "steps", steps) < 0)
+			return -ENOMEM;
+		for (size_t i = 0; i < p->n_steps; i++) {
+			json_object *step = json_object_new_array_ext(2);
+
+			if (!step || json_object_array_add(steps, step) < 0) {
+				json_object_put(step);
+				return -ENOMEM;
+			}
+			if (json_object_array_add(step, format_level(p->steps[i].level)) < 0 ||
+			    json_object_array_add(step, p->steps[i].duration
+								? format_duration(p->steps[i].duration)
+								: json_object_new_int(0)) < 0)
+				return -ENOMEM;
+		}
+		return p->times ? add(body, "times", json_object_new_int64(p->times)) : 0;
+	case PROGRAM_HEARTBEAT:
+		return p->duration != PROGRAM_HEARTBEAT_PERIOD
+			       ? add(body, "period", format_duration(p->duration))
+			       : 0;
+	case PROGRAM_MORSE:
+		if (add(body, "text", json_object_new_string(p->text)) < 0)
+			return -ENOMEM;
+		return p->duration != PROGRAM_MORSE_UNIT
+			       ? add(body, "unit", format_duration(p->duration))
+			       : 0;
+	default:
+		return -EINVAL;
+	}
 }
 
 static json_object *format_node(const Program *p)
@@ -748,6 +1148,17 @@ static json_object *format_node(const Program *p)
 		break;
 	case PROGRAM_CALL:
 		body = json_object_new_string(p->call);
+		break;
+	case PROGRAM_DIM:
+	case PROGRAM_FADE:
+	case PROGRAM_PATTERN:
+	case PROGRAM_HEARTBEAT:
+	case PROGRAM_MORSE:
+		body = json_object_new_object();
+		if (!body || add(body, "lines", format_lines(&p->lines)) < 0)
+			return NULL;
+		if (format_level_kind(p, body) < 0)
+			return NULL;
 		break;
 	default:
 		return NULL;

@@ -13,8 +13,16 @@
  *            | {"forever":  PROGRAM}
  *            | {"repeat":   {"times": COUNT, "program": PROGRAM}}
  *            | {"call":     NAME}
+ *            | {"dim":      {"lines": LINES, "level": LEVEL, "for": DURATION?}}
+ *            | {"fade":     {"lines": LINES, "from": LEVEL, "to": LEVEL, "over": DURATION,
+ *                            "curve": "perceived" | "linear"?}}
+ *            | {"pattern":  {"lines": LINES, "steps": [[LEVEL, DURATION | 0], ...],
+ *                            "times": COUNT?}}
+ *            | {"heartbeat": {"lines": LINES, "period": DURATION?}}
+ *            | {"morse":    {"lines": LINES, "text": TEXT, "unit": DURATION?}}
  *   LINES   := [LINE, ...] | {"row": N} | {"col": N} | "all"
- *   LINE    := an offset (integer) or a line name (string)
+ *   LINE    := a line number (integer), an alias or a line name (string)
+ *   LEVEL   := a number from 0 (dark) to 1 (lit), kept to 1/10000
  *
  * A parsed tree is shared read-only by everything that runs it; the root
  * carries a reference count.
@@ -45,6 +53,11 @@ typedef enum ProgramKind {
 	PROGRAM_FOREVER,
 	PROGRAM_REPEAT,
 	PROGRAM_CALL,
+	PROGRAM_DIM,
+	PROGRAM_FADE,
+	PROGRAM_PATTERN,
+	PROGRAM_HEARTBEAT,
+	PROGRAM_MORSE,
 	_PROGRAM_KIND_MAX,
 } ProgramKind;
 
@@ -69,15 +82,49 @@ typedef struct Lines {
 	unsigned *offsets;
 } Lines;
 
+/* Levels: 0 is dark, LEVEL_MAX lit; a program writes them as 0..1. */
+#define LEVEL_MAX 10000u
+#define PROGRAM_STEPS_MAX 1024
+#define PROGRAM_MORSE_MAX 256
+#define PROGRAM_HEARTBEAT_PERIOD (1200 * USEC_PER_MSEC)
+#define PROGRAM_MORSE_UNIT (100 * USEC_PER_MSEC)
+
+/* A pattern's step as written: ramp to @level over @duration (0: jump). */
+typedef struct LevelStep {
+	uint16_t level;
+	usec_t duration;
+} LevelStep;
+
+/* A stretch of a track: from one level to another over a duration (> 0). */
+typedef struct Segment {
+	uint16_t from, to;
+	usec_t duration;
+} Segment;
+
 typedef struct Program Program;
 struct Program {
 	ProgramKind kind;
 	Lines lines;	    /* blink, cycle, on */
-	usec_t duration;    /* blink, cycle: interval; on: "for" (0: forever); wait */
-	uint32_t times;	    /* blink, cycle, repeat (0: forever) */
+	usec_t duration;    /* blink, cycle: interval; on, dim: "for" (0: forever); wait;
+			     * fade: "over"; heartbeat: "period"; morse: "unit" */
+	uint32_t times;	    /* blink, cycle, repeat, pattern (0: forever) */
 	size_t n_children;  /* sequence, all, any: the list; forever, repeat: one */
 	Program **children;
 	char *call;	    /* call: the definition's name */
+
+	uint16_t level;	    /* dim */
+	uint16_t from, to;  /* fade */
+	bool linear;	    /* fade: "curve": "linear" (else perceived) */
+	LevelStep *steps;   /* pattern: as written */
+	size_t n_steps;
+	char *text;	    /* morse */
+	/*
+	 * fade, pattern, heartbeat, morse: the track they make, one round of it
+	 * (times rounds, 0: forever); its length is @track_duration.
+	 */
+	Segment *segments;
+	size_t n_segments;
+	usec_t track_duration;
 
 	unsigned n_ref;	    /* root only */
 	unsigned n_nodes;   /* nodes in this subtree, itself included */
@@ -128,6 +175,13 @@ char *program_format(const Program *p);
 
 /* The canonical form as a json-c value (with one reference), or NULL when out of memory. */
 struct json_object *program_to_json(const Program *p);
+
+/*
+ * level_ramp() - the level @elapsed into a stretch of @duration from @from to
+ * @to: linear in the level, or (@perceived) linear in CIE lightness, so it
+ * looks even to the eye.
+ */
+uint16_t level_ramp(uint16_t from, uint16_t to, usec_t elapsed, usec_t duration, bool perceived);
 
 /* "blink", "cycle", ... */
 const char *program_kind_to_string(ProgramKind k);

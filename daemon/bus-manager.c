@@ -330,11 +330,94 @@ static int property_layout(sd_bus *bus, const char *path, const char *interface,
 	return sd_bus_message_close_container(reply);
 }
 
+/* A chip's label and path as far as they are known: a chip never seen has only its name. */
+static void chip_names(const Chips *c, size_t k, const char **ret_label, const char **ret_path,
+		       bool *ret_present)
+{
+	const char *spec, *label, *path;
+
+	chips_get(c, k, &spec, &label, &path, ret_present);
+	*ret_label = label ? label : spec[0] == '/' ? "" : spec;
+	*ret_path = path ? path : spec[0] == '/' ? spec : "";
+}
+
 static int property_chip(sd_bus *bus, const char *path, const char *interface,
 			 const char *property, sd_bus_message *reply, void *userdata,
 			 sd_bus_error *error)
 {
-	return sd_bus_message_append(reply, "s", ((Bus *)userdata)->manager->gpio->chip);
+	const Chips *c = ((Bus *)userdata)->manager->chips;
+	const char *spec, *chip_path;
+
+	/* The default chip: where it was found, or what the configuration calls it. */
+	chips_get(c, 0, &spec, NULL, &chip_path, NULL);
+	return sd_bus_message_append(reply, "s", chip_path ? chip_path : spec);
+}
+
+static int property_chips(sd_bus *bus, const char *path, const char *interface,
+			  const char *property, sd_bus_message *reply, void *userdata,
+			  sd_bus_error *error)
+{
+	const Chips *c = ((Bus *)userdata)->manager->chips;
+	int k;
+
+	k = sd_bus_message_open_container(reply, 'a', "(ssb)");
+	for (size_t i = 0; k >= 0 && i < chips_count(c); i++) {
+		const char *label, *chip_path;
+		bool present;
+
+		chip_names(c, i, &label, &chip_path, &present);
+		k = sd_bus_message_append(reply, "(ssb)", label, chip_path, present);
+	}
+	return k < 0 ? k : sd_bus_message_close_container(reply);
+}
+
+static int append_line(sd_bus_message *reply, const Layout *l, const Chips *c, size_t i)
+{
+	const LayoutLine *info = &l->info[i];
+	const LineSettings *s = &info->settings;
+	const char *label, *chip_path;
+	bool present;
+	int k;
+
+	chip_names(c, info->chip, &label, &chip_path, &present);
+	k = sd_bus_message_open_container(reply, 'r', "sssa{sv}");
+	if (k >= 0)
+		k = sd_bus_message_append(reply, "sss", info->ref, info->alias ? info->alias : "",
+					  label);
+	if (k >= 0)
+		k = sd_bus_message_open_container(reply, 'a', "{sv}");
+	if (k >= 0)
+		k = sd_bus_message_append(
+			reply, "{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}", "kind", "s", info->analog ? "led" : "gpio",
+			"number", "u", info->number, "chip",
+			"s", l->chips[info->chip], "active_low", "b", s->active_low, "drive", "s",
+			line_drive_to_string(s->drive), "bias", "s", line_bias_to_string(s->bias),
+			"initial", "s", line_state_to_string(s->initial), "exit", "s",
+			line_state_to_string(s->exit));
+	/* Known once the chip was seen. */
+	if (k >= 0 && info->has_offset)
+		k = sd_bus_message_append(reply, "{sv}", "offset", "u", info->offset);
+	if (k >= 0 && info->name)
+		k = sd_bus_message_append(reply, "{sv}", "name", "s", info->name);
+	if (k >= 0)
+		k = sd_bus_message_close_container(reply);
+	if (k >= 0)
+		k = sd_bus_message_close_container(reply);
+	return k;
+}
+
+static int property_lines(sd_bus *bus, const char *path, const char *interface,
+			  const char *property, sd_bus_message *reply, void *userdata,
+			  sd_bus_error *error)
+{
+	const Manager *m = ((Bus *)userdata)->manager;
+	const Layout *l = m->config->layout;
+	int k;
+
+	k = sd_bus_message_open_container(reply, 'a', "(sssa{sv})");
+	for (size_t i = 0; k >= 0 && i < l->n_lines; i++)
+		k = append_line(reply, l, m->chips, i);
+	return k < 0 ? k : sd_bus_message_close_container(reply);
 }
 
 int bus_append_lit(sd_bus_message *msg, Manager *m)
@@ -346,6 +429,30 @@ int bus_append_lit(sd_bus_message *msg, Manager *m)
 		return -ENOMEM;
 	n = manager_get_lit(m, lit, n);
 	return sd_bus_message_append_array(msg, 'u', lit, n * sizeof(unsigned));
+}
+
+/* The lines above 0 with their levels, as a(ud); *@ret_between: any between dark and lit. */
+int bus_append_levels(sd_bus_message *msg, Manager *m, bool *ret_between)
+{
+	size_t n = m->config->layout->n_lines;
+	_cleanup_(freep) unsigned *numbers = malloc(n * sizeof(unsigned));
+	_cleanup_(freep) uint16_t *levels = malloc(n * sizeof(uint16_t));
+	int k;
+
+	if (!numbers || !levels)
+		return -ENOMEM;
+	n = manager_get_levels(m, numbers, levels, n, ret_between);
+	k = sd_bus_message_open_container(msg, 'a', "(ud)");
+	for (size_t i = 0; k >= 0 && i < n; i++)
+		k = sd_bus_message_append(msg, "(ud)", numbers[i], (double)levels[i] / LEVEL_MAX);
+	return k < 0 ? k : sd_bus_message_close_container(msg);
+}
+
+static int property_levels(sd_bus *bus, const char *path, const char *interface,
+			   const char *property, sd_bus_message *reply, void *userdata,
+			   sd_bus_error *error)
+{
+	return bus_append_levels(reply, ((Bus *)userdata)->manager, NULL);
 }
 
 static int property_lit(sd_bus *bus, const char *path, const char *interface,
@@ -365,9 +472,14 @@ static int property_version(sd_bus *bus, const char *path, const char *interface
 static const sd_bus_vtable manager_vtable[] = {
 	SD_BUS_VTABLE_START(0),
 	SD_BUS_PROPERTY("Layout", "aau", property_layout, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-	SD_BUS_PROPERTY("Chip", "s", property_chip, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("Chip", "s", property_chip, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY("Lines", "a(sssa{sv})", property_lines, 0,
+			SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY("Chips", "a(ssb)", property_chips, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 	/* Changes at every edge: the Frame signal, not PropertiesChanged, reports it. */
 	SD_BUS_PROPERTY("Lit", "au", property_lit, 0, 0),
+	/* Likewise: the Levels signal reports it. */
+	SD_BUS_PROPERTY("Levels", "a(ud)", property_levels, 0, 0),
 	SD_BUS_PROPERTY("Version", "s", property_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_METHOD_WITH_ARGS("Start", SD_BUS_ARGS("s", name, "s", program),
 				SD_BUS_RESULT("o", path), method_start, SD_BUS_VTABLE_UNPRIVILEGED),
@@ -397,12 +509,53 @@ static const sd_bus_vtable manager_vtable[] = {
 				method_unsubscribe, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_SIGNAL_WITH_ARGS("Finished", SD_BUS_ARGS("s", name, "s", result), 0),
 	SD_BUS_SIGNAL_WITH_ARGS("Frame", SD_BUS_ARGS("t", monotonic_usec, "au", lit), 0),
+	SD_BUS_SIGNAL_WITH_ARGS("Levels", SD_BUS_ARGS("t", monotonic_usec, "a(ud)", levels), 0),
 	SD_BUS_VTABLE_END,
 };
+
+/* Simulation only: a chip vanishes or returns, as if unplugged and plugged in again. */
+static int method_set_chip_present(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+	Bus *b = userdata;
+	const char *chip;
+	int present, r;
+
+	r = sd_bus_message_read(msg, "sb", &chip, &present);
+	if (r < 0)
+		return r;
+	r = manager_sim_set_chip_present(b->manager, chip[0] ? chip : NULL, present);
+	if (r == -ENOENT)
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+					 "No simulated chip is called \"%s\".", chip);
+	if (r < 0)
+		return r;
+	return sd_bus_reply_method_return(msg, NULL);
+}
+
+static const sd_bus_vtable simulation_vtable[] = {
+	SD_BUS_VTABLE_START(0),
+	SD_BUS_METHOD_WITH_ARGS("SetChipPresent", SD_BUS_ARGS("s", chip, "b", present),
+				SD_BUS_NO_RESULT, method_set_chip_present, 0),
+	SD_BUS_VTABLE_END,
+};
+
+void bus_manager_chips_changed(Bus *b)
+{
+	(void)sd_bus_emit_properties_changed(b->bus, BLINKD_OBJECT_PATH, BLINKD_MANAGER_INTERFACE,
+					     "Chips", "Lines", "Chip", NULL);
+}
 
 int bus_manager_register(Bus *b)
 {
 	int r;
+
+	if (chips_is_sim(b->manager->chips)) {
+		r = sd_bus_add_object_vtable(b->bus, &b->simulation_slot, BLINKD_OBJECT_PATH,
+					     BLINKD_SIMULATION_INTERFACE, simulation_vtable, b);
+		if (r < 0)
+			return log_error_errno(r, "Failed to register %s: %m",
+					       BLINKD_SIMULATION_INTERFACE);
+	}
 
 	r = sd_bus_add_object_vtable(b->bus, &b->manager_slot, BLINKD_OBJECT_PATH,
 				     BLINKD_MANAGER_INTERFACE, manager_vtable, b);

@@ -19,8 +19,9 @@ typedef struct SlicedReply SlicedReply;
 typedef struct Bus {
 	Manager *manager;
 	sd_bus *bus;
-	sd_bus_slot *manager_slot, *program_slot, *object_manager_slot;
+	sd_bus_slot *manager_slot, *program_slot, *object_manager_slot, *simulation_slot;
 	sd_bus_slot *disconnected_slot, *filter_slot;
+	bool levels_between; /* the last Levels signal had a level between dark and lit */
 	sd_bus_track *subscribers;
 	sd_event_source *slicer;	/* builds the replies below, a slice a dispatch */
 	SlicedReply *replies, *replies_last; /* in the order their calls came */
@@ -69,6 +70,9 @@ BoundCaller *bound_caller_free(BoundCaller *c);
 
 /* bus-manager.c, bus-program.c */
 int bus_manager_register(Bus *b);
+int bus_append_levels(sd_bus_message *msg, Manager *m, bool *ret_between);
+/* The Chips, Lines and Chip properties changed. */
+void bus_manager_chips_changed(Bus *b);
 int bus_program_register(Bus *b);
 
 /* The object path of program @name; -ENOMEM. */

@@ -8,11 +8,20 @@
 #include <json-c/json.h>
 
 #include "config-file.h"
+#include "engine.h"
 #include "json-util.h"
 #include "log.h"
 #include "program.h"
 
 #define CONFIG_SIZE_MAX (1024 * 1024)
+
+static void sim_chip_done(SimChipConfig *s)
+{
+	free(s->label);
+	for (size_t i = 0; s->names && i < s->n_lines; i++)
+		free(s->names[i]);
+	free(s->names);
+}
 
 Config *config_free(Config *c)
 {
@@ -22,6 +31,9 @@ Config *config_free(Config *c)
 	free(c->chip);
 	free(c->consumer);
 	layout_free(c->layout);
+	for (size_t i = 0; i < c->n_sim_chips; i++)
+		sim_chip_done(&c->sim_chips[i]);
+	free(c->sim_chips);
 	json_object_put(c->definitions);
 	json_object_put(c->autostart);
 	free(c);
@@ -55,15 +67,38 @@ static int parse_string(Config *c, json_object *v, const char *key, char **ret)
 	return 0;
 }
 
+/* "$.lines[\"KEY\"]", cut to fit. */
+static void line_path(char *buf, size_t size, const char *key)
+{
+	snprintf(buf, size, "$.lines[\"%.100s\"]", key);
+}
+
+static int add_ref(Config *c, const char *ref, const char *path)
+{
+	char why[256];
+	int r;
+
+	r = layout_add_ref(c->layout, ref, path, why, sizeof(why));
+	if (r == -EINVAL)
+		return config_fail(c, path, "%s", why);
+	if (r == -E2BIG)
+		return config_fail(c, path, "too many lines (at most %u, %u of them by name or "
+					    "on other chips)",
+				   LAYOUT_LINES_MAX, LAYOUT_EXTRA_MAX);
+	if (r < 0)
+		return log_oom();
+	return r;
+}
+
 static int parse_matrix(Config *c, json_object *v)
 {
-	_cleanup_(freep) unsigned *offsets = NULL;
+	_cleanup_(freep) unsigned *positions = NULL;
 	size_t n_rows, n_cols = 0;
-	char path[64];
+	char path[64], ref[16];
 	int r;
 
 	if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) == 0)
-		return config_fail(c, "$.matrix", "must be a non-empty list of rows of line offsets");
+		return config_fail(c, "$.matrix", "must be a non-empty list of rows of lines");
 	n_rows = json_object_array_length(v);
 	for (size_t i = 0; i < n_rows; i++) {
 		json_object *row = json_object_array_get_idx(v, i);
@@ -71,14 +106,15 @@ static int parse_matrix(Config *c, json_object *v)
 
 		snprintf(path, sizeof(path), "$.matrix[%zu]", i);
 		if (!json_object_is_type(row, json_type_array) || json_object_array_length(row) == 0)
-			return config_fail(c, path, "must be a non-empty list of line offsets");
+			return config_fail(c, path, "must be a non-empty list of lines");
 		n = json_object_array_length(row);
 		if (i == 0) {
 			n_cols = n;
-			if (n_rows * n_cols > 65536)
-				return config_fail(c, "$.matrix", "more than 65536 lines");
-			offsets = calloc(n_rows * n_cols, sizeof(unsigned));
-			if (!offsets)
+			if (n_rows * n_cols > LAYOUT_LINES_MAX)
+				return config_fail(c, "$.matrix", "more than %u lines",
+						   LAYOUT_LINES_MAX);
+			positions = calloc(n_rows * n_cols, sizeof(unsigned));
+			if (!positions)
 				return log_oom();
 		} else if (n != n_cols)
 			return config_fail(c, path, "has %zu lines, the first row has %zu: rows must "
@@ -86,27 +122,319 @@ static int parse_matrix(Config *c, json_object *v)
 					   n, n_cols);
 		for (size_t j = 0; j < n; j++) {
 			json_object *o = json_object_array_get_idx(row, j);
-			int64_t off;
+			const char *text;
 
 			snprintf(path, sizeof(path), "$.matrix[%zu][%zu]", i, j);
-			if (!json_object_is_type(o, json_type_int))
-				return config_fail(c, path, "must be a line offset (an integer)");
-			off = json_object_get_int64(o);
-			if (off < 0 || off > 65535)
-				return config_fail(c, path, "line offset %lld is out of range",
-						   (long long)off);
-			offsets[i * n_cols + j] = (unsigned)off;
+			if (json_object_is_type(o, json_type_int)) {
+				int64_t off = json_object_get_int64(o);
+				if (off < 0 || off > LAYOUT_OFFSET_MAX)
+					return config_fail(c, path, "line offset %lld is out of range",
+							   (long long)off);
+				snprintf(ref, sizeof(ref), "%u", (unsigned)off);
+				text = ref;
+			} else if (json_object_is_type(o, json_type_string))
+				text = json_object_get_string(o);
+			else
+				return config_fail(c, path, "must be a line: an offset, a name or "
+							    "\"CHIP:LINE\"");
+			r = add_ref(c, text, path);
+			if (r < 0)
+				return r;
+			for (size_t k = 0; k < i * n_cols + j; k++)
+				if (positions[k] == (unsigned)r)
+					return config_fail(c, path, "line \"%s\" is in the matrix twice",
+							   text);
+			positions[i * n_cols + j] = (unsigned)r;
 		}
 	}
-
-	layout_free(c->layout);
-	c->layout = NULL;
-	r = layout_new(&c->layout, (unsigned)n_rows, (unsigned)n_cols, offsets);
-	if (r == -EEXIST)
-		return config_fail(c, "$.matrix", "a line offset appears twice");
+	r = layout_set_matrix(c->layout, (unsigned)n_rows, (unsigned)n_cols, positions);
 	if (r < 0)
 		return config_fail(c, "$.matrix", "cannot be used: %s", strerror(-r));
 	return 0;
+}
+
+static int parse_bool(Config *c, json_object *v, const char *path, bool *ret)
+{
+	if (!json_object_is_type(v, json_type_boolean))
+		return config_fail(c, path, "must be true or false");
+	*ret = json_object_get_boolean(v);
+	return 0;
+}
+
+/* A setting that is one of a few words; @from turns the word into its value, or -1. */
+static int parse_enum(Config *c, json_object *v, const char *path, int (*from)(const char *),
+		      const char *expected, int *ret)
+{
+	int k = json_object_is_type(v, json_type_string) ? from(json_object_get_string(v)) : -1;
+
+	if (k < 0)
+		return config_fail(c, path, "must be one of %s", expected);
+	*ret = k;
+	return 0;
+}
+
+static int drive_from(const char *s)
+{
+	return (int)line_drive_from_string(s);
+}
+static int bias_from(const char *s)
+{
+	return (int)line_bias_from_string(s);
+}
+static int state_from(const char *s)
+{
+	return (int)line_state_from_string(s);
+}
+
+static bool alias_is_valid(const char *a)
+{
+	size_t n = strlen(a);
+
+	if (n == 0 || n > LAYOUT_ALIAS_MAX || (a[0] >= '0' && a[0] <= '9'))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((a[i] >= 'a' && a[i] <= 'z') || (a[i] >= 'A' && a[i] <= 'Z') ||
+		      (a[i] >= '0' && a[i] <= '9') || a[i] == '_' || a[i] == '-' || a[i] == '.'))
+			return false;
+	return true;
+}
+
+static int parse_line_settings(Config *c, const char *key, json_object *v, LayoutLine *line)
+{
+	char path[160], base[128];
+	int k = 0, r = 0;
+
+	line_path(base, sizeof(base), key);
+	if (!json_object_is_type(v, json_type_object))
+		return config_fail(c, base, "must be an object of line settings");
+	json_object_object_foreach(v, name, val)
+	{
+		snprintf(path, sizeof(path), "%s.%.20s", base, name);
+		if (line->analog &&
+		    (streq(name, "active_low") || streq(name, "drive") || streq(name, "bias")))
+			return config_fail(c, path, "an LED class device has no %s (alias, initial "
+						    "and exit apply)",
+					   name);
+		if (streq(name, "alias")) {
+			const char *a = json_object_is_type(val, json_type_string)
+						? json_object_get_string(val)
+						: "";
+			if (!alias_is_valid(a))
+				return config_fail(c, path, "must be a name: 1-%d of A-Z a-z 0-9 _ . -, "
+							    "not starting with a digit",
+						   LAYOUT_ALIAS_MAX);
+			free(line->alias);
+			line->alias = strdup(a);
+			if (!line->alias)
+				return log_oom();
+		} else if (streq(name, "active_low"))
+			r = parse_bool(c, val, path, &line->settings.active_low);
+		else if (streq(name, "drive")) {
+			r = parse_enum(c, val, path, drive_from,
+				       "\"push-pull\", \"open-drain\", \"open-source\"", &k);
+			line->settings.drive = (LineDrive)k;
+		} else if (streq(name, "bias")) {
+			r = parse_enum(c, val, path, bias_from,
+				       "\"as-is\", \"disabled\", \"pull-up\", \"pull-down\"", &k);
+			line->settings.bias = (LineBias)k;
+		} else if (streq(name, "initial")) {
+			r = parse_enum(c, val, path, state_from, "\"off\", \"on\", \"keep\"", &k);
+			line->settings.initial = (LineState)k;
+		} else if (streq(name, "exit")) {
+			r = parse_enum(c, val, path, state_from, "\"off\", \"on\", \"keep\"", &k);
+			line->settings.exit = (LineState)k;
+		} else
+			r = config_fail(c, path, "unknown setting (expected alias, active_low, drive, "
+						 "bias, initial, exit)");
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int parse_lines(Config *c, json_object *v)
+{
+	char path[128];
+	int r;
+
+	if (!json_object_is_type(v, json_type_object))
+		return config_fail(c, "$.lines", "must be an object of line: settings");
+	json_object_object_foreach(v, key, settings)
+	{
+		size_t n_before = c->layout->n_lines;
+
+		line_path(path, sizeof(path), key);
+		r = add_ref(c, key, path);
+		if (r < 0)
+			return r;
+		if ((size_t)r < n_before && strncmp(c->layout->info[r].where, "$.lines", 7) == 0)
+			return config_fail(c, path, "is the same line as %s", c->layout->info[r].where);
+		/* The settings' place: where they are written, not where the matrix named it. */
+		free(c->layout->info[r].where);
+		c->layout->info[r].where = strdup(path);
+		if (!c->layout->info[r].where)
+			return log_oom();
+		r = parse_line_settings(c, key, settings, &c->layout->info[r]);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* An alias given twice, or one that is another line's reference, would make programs ambiguous. */
+static int check_lines(Config *c)
+{
+	const Layout *l = c->layout;
+
+	for (size_t i = 0; i < l->n_lines; i++) {
+		const LayoutLine *a = &l->info[i];
+
+		if (!a->alias)
+			continue;
+		for (size_t j = 0; j < l->n_lines; j++) {
+			if (j == i)
+				continue;
+			if (j < i && l->info[j].alias && streq(l->info[j].alias, a->alias))
+				return config_fail(c, a->where, "alias \"%s\" is already line %s's",
+						   a->alias, l->info[j].ref);
+			if (streq(l->info[j].ref, a->alias))
+				return config_fail(c, a->where,
+						   "alias \"%s\" is another line's reference", a->alias);
+		}
+	}
+	return 0;
+}
+
+static int parse_sim_chip(Config *c, json_object *v, size_t i, SimChipConfig *s)
+{
+	char base[64], path[96];
+	json_object *names = NULL;
+	int r = 0;
+
+	snprintf(base, sizeof(base), "$.sim_chips[%zu]", i);
+	if (!json_object_is_type(v, json_type_object))
+		return config_fail(c, base, "must be an object: {\"label\": L, \"lines\": N, "
+					    "\"names\": [...], \"present\": B}");
+	s->present = true;
+	json_object_object_foreach(v, key, val)
+	{
+		snprintf(path, sizeof(path), "%s.%.20s", base, key);
+		if (streq(key, "label")) {
+			const char *t = json_object_is_type(val, json_type_string)
+						? json_object_get_string(val)
+						: "";
+			if (t[0] == '\0' || strlen(t) > 64 || strchr(t, ':') || strchr(t, '/'))
+				return config_fail(c, path, "must be a label: 1-64 characters, "
+							    "without ':' or '/'");
+			s->label = strdup(t);
+			if (!s->label)
+				return log_oom();
+		} else if (streq(key, "lines")) {
+			int64_t n = json_object_get_int64(val);
+			if (!json_object_is_type(val, json_type_int) || n < 1 ||
+			    n > LAYOUT_OFFSET_MAX + 1)
+				return config_fail(c, path, "must be a number of lines from 1 to %u",
+						   LAYOUT_OFFSET_MAX + 1);
+			s->n_lines = (unsigned)n;
+		} else if (streq(key, "names")) {
+			if (!json_object_is_type(val, json_type_array))
+				return config_fail(c, path, "must be a list of line names, by offset");
+			names = val;
+		} else if (streq(key, "present"))
+			r = parse_bool(c, val, path, &s->present);
+		else
+			r = config_fail(c, path, "unknown key (expected label, lines, names, present)");
+		if (r < 0)
+			return r;
+	}
+	if (!s->label || s->n_lines == 0)
+		return config_fail(c, base, "needs a \"label\" and a number of \"lines\"");
+	s->names = calloc(s->n_lines, sizeof(char *));
+	if (!s->names)
+		return log_oom();
+	if (names) {
+		size_t n = json_object_array_length(names);
+
+		if (n > s->n_lines)
+			return config_fail(c, base, "names %zu lines, the chip has %u", n,
+					   s->n_lines);
+		for (size_t k = 0; k < n; k++) {
+			json_object *o = json_object_array_get_idx(names, k);
+			const char *t;
+
+			snprintf(path, sizeof(path), "%s.names[%zu]", base, k);
+			if (!json_object_is_type(o, json_type_string) ||
+			    json_object_get_string_len(o) > 64)
+				return config_fail(c, path, "must be a line name (\"\" for none)");
+			t = json_object_get_string(o);
+			if (t[0] == '\0')
+				continue;
+			s->names[k] = strdup(t);
+			if (!s->names[k])
+				return log_oom();
+		}
+	}
+	for (size_t k = 0; k < i; k++)
+		if (streq(c->sim_chips[k].label, s->label))
+			return config_fail(c, base, "label \"%s\" is already chip %zu's", s->label, k);
+	return 0;
+}
+
+static int parse_sim_chips(Config *c, json_object *v)
+{
+	size_t n;
+	int r;
+
+	if (!json_object_is_type(v, json_type_array))
+		return config_fail(c, "$.sim_chips", "must be a list of simulated chips");
+	n = json_object_array_length(v);
+	if (n > 64)
+		return config_fail(c, "$.sim_chips", "more than 64 chips");
+	c->sim_chips = calloc(n, sizeof(SimChipConfig));
+	if (n > 0 && !c->sim_chips)
+		return log_oom();
+	for (size_t i = 0; i < n; i++) {
+		c->n_sim_chips = i + 1;
+		r = parse_sim_chip(c, json_object_array_get_idx(v, i), i, &c->sim_chips[i]);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* The layout of "matrix" and "lines", on the default chip "chip". */
+static int build_layout(Config *c, json_object *matrix, json_object *lines)
+{
+	int r;
+
+	layout_free(c->layout);
+	c->layout = NULL;
+	if (!matrix && !lines)
+		r = layout_new_default(&c->layout);
+	else
+		r = layout_new_empty(&c->layout, c->chip);
+	if (r < 0)
+		return log_oom();
+	free(c->layout->chips[0]);
+	c->layout->chips[0] = strdup(c->chip);
+	if (!c->layout->chips[0])
+		return log_oom();
+	if (!matrix && !lines)
+		return 0;
+	if (matrix) {
+		r = parse_matrix(c, matrix);
+		if (r < 0)
+			return r;
+	}
+	if (lines) {
+		r = parse_lines(c, lines);
+		if (r < 0)
+			return r;
+	}
+	r = layout_finish(c->layout);
+	if (r < 0)
+		return config_fail(c, "$.lines", "cannot be used: %s", strerror(-r));
+	return check_lines(c);
 }
 
 /* Definitions and autostart are objects of name -> program; programs are checked later. */
@@ -143,9 +471,14 @@ static int config_new_defaults(Config **ret)
 	if (!c->chip || !c->consumer)
 		return -ENOMEM;
 	c->max_programs = CONFIG_DEFAULT_MAX_PROGRAMS;
+	c->pwm_hz = ENGINE_PWM_HZ_DEFAULT;
 	r = layout_new_default(&c->layout);
 	if (r < 0)
 		return r;
+	free(c->layout->chips[0]);
+	c->layout->chips[0] = strdup(c->chip);
+	if (!c->layout->chips[0])
+		return -ENOMEM;
 	*ret = TAKE_PTR(c);
 	return 0;
 }
@@ -154,6 +487,7 @@ int config_parse(Config **ret, const char *text, size_t len, const char *label)
 {
 	_cleanup_(config_freep) Config *c = NULL;
 	_cleanup_(json_object_putp) json_object *root = NULL;
+	json_object *matrix = NULL, *lines = NULL;
 	JsonError why;
 	int r;
 
@@ -183,8 +517,14 @@ int config_parse(Config **ret, const char *text, size_t len, const char *label)
 			r = parse_string(c, v, kpath, &c->chip);
 		else if (streq(key, "consumer"))
 			r = parse_string(c, v, kpath, &c->consumer);
-		else if (streq(key, "matrix"))
-			r = parse_matrix(c, v);
+		else if (streq(key, "matrix")) {
+			matrix = v;
+			r = 0;
+		} else if (streq(key, "lines")) {
+			lines = v;
+			r = 0;
+		} else if (streq(key, "sim_chips"))
+			r = parse_sim_chips(c, v);
 		else if (streq(key, "definitions"))
 			r = parse_named_programs(c, v, kpath, &c->definitions);
 		else if (streq(key, "autostart"))
@@ -197,6 +537,16 @@ int config_parse(Config **ret, const char *text, size_t len, const char *label)
 				c->max_programs = (unsigned)m;
 				r = 0;
 			}
+		} else if (streq(key, "pwm_hz")) {
+			int64_t hz = json_object_get_int64(v);
+			if (!json_object_is_type(v, json_type_int) || hz < ENGINE_PWM_HZ_MIN ||
+			    hz > ENGINE_PWM_HZ_MAX)
+				r = config_fail(c, kpath, "must be an integer from %d to %d (Hz)",
+						ENGINE_PWM_HZ_MIN, ENGINE_PWM_HZ_MAX);
+			else {
+				c->pwm_hz = (unsigned)hz;
+				r = 0;
+			}
 		} else if (streq(key, "precision")) {
 			const char *p = json_object_is_type(v, json_type_string)
 						? json_object_get_string(v)
@@ -207,11 +557,15 @@ int config_parse(Config **ret, const char *text, size_t len, const char *label)
 			} else
 				r = config_fail(c, kpath, "must be \"normal\" or \"spin\"");
 		} else
-			r = config_fail(c, kpath, "unknown key (expected chip, consumer, matrix, "
-						  "definitions, autostart, max_programs, precision)");
+			r = config_fail(c, kpath, "unknown key (expected chip, consumer, matrix, lines, "
+						  "sim_chips, definitions, autostart, max_programs, "
+						  "precision, pwm_hz)");
 		if (r < 0)
 			return r;
 	}
+	r = build_layout(c, matrix, lines);
+	if (r < 0)
+		return r;
 
 	*ret = TAKE_PTR(c);
 	return 0;

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The configuration file, /etc/blinkd/blinkd.json: which chip, the consumer
- * name, the matrix of lines, named definitions and programs to start. All
- * keys are optional; unknown keys are refused.
+ * The configuration file, /etc/blinkd/blinkd.json: the default chip, the
+ * consumer name, the lines (a matrix, and per-line settings), the chips of the
+ * simulation, named definitions and programs to start. All keys are
+ * optional; unknown keys are refused.
  */
 #pragma once
 
@@ -19,13 +20,24 @@ struct json_object;
 #define CONFIG_DEFAULT_CONSUMER "blinkd"
 #define CONFIG_DEFAULT_MAX_PROGRAMS 1024
 
+/* A chip of the simulation ("sim_chips"), used when the daemon runs with --chip sim. */
+typedef struct SimChipConfig {
+	char *label;
+	unsigned n_lines;
+	char **names;	/* n_lines entries, NULL where unnamed */
+	bool present;	/* at start */
+} SimChipConfig;
+
 typedef struct Config {
 	char *path;			/* where it came from, NULL for built-in defaults */
-	char *chip;			/* a gpiochip path, or "sim" */
+	char *chip;			/* the default chip: path, name, label, or "sim" */
 	char *consumer;
 	unsigned max_programs;
 	bool precision_spin;		/* "precision": "spin" */
-	Layout *layout;
+	unsigned pwm_hz;		/* software PWM of GPIO lines between dark and lit */
+	Layout *layout;			/* the matrix and "lines", settings included */
+	SimChipConfig *sim_chips;
+	size_t n_sim_chips;
 	struct json_object *definitions; /* name -> program, parsed once the chip names lines */
 	struct json_object *autostart;	 /* name -> program */
 } Config;

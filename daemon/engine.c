@@ -80,8 +80,10 @@ struct Task {
 	usec_t deadline;	/* next timer event, or USEC_INFINITY */
 	size_t heap_index;
 
-	uint64_t edge;		/* blink, cycle: the next edge number */
-	uint64_t round;		/* repeat, forever: rounds started; sequence: child running */
+	uint64_t edge;		/* blink, cycle: the next edge number; tracks: the segment */
+	uint64_t round;		/* repeat, forever: rounds started; sequence: child running;
+				 * tracks: the round in progress */
+	usec_t seg_start;	/* tracks: where segment "edge" starts in its round */
 
 	Task **children;	/* all, any: one per listed child; others: children[0] */
 	size_t n_children;
@@ -98,10 +100,22 @@ typedef struct Claim {
 	uint32_t lit;	/* of them, holding it lit */
 } Claim;
 
-/* A line's claims, highest priority first; the array keeps its room (no allocation per edge). */
+/* A task holding a line at a level of its own (dim, fade, pattern, ...). */
+typedef struct LevelHold {
+	const Task *task;
+	int32_t priority;
+	uint16_t level;
+} LevelHold;
+
+/*
+ * A line's claims, highest priority first, and the level holds among them;
+ * the arrays keep their room (no allocation per edge).
+ */
 typedef struct LineClaims {
 	Claim *claims;
 	uint32_t n, cap;
+	LevelHold *holds;
+	uint32_t n_holds, cap_holds;
 } LineClaims;
 
 typedef struct Binding {
@@ -139,13 +153,22 @@ struct Engine {
 	uint64_t heap_seq;	/* FIFO order among equal deadlines */
 
 	LineClaims *lines;	/* per layout line: its claims */
-	uint8_t *committed;	/* per layout line: what the backend was last told */
+	uint16_t *level;	/* per layout line: its level as last composed */
+	uint16_t *committed;	/* per layout line: what the backend was last told */
 	uint8_t *dirty_flag;
 	unsigned *dirty;	/* layout indexes whose value may have changed since the last batch */
 	size_t n_dirty;
 	unsigned *by_offset;	/* layout indexes in the order of their offsets */
 	unsigned *batch_offsets;
-	uint8_t *batch_values;
+	uint16_t *batch_values;
+
+	/* Software PWM of GPIO lines between dark and lit, on the engine's timeline. */
+	usec_t pwm_period;
+	unsigned *pwm_lines;	/* layout indexes of lines at a level between 0 and LEVEL_MAX */
+	int *pwm_pos;		/* per layout line: its place in pwm_lines, or -1 */
+	size_t n_pwm;
+	usec_t pwm_next;	/* the next instant a PWM line changes, or USEC_INFINITY */
+	bool levels_changed;	/* since engine_take_levels_changed() */
 
 	EngineRun *runs;
 	size_t n_runs;
@@ -195,9 +218,44 @@ static usec_t to_external(usec_t t)
 	return t == USEC_INFINITY ? t : t - ENGINE_EPOCH;
 }
 
-static bool line_value(const LineClaims *l)
+/* The line's level: its top claim's, lit if a task there holds it lit, else the highest hold. */
+static uint16_t line_value(const LineClaims *l)
 {
-	return l->n > 0 && l->claims[0].lit > 0;
+	uint16_t v = 0;
+
+	if (l->n == 0)
+		return 0;
+	if (l->claims[0].lit > 0)
+		return LEVEL_MAX;
+	for (uint32_t i = 0; i < l->n_holds; i++)
+		if (l->holds[i].priority == l->claims[0].priority && l->holds[i].level > v)
+			v = l->holds[i].level;
+	return v;
+}
+
+/* Room for @t's level hold on line @idx, at level 0. Allocates only when the room grows. */
+static int line_hold_add(Engine *e, unsigned idx, const Task *t, int32_t priority)
+{
+	LineClaims *l = &e->lines[idx];
+
+	if (l->n_holds == l->cap_holds) {
+		uint32_t cap = l->cap_holds ? l->cap_holds * 2 : 2;
+		LevelHold *h = realloc(l->holds, cap * sizeof(LevelHold));
+		if (!h)
+			return -ENOMEM;
+		l->holds = h;
+		l->cap_holds = cap;
+	}
+	l->holds[l->n_holds++] = (LevelHold){ .task = t, .priority = priority };
+	return 0;
+}
+
+static LevelHold *line_hold_find(LineClaims *l, const Task *t)
+{
+	for (uint32_t i = 0; i < l->n_holds; i++)
+		if (l->holds[i].task == t)
+			return &l->holds[i];
+	return NULL;
 }
 
 static Claim *line_find_claim(LineClaims *l, int32_t priority)
@@ -274,6 +332,33 @@ static unsigned line_index(const Engine *e, unsigned offset)
 	return (unsigned)e->layout->index_of[offset];
 }
 
+static void line_mark_dirty(Engine *e, unsigned idx);
+
+/* @t's hold on line @idx now shows @level. */
+static void line_set_level(Engine *e, unsigned idx, const Task *t, uint16_t level)
+{
+	LineClaims *l = &e->lines[idx];
+	LevelHold *h = line_hold_find(l, t);
+
+	if (!h || h->level == level)
+		return;
+	h->level = level;
+	if (l->n > 0 && h->priority == l->claims[0].priority && l->claims[0].lit == 0)
+		line_mark_dirty(e, idx);
+}
+
+static void line_hold_remove(Engine *e, unsigned idx, const Task *t)
+{
+	LineClaims *l = &e->lines[idx];
+	LevelHold *h = line_hold_find(l, t);
+
+	if (!h)
+		return;
+	if (h->level > 0)
+		line_mark_dirty(e, idx);
+	*h = l->holds[--l->n_holds];
+}
+
 static void line_hold(Engine *e, const Task *t, unsigned offset)
 {
 	line_set_lit(e, line_index(e, offset), t->run->priority, true);
@@ -316,11 +401,107 @@ static void lines_unclaim(Engine *e, const Task *t, const Lines *l)
 		line_unclaim(e, line_index(e, l->offsets[i]), t->run->priority);
 }
 
-/* Adds layout line @idx to the batch if its value differs from what the backend has. */
+/* Claim every line of @l for @t with a level hold of its own (at 0); on failure, none. */
+static int lines_claim_levels(Engine *e, const Task *t, const Lines *l)
+{
+	int r = lines_claim(e, t, l);
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < l->n_offsets; i++) {
+		r = line_hold_add(e, line_index(e, l->offsets[i]), t, t->run->priority);
+		if (r < 0) {
+			while (i-- > 0)
+				line_hold_remove(e, line_index(e, l->offsets[i]), t);
+			lines_unclaim(e, t, l);
+			return r;
+		}
+	}
+	return 0;
+}
+
+static void lines_set_level(Engine *e, const Task *t, const Lines *l, uint16_t level)
+{
+	for (size_t i = 0; i < l->n_offsets; i++)
+		line_set_level(e, line_index(e, l->offsets[i]), t, level);
+}
+
+static void lines_unclaim_levels(Engine *e, const Task *t, const Lines *l)
+{
+	for (size_t i = 0; i < l->n_offsets; i++)
+		line_hold_remove(e, line_index(e, l->offsets[i]), t);
+	lines_unclaim(e, t, l);
+}
+
+/* ---------------------------------------------------------------- PWM */
+
+/* How long in each period a line at @level is on. */
+static usec_t pwm_on_time(const Engine *e, uint16_t level)
+{
+	return (e->pwm_period * level + LEVEL_MAX / 2) / LEVEL_MAX;
+}
+
+/* Whether line @idx is driven by PWM at @level: a GPIO line between dark and lit. */
+static bool pwm_wants(const Engine *e, unsigned idx, uint16_t level)
+{
+	return level > 0 && level < LEVEL_MAX && !e->layout->info[idx].analog;
+}
+
+static void pwm_track(Engine *e, unsigned idx, bool on)
+{
+	int pos = e->pwm_pos[idx];
+
+	if (on && pos < 0) {
+		e->pwm_pos[idx] = (int)e->n_pwm;
+		e->pwm_lines[e->n_pwm++] = idx;
+	} else if (!on && pos >= 0) {
+		unsigned last = e->pwm_lines[--e->n_pwm];
+
+		e->pwm_lines[pos] = last;
+		e->pwm_pos[last] = pos;
+		e->pwm_pos[idx] = -1;
+	}
+}
+
+/*
+ * What the backend is told for line @idx at instant @now: its level; on a
+ * GPIO line between dark and lit, on for the first part of each period
+ * (periods aligned on the engine's timeline, so lines at one level share
+ * their edges) and off for the rest.
+ */
+static uint16_t line_output(const Engine *e, unsigned idx, uint16_t level, usec_t now)
+{
+	if (!pwm_wants(e, idx, level))
+		return e->layout->info[idx].analog ? level : level ? LEVEL_MAX : 0;
+	return (now - ENGINE_EPOCH) % e->pwm_period < pwm_on_time(e, level) ? LEVEL_MAX : 0;
+}
+
+/* The next instant after @now at which a PWM line changes. */
+static usec_t pwm_next_change(const Engine *e, usec_t now)
+{
+	usec_t period_start = now - (now - ENGINE_EPOCH) % e->pwm_period, next = USEC_INFINITY;
+	bool toggles = false;
+
+	for (size_t i = 0; i < e->n_pwm; i++) {
+		usec_t on = pwm_on_time(e, e->level[e->pwm_lines[i]]);
+
+		if (on == 0 || on >= e->pwm_period)
+			continue; /* rounds to dark or lit: no edge */
+		toggles = true;
+		if (period_start + on > now && period_start + on < next)
+			next = period_start + on;
+	}
+	if (toggles && period_start + e->pwm_period < next)
+		next = period_start + e->pwm_period;
+	return next;
+}
+
+/* Adds layout line @idx to the batch if what it shows differs from what the backend has. */
 static size_t batch_add(Engine *e, size_t n, unsigned idx)
 {
-	uint8_t v = line_value(&e->lines[idx]);
+	uint16_t level = line_value(&e->lines[idx]), v;
 
+	v = line_output(e, idx, level, e->now);
 	if (v != e->committed[idx]) {
 		e->batch_offsets[n] = e->layout->lines[idx];
 		e->batch_values[n] = v;
@@ -366,16 +547,49 @@ static int engine_commit(Engine *e)
 		for (size_t i = 0; i < n; i++)
 			e->committed[l->index_of[e->batch_offsets[i]]] = e->batch_values[i];
 	}
-	for (size_t i = 0; i < e->n_dirty; i++)
-		e->dirty_flag[e->dirty[i]] = 0;
+	/* Written: the levels are the lines' now, and the PWM lines are those between. */
+	for (size_t i = 0; i < e->n_dirty; i++) {
+		unsigned idx = e->dirty[i];
+		uint16_t level = line_value(&e->lines[idx]);
+
+		if (level != e->level[idx])
+			e->levels_changed = true;
+		e->level[idx] = level;
+		pwm_track(e, idx, pwm_wants(e, idx, e->level[idx]));
+		e->dirty_flag[idx] = 0;
+	}
 	e->n_dirty = 0;
+	e->pwm_next = e->n_pwm > 0 ? pwm_next_change(e, e->now) : USEC_INFINITY;
 	return 0;
+}
+
+int engine_line_state(const Engine *e, unsigned number)
+{
+	int idx = layout_index_of(e->layout, number);
+
+	if (idx < 0 || e->lines[idx].n == 0)
+		return -1;
+	return line_output(e, (unsigned)idx, line_value(&e->lines[idx]), e->now);
+}
+
+void engine_line_set_committed(Engine *e, unsigned number, uint16_t value)
+{
+	int idx = layout_index_of(e->layout, number);
+
+	if (idx >= 0) {
+		e->committed[idx] = value;
+		/* Unclaimed, it keeps what it was given (an initial state); claimed, its level. */
+		if (e->lines[idx].n == 0 && e->level[idx] != value) {
+			e->level[idx] = value;
+			e->levels_changed = true;
+		}
+	}
 }
 
 void engine_resync(Engine *e)
 {
 	for (size_t i = 0; i < e->layout->n_lines; i++) {
-		e->committed[i] = 2; /* differs from both values: rewritten next batch */
+		e->committed[i] = UINT16_MAX; /* differs from every level: rewritten next batch */
 		line_mark_dirty(e, (unsigned)i);
 	}
 }
@@ -719,6 +933,134 @@ static int step_hold(Task *t, TaskEvent event)
 	}
 }
 
+
+static int step_dim(Task *t, TaskEvent event)
+{
+	Engine *e = t->run->engine;
+	const Program *p = t->program;
+	int r;
+
+	switch (event) {
+	case EVENT_START:
+		r = lines_claim_levels(e, t, &p->lines);
+		if (r < 0)
+			return r;
+		lines_set_level(e, t, &p->lines, p->level);
+		t->state = TASK_HOLD;
+		if (p->duration)
+			task_schedule(e, t, t->start + p->duration);
+		return 0;
+	case EVENT_TIMER:
+	case EVENT_CANCEL:
+		if (t->state == TASK_HOLD)
+			lines_unclaim_levels(e, t, &p->lines);
+		if (event == EVENT_CANCEL) {
+			task_release(e, t);
+			return 0;
+		}
+		return task_finish(t);
+	default:
+		return -EINVAL;
+	}
+}
+
+/* How many rounds of its track a task runs: 0 for ever. */
+static uint64_t track_rounds(const Program *p)
+{
+	switch (p->kind) {
+	case PROGRAM_PATTERN:
+		return p->times;
+	case PROGRAM_HEARTBEAT:
+		return 0;
+	default:
+		return 1; /* fade, morse */
+	}
+}
+
+/* The first PWM period boundary after @at: ramps take a new level there. */
+static usec_t next_boundary(const Engine *e, usec_t at)
+{
+	return at - (at - ENGINE_EPOCH) % e->pwm_period + e->pwm_period;
+}
+
+/*
+ * fade, pattern, heartbeat, morse: a track of segments, each from one level
+ * to another over its duration; a round is the whole track. The level is
+ * computed from the start at each step (a ramp steps at each PWM period
+ * boundary, a held level only where its segment ends), never accumulated.
+ */
+static int step_track(Task *t, TaskEvent event)
+{
+	Engine *e = t->run->engine;
+	const Program *p = t->program;
+	uint64_t rounds = track_rounds(p), round;
+	usec_t at, elapsed, pos, next, seg_end;
+	const Segment *seg;
+	int r;
+
+	switch (event) {
+	case EVENT_START:
+		r = lines_claim_levels(e, t, &p->lines);
+		if (r < 0)
+			return r;
+		t->state = TASK_HOLD;
+		t->edge = 0;
+		t->round = 0;
+		t->seg_start = 0;
+		break;
+	case EVENT_TIMER:
+		break;
+	case EVENT_CANCEL:
+		if (t->state == TASK_HOLD)
+			lines_unclaim_levels(e, t, &p->lines);
+		task_release(e, t);
+		return 0;
+	default:
+		return -EINVAL;
+	}
+
+	/* Catching up: straight to the level in force now. */
+	at = e->step_time < e->now ? e->now : e->step_time;
+	elapsed = at - t->start;
+	round = elapsed / p->track_duration;
+	if (rounds && round >= rounds) {
+		usec_t end = t->start + rounds * p->track_duration;
+
+		if (end < at) {
+			/* Ended in the past: end then, in timeline order. */
+			task_schedule(e, t, end);
+			return 0;
+		}
+		lines_unclaim_levels(e, t, &p->lines);
+		t->state = TASK_DONE;
+		return task_finish(t);
+	}
+	pos = elapsed % p->track_duration;
+	if (round != t->round || pos < t->seg_start) {
+		t->round = round;
+		t->edge = 0;
+		t->seg_start = 0;
+	}
+	while (t->seg_start + p->segments[t->edge].duration <= pos) {
+		t->seg_start += p->segments[t->edge].duration;
+		t->edge++;
+	}
+	seg = &p->segments[t->edge];
+	lines_set_level(e, t, &p->lines,
+			level_ramp(seg->from, seg->to, pos - t->seg_start, seg->duration,
+				   p->kind == PROGRAM_FADE && !p->linear));
+
+	seg_end = t->start + round * p->track_duration + t->seg_start + seg->duration;
+	next = seg_end;
+	if (seg->from != seg->to) {
+		usec_t b = next_boundary(e, at);
+		if (b < next)
+			next = b;
+	}
+	task_schedule(e, t, next);
+	return 0;
+}
+
 /* Durations saturate here: anything longer runs, for all purposes, forever. */
 #define DURATION_FOREVER (1ULL << 61)
 
@@ -749,9 +1091,16 @@ static usec_t program_duration(const EngineRun *run, const Program *p)
 		d = duration_mul(p->duration, 2ULL * p->times);
 		return p->kind == PROGRAM_CYCLE ? duration_mul(d, p->lines.n_offsets) : d;
 	case PROGRAM_ON:
+	case PROGRAM_DIM:
 		return p->duration ? p->duration : USEC_INFINITY;
 	case PROGRAM_WAIT:
 		return p->duration;
+	case PROGRAM_FADE:
+	case PROGRAM_PATTERN:
+	case PROGRAM_HEARTBEAT:
+	case PROGRAM_MORSE:
+		return track_rounds(p) ? duration_mul(p->track_duration, track_rounds(p))
+				       : USEC_INFINITY;
 	case PROGRAM_SEQUENCE:
 		for (size_t i = 0; i < p->n_children; i++)
 			d = duration_add(d, program_duration(run, p->children[i]));
@@ -898,6 +1247,13 @@ static int task_step(Task *t, TaskEvent event, Task *child)
 	case PROGRAM_ON:
 	case PROGRAM_WAIT:
 		return step_hold(t, event);
+	case PROGRAM_DIM:
+		return step_dim(t, event);
+	case PROGRAM_FADE:
+	case PROGRAM_PATTERN:
+	case PROGRAM_HEARTBEAT:
+	case PROGRAM_MORSE:
+		return step_track(t, event);
 	default:
 		return step_composite(t, event, child);
 	}
@@ -1088,6 +1444,8 @@ static void engine_process(Engine *e, usec_t now)
 	for (;;) {
 		Task *t = e->n_heap > 0 ? e->heap[0].task : NULL;
 
+		usec_t next;
+
 		if (t && t->deadline <= e->now) {
 			EngineRun *run = t->run; /* the step may release t */
 
@@ -1096,9 +1454,21 @@ static void engine_process(Engine *e, usec_t now)
 			/* Left in the heap: the step reschedules it in place, or releases it. */
 			if (task_step(t, EVENT_TIMER, NULL) < 0)
 				run_fail(run);
-		} else if (t && t->deadline <= now) {
-			e->now = t->deadline; /* the next instant */
-		} else
+			continue;
+		}
+		if (e->pwm_next <= e->now) {
+			/* A PWM edge, after the tasks of its instant: every PWM line is looked at. */
+			for (size_t i = 0; i < e->n_pwm; i++)
+				line_mark_dirty(e, e->pwm_lines[i]);
+			e->pwm_next = USEC_INFINITY;
+			continue;
+		}
+		next = t ? t->deadline : USEC_INFINITY;
+		if (e->pwm_next < next)
+			next = e->pwm_next;
+		if (next <= now)
+			e->now = next; /* the next instant */
+		else
 			break;
 	}
 	if (now > e->now)
@@ -1119,18 +1489,25 @@ int engine_new(Engine **ret, const Layout *layout, const EngineOps *ops, void *u
 	e->userdata = userdata;
 	e->now = e->step_time = ENGINE_EPOCH;
 	e->lines = calloc(n, sizeof(LineClaims));
-	e->committed = calloc(n, 1);
+	e->committed = calloc(n, sizeof(uint16_t));
+	e->level = calloc(n, sizeof(uint16_t));
+	e->pwm_lines = calloc(n, sizeof(unsigned));
+	e->pwm_pos = malloc(n * sizeof(int));
+	e->pwm_period = USEC_PER_SEC / ENGINE_PWM_HZ_DEFAULT;
+	e->pwm_next = USEC_INFINITY;
 	e->dirty_flag = calloc(n, 1);
 	e->dirty = calloc(n, sizeof(unsigned));
 	e->batch_offsets = calloc(n, sizeof(unsigned));
-	e->batch_values = calloc(n, 1);
+	e->batch_values = calloc(n, sizeof(uint16_t));
 	e->by_offset = calloc(n, sizeof(unsigned));
 	if (!e->lines || !e->committed || !e->dirty_flag || !e->dirty || !e->batch_offsets ||
-	    !e->batch_values || !e->by_offset)
+	    !e->batch_values || !e->by_offset || !e->level || !e->pwm_lines || !e->pwm_pos)
 		return -ENOMEM;
-	for (size_t o = 0, i = 0; o <= layout->max_offset; o++)
+	for (size_t o = 0, i = 0; o <= layout->max_number; o++)
 		if (layout->index_of[o] >= 0)
 			e->by_offset[i++] = (unsigned)layout->index_of[o];
+	for (size_t i = 0; i < n; i++)
+		e->pwm_pos[i] = -1;
 	*ret = TAKE_PTR(e);
 	return 0;
 }
@@ -1176,9 +1553,12 @@ Engine *engine_free(Engine *e)
 	task_list_free(e->free_tasks);
 	free(e->heap);
 	for (size_t i = 0; e->lines && i < e->layout->n_lines; i++)
-		free(e->lines[i].claims);
+		free(e->lines[i].claims), free(e->lines[i].holds);
 	free(e->lines);
 	free(e->committed);
+	free(e->level);
+	free(e->pwm_lines);
+	free(e->pwm_pos);
 	free(e->dirty_flag);
 	free(e->dirty);
 	free(e->by_offset);
@@ -1333,7 +1713,32 @@ int engine_advance(Engine *e, usec_t now)
 
 usec_t engine_next_deadline(const Engine *e)
 {
-	return e->n_heap > 0 ? to_external(e->heap[0].deadline) : USEC_INFINITY;
+	usec_t next = e->n_heap > 0 ? e->heap[0].deadline : USEC_INFINITY;
+
+	return to_external(e->pwm_next < next ? e->pwm_next : next);
+}
+
+bool engine_take_levels_changed(Engine *e)
+{
+	bool c = e->levels_changed;
+
+	e->levels_changed = false;
+	return c;
+}
+
+uint16_t engine_line_level(const Engine *e, unsigned number)
+{
+	int idx = layout_index_of(e->layout, number);
+
+	return idx >= 0 ? e->level[idx] : 0;
+}
+
+int engine_set_pwm_hz(Engine *e, unsigned hz)
+{
+	if (hz < ENGINE_PWM_HZ_MIN || hz > ENGINE_PWM_HZ_MAX)
+		return -ERANGE;
+	e->pwm_period = USEC_PER_SEC / hz;
+	return 0;
 }
 
 usec_t engine_now(const Engine *e)
@@ -1393,7 +1798,7 @@ size_t engine_n_tasks(const Engine *e)
 bool engine_line_is_lit(const Engine *e, unsigned offset)
 {
 	int idx = layout_index_of(e->layout, offset);
-	return idx >= 0 && e->committed[idx] == 1;
+	return idx >= 0 && e->level[idx] > 0;
 }
 
 size_t engine_get_lit(const Engine *e, unsigned *offsets, size_t max)
@@ -1403,12 +1808,35 @@ size_t engine_get_lit(const Engine *e, unsigned *offsets, size_t max)
 	for (size_t i = 0; i < e->layout->n_lines; i++) {
 		unsigned idx = e->by_offset[i];
 
-		if (e->committed[idx] == 1) {
+		if (e->level[idx] > 0) {
 			if (n < max)
 				offsets[n] = e->layout->lines[idx];
 			n++;
 		}
 	}
+	return n;
+}
+
+size_t engine_get_levels(const Engine *e, unsigned *numbers, uint16_t *levels, size_t max,
+			 bool *ret_between)
+{
+	size_t n = 0;
+	bool between = false;
+
+	for (size_t i = 0; i < e->layout->n_lines; i++) {
+		unsigned idx = e->by_offset[i];
+
+		if (e->level[idx] == 0)
+			continue;
+		between = between || e->level[idx] < LEVEL_MAX;
+		if (n < max) {
+			numbers[n] = e->layout->lines[idx];
+			levels[n] = e->level[idx];
+		}
+		n++;
+	}
+	if (ret_between)
+		*ret_between = between;
 	return n;
 }
 

@@ -48,7 +48,7 @@ typedef struct EngineOps {
 	 * and retries them with the next batch.
 	 */
 	int (*commit)(void *userdata, usec_t now, size_t n, const unsigned *offsets,
-		      const uint8_t *values);
+		      const uint16_t *values);
 	/*
 	 * finished() - a run has ended. Called from engine_advance() after the
 	 * batch, for runs that ended by themselves (RUN_DONE) or failed
@@ -183,6 +183,39 @@ bool engine_line_is_lit(const Engine *e, unsigned offset);
  * at most @max; returns how many are lit.
  */
 size_t engine_get_lit(const Engine *e, unsigned *offsets, size_t max);
+
+/* What the backend is told for line @number now while a run claims it, or -1 while none does. */
+int engine_line_state(const Engine *e, unsigned number);
+
+/*
+ * The backend says line @number is at @value now (its initial state, or its
+ * chip just came back): the next batch writes it only when that differs.
+ */
+void engine_line_set_committed(Engine *e, unsigned number, uint16_t value);
+
+/*
+ * Software PWM: a GPIO line between dark and lit is on for the first part of
+ * each period, periods aligned on the timeline (multiples of the period
+ * from time 0), so lines at one level edge together.
+ */
+#define ENGINE_PWM_HZ_DEFAULT 200
+#define ENGINE_PWM_HZ_MIN 1
+#define ENGINE_PWM_HZ_MAX 2000
+int engine_set_pwm_hz(Engine *e, unsigned hz);
+
+/* Whether any line's level changed since the last call. */
+bool engine_take_levels_changed(Engine *e);
+
+/* The level line @number shows (0..LEVEL_MAX), as last composed. */
+uint16_t engine_line_level(const Engine *e, unsigned number);
+
+/*
+ * Store the lines above 0 and their levels (as last composed) in ascending
+ * order of number, at most @max; returns how many there are.
+ * *@ret_between says whether any is between dark and lit.
+ */
+size_t engine_get_levels(const Engine *e, unsigned *numbers, uint16_t *levels, size_t max,
+			 bool *ret_between);
 
 /* Mark every line dirty, so the next batch writes the whole state again. */
 void engine_resync(Engine *e);

@@ -69,8 +69,13 @@ static void manager_notify_status(Manager *m)
 
 	if (!getenv("NOTIFY_SOCKET"))
 		return;
-	(void)sd_notifyf(false, "STATUS=%s%zu program%s running",
-			 m->gpio->lost ? "GPIO chip lost; " : "", n, n == 1 ? "" : "s");
+	size_t absent = m->chips ? chips_n_absent(m->chips) : 0;
+
+	if (absent > 0)
+		(void)sd_notifyf(false, "STATUS=%zu chip%s absent; %zu program%s running", absent,
+				 absent == 1 ? "" : "s", n, n == 1 ? "" : "s");
+	else
+		(void)sd_notifyf(false, "STATUS=%zu program%s running", n, n == 1 ? "" : "s");
 }
 
 void manager_set_bus(Manager *m, const ManagerBusOps *ops, void *userdata)
@@ -83,6 +88,9 @@ void manager_set_bus(Manager *m, const ManagerBusOps *ops, void *userdata)
 
 static void manager_frame(Manager *m, usec_t now)
 {
+	/* Frames report levels, not PWM edges: a dimmed line's edges are no news. */
+	if (engine_take_levels_changed(m->engine))
+		m->frame_dirty = true;
 	if (!m->frame_dirty || !m->subscribed || !m->bus_ops || !m->bus_ops->frame)
 		return;
 	if (now < m->last_frame + FRAME_INTERVAL) {
@@ -117,6 +125,12 @@ void manager_set_subscribed(Manager *m, bool subscribed)
 size_t manager_get_lit(const Manager *m, unsigned *offsets, size_t max)
 {
 	return engine_get_lit(m->engine, offsets, max);
+}
+
+size_t manager_get_levels(const Manager *m, unsigned *numbers, uint16_t *levels, size_t max,
+			  bool *ret_between)
+{
+	return engine_get_levels(m->engine, numbers, levels, max, ret_between);
 }
 
 /* ------------------------------------------------------------- programs */
@@ -231,18 +245,96 @@ static int on_report(sd_event_source *s, void *userdata)
 }
 
 static int engine_commit_cb(void *userdata, usec_t now, size_t n, const unsigned *offsets,
-			    const uint8_t *values)
+			    const uint16_t *values)
 {
 	Manager *m = userdata;
-	int r;
+	const unsigned *out_numbers;
+	const uint16_t *out_values;
+	size_t n_out;
 
-	r = gpio_write(m->gpio, n, offsets, values);
-	if (r < 0)
-		return r;
-	trace_batch(m->trace, n, offsets, values);
-	m->frame_dirty = true;
+	/*
+	 * Exiting: the lines go to their exit state in manager_exit_lines(), not
+	 * here; the engine keeps what was last written, to trace only changes.
+	 */
+	if (m->lines_exited || m->exiting)
+		return -ESHUTDOWN;
+	/* Lines on an absent chip are not written; their programs go on regardless. */
+	chips_write(m->chips, n, offsets, values, &n_out, &out_numbers, &out_values);
+	trace_batch(m->trace, n_out, out_numbers, out_values);
 	return 0;
 }
+
+/*
+ * Trace, as one batch, the lines of @numbers whose value differs from what
+ * the engine has (@changed_only), or that are lit.
+ */
+static void trace_some(Manager *m, size_t n, const unsigned *numbers, const uint16_t *values,
+		       bool changed_only)
+{
+	_cleanup_(freep) unsigned *nums = NULL;
+	_cleanup_(freep) uint16_t *vals = NULL;
+	size_t k = 0;
+
+	if (!m->trace || n == 0)
+		return;
+	nums = malloc(n * sizeof(unsigned));
+	vals = malloc(n * sizeof(uint16_t));
+	if (!nums || !vals)
+		return (void)log_oom();
+	for (size_t i = 0; i < n; i++)
+		if (changed_only ? engine_line_is_lit(m->engine, numbers[i]) != (values[i] > 0)
+				 : values[i] != 0) {
+			nums[k] = numbers[i];
+			vals[k++] = values[i];
+		}
+	trace_batch(m->trace, k, nums, vals);
+}
+
+/* Each line to its exit state (off, on, or as it is), in one last batch per chip; released. */
+static void manager_exit_lines(Manager *m)
+{
+	const unsigned *out_numbers;
+	const uint16_t *out_values;
+	size_t n_out;
+
+	if (!m->chips || m->lines_exited)
+		return;
+	m->lines_exited = true;
+	chips_exit(m->chips, &n_out, &out_numbers, &out_values);
+	/* The trace says changes: lines already at their exit state are not news. */
+	trace_some(m, n_out, out_numbers, out_values, true);
+}
+
+static int chips_line_state_cb(void *userdata, unsigned number)
+{
+	Manager *m = userdata;
+
+	return m->engine ? engine_line_state(m->engine, number) : -1;
+}
+
+/* A chip came (its lines are at @values now) or went. */
+static void chips_changed_cb(void *userdata, size_t chip, bool present, size_t n,
+			     const unsigned *numbers, const uint16_t *values)
+{
+	Manager *m = userdata;
+
+	/* At start only what starts lit is news; a chip that returns gets every line again. */
+	if (m->chips_started)
+		trace_batch(m->trace, n, numbers, values);
+	else
+		trace_some(m, n, numbers, values, false);
+	for (size_t i = 0; m->engine && i < n; i++)
+		engine_line_set_committed(m->engine, numbers[i], values[i]);
+	m->frame_dirty = true;
+	manager_notify_status(m);
+	if (m->bus_ops && m->bus_ops->chips_changed)
+		m->bus_ops->chips_changed(m->bus_userdata);
+}
+
+static const ChipsOps chips_ops = {
+	.line_state = chips_line_state_cb,
+	.changed = chips_changed_cb,
+};
 
 static const EngineOps engine_ops = {
 	.commit = engine_commit_cb,
@@ -261,22 +353,10 @@ static void manager_stop_all(Manager *m, RunResult result)
 	}
 }
 
-/*
- * Bring the timeline to @now and write the batch. While the chip is lost no
- * program can show anything: when it is lost, every program ends "failed".
- */
+/* Bring the timeline to @now and write the batch. */
 static void manager_advance(Manager *m, usec_t now)
 {
-	bool was_lost = m->gpio->lost;
-	int r;
-
-	r = engine_advance(m->engine, now);
-	if (r < 0 && !was_lost) {
-		log_error("Every program ends as failed while the GPIO chip is lost.");
-		manager_stop_all(m, RUN_FAILED);
-	}
-	if (was_lost != m->gpio->lost)
-		manager_notify_status(m);
+	(void)engine_advance(m->engine, now);
 }
 
 /* Precision mode: the margin stays within these, whatever the wakeups say. */
@@ -286,10 +366,7 @@ static void manager_advance(Manager *m, usec_t now)
 static void manager_arm_timer(Manager *m, usec_t now)
 {
 	usec_t next = engine_next_deadline(m->engine);
-	usec_t retry = gpio_retry_time(m->gpio, now);
 
-	if (retry < next)
-		next = retry;
 	if (next == USEC_INFINITY) {
 		(void)sd_event_source_set_enabled(m->timer, SD_EVENT_OFF);
 		return;
@@ -342,8 +419,6 @@ void manager_tick(Manager *m)
 {
 	usec_t now = manager_now(m);
 
-	if (m->gpio->lost)
-		engine_resync(m->engine); /* the whole state, when the chip is back */
 	manager_advance(m, now);
 	manager_report_ended(m);
 	manager_frame(m, now);
@@ -842,19 +917,23 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 	return 0;
 }
 
-/* Sim chip only: SIGUSR1 makes the chip vanish, SIGUSR2 brings it back (fault injection). */
+int manager_sim_set_chip_present(Manager *m, const char *chip, bool present)
+{
+	int r;
+
+	manager_begin(m);
+	r = chips_sim_set_present(m->chips, chip, present);
+	manager_end(m);
+	return r;
+}
+
+/* Simulation only: SIGUSR1 makes every chip vanish, SIGUSR2 brings them back (fault injection). */
 static int on_sim_fault(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
 	Manager *m = userdata;
-	bool present = si->ssi_signo == SIGUSR2;
 
-	if (!gpio_is_sim(m->gpio))
-		return 0;
-	log_notice("Simulated chip %s.", present ? "returns" : "vanishes");
-	(void)gpio_sim_set_present(m->gpio, present);
-	/* Write the whole state now, so a lost chip is noticed even when no edge is due. */
-	engine_resync(m->engine);
-	manager_tick(m);
+	if (chips_is_sim(m->chips))
+		(void)manager_sim_set_chip_present(m, NULL, si->ssi_signo == SIGUSR2);
 	return 0;
 }
 
@@ -881,17 +960,15 @@ int manager_new(Manager **ret, const ManagerOptions *opts)
 	if (r < 0)
 		return r;
 	chip = opts->chip ? opts->chip : m->config->chip;
+	if (!streq(chip, "sim") && !streq(chip, m->config->layout->chips[0])) {
+		/* --chip names the default chip instead of the configuration. */
+		char *c = strdup(chip);
+		if (!c)
+			return log_oom();
+		free(m->config->layout->chips[0]);
+		m->config->layout->chips[0] = c;
+	}
 
-	if (streq(chip, "sim"))
-		r = gpio_open_sim(&m->gpio, m->config->layout);
-	else
-		r = gpio_open_gpiod(&m->gpio, chip, m->config->consumer, m->config->layout);
-	if (r < 0)
-		return r; /* logged, naming the chip, the lines and the cause */
-
-	r = load_config_programs(m);
-	if (r < 0)
-		return r;
 	m->spin = m->config->precision_spin;
 	/* Until the wakeups have said how late they are: a VM's usual lateness. */
 	m->spin_margin = 200;
@@ -899,9 +976,10 @@ int manager_new(Manager **ret, const ManagerOptions *opts)
 	r = engine_new(&m->engine, m->config->layout, &engine_ops, m);
 	if (r < 0)
 		return log_oom();
+	(void)engine_set_pwm_hz(m->engine, m->config->pwm_hz); /* checked by the config */
 
 	if (opts->trace_path) {
-		r = trace_open(&m->trace, opts->trace_path, m->config->layout->n_lines);
+		r = trace_open(&m->trace, opts->trace_path, m->config->layout);
 		if (r < 0)
 			return r;
 	}
@@ -909,6 +987,20 @@ int manager_new(Manager **ret, const ManagerOptions *opts)
 	r = sd_event_new(&m->event);
 	if (r < 0)
 		return log_error_errno(r, "Failed to allocate the event loop: %m");
+
+	r = chips_new(&m->chips, m->event, m->config->layout, m->config, streq(chip, "sim"),
+		      &chips_ops, m);
+	if (r < 0)
+		return log_oom();
+	r = chips_start(m->chips);
+	if (r < 0)
+		return r; /* logged, naming the chip, the line and the cause */
+	m->chips_started = true;
+
+	/* After the chips: programs may name lines as the chips name them. */
+	r = load_config_programs(m);
+	if (r < 0)
+		return r;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -1080,8 +1172,10 @@ int manager_startup(Manager *m)
 
 	(void)sd_notifyf(false, "READY=1\nSTATUS=%zu program%s running", m->running.n,
 			 m->running.n == 1 ? "" : "s");
-	log_info("Ready: %zu lines on %s, %zu definitions.", m->config->layout->n_lines,
-		 m->gpio->chip, m->definitions.n);
+	log_info("Ready: %zu lines on %zu chip%s (%zu absent), %zu definitions.",
+		 m->config->layout->n_lines, chips_count(m->chips),
+		 chips_count(m->chips) == 1 ? "" : "s", chips_n_absent(m->chips),
+		 m->definitions.n);
 	return 0;
 }
 
@@ -1104,15 +1198,13 @@ int manager_run(Manager *m)
 	(void)sd_notify(false, "STOPPING=1\nSTATUS=Turning every line off");
 	m->exiting = true;
 
-	/* Every lit line goes dark, in one last batch; every program ends "stopped". */
+	/* Every program ends "stopped"; every line goes to its exit state, in one last batch. */
 	manager_begin(m);
 	manager_stop_all(m, RUN_STOPPED);
 	k = engine_advance(m->engine, engine_now(m->engine));
-	if (k < 0) {
-		(void)log_error_errno(k, "Failed to turn the lines off: %m");
-		if (r == 0)
-			r = k;
-	}
+	if (k < 0 && k != -ESHUTDOWN && r == 0)
+		r = k;
+	manager_exit_lines(m);
 	manager_report_ended(m);
 	return r;
 }
@@ -1139,7 +1231,8 @@ Manager *manager_free(Manager *m)
 	sd_event_source_unref(m->report_source);
 	sd_event_source_unref(m->clock_set_source);
 	sd_event_unref(m->event);
-	gpio_close(m->gpio); /* every line to 0, the request released */
+	manager_exit_lines(m); /* each line to its exit state, the lines released */
+	chips_free(m->chips);
 	trace_close(m->trace);
 	config_free(m->config);
 	free(m->state_dir);

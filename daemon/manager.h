@@ -35,7 +35,7 @@
 
 #include "config-file.h"
 #include "engine.h"
-#include "gpio.h"
+#include "chips.h"
 #include "name-table.h"
 #include "program.h"
 #include "store.h"
@@ -112,6 +112,8 @@ typedef struct ManagerBusOps {
 	void (*program_ended)(void *userdata, Running *r, RunResult result);
 	/* Lines changed and someone is subscribed: the lit lines as of @when. */
 	void (*frame)(void *userdata, usec_t when);
+	/* A chip appeared or vanished: the Chips property changed. */
+	void (*chips_changed)(void *userdata);
 } ManagerBusOps;
 
 typedef struct ManagerOptions {
@@ -156,7 +158,9 @@ typedef struct Manager {
 	char *state_dir;
 
 	Config *config;
-	Gpio *gpio;
+	Chips *chips;
+	bool chips_started;	/* the chips were looked for once */
+	bool lines_exited;	/* the exit state is written, the lines released */
 	Engine *engine;
 	Trace *trace;
 	NameTable running;	/* name -> Running */
@@ -254,6 +258,15 @@ Definition *definition_unref(Definition *d);
 
 /* Store the lit offsets, ascending, in @offsets (at most @max); returns how many are lit. */
 size_t manager_get_lit(const Manager *m, unsigned *offsets, size_t max);
+/* The lines above 0 and their levels; see engine_get_levels(). */
+size_t manager_get_levels(const Manager *m, unsigned *numbers, uint16_t *levels, size_t max,
+			  bool *ret_between);
+
+/*
+ * Simulation only: chip @chip (a label or path; NULL: every chip) vanishes or
+ * returns. -ENOENT: no such chip; -EOPNOTSUPP: not simulating.
+ */
+int manager_sim_set_chip_present(Manager *m, const char *chip, bool present);
 
 /* Whether anyone is subscribed to Frames; Frames report changes from here on. */
 void manager_set_subscribed(Manager *m, bool subscribed);

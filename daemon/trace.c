@@ -9,24 +9,28 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "program.h"
 #include "trace.h"
 
-/* The longest line: 20 digits of time, 10 of offset, value, spaces, newline. */
-#define TRACE_LINE_MAX 48
+/* The longest line: 20 digits of time, 10 of number, 6 of level, physical level, spaces, newline. */
+#define TRACE_LINE_MAX 56
 
 struct Trace {
 	int fd;
+	const Layout *layout; /* for the physical level of active-low lines */
 	bool broken; /* the last write failed: said once, until writing works again */
 	char *buf;   /* room for the largest batch */
 };
 
-int trace_open(Trace **ret, const char *path, size_t max_lines)
+int trace_open(Trace **ret, const char *path, const Layout *layout)
 {
+	size_t max_lines = layout->n_lines;
 	_cleanup_(trace_closep) Trace *t = calloc(1, sizeof(Trace));
 
 	if (!t)
 		return log_oom();
 	t->fd = -1;
+	t->layout = layout;
 	t->buf = malloc(max_lines * TRACE_LINE_MAX + 1);
 	if (!t->buf)
 		return log_oom();
@@ -66,14 +70,14 @@ static char *format_decimal(char *p, uint64_t v)
  * Formatted by hand, the time once per batch: with 1000 lines a batch,
  * sprintf() was 40% of the daemon's CPU.
  */
-void trace_batch(Trace *t, size_t n, const unsigned *offsets, const uint8_t *values)
+void trace_batch(Trace *t, size_t n, const unsigned *offsets, const uint16_t *values)
 {
 	struct timespec ts;
 	char stamp[24], *end_stamp, *p;
 	size_t len, n_stamp;
 	ssize_t k;
 
-	if (!t)
+	if (!t || n == 0)
 		return;
 	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
 	end_stamp = format_decimal(stamp, (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec);
@@ -84,7 +88,23 @@ void trace_batch(Trace *t, size_t n, const unsigned *offsets, const uint8_t *val
 		memcpy(p, stamp, n_stamp);
 		p = format_decimal(p + n_stamp, offsets[i]);
 		*p++ = ' ';
-		*p++ = values[i] ? '1' : '0';
+		if (values[i] == 0 || values[i] >= LEVEL_MAX)
+			*p++ = values[i] ? '1' : '0';
+		else {
+			/* A level between: "0.dddd". */
+			*p++ = '0';
+			*p++ = '.';
+			for (unsigned d = LEVEL_MAX / 10, v = values[i]; d > 0; v %= d, d /= 10)
+				*p++ = (char)('0' + v / d);
+		}
+		if (t->layout->any_active_low) {
+			/* Where the physical level differs from the logical value, it follows. */
+			int idx = layout_index_of(t->layout, offsets[i]);
+			if (idx >= 0 && t->layout->info[idx].settings.active_low) {
+				*p++ = ' ';
+				*p++ = values[i] ? '0' : '1';
+			}
+		}
 		*p++ = '\n';
 	}
 	len = (size_t)(p - t->buf);

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The trace: one line per line change, "<CLOCK_MONOTONIC ns> <offset> <0|1>",
+ * The trace: one line per line change, "<CLOCK_MONOTONIC ns> <number> <0|1>",
+ * the value logical (1 = lit; a PWM line's edges are 0 and 1; a line that
+ * takes levels as they are shows "0.2500"), followed by " <physical level>"
+ * on active-low lines, where the two differ;
  * appended to a file for tests and benchmarks. The time is the moment the
  * batch went to the backend, the same for every line of a batch. A write
  * that fails (a full disk) drops its batch whole and is said once in the
@@ -11,18 +14,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "layout.h"
 #include "macro.h"
 
 typedef struct Trace Trace;
 
 /*
- * trace_open() - open @path for appending, for batches of at most @max_lines
- * changes. Logs and returns a negative errno when it cannot be opened.
+ * trace_open() - open @path for appending, for batches of the lines of
+ * @layout (which must outlive the trace). Logs and returns a negative errno
+ * when it cannot be opened.
  */
-int trace_open(Trace **ret, const char *path, size_t max_lines);
+int trace_open(Trace **ret, const char *path, const Layout *layout);
 
 /* Append one batch of @n changes. */
-void trace_batch(Trace *t, size_t n, const unsigned *offsets, const uint8_t *values);
+void trace_batch(Trace *t, size_t n, const unsigned *offsets, const uint16_t *values);
 
 Trace *trace_close(Trace *t);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Trace *, trace_close);

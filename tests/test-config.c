@@ -5,6 +5,9 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -72,7 +75,7 @@ static void test_refused(void)
 		"{\"matrix\":[[1,2],[3,1]]}",
 		"{\"matrix\":[[1,-2]]}",
 		"{\"matrix\":[[1,65536]]}",
-		"{\"matrix\":[[1,\"GPIO2\"]]}",
+		"{\"matrix\":[[1,true]]}",
 		"{\"matrix\":[1,2]}",
 		"{\"definitions\":[]}",
 		"{\"definitions\":{\"a b\":{\"wait\":1}}}",
@@ -99,6 +102,138 @@ static void test_refused(void)
 	}
 }
 
+/* Lines by reference: numbers, chips, settings, aliases, a layout without a matrix. */
+static void test_lines(void)
+{
+	_cleanup_(config_freep) Config *c = NULL;
+	const Layout *l;
+	unsigned n;
+
+	check_int(parse("{\"chip\":\"/dev/gpiochip0\",\"matrix\":[[3,\"GPIO4\"],[\"rp1:17\",5]],"
+			"\"lines\":{\"3\":{\"alias\":\"status\",\"active_low\":true,"
+			"\"drive\":\"open-drain\",\"bias\":\"pull-up\",\"initial\":\"keep\","
+			"\"exit\":\"on\"},\"rp1:RELAY\":{\"alias\":\"relay\"},"
+			"\"gpiochip0:5\":{\"exit\":\"keep\"}}}",
+			&c),
+		  0);
+	l = c->layout;
+	check_int(l->n_rows, 2);
+	check_int(l->n_lines, 5);
+	check_int(l->n_chips, 2);
+	check_str(l->chips[1], "rp1");
+	/* Offsets on the default chip keep their number; the others count from 65536. */
+	check_int(l->matrix[0], 3);
+	check_int(l->matrix[1], LAYOUT_NUMBER_EXTRA);
+	check_int(l->matrix[2], LAYOUT_NUMBER_EXTRA + 1);
+	check_int(l->matrix[3], 5);
+	check_int(l->lines[4], LAYOUT_NUMBER_EXTRA + 2);
+	check_int(l->info[0].settings.active_low, 1);
+	check_int(l->info[0].settings.drive, LINE_DRIVE_OPEN_DRAIN);
+	check_int(l->info[0].settings.bias, LINE_BIAS_PULL_UP);
+	check_int(l->info[0].settings.initial, LINE_STATE_KEEP);
+	check_int(l->info[0].settings.exit, LINE_STATE_ON);
+	check(l->any_active_low);
+	check_str(l->info[1].line_name, "GPIO4");
+	check_int(l->info[2].chip, 1);
+	check_int(l->info[2].offset, 17);
+	check_int(l->info[3].settings.exit, LINE_STATE_KEEP); /* "gpiochip0:5" is line 5 */
+	check_str(l->info[4].where, "$.lines[\"rp1:RELAY\"]");
+	check_int(layout_find_name(l, "status", &n), 0);
+	check_int(n, 3);
+	check_int(layout_find_name(l, "relay", &n), 0);
+	check_int(n, LAYOUT_NUMBER_EXTRA + 2);
+	check_int(layout_find_name(l, "rp1:17", &n), 0);
+	check_int(n, LAYOUT_NUMBER_EXTRA + 1);
+	config_free(c);
+	c = NULL;
+
+	/* Lines without a matrix. */
+	check_int(parse("{\"chip\":\"sim\",\"lines\":{\"7\":{\"alias\":\"a\"},\"9\":{}}}", &c), 0);
+	check_int(c->layout->n_rows, 0);
+	check_int(c->layout->n_lines, 2);
+	config_free(c);
+	c = NULL;
+
+	check_int(parse("{\"sim_chips\":[{\"label\":\"exp\",\"lines\":8,\"names\":[\"A\",\"\",\"C\"],"
+			"\"present\":false}]}",
+			&c),
+		  0);
+	check_int(c->n_sim_chips, 1);
+	check_str(c->sim_chips[0].label, "exp");
+	check_int(c->sim_chips[0].n_lines, 8);
+	check_str(c->sim_chips[0].names[2], "C");
+	check(c->sim_chips[0].names[1] == NULL);
+	check(!c->sim_chips[0].present);
+}
+
+/* What the log said while parsing @text: stderr caught in a file. */
+static const char *parse_error(const char *text)
+{
+	static char buf[1024];
+	Config *c = NULL;
+	FILE *f = tmpfile();
+	int saved = dup(STDERR_FILENO);
+	size_t n;
+
+	fflush(stderr);
+	dup2(fileno(f), STDERR_FILENO);
+	log_set_max_level(LOG_DEBUG);
+	check_int(parse(text, &c), -EINVAL);
+	log_set_max_level(-1);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	rewind(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	config_free(c);
+	return buf;
+}
+
+/* Every bad reference or setting is refused, naming its JSON path. */
+static void test_lines_refused(void)
+{
+	static const struct {
+		const char *text, *path;
+	} bad[] = {
+		{ "{\"lines\":[]}", "$.lines:" },
+		{ "{\"lines\":{\"\":{}}}", "$.lines[\"\"]:" },
+		{ "{\"lines\":{\"65536\":{}}}", "$.lines[\"65536\"]: line offset" },
+		{ "{\"lines\":{\":3\":{}}}", "$.lines[\":3\"]:" },
+		{ "{\"lines\":{\"rp1:\":{}}}", "$.lines[\"rp1:\"]:" },
+		{ "{\"lines\":{\"3\":7}}", "$.lines[\"3\"]:" },
+		{ "{\"lines\":{\"3\":{\"colour\":1}}}", "$.lines[\"3\"].colour:" },
+		{ "{\"lines\":{\"3\":{\"active_low\":1}}}", "$.lines[\"3\"].active_low:" },
+		{ "{\"lines\":{\"3\":{\"drive\":\"open\"}}}", "$.lines[\"3\"].drive:" },
+		{ "{\"lines\":{\"3\":{\"bias\":\"up\"}}}", "$.lines[\"3\"].bias:" },
+		{ "{\"lines\":{\"3\":{\"initial\":true}}}", "$.lines[\"3\"].initial:" },
+		{ "{\"lines\":{\"3\":{\"exit\":\"lit\"}}}", "$.lines[\"3\"].exit:" },
+		{ "{\"lines\":{\"3\":{\"alias\":\"a b\"}}}", "$.lines[\"3\"].alias:" },
+		{ "{\"lines\":{\"3\":{\"alias\":\"9x\"}}}", "$.lines[\"3\"].alias:" },
+		{ "{\"lines\":{\"3\":{\"alias\":\"a\"},\"4\":{\"alias\":\"a\"}}}", "$.lines[\"4\"]: alias" },
+		{ "{\"lines\":{\"3\":{\"alias\":\"LED4\"},\"LED4\":{}}}", "$.lines[\"3\"]: alias" },
+		{ "{\"chip\":\"c\",\"lines\":{\"3\":{},\"c:3\":{}}}", "$.lines[\"c:3\"]: is the same line" },
+		{ "{\"matrix\":[[3,\"3\"]]}", "$.matrix[0][1]:" },
+		{ "{\"matrix\":[[3,\"a\\u0001\"]]}", "$.matrix[0][1]:" },
+		{ "{\"sim_chips\":{}}", "$.sim_chips:" },
+		{ "{\"sim_chips\":[{\"label\":\"a:b\",\"lines\":2}]}", "$.sim_chips[0].label:" },
+		{ "{\"sim_chips\":[{\"label\":\"a\",\"lines\":0}]}", "$.sim_chips[0].lines:" },
+		{ "{\"sim_chips\":[{\"label\":\"a\"}]}", "$.sim_chips[0]:" },
+		{ "{\"sim_chips\":[{\"label\":\"a\",\"lines\":1,\"names\":[\"x\",\"y\"]}]}", "$.sim_chips[0]:" },
+		{ "{\"sim_chips\":[{\"label\":\"a\",\"lines\":1,\"names\":[3]}]}", "$.sim_chips[0].names[0]:" },
+		{ "{\"sim_chips\":[{\"label\":\"a\",\"lines\":1},{\"label\":\"a\",\"lines\":1}]}", "$.sim_chips[1]:" },
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+		const char *said = parse_error(bad[i].text);
+
+		if (!strstr(said, bad[i].path))
+			fprintf(stderr, "%s: expected \"%s\" in: %s\n", bad[i].text, bad[i].path, said);
+		check(strstr(said, bad[i].path) != NULL);
+	}
+}
+
 static Config *example;
 static Program *example_defs[16];
 static const char *example_names[16];
@@ -115,7 +250,7 @@ static Program *example_lookup(const char *name, void *userdata)
 static size_t n_batches;
 
 static int count_commit(void *userdata, usec_t now, size_t n, const unsigned *offsets,
-			const uint8_t *values)
+			const uint16_t *values)
 {
 	n_batches++;
 	return 0;
@@ -184,6 +319,8 @@ int main(void)
 	test_defaults();
 	test_keys();
 	test_refused();
+	test_lines();
+	test_lines_refused();
 	test_example();
 	for (size_t i = 0; i < n_example_defs; i++)
 		program_unref(example_defs[i]);

@@ -16,7 +16,8 @@
 typedef struct Edge {
 	usec_t t;
 	unsigned offset;
-	uint8_t value;
+	uint8_t value;	/* lit or not */
+	uint16_t level;	/* as told to the backend */
 } Edge;
 
 typedef struct Recorder {
@@ -40,7 +41,7 @@ static Recorder rec;
 static Layout *layout;
 
 static int rec_commit(void *userdata, usec_t now, size_t n, const unsigned *offsets,
-		      const uint8_t *values)
+		      const uint16_t *values)
 {
 	Recorder *r = userdata;
 
@@ -55,7 +56,7 @@ static int rec_commit(void *userdata, usec_t now, size_t n, const unsigned *offs
 	for (size_t i = 1; i < n; i++)
 		check(offsets[i - 1] < offsets[i]);
 	for (size_t i = 0; i < n; i++)
-		r->edges[r->n_edges++] = (Edge){ now, offsets[i], values[i] };
+		r->edges[r->n_edges++] = (Edge){ now, offsets[i], values[i] > 0, values[i] };
 	return 0;
 }
 
@@ -784,6 +785,214 @@ static void test_start_later(void)
 	engine_free(e);
 }
 
+
+/* ---------------------------------------------------------------- levels */
+
+#define P 5000 /* the PWM period at the default 200 Hz, in us */
+
+/* Edges of @offset from index 0 on, as "t=v" words: for messages. */
+static void dump_edges(unsigned offset, size_t max)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < rec.n_edges && k < max; i++)
+		if (rec.edges[i].offset == offset) {
+			fprintf(stderr, " %llu=%u", (unsigned long long)rec.edges[i].t,
+				rec.edges[i].value);
+			k++;
+		}
+	fprintf(stderr, "\n");
+}
+
+/*
+ * The edges a line at @level(t) shows over [@from, @to): on at each period
+ * start where its on-time is above 0, off that on-time later; checked one by
+ * one against what was recorded. @level gives the level for the period that
+ * starts at t.
+ */
+static void check_pwm(unsigned offset, usec_t from, usec_t to, uint16_t (*level)(usec_t t))
+{
+	usec_t want_t[2048];
+	uint8_t want_v[2048];
+	size_t n = 0;
+	uint8_t shown = 0;
+
+	for (usec_t t = from; t < to; t += P) {
+		uint16_t l = level(t);
+		usec_t on = ((usec_t)P * l + LEVEL_MAX / 2) / LEVEL_MAX;
+
+		if (on > 0 && !shown) {
+			want_t[n] = t;
+			want_v[n++] = shown = 1;
+		}
+		if (on == 0 && shown) {
+			want_t[n] = t;
+			want_v[n++] = shown = 0;
+		}
+		if (on > 0 && on < P) {
+			want_t[n] = t + on;
+			want_v[n++] = shown = 0;
+		}
+	}
+	if (shown) {
+		want_t[n] = to;
+		want_v[n++] = 0;
+	}
+	check_edges(offset, want_t, want_v, n);
+	if (count_edges(offset) != n)
+		dump_edges(offset, 20);
+}
+
+static uint16_t quarter(usec_t t)
+{
+	return LEVEL_MAX / 4;
+}
+
+static uint16_t linear_fade(usec_t t)
+{
+	/* 0 to 1 over 1 s from 0: the level at the period's start, rounded. */
+	return (uint16_t)((t * LEVEL_MAX + S / 2) / S);
+}
+
+/* dim: on for a quarter of each 5 ms period, every edge to the microsecond. */
+static void test_dim(void)
+{
+	Engine *e = setup();
+
+	start(e, "d", "{\"dim\":{\"lines\":[11,10],\"level\":0.25,\"for\":\"1s\"}}", 0);
+	run_until(e, 2 * S);
+	check_pwm(11, 0, 1 * S, quarter);
+	/* Both lines at one level share every edge: one batch each time. */
+	check_int(count_edges(10), count_edges(11));
+	check_int(rec.n_batches, count_edges(11));
+	check_int(engine_next_deadline(e), USEC_INFINITY);
+	engine_free(e);
+
+	/* Levels 0 and 1 make no PWM edges at all. */
+	e = setup();
+	start(e, "d", "{\"all\":[{\"dim\":{\"lines\":[11],\"level\":1,\"for\":\"1s\"}},"
+		      "{\"dim\":{\"lines\":[10],\"level\":0,\"for\":\"1s\"}}]}",
+	      0);
+	run_until(e, 2 * S);
+	EDGES(11, { 0, 1 }, { 1 * S, 0 });
+	check_int(count_edges(10), 0);
+	engine_free(e);
+
+	/* 2 kHz: the period is 500 us. */
+	e = setup();
+	check_int(engine_set_pwm_hz(e, 2000), 0);
+	check_int(engine_set_pwm_hz(e, 2001), -ERANGE);
+	start(e, "d", "{\"dim\":{\"lines\":[11],\"level\":0.5,\"for\":\"1ms\"}}", 0);
+	run_until(e, 2 * S);
+	EDGES(11, { 0, 1 }, { 250, 0 }, { 500, 1 }, { 750, 0 });
+	engine_free(e);
+}
+
+/* A linear fade: every PWM edge of a 1 s fade, at the level of its period. */
+static void test_fade(void)
+{
+	Engine *e = setup();
+	EngineRun *run;
+
+	start(e, "f", "{\"fade\":{\"lines\":[11],\"from\":0,\"to\":1,\"over\":\"1s\",\"curve\":\"linear\"}}",
+	      0);
+	run_until(e, 2 * S);
+	check_pwm(11, 0, 1 * S, linear_fade);
+	check_int(rec.n_ended, 1);
+	check_int(rec.ended[0].t, 1 * S);
+	engine_free(e);
+
+	/* Perceived: darker early than linear, the same at the ends, and it rises throughout. */
+	e = setup();
+	run = start(e, "f", "{\"fade\":{\"lines\":[11],\"from\":0,\"to\":1,\"over\":\"1s\"}}", 0);
+	(void)run;
+	run_until(e, 500 * MS);
+	check(engine_line_level(e, 11) < linear_fade(500 * MS) / 2);
+	check(engine_line_level(e, 11) > 0);
+	{
+		uint16_t last = 0;
+		bool rising = true;
+
+		for (usec_t t = 500 * MS; t < 1 * S; t += P) {
+			run_until(e, t);
+			rising = rising && engine_line_level(e, 11) >= last;
+			last = engine_line_level(e, 11);
+		}
+		check(rising);
+		check(last > LEVEL_MAX * 98 / 100);
+	}
+	engine_free(e);
+}
+
+/* pattern, heartbeat, morse: their edges on the virtual clock. */
+static void test_tracks(void)
+{
+	Engine *e = setup();
+
+	start(e, "p", "{\"pattern\":{\"lines\":[11],\"steps\":[[1,0],[1,\"100ms\"],[0,0],"
+		      "[0,\"50ms\"]],\"times\":2}}",
+	      0);
+	run_until(e, 1 * S);
+	EDGES(11, { 0, 1 }, { 100 * MS, 0 }, { 150 * MS, 1 }, { 250 * MS, 0 });
+	check_int(rec.ended[0].t, 300 * MS);
+	engine_free(e);
+
+	/* A ramp step: from the last step's level (0) up to 1 over 10 ms, then down at once. */
+	e = setup();
+	start(e, "p", "{\"pattern\":{\"lines\":[11],\"steps\":[[1,\"10ms\"],[0,0]],\"times\":1}}", 0);
+	run_until(e, 1 * S);
+	EDGES(11, { 5000, 1 }, { 5000 + 2500, 0 });
+	engine_free(e);
+
+	e = setup();
+	start(e, "h", "{\"heartbeat\":{\"lines\":[11]}}", 0);
+	run_until(e, 2400 * MS);
+	EDGES(11, { 0, 1 }, { 70 * MS, 0 }, { 300 * MS, 1 }, { 370 * MS, 0 }, { 1200 * MS, 1 },
+	      { 1270 * MS, 0 }, { 1500 * MS, 1 }, { 1570 * MS, 0 }, { 2400 * MS, 1 });
+	engine_free(e);
+
+	/* SOS: dot 1, dash 3, gaps 1 within a letter and 3 between letters, in units of 100 ms. */
+	e = setup();
+	start(e, "m", "{\"morse\":{\"lines\":[11],\"text\":\"SOS\"}}", 0);
+	run_until(e, 5 * S);
+	EDGES(11, { 0, 1 }, { 100 * MS, 0 }, { 200 * MS, 1 }, { 300 * MS, 0 }, { 400 * MS, 1 },
+	      { 500 * MS, 0 }, { 800 * MS, 1 }, { 1100 * MS, 0 }, { 1200 * MS, 1 },
+	      { 1500 * MS, 0 }, { 1600 * MS, 1 }, { 1900 * MS, 0 }, { 2200 * MS, 1 },
+	      { 2300 * MS, 0 }, { 2400 * MS, 1 }, { 2500 * MS, 0 }, { 2600 * MS, 1 },
+	      { 2700 * MS, 0 });
+	check_int(rec.ended[0].t, 2700 * MS);
+	engine_free(e);
+
+	/* A word gap is 7 units. */
+	e = setup();
+	start(e, "m", "{\"morse\":{\"lines\":[11],\"text\":\"E E\",\"unit\":\"10ms\"}}", 0);
+	run_until(e, 5 * S);
+	EDGES(11, { 0, 1 }, { 10 * MS, 0 }, { 80 * MS, 1 }, { 90 * MS, 0 });
+	engine_free(e);
+}
+
+/* Levels compose: equal priorities take the highest; a higher one covers, dim or not. */
+static void test_level_composition(void)
+{
+	Engine *e = setup();
+
+	start(e, "d", "{\"dim\":{\"lines\":[11],\"level\":0.5}}", 0);
+	start(e, "b", "{\"blink\":{\"lines\":[11],\"interval\":\"20ms\",\"times\":1}}", 0);
+	run_until(e, 40 * MS);
+	/* Lit while the blink is lit, then the dim's PWM. */
+	check_int(engine_line_level(e, 11), LEVEL_MAX / 2);
+	EDGES(11, { 0, 1 }, { 22500, 0 }, { 25000, 1 }, { 27500, 0 }, { 30000, 1 },
+	      { 32500, 0 }, { 35000, 1 }, { 37500, 0 }, { 40000, 1 });
+	engine_free(e);
+
+	e = setup();
+	start_with(e, "low", "{\"on\":{\"lines\":[11]}}", 0, 0, 0);
+	start_with(e, "high", "{\"dim\":{\"lines\":[11],\"level\":0.2,\"for\":\"10ms\"}}", 0, 5, 0);
+	run_until(e, 20 * MS);
+	EDGES(11, { 0, 1 }, { 1000, 0 }, { 5000, 1 }, { 6000, 0 }, { 10000, 1 });
+	engine_free(e);
+}
+
 int main(void)
 {
 	check_int(layout_new_default(&layout), 0);
@@ -808,6 +1017,10 @@ int main(void)
 	test_resume_in_phase();
 	test_catch_up();
 	test_start_later();
+	test_dim();
+	test_fade();
+	test_tracks();
+	test_level_composition();
 
 	layout_free(layout);
 	return test_summary("test-engine");

@@ -142,17 +142,15 @@ static const char *lit(Manager *m)
 	return buf;
 }
 
-static Manager *manager_with_state(unsigned max_programs, const char *state_dir)
+static Manager *manager_with_config(const char *config, const char *state_dir)
 {
 	char path[] = "/tmp/test-manager-XXXXXX";
-	char config[128];
 	Manager *m = NULL;
 	int fd;
 
 	fd = mkstemp(path);
 	if (fd < 0)
 		abort();
-	snprintf(config, sizeof(config), "{\"chip\":\"sim\",\"max_programs\":%u}", max_programs);
 	if (write(fd, config, strlen(config)) != (ssize_t)strlen(config))
 		abort();
 	close(fd);
@@ -172,6 +170,14 @@ static Manager *manager_with_state(unsigned max_programs, const char *state_dir)
 	rec.m = m;
 	forget();
 	return m;
+}
+
+static Manager *manager_with_state(unsigned max_programs, const char *state_dir)
+{
+	char config[128];
+
+	snprintf(config, sizeof(config), "{\"chip\":\"sim\",\"max_programs\":%u}", max_programs);
+	return manager_with_config(config, state_dir);
 }
 
 static Manager *manager_for_test(unsigned max_programs)
@@ -358,26 +364,63 @@ static void test_definitions_under_call(void)
 	manager_free(m);
 }
 
-/* The chip vanishes: every program ends failed, said once; it comes back on a retry. */
+/*
+ * A chip vanishes under a running program: the program goes on, unseen on
+ * that chip and seen on the other; the chip returns with its lines in phase,
+ * and lines no program drives take their initial state again.
+ */
 static void test_chip_lost(void)
 {
-	Manager *m = manager_for_test(16);
+	Manager *m = manager_with_config(
+		"{\"chip\":\"sim\",\"matrix\":[[11,10]],"
+		"\"lines\":{\"11\":{\"alias\":\"status\",\"active_low\":true},"
+		"\"exp:3\":{\"alias\":\"relay\",\"initial\":\"on\"},\"exp:LEDB\":{\"alias\":\"ledb\"}},"
+		"\"sim_chips\":[{\"label\":\"exp\",\"lines\":8,\"names\":[\"\",\"\",\"\",\"\",\"LEDB\"]}]}",
+		NULL);
+	unsigned relay = LAYOUT_NUMBER_EXTRA;
+	char want[64];
 
-	check_int(start(m, "a", "{\"blink\":{\"lines\":[11],\"interval\":\"1ms\"}}", false, NULL), 0);
-	check_int(gpio_sim_set_present(m->gpio, false), 0);
-	vnow += 1 * MS;
+	/* At start: the relay on, the active-low status LED dark (its line high). */
+	snprintf(want, sizeof(want), "%u", relay);
+	check_str(lit(m), want);
+	check_int(chips_sim_level(m->chips, "exp", 3), LEVEL_MAX);
+	check_int(chips_sim_level(m->chips, "sim", 11), LEVEL_MAX);
+	check_int(start(m, "s", "{\"on\":{\"lines\":[\"status\"]}}", false, NULL), 0);
+	check_int(chips_sim_level(m->chips, "sim", 11), 0);
+
+	check_int(start(m, "a", "{\"blink\":{\"lines\":[\"ledb\",10],\"interval\":\"1ms\"}}", false,
+			NULL),
+		  0);
+	check_int(chips_sim_level(m->chips, "exp", 4), LEVEL_MAX);
+	check_int(chips_sim_level(m->chips, "sim", 10), LEVEL_MAX);
+
+	check_int(manager_sim_set_chip_present(m, "exp", false), 0);
+	check_int(chips_n_absent(m->chips), 1);
+	check_int(chips_sim_level(m->chips, "exp", 4), -ENODEV);
 	forget();
-	manager_tick(m);
-	check_str(events(), "-a:failed");
-	check(m->gpio->lost);
-	check_int(manager_next_deadline(m), USEC_INFINITY);
+	for (int i = 0; i < 3; i++) {
+		vnow += 1 * MS;
+		manager_tick(m);
+	}
+	check_str(events(), ""); /* nothing failed */
+	check_int(chips_sim_level(m->chips, "sim", 10), 0); /* 3 ms in: dark */
+	snprintf(want, sizeof(want), "11,%u", relay);
+	check_str(lit(m), want); /* the timeline as the programs have it */
 
-	check_int(gpio_sim_set_present(m->gpio, true), 0);
-	vnow += GPIO_RETRY_INTERVAL;
+	vnow += 1 * MS; /* 4 ms in: lit */
 	manager_tick(m);
-	check(!m->gpio->lost);
-	check_int(start(m, "b", "{\"on\":{\"lines\":[10]}}", false, NULL), 0);
-	check_str(lit(m), "10");
+	check_int(manager_sim_set_chip_present(m, "exp", true), 0);
+	check_int(chips_n_absent(m->chips), 0);
+	/* Back in phase with the line on the other chip, and the relay at its initial state. */
+	check_int(chips_sim_level(m->chips, "sim", 10), LEVEL_MAX);
+	check_int(chips_sim_level(m->chips, "exp", 4), LEVEL_MAX);
+	check_int(chips_sim_level(m->chips, "exp", 3), LEVEL_MAX);
+	vnow += 1 * MS;
+	manager_tick(m);
+	check_int(chips_sim_level(m->chips, "exp", 4), 0);
+	check_int(chips_sim_level(m->chips, "sim", 10), 0);
+
+	check_int(manager_sim_set_chip_present(m, "nosuch", false), -ENOENT);
 	manager_free(m);
 }
 

@@ -453,8 +453,8 @@ static void test_rule_errors(void)
 	check_error("repeat(2147483648, wait(1s))", 1, 8, "between 1 and 2147483647");
 	check_error("on(19)", 1, 4, "line 19 is not in the layout");
 	check_error("on([11, 19])", 1, 9, "line 19 is not in the layout");
-	check_error("on([11, -1])", 1, 9, "line offset -1 is out of range");
-	check_error("on([11, 70000])", 1, 9, "line offset 70000 is out of range");
+	check_error("on([11, -1])", 1, 9, "line number -1 is out of range");
+	check_error("on([11, 70000])", 1, 9, "line number 70000 is out of range");
 	check_error("on([11, 10, 11])", 1, 13, "line 11 is named twice");
 	check_error("on([11, GPIO11])", 1, 9, "line 11 is named twice");
 	check_error("on(GPIO19)", 1, 4, "no line is named \"GPIO19\"");

@@ -301,6 +301,60 @@ static void test_invalid(void)
 	check_invalid("{\"call\":7}", "$.call", "must be the name of a definition");
 }
 
+
+/* dim, fade, pattern, heartbeat, morse: canonical forms and every refusal with its place. */
+static void test_levels(void)
+{
+	check_valid("{\"dim\":{\"level\":0.25,\"lines\":[11]}}",
+		    "{\"dim\":{\"lines\":[11],\"level\":0.25}}");
+	check_valid("{\"dim\":{\"lines\":[11],\"level\":1,\"for\":2}}",
+		    "{\"dim\":{\"lines\":[11],\"level\":1,\"for\":\"2s\"}}");
+	check_valid("{\"dim\":{\"lines\":[11],\"level\":0.33333}}",
+		    "{\"dim\":{\"lines\":[11],\"level\":0.3333}}");
+	check_valid("{\"dim\":{\"lines\":[11],\"level\":0.0}}", "{\"dim\":{\"lines\":[11],\"level\":0}}");
+	check_valid("{\"fade\":{\"lines\":{\"row\":0},\"from\":0,\"to\":1,\"over\":\"2s\"}}",
+		    "{\"fade\":{\"lines\":{\"row\":0},\"from\":0,\"to\":1,\"over\":\"2s\"}}");
+	check_valid("{\"fade\":{\"lines\":[11],\"from\":1,\"to\":0.5,\"over\":1,\"curve\":\"linear\"}}",
+		    "{\"fade\":{\"lines\":[11],\"from\":1,\"to\":0.5,\"over\":\"1s\",\"curve\":\"linear\"}}");
+	check_valid("{\"fade\":{\"lines\":[11],\"from\":0,\"to\":1,\"over\":1,\"curve\":\"perceived\"}}",
+		    "{\"fade\":{\"lines\":[11],\"from\":0,\"to\":1,\"over\":\"1s\"}}");
+	check_valid("{\"pattern\":{\"lines\":[11],\"steps\":[[0,0],[1,\"500ms\"],[0.5,0.25]],\"times\":3}}",
+		    "{\"pattern\":{\"lines\":[11],\"steps\":[[0,0],[1,\"500ms\"],[0.5,\"250ms\"]],"
+		    "\"times\":3}}");
+	check_valid("{\"heartbeat\":{\"lines\":[11]}}", "{\"heartbeat\":{\"lines\":[11]}}");
+	check_valid("{\"heartbeat\":{\"lines\":[11],\"period\":\"1200ms\"}}",
+		    "{\"heartbeat\":{\"lines\":[11]}}");
+	check_valid("{\"heartbeat\":{\"lines\":[11],\"period\":2}}",
+		    "{\"heartbeat\":{\"lines\":[11],\"period\":\"2s\"}}");
+	check_valid("{\"morse\":{\"lines\":[11],\"text\":\"SOS 73\"}}",
+		    "{\"morse\":{\"lines\":[11],\"text\":\"SOS 73\"}}");
+	check_valid("{\"morse\":{\"lines\":[11],\"text\":\"sos\",\"unit\":\"50ms\"}}",
+		    "{\"morse\":{\"lines\":[11],\"text\":\"sos\",\"unit\":\"50ms\"}}");
+
+	check_invalid("{\"dim\":{\"lines\":[11]}}", "$.dim", "\"level\" is required");
+	check_invalid("{\"dim\":{\"lines\":[11],\"level\":1.5}}", "$.dim.level", "from 0 to 1");
+	check_invalid("{\"dim\":{\"lines\":[11],\"level\":-0.1}}", "$.dim.level", "from 0 to 1");
+	check_invalid("{\"dim\":{\"lines\":[11],\"level\":\"half\"}}", "$.dim.level", "from 0 to 1");
+	check_invalid("{\"fade\":{\"lines\":[11],\"from\":0,\"to\":1}}", "$.fade", "\"over\" is required");
+	check_invalid("{\"fade\":{\"lines\":[11],\"from\":0,\"to\":1,\"over\":1,\"curve\":\"cubic\"}}",
+		      "$.fade.curve", "perceived");
+	check_invalid("{\"pattern\":{\"lines\":[11],\"steps\":[]}}", "$.pattern.steps", "at least one");
+	check_invalid("{\"pattern\":{\"lines\":[11],\"steps\":[[1,0],[0,0]]}}", "$.pattern",
+		      "a step that lasts");
+	check_invalid("{\"pattern\":{\"lines\":[11],\"steps\":[[1]]}}", "$.pattern.steps[0]",
+		      "[level, duration]");
+	check_invalid("{\"pattern\":{\"lines\":[11],\"steps\":[[1,\"1ms\"],[2,\"1ms\"]]}}",
+		      "$.pattern.steps[1][0]", "from 0 to 1");
+	check_invalid("{\"pattern\":{\"lines\":[11],\"steps\":[[1,\"1us\"]]}}",
+		      "$.pattern.steps[0][1]", "between 100us and 1d");
+	check_invalid("{\"heartbeat\":{\"lines\":[11],\"period\":\"500ms\"}}", "$.heartbeat",
+		      "at least 560ms");
+	check_invalid("{\"morse\":{\"lines\":[11],\"text\":\"SOS!\"}}", "$.morse.text",
+		      "character 4 ('!')");
+	check_invalid("{\"morse\":{\"lines\":[11],\"text\":\"   \"}}", "$.morse.text", "nothing to send");
+	check_invalid("{\"morse\":{\"lines\":[11]}}", "$.morse", "\"text\" is required");
+}
+
 static void test_names(void)
 {
 	char n64[65], n65[66];
@@ -329,6 +383,7 @@ int main(void)
 	test_resolution();
 	test_limits();
 	test_invalid();
+	test_levels();
 	test_names();
 
 	layout_free(layout);

@@ -24,6 +24,7 @@ BUS_NAME = "io.blinkd1"
 INTERFACES = {
     "io.blinkd1.Manager": "/io/blinkd1",
     "io.blinkd1.Program": "/io/blinkd1/program/intro",
+    "io.blinkd1.Simulation": "/io/blinkd1",
 }
 # blinkd may run under a wrapper ($BLINKD_WRAPPER, as in the harness: words
 # split at spaces go before it), which makes it slower: wait 10 times longer.

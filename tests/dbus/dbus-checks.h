@@ -107,3 +107,23 @@ static inline char *program_path(const char *name)
 		harness_fatal("sd_bus_path_encode failed");
 	return path;
 }
+
+/* How many events the trace holds now: a mark to count from. */
+static inline size_t trace_mark(void)
+{
+	Trace t = {};
+	size_t n;
+
+	if (trace_read(harness_trace_path(), &t) < 0)
+		harness_fatal("cannot read the trace");
+	n = t.n;
+	trace_done(&t);
+	return n;
+}
+
+static inline void read_trace(Trace *t)
+{
+	int r = trace_read(harness_trace_path(), t);
+
+	check_int(r, 0);
+}

@@ -874,12 +874,29 @@ int trace_read(const char *path, Trace *ret)
 		return -errno;
 	for (line = text; (end = strchr(line, '\n')); line = end + 1) {
 		unsigned long long ns;
-		unsigned offset;
-		int value, used = 0;
+		unsigned offset, level = 0;
+		int value = -1, physical = -1, used = 0, more = 0;
+		char token[16];
 
 		*end = '\0';
-		if (sscanf(line, "%llu %u %d%n", &ns, &offset, &value, &used) != 3 ||
-		    line[used] != '\0' || (value != 0 && value != 1) ||
+		/* "<ns> <number> <0|1|0.dddd>[ <physical>]": a level between dark and lit has a point. */
+		if (sscanf(line, "%llu %u %15s%n", &ns, &offset, token, &used) == 3) {
+			if (streq(token, "0") || streq(token, "1")) {
+				value = token[0] - '0';
+				level = value ? 10000 : 0;
+			} else if (strncmp(token, "0.", 2) == 0 && strlen(token) == 6 &&
+				   strspn(token + 2, "0123456789") == 4) {
+				level = (unsigned)atoi(token + 2);
+				value = level > 0;
+			}
+			/* The physical level follows where it differs (active-low lines). */
+			if (line[used] == ' ' && sscanf(line + used, " %d%n", &physical, &more) == 1) {
+				used += more;
+				if (physical != !value)
+					value = -1; /* bad */
+			}
+		}
+		if (value < 0 || line[used] != '\0' ||
 		    (t.n > 0 && ns < t.events[t.n - 1].ns)) {
 			fprintf(stderr, "%s: bad trace line \"%s\"\n", path, line);
 			trace_done(&t);
@@ -896,7 +913,9 @@ int trace_read(const char *path, Trace *ret)
 			}
 			t.events = e;
 		}
-		t.events[t.n++] = (TraceEvent){ .ns = ns, .offset = offset, .value = value };
+		t.events[t.n++] = (TraceEvent){
+			.ns = ns, .offset = offset, .value = value, .physical = physical, .level = level
+		};
 	}
 	/* A last line without "\n" is still being written: left out. */
 	*ret = t;

@@ -191,8 +191,10 @@ int message_read_au(sd_bus_message *m, unsigned **ret);
 
 typedef struct TraceEvent {
 	uint64_t ns; /* CLOCK_MONOTONIC */
-	unsigned offset;
-	int value;
+	unsigned offset; /* the line's number */
+	int value;	 /* logical */
+	int physical;	 /* the physical level where it differs (active-low lines), else -1 */
+	unsigned level;	 /* 0..10000: an LED's level as written; 0 or 10000 on GPIO lines */
 } TraceEvent;
 
 typedef struct Trace {
@@ -203,7 +205,7 @@ typedef struct Trace {
 /*
  * trace_read() - parse the whole trace file (a partly written last line is
  * left out). Returns 0, or -EBADMSG for a line that is not
- * "<ns> <offset> <0|1>" or a time that goes backwards.
+ * "<ns> <number> <0|1|0.dddd>[ <physical>]" or a time that goes backwards.
  */
 int trace_read(const char *path, Trace *ret);
 void trace_done(Trace *t);

@@ -87,16 +87,18 @@ static void test_bad_config(void)
 			 "$.definitions.bad.blink.interval");
 }
 
-static void test_bad_chip(void)
+/* A line the chip does not have: refused at start, naming its place in the config. */
+static void test_bad_line(void)
 {
-	_cleanup_(freep) char *err = NULL;
-	const char *config = harness_write_file("empty.json", "{}");
-	const char *const argv[] = { "--user", "--chip", "/dev/does-not-exist", "--config", config,
-				     NULL };
-
-	check_int(harness_run_blinkd(argv, NULL, &err), 1);
-	check_int(count_lines(err), 1);
-	check_contains(err, "/dev/does-not-exist");
+	check_bad_config("no-such-name.json", "{\"chip\":\"sim\",\"lines\":{\"NOPE\":{}}}",
+			 "$.lines[\"NOPE\"]: line \"NOPE\" cannot be had: no line is named");
+	check_bad_config("past-the-end.json",
+			 "{\"sim_chips\":[{\"label\":\"x\",\"lines\":4}],\"lines\":{\"x:4\":{}}}",
+			 "$.lines[\"x:4\"]: line \"x:4\" cannot be had: line 4 does not exist");
+	check_bad_config("twice.json",
+			 "{\"sim_chips\":[{\"label\":\"x\",\"lines\":4,\"names\":[\"A\"]}],"
+			 "\"lines\":{\"x:0\":{},\"x:A\":{}}}",
+			 "$.lines[\"x:A\"]: line \"x:A\" is line 0 of sim/x (x), which another");
 }
 
 static void test_help_version(void)
@@ -118,7 +120,7 @@ int main(void)
 
 	test_sigterm();
 	test_bad_config();
-	test_bad_chip();
+	test_bad_line();
 	test_help_version();
 
 	return test_summary("test-dbus-process");

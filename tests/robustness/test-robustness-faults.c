@@ -24,13 +24,6 @@ static char *config;
 
 /* ---------------------------------------------------------------- helpers */
 
-static void read_trace(Trace *t)
-{
-	int r = trace_read(harness_trace_path(), t);
-
-	check_int(r, 0);
-}
-
 /* The manager's Lit property, sorted, into @lit (up to @max); the count, or -1. */
 static int lit_property(Client *c, unsigned *lit, size_t max)
 {
@@ -273,12 +266,12 @@ static void test_sigkill_restart(Client *c)
 
 static void test_chip_lost(Client *c)
 {
-	_cleanup_(freep) char *list = NULL, *objects = NULL, *log = NULL;
+	_cleanup_(freep) char *list = NULL;
 	sd_bus_error error = SD_BUS_ERROR_NULL;
-	size_t n_failed = 0, n_other = 0;
 	const unsigned n_blink = 100, n_steady = 50;
 	double cpu_lost;
 	unsigned lit[N_LINES];
+	size_t n_ended = 0;
 	int r;
 
 	figure_mark();
@@ -300,67 +293,55 @@ static void test_chip_lost(Client *c)
 	client_forget_signals(c);
 
 	check_int(kill(harness_daemon_pid(), SIGUSR1), 0);
+	/* Nothing ends: the programs go on, on the timeline, unseen. */
 	for (;;) {
-		_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-		const char *name, *result;
-
-		m = client_wait_signal(c, BLINKD_MANAGER_INTERFACE, "Finished", 3 * S);
+		_cleanup_(sd_bus_message_unrefp) sd_bus_message *m =
+			client_wait_signal(c, BLINKD_MANAGER_INTERFACE, "Finished", 1 * S);
 		if (!m)
 			break;
-		if (sd_bus_message_read(m, "ss", &name, &result) > 0 && streq(result, "failed"))
-			n_failed++;
-		else
-			n_other++;
-		if (n_failed + n_other == n_blink + n_steady)
-			break;
+		n_ended++;
 	}
-	check_int(n_failed, n_blink + n_steady);
-	check_int(n_other, 0);
+	check_int(n_ended, 0);
 
-	/* Up and answering; nothing runs; said once, and no spinning on the retries. */
+	/* Up and answering; everything still runs; said once; no spinning. */
 	check(harness_daemon_alive());
 	list = client_list(c, false);
-	check_str(list, "");
-	objects = client_managed_objects(c);
-	check_str(objects, "");
-	check_int(lit_property(c, lit, N_LINES), 0);
+	check_int(list ? count_lines(list) : 0, n_blink + n_steady);
+	check(lit_property(c, lit, N_LINES) >= (int)n_steady);
 	cpu_lost = cpu_ms_over(c, 2500 * MS);
-	check(cpu_lost < 100);
-	check_int(log_lines_containing("Failed to set lines on GPIO chip sim"), 1);
+	check(cpu_lost < 500);
+	check_int(log_lines_containing("is gone"), 1);
 
-	/* A program started while the chip is gone: whatever becomes of it, it is consistent. */
+	/* A program started while the chip is gone runs, and shows once it is back. */
 	r = client_start(c, "meanwhile", "{\"on\":{\"lines\":[150]}}", &error, NULL);
+	check_ok(r, &error);
 	sd_bus_error_free(&error);
 	check_int(kill(harness_daemon_pid(), SIGUSR2), 0);
 	client_settle(c, 300 * MS);
-	check_int(log_lines_containing("GPIO chip sim works again"), 1);
-	free(list);
-	list = client_list(c, false);
-	check_trace_is_lit(c);
-	if (r >= 0 && list && strstr(list, "meanwhile "))
-		check_int(lit_property(c, lit, N_LINES) == 1 && lit[0] == 150, 1);
+	check_int(log_lines_containing("is back"), 1);
+	/* The blinking ones stopped, what the chip shows is what the steady ones give it. */
+	for (unsigned i = 0; i < n_blink; i++) {
+		char name[16];
 
-	/* Back: new programs light their lines. */
-	r = client_start(c, "back", "{\"on\":{\"lines\":[199,0]}}", &error, NULL);
-	check_ok(r, &error);
-	sd_bus_error_free(&error);
+		snprintf(name, sizeof(name), "c%03u", i);
+		r = client_call(c, "Stop", &error, NULL, "s", name);
+		check_ok(r, &error);
+		sd_bus_error_free(&error);
+	}
 	check_trace_is_lit(c);
-	check(lit_property(c, lit, N_LINES) >= 2);
-	log = read_file(harness_daemon_log());
+	check_int(lit_property(c, lit, N_LINES), (int)n_steady + 1);
+
 	r = client_call(c, "StopAll", &error, NULL, NULL);
 	check_ok(r, &error);
 	sd_bus_error_free(&error);
 	check_trace_is_lit(c);
 	figure("the simulated chip vanishes (SIGUSR1) under %u blinking and %u steady programs, "
 	       "and returns (SIGUSR2) |"
-	       " all %zu end \"failed\"; the daemon answers, lists nothing, logs the loss once "
-	       "(one error line naming chip \"sim\") and its return once; %.1f ms CPU in 2.5 s "
-	       "while the chip is gone (no spinning; it retries every second); a Start while it "
-	       "is gone %s; after the return new programs light their lines",
-	       n_blink, n_steady, n_failed, cpu_lost,
-	       list && strstr(list, "meanwhile ") ? "runs, and its line is lit once the chip is "
-						   "back"
-						 : "does not run");
+	       " none ends; the daemon answers, lists all of them, logs the loss once and the "
+	       "return once; %.1f ms CPU in 2.5 s while the chip is gone (the programs run on, "
+	       "unwritten); a Start while it is gone runs, and after the return every line shows "
+	       "what its programs give it, as the trace confirms",
+	       n_blink, n_steady, cpu_lost);
 }
 
 /* ------------------------------------------------------------- full disk */

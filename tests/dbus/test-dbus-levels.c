@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Levels over D-Bus on the simulated chip, judged by the trace: a dim's duty
+ * cycle over a second, the PWM frequency from the config, the Levels
+ * property and signal, and a fade that ends where it should.
+ *
+ * The duty cycle is a ratio of times on the real clock, checked within 1%;
+ * under a wrapper (valgrind), where every wakeup is late by much more, only
+ * that edges happen.
+ */
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dbus-checks.h"
+
+static bool timing(void)
+{
+	return !harness_wrapper();
+}
+
+/* Time line @number spent lit in the trace within [@from, @to) ns, and its rising edges. */
+static uint64_t lit_ns(const Trace *t, unsigned number, uint64_t from, uint64_t to, size_t *ret_rising)
+{
+	uint64_t on = 0, since = 0;
+	int v = 0;
+	size_t rising = 0;
+
+	for (size_t i = 0; i < t->n; i++) {
+		const TraceEvent *e = &t->events[i];
+		uint64_t ns = e->ns < from ? from : e->ns > to ? to : e->ns;
+
+		if (e->offset != number)
+			continue;
+		if (v && !e->value)
+			on += ns - since;
+		if (!v && e->value) {
+			since = ns;
+			if (e->ns >= from && e->ns < to)
+				rising++;
+		}
+		v = e->value;
+	}
+	if (v)
+		on += to - (since > from ? since : from);
+	if (ret_rising)
+		*ret_rising = rising;
+	return on;
+}
+
+/* The first event of @number at or after index @from. */
+static const TraceEvent *first_event(const Trace *t, size_t from, unsigned number)
+{
+	for (size_t i = from; i < t->n; i++)
+		if (t->events[i].offset == number)
+			return &t->events[i];
+	return NULL;
+}
+
+static double level_of(Client *c, unsigned number)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+	unsigned n;
+	double level, found = -1;
+
+	if (client_get_property(c, BLINKD_OBJECT_PATH, BLINKD_MANAGER_INTERFACE, "Levels", "a(ud)",
+				&m) < 0)
+		return -2;
+	if (sd_bus_message_enter_container(m, 'a', "(ud)") > 0)
+		while (sd_bus_message_read(m, "(ud)", &n, &level) > 0)
+			if (n == number)
+				found = level;
+	return found;
+}
+
+static void test_dim_duty(Client *c)
+{
+	sd_bus_error error = SD_BUS_ERROR_NULL;
+	const TraceEvent *first;
+	Trace t = {};
+	size_t mark = trace_mark(), rising;
+	uint64_t on, from;
+	int r;
+
+	r = client_call(c, "Subscribe", &error, NULL, NULL);
+	check_ok(r, &error);
+	client_forget_signals(c);
+	r = client_start(c, "dim", "{\"dim\":{\"lines\":[11],\"level\":0.3,\"for\":\"1200ms\"}}",
+			 &error, NULL);
+	check_ok(r, &error);
+	client_settle(c, 100 * MS);
+	check(fabs(level_of(c, 11) - 0.3) < 1e-9);
+	check(client_wait_signal(c, BLINKD_MANAGER_INTERFACE, "Levels", 2 * S) != NULL);
+	check(client_wait_finished(c, "dim", 5 * S, NULL));
+
+	read_trace(&t);
+	first = first_event(&t, mark, 11);
+	check(first != NULL);
+	if (!first) {
+		trace_done(&t);
+		return;
+	}
+	/* One second from the first edge: 200 periods of 5 ms at the default 200 Hz. */
+	from = first->ns;
+	on = lit_ns(&t, 11, from, from + 1000000000ULL, &rising);
+	if (timing()) {
+		double duty = (double)on / 1e9;
+
+		if (fabs(duty - 0.3) >= 0.01)
+			fprintf(stderr, "duty cycle %.4f, expected 0.3\n", duty);
+		check(fabs(duty - 0.3) < 0.01);
+		check(rising >= 190 && rising <= 201);
+	} else
+		check(rising > 0);
+	check_int(trace_value_after(&t, t.n, 11), 0);
+	trace_done(&t);
+	sd_bus_error_free(&error);
+}
+
+/* A fade's end: 1 s later it is over, and the line dark. */
+static void test_fade(Client *c)
+{
+	sd_bus_error error = SD_BUS_ERROR_NULL;
+	usec_t t0 = now_usec(CLOCK_MONOTONIC), took;
+	int r;
+
+	r = client_start(c, "fade", "{\"fade\":{\"lines\":[10],\"from\":1,\"to\":0,\"over\":\"300ms\"}}",
+			 &error, NULL);
+	check_ok(r, &error);
+	client_settle(c, 150 * MS);
+	if (timing()) {
+		double l = level_of(c, 10);
+		check(l > 0 && l < 1);
+	}
+	check(client_wait_finished(c, "fade", 5 * S, NULL));
+	took = now_usec(CLOCK_MONOTONIC) - t0;
+	if (timing())
+		check(took >= 300 * MS && took < 2 * S);
+	check(level_of(c, 10) < 0); /* not above 0 any more */
+	sd_bus_error_free(&error);
+}
+
+/* "pwm_hz": 1000 makes 1 ms periods. */
+static void test_pwm_hz(Client *c)
+{
+	sd_bus_error error = SD_BUS_ERROR_NULL;
+	Trace t = {};
+	size_t mark, rising;
+	const TraceEvent *first;
+	int r;
+
+	check_int(harness_stop_daemon(SIGTERM), 0);
+	harness_restart_daemon("{\"chip\":\"sim\",\"pwm_hz\":1000}");
+	client_free(c);
+	c = client_new();
+	mark = trace_mark();
+	r = client_start(c, "dim", "{\"dim\":{\"lines\":[11],\"level\":0.5,\"for\":\"500ms\"}}",
+			 &error, NULL);
+	check_ok(r, &error);
+	check(client_wait_finished(c, "dim", 5 * S, NULL));
+	read_trace(&t);
+	first = first_event(&t, mark, 11);
+	check(first != NULL);
+	if (first) {
+		(void)lit_ns(&t, 11, first->ns, first->ns + 400000000ULL, &rising);
+		if (timing())
+			check(rising >= 380 && rising <= 401);
+		else
+			check(rising > 0);
+	}
+	trace_done(&t);
+	client_free(c);
+	sd_bus_error_free(&error);
+}
+
+int main(void)
+{
+	Client *c;
+
+	harness_init();
+	harness_start_daemon("{\"chip\":\"sim\"}");
+	c = client_new();
+	test_dim_duty(c);
+	test_fade(c);
+	test_pwm_hz(c);
+	return test_summary("test-dbus-levels");
+}
