@@ -26,7 +26,11 @@ typedef enum ArgType {
 	ARG_DURATION, /* a number with a unit: 300ms */
 	ARG_COUNT,    /* a whole number */
 	ARG_PROGRAM,
-	ARG_NAME, /* a definition's name: a word or a string */
+	ARG_NAME,  /* a definition's name: a word or a string */
+	ARG_LEVEL, /* a number from 0 to 1: 0.25 */
+	ARG_WORD,  /* one of the words the JSON parser takes there: linear */
+	ARG_TEXT,  /* a string, or a word: "SOS" */
+	ARG_STEPS, /* [[LEVEL, DURATION or 0], ...] */
 } ArgType;
 
 /* One argument of a kind: what it is, and where it goes in the JSON form. */
@@ -72,6 +76,27 @@ static const TextKind text_kinds[] = {
 	  { { .name = "TIMES", .type = ARG_COUNT, .key = "times" },
 	    { .name = "PROGRAM", .type = ARG_PROGRAM, .key = "program" } } },
 	{ "call", { { .name = "NAME", .type = ARG_NAME } } },
+	{ "dim",
+	  { { .name = "LINES", .type = ARG_LINES, .key = "lines" },
+	    { .name = "LEVEL", .type = ARG_LEVEL, .key = "level" },
+	    { .name = "FOR", .type = ARG_DURATION, .key = "for", .optional = true } } },
+	{ "fade",
+	  { { .name = "LINES", .type = ARG_LINES, .key = "lines" },
+	    { .name = "FROM", .type = ARG_LEVEL, .key = "from" },
+	    { .name = "TO", .type = ARG_LEVEL, .key = "to" },
+	    { .name = "OVER", .type = ARG_DURATION, .key = "over" },
+	    { .name = "CURVE", .type = ARG_WORD, .key = "curve", .optional = true } } },
+	{ "pattern",
+	  { { .name = "LINES", .type = ARG_LINES, .key = "lines" },
+	    { .name = "STEPS", .type = ARG_STEPS, .key = "steps" },
+	    { .name = "TIMES", .type = ARG_COUNT, .key = "times", .optional = true } } },
+	{ "heartbeat",
+	  { { .name = "LINES", .type = ARG_LINES, .key = "lines" },
+	    { .name = "PERIOD", .type = ARG_DURATION, .key = "period", .optional = true } } },
+	{ "morse",
+	  { { .name = "LINES", .type = ARG_LINES, .key = "lines" },
+	    { .name = "TEXT", .type = ARG_TEXT, .key = "text" },
+	    { .name = "UNIT", .type = ARG_DURATION, .key = "unit", .optional = true } } },
 };
 
 static const TextKind *kind_find(const char *name, size_t len)
@@ -107,7 +132,7 @@ static const char *kind_usage(const TextKind *k, char buf[static 128])
 	return buf;
 }
 
-/* "blink, cycle, ..., call", for messages. */
+/* "blink, cycle, ..., morse", for messages. */
 static const char *kind_list(char buf[static 160])
 {
 	size_t len = 0;
@@ -774,6 +799,150 @@ static int parse_name(TextParser *ps, json_object **ret)
 	return take_value(ps, placed_at(ps, v, t), ret);
 }
 
+/*
+ * LEVEL: a number, read by json-c as the JSON parser reads one (JSON has no
+ * leading zeros: they are dropped); its range is the JSON parser's to check.
+ */
+static int parse_level(TextParser *ps, json_object **ret)
+{
+	Token *t = &ps->token;
+	const char *digits = t->start, *end = t->start + t->len;
+	char buf[64], number[64];
+	size_t n = 0;
+
+	if (t->type != TOKEN_NUMBER)
+		return fail(ps, t, "expected a level from 0 to 1, such as 0.5; found %s",
+			    describe(t, buf));
+	if (*digits == '-')
+		number[n++] = *digits++;
+	while (end - digits > 1 && digits[0] == '0' && is_digit(digits[1]))
+		digits++;
+	if ((size_t)(end - digits) >= sizeof(number) - n)
+		return fail(ps, t, "%.*s has too many digits for a level",
+			    utf8_prefix(t->start, t->len, 40), t->start);
+	memcpy(number + n, digits, (size_t)(end - digits));
+	number[n + (size_t)(end - digits)] = '\0';
+	return take_value(ps, placed_at(ps, json_tokener_parse(number), t), ret);
+}
+
+/* A word the JSON parser checks: curve's linear or perceived. */
+static int parse_word(TextParser *ps, const Param *param, json_object **ret)
+{
+	Token *t = &ps->token;
+	char buf[64];
+
+	if (t->type != TOKEN_WORD)
+		return fail(ps, t, "expected %s, a word; found %s", param->name, describe(t, buf));
+	return take_value(ps, placed_at(ps, json_object_new_string_len(t->start, (int)t->len), t),
+			  ret);
+}
+
+static int parse_text(TextParser *ps, json_object **ret)
+{
+	Token *t = &ps->token;
+	json_object *v;
+	char buf[64];
+
+	if (t->type == TOKEN_STRING)
+		v = json_object_new_string(t->string);
+	else if (t->type == TOKEN_WORD)
+		v = json_object_new_string_len(t->start, (int)t->len);
+	else
+		return fail(ps, t, "expected a text in quotes, such as \"SOS\"; found %s",
+			    describe(t, buf));
+	return take_value(ps, placed_at(ps, v, t), ret);
+}
+
+/* [LEVEL, DURATION or 0]: one step of a pattern. */
+static int parse_step(TextParser *ps, json_object **ret)
+{
+	_cleanup_(json_object_putp) json_object *step = NULL;
+	Token *t = &ps->token;
+	json_object *v = NULL;
+	char buf[64];
+	int r;
+
+	if (!is_punct(ps, '['))
+		return fail(ps, t, "expected a step [LEVEL, DURATION], found %s", describe(t, buf));
+	step = placed_at(ps, json_object_new_array_ext(2), t);
+	if (!step)
+		return -ENOMEM;
+	r = next_token(ps);
+	if (r >= 0)
+		r = parse_level(ps, &v);
+	if (r >= 0)
+		r = array_add(step, v);
+	if (r < 0)
+		return r;
+	if (!is_punct(ps, ','))
+		return fail(ps, t, "expected \",\" and the step's duration, found %s",
+			    describe(t, buf));
+	r = next_token(ps);
+	if (r < 0)
+		return r;
+	/* 0: a jump to the level, as in the JSON form. */
+	if (t->type == TOKEN_NUMBER && !t->fraction && t->integer == 0)
+		r = take_value(ps, placed_at(ps, json_object_new_int(0), t), &v);
+	else if (t->type == TOKEN_NUMBER)
+		return fail(ps, t, "a step's duration has its unit, as in 300ms, or is 0 (a jump)");
+	else
+		r = parse_duration(ps, &v);
+	if (r >= 0)
+		r = array_add(step, v);
+	if (r < 0)
+		return r;
+	if (!is_punct(ps, ']'))
+		return fail(ps, t, "expected \"]\" after the step's duration, found %s",
+			    describe(t, buf));
+	r = next_token(ps);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(step);
+	return 0;
+}
+
+/* STEPS: [[LEVEL, DURATION or 0], ...]. */
+static int parse_steps(TextParser *ps, json_object **ret)
+{
+	_cleanup_(json_object_putp) json_object *steps = NULL;
+	Token *t = &ps->token;
+	json_object *step = NULL;
+	char buf[64];
+	int r;
+
+	if (!is_punct(ps, '['))
+		return fail(ps, t, "expected the steps, [[LEVEL, DURATION], ...]; found %s",
+			    describe(t, buf));
+	steps = placed_at(ps, json_object_new_array(), t);
+	if (!steps)
+		return -ENOMEM;
+	r = next_token(ps);
+	if (r < 0)
+		return r;
+	/* [] is the JSON parser's to refuse. */
+	if (!is_punct(ps, ']'))
+		for (;;) {
+			r = parse_step(ps, &step);
+			if (r >= 0)
+				r = array_add(steps, step);
+			if (r < 0)
+				return r;
+			if (is_punct(ps, ']'))
+				break;
+			if (!is_punct(ps, ','))
+				return fail(ps, t, "expected \",\" or \"]\" in the steps, found %s",
+					    describe(t, buf));
+			r = next_token(ps);
+			if (r < 0)
+				return r;
+		}
+	r = next_token(ps);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(steps);
+	return 0;
+}
+
 static int parse_program(TextParser *ps, unsigned depth, json_object **ret);
 
 static int parse_argument(TextParser *ps, const Param *param, unsigned depth, json_object **ret)
@@ -789,6 +958,14 @@ static int parse_argument(TextParser *ps, const Param *param, unsigned depth, js
 		return parse_program(ps, depth + 1, ret);
 	case ARG_NAME:
 		return parse_name(ps, ret);
+	case ARG_LEVEL:
+		return parse_level(ps, ret);
+	case ARG_WORD:
+		return parse_word(ps, param, ret);
+	case ARG_TEXT:
+		return parse_text(ps, ret);
+	case ARG_STEPS:
+		return parse_steps(ps, ret);
 	}
 	return -EINVAL;
 }
@@ -1079,6 +1256,39 @@ static int print_lines(FILE *f, json_object *v)
 	}
 }
 
+/* A level as the canonical JSON writes it: 0, 0.25, 1. */
+static int print_level(FILE *f, json_object *v)
+{
+	if (!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double))
+		return -EINVAL;
+	fputs(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN), f);
+	return 0;
+}
+
+static int print_steps(FILE *f, json_object *v)
+{
+	if (!json_object_is_type(v, json_type_array))
+		return -EINVAL;
+	fputc('[', f);
+	for (size_t i = 0; i < json_object_array_length(v); i++) {
+		json_object *step = json_object_array_get_idx(v, i), *d;
+
+		if (!json_object_is_type(step, json_type_array) ||
+		    json_object_array_length(step) != 2)
+			return -EINVAL;
+		fputs(i > 0 ? ", [" : "[", f);
+		if (print_level(f, json_object_array_get_idx(step, 0)) < 0)
+			return -EINVAL;
+		d = json_object_array_get_idx(step, 1);
+		if (json_object_is_type(d, json_type_int))
+			fprintf(f, ", %" PRId64 "]", json_object_get_int64(d));
+		else
+			fprintf(f, ", %s]", json_object_get_string(d));
+	}
+	fputc(']', f);
+	return 0;
+}
+
 static int print_program(FILE *f, json_object *j);
 
 static int print_argument(FILE *f, const Param *param, json_object *v)
@@ -1097,6 +1307,16 @@ static int print_argument(FILE *f, const Param *param, json_object *v)
 	case ARG_NAME:
 		print_name(f, json_object_get_string(v), false);
 		return 0;
+	case ARG_LEVEL:
+		return print_level(f, v);
+	case ARG_WORD:
+		fputs(json_object_get_string(v), f);
+		return 0;
+	case ARG_TEXT:
+		print_string(f, json_object_get_string(v));
+		return 0;
+	case ARG_STEPS:
+		return print_steps(f, v);
 	}
 	return -EINVAL;
 }

@@ -191,6 +191,93 @@ static void test_kinds(void)
 	}
 }
 
+/* The kinds of levels: a level is a number from 0 to 1, kept to 1/10000. */
+static void test_levels(void)
+{
+	check_text("dim(row 1, 0.25)", "{\"dim\":{\"lines\":{\"row\":1},\"level\":0.25}}",
+		   "dim(row 1, 0.25)");
+	check_text("dim([11, 10], 00.500, 90s)",
+		   "{\"dim\":{\"lines\":[11,10],\"level\":0.5,\"for\":\"90s\"}}",
+		   "dim([11, 10], 0.5, 90s)");
+	check_text("dim(11, 1)", "{\"dim\":{\"lines\":[11],\"level\":1}}", "dim(11, 1)");
+	check_text("dim(11, 0.00005)", "{\"dim\":{\"lines\":[11],\"level\":0.0001}}",
+		   "dim(11, 0.0001)");
+	/* The example, on a line named status. */
+	check_text_flags("fade(status, 0, 1, 2s)",
+			 "{\"fade\":{\"lines\":[\"status\"],\"from\":0,\"to\":1,\"over\":\"2s\"}}",
+			 "fade(status, 0, 1, 2s)", PROGRAM_PARSE_NAMES_UNCHECKED);
+	check_text("fade(col 0, 1, 0.1, 1.5s, linear)",
+		   "{\"fade\":{\"lines\":{\"col\":0},\"from\":1,\"to\":0.1,\"over\":\"1500ms\","
+		   "\"curve\":\"linear\"}}",
+		   "fade(col 0, 1, 0.1, 1500ms, linear)");
+	check_text("fade(11, 0, 1, 2s, perceived)",
+		   "{\"fade\":{\"lines\":[11],\"from\":0,\"to\":1,\"over\":\"2s\"}}",
+		   "fade(11, 0, 1, 2s)");
+	check_text("pattern(row 0, [[1, 100ms], [0, 0], [0.5, 0.4s]], 3)",
+		   "{\"pattern\":{\"lines\":{\"row\":0},\"steps\":[[1,\"100ms\"],[0,0],"
+		   "[0.5,\"400ms\"]],\"times\":3}}",
+		   "pattern(row 0, [[1, 100ms], [0, 0], [0.5, 400ms]], 3)");
+	check_text("pattern(all, [[0.75, 0], [0.25, 1s]])",
+		   "{\"pattern\":{\"lines\":\"all\",\"steps\":[[0.75,0],[0.25,\"1s\"]]}}",
+		   "pattern(all, [[0.75, 0], [0.25, 1s]])");
+	check_text("heartbeat(11)", "{\"heartbeat\":{\"lines\":[11]}}", "heartbeat(11)");
+	check_text("heartbeat(11, 1200ms)", "{\"heartbeat\":{\"lines\":[11]}}", "heartbeat(11)");
+	check_text("heartbeat(row 2, 2s)",
+		   "{\"heartbeat\":{\"lines\":{\"row\":2},\"period\":\"2s\"}}",
+		   "heartbeat(row 2, 2s)");
+	check_text("morse(row 0, SOS)", "{\"morse\":{\"lines\":{\"row\":0},\"text\":\"SOS\"}}",
+		   "morse(row 0, \"SOS\")");
+	check_text("morse(11, \"hello world\", 50ms)",
+		   "{\"morse\":{\"lines\":[11],\"text\":\"hello world\",\"unit\":\"50ms\"}}",
+		   "morse(11, \"hello world\", 50ms)");
+	check_text("forever(sequence(fade(row 2, 0, 1, 1s), fade(row 2, 1, 0, 1s)))",
+		   "{\"forever\":{\"sequence\":["
+		   "{\"fade\":{\"lines\":{\"row\":2},\"from\":0,\"to\":1,\"over\":\"1s\"}},"
+		   "{\"fade\":{\"lines\":{\"row\":2},\"from\":1,\"to\":0,\"over\":\"1s\"}}]}}",
+		   "forever(sequence(fade(row 2, 0, 1, 1s), fade(row 2, 1, 0, 1s)))");
+
+	/* Syntax. */
+	check_error("dim(11, 0.5s)", 1, 9,
+		    "expected a level from 0 to 1, such as 0.5; found \"0.5s\"");
+	check_error("dim(11, half)", 1, 9, "expected a level from 0 to 1");
+	check_error("dim(11, 0.12345678901234567890123456789012345678901234567890"
+		    "12345678901234567890)",
+		    1, 9,
+		    "has too many digits for a level");
+	check_error("fade(11, 0, 1, 2s, \"linear\")", 1, 20,
+		    "expected CURVE, a word; found a string");
+	check_error("fade(11, 0, 1)", 1, 14,
+		    "OVER is missing: fade(LINES, FROM, TO, OVER, CURVE?)");
+	check_error("pattern(11, 1)", 1, 13,
+		    "expected the steps, [[LEVEL, DURATION], ...]; found \"1\"");
+	check_error("pattern(11, [1, 100ms])", 1, 14,
+		    "expected a step [LEVEL, DURATION], found \"1\"");
+	check_error("pattern(11, [[1]])", 1, 16, "expected \",\" and the step's duration");
+	check_error("pattern(11, [[1, 100ms, 2]])", 1, 23,
+		    "expected \"]\" after the step's duration");
+	check_error("pattern(11, [[1, 5]])", 1, 18,
+		    "a step's duration has its unit, as in 300ms, or is 0");
+	check_error("pattern(11, [[1, 100ms] [0, 0]])", 1, 25,
+		    "expected \",\" or \"]\" in the steps");
+	check_error("pattern(11, [[1, 100ms],])", 1, 25, "expected a step");
+	check_error("morse(11, 17)", 1, 11,
+		    "expected a text in quotes, such as \"SOS\"; found \"17\"");
+
+	/* The rules, where the text wrote the value. */
+	check_error("dim(11, 1.5)", 1, 9, "must be a level from 0 to 1");
+	check_error("dim(11, -0.5)", 1, 9, "must be a level from 0 to 1");
+	check_error("fade(11, 0, 1, 2s, bouncy)", 1, 20, "must be \"perceived\" or \"linear\"");
+	check_error("fade(11, 0, 1, 50us)", 1, 16, "must be between 100us and 1d");
+	check_error("pattern(11, [])", 1, 13, "must hold at least one step");
+	check_error("pattern(11, [[1, 100ms], [2, 0]])", 1, 27, "must be a level from 0 to 1");
+	check_error("pattern(11, [[1, 100ms], [0, 2d]])", 1, 30, "must be between 100us and 1d");
+	check_error("pattern(11, [[1, 100ms]], 0)", 1, 27, "between 1 and 2147483647");
+	check_error("sequence(wait(1s), pattern(11, [[1, 0]]))", 1, 20, "needs a step that lasts");
+	check_error("morse(11, \"\")", 1, 11, "has nothing to send");
+	check_error("morse(11, \"SOS!\")", 1, 11, "character 4 ('!') has no Morse code");
+	check_error("any(wait(1s),\n    heartbeat(11, 100ms))", 2, 5, "must be at least 560ms");
+}
+
 static void test_lines(void)
 {
 	/* A list of one line is written as the line alone. */
@@ -347,13 +434,15 @@ static void test_syntax_errors(void)
 {
 	/* Programs. */
 	check_error("", 1, 1, "expected a program (blink, cycle, on, wait, sequence, all, any, "
-			      "forever, repeat, call), found the end of the text");
+			      "forever, repeat, call, dim, fade, pattern, heartbeat, morse), "
+			      "found the end of the text");
 	check_error("  \n# nothing\n", 3, 1, "found the end of the text");
 	check_error("flash(1s)", 1, 1, "unknown program \"flash\" (expected blink, cycle");
 	check_error("42", 1, 1, "expected a program");
 	check_error("[]", 1, 1, "expected a program");
 	check_error("\"on\"", 1, 1, "expected a program (blink, cycle, on, wait, sequence, all, "
-				    "any, forever, repeat, call), found a string");
+				    "any, forever, repeat, call, dim, fade, pattern, heartbeat, "
+				    "morse), found a string");
 	check_error("blink", 1, 6, "expected \"(\" after blink, found the end of the text: "
 				   "blink(LINES, INTERVAL, TIMES?)");
 	check_error("wait 1s", 1, 6, "expected \"(\" after wait, found \"1s\"");
@@ -600,6 +689,7 @@ int main(void)
 	check_int(layout_name_unnamed_lines(layout), 0);
 
 	test_kinds();
+	test_levels();
 	test_lines();
 	test_layout();
 	test_talk();

@@ -26,7 +26,9 @@ for program in \
 	'all(on([6, 12, 8, 23, 15]), forever(sequence(on([9, 17], 2s), wait(200ms))))' \
 	'repeat(2, sequence(on(row 2, 100ms), wait(150ms)))' \
 	'on(["pinctrl-rp1:GPIO17", status, "all"], 1m)' \
-	'sequence(wait(1500ms), call("1st"), call(smiley))'; do
+	'sequence(wait(1500ms), call("1st"), call(smiley))' \
+	'fade(status, 0, 1, 2s)' \
+	'all(dim(col 0, 0.25), pattern(row 0, [[1, 100ms], [0, 0]], 3), morse(11, "SOS"))'; do
 	run 0 client validate --program "$program"
 	json=$(cat "$OUT")
 	run 0 client validate --text --program "$json"
