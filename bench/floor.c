@@ -263,7 +263,7 @@ static int run(int argc, char *argv[])
 	if (r < 0)
 		return log_error_errno(r, "Failed to make the layout (a line twice?): %m");
 	/* The daemon's simulated chip, as the daemon opens it: every offset there is. */
-	r = sim_chip_new(&chip, "sim", "sim", LAYOUT_OFFSET_MAX + 1, NULL, true);
+	r = sim_chip_new(&chip, "sim", "sim", LAYOUT_OFFSET_MAX + 1, NULL, NULL, true);
 	if (r < 0)
 		return log_oom();
 	lines = calloc(n_all, sizeof(GpioLine));

@@ -145,11 +145,54 @@ int client_report_bus_error(const Client *c, const sd_bus_error *error, int r);
 int client_report_program_error(const char *path, const char *message);
 
 /*
- * client_get_layout() - the daemon's Layout property as a Layout.
+ * client_get_layout() - the daemon's layout: its lines from the Lines
+ * property, with the daemon's numbers, aliases, references, settings and the
+ * names their chips give them, and the matrix from the Layout property (none
+ * when it is empty). From a daemon without Lines, the Layout property alone:
+ * offsets on one chip. l->chips[k] is the k-th chip of the daemon's Chips
+ * property, each line's chip an index into it.
  * Returns 0, a positive ExitStatus when the call failed, or a negative errno
  * (both reported).
  */
 int client_get_layout(Client *c, Layout **ret);
+
+/*
+ * client_get_layout_labels() - client_get_layout(), and in @ret_labels the
+ * label of each line's chip, by position in l->lines, as Lines gives it
+ * (NULL from a daemon without Lines).
+ */
+int client_get_layout_labels(Client *c, Layout **ret, char ***ret_labels);
+
+/*
+ * client_layout_from_lines() - the layout of a Lines value at @m
+ * (a(sssa{sv})), with the matrix of numbers @matrix (@n_rows x @n_cols, none
+ * for 0), and the chip labels by position if @ret_labels is not NULL.
+ * Returns 0, -EBADMSG for a value that does not make a layout, or another
+ * negative errno; nothing is reported.
+ */
+int client_layout_from_lines(sd_bus_message *m, unsigned n_rows, unsigned n_cols,
+			     const unsigned *matrix, Layout **ret, char ***ret_labels);
+
+/* A chip of the daemon's layout, from its Chips property. */
+typedef struct ClientChip {
+	char *label; /* "" while never seen, for a chip named by its path */
+	char *path;  /* "" while never seen, for a chip named by its label or name */
+	bool present;
+} ClientChip;
+
+/*
+ * client_get_chips() - the daemon's Chips property; none (0 chips) from a
+ * daemon without it. Returns 0, a positive ExitStatus or a negative errno
+ * (reported).
+ */
+int client_get_chips(Client *c, ClientChip **ret, size_t *ret_n);
+
+/* client_read_chips() - a Chips value at @m (a(ssb)). Returns 0 or a negative errno. */
+int client_read_chips(sd_bus_message *m, ClientChip **ret, size_t *ret_n);
+void client_chips_free(ClientChip *chips, size_t n);
+
+/* How the client names line @i (a position in l->lines): its alias, else its reference. */
+const char *client_line_label(const Layout *l, size_t i);
 
 /*
  * client_list_names() - the names of the running programs, from List(),

@@ -67,7 +67,8 @@ static int lines_new(const ProgramOptions *o, json_object **ret)
 	case LINES_ROW:
 	case LINES_COL:
 		if (parse_integer(o->lines, &v) < 0 || v < INT32_MIN || v > INT32_MAX)
-			return client_usage_error("--%s: \"%s\" is not a number.",
+			return client_usage_error("--%s: \"%s\" is not a number; lines by alias "
+						  "or name go with --lines.",
 						  o->lines_kind == LINES_ROW ? "row" : "col",
 						  o->lines);
 		j = json_object_new_object();

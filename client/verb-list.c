@@ -23,12 +23,13 @@ static const char list_help[] =
 	"Usage: blinkd-client list [--json]\n"
 	"\n"
 	"The running programs, sorted by name: NAME, AGE (since it started; negative\n"
-	"while it waits for its --at time), LINES (the offsets it drives), PRIO and\n"
-	"FLAGS (bound, persistent, timeout=DURATION, scheduled), shown when a program\n"
-	"has a priority or a flag, and PROGRAM (its canonical text).\n"
+	"while it waits for its --at time), LINES (the lines it drives: by alias, else\n"
+	"as the configuration writes them), PRIO and FLAGS (bound, persistent,\n"
+	"timeout=DURATION, scheduled), shown when a program has a priority or a flag,\n"
+	"and PROGRAM (its canonical text).\n"
 	"\n"
 	"      --json   an array of {\"name\", \"started_usec\" (CLOCK_REALTIME),\n"
-	"               \"lines\", \"program\", \"priority\", \"bound\",\n"
+	"               \"lines\" (numbers), \"program\", \"priority\", \"bound\",\n"
 	"               \"persistent\", \"timeout_usec\" (0: none), \"scheduled\"}\n"
 	"               objects\n"
 	"\n"
@@ -288,7 +289,8 @@ static bool has_flags(const ProgramInfo *info)
 	return info->bound || info->persistent || info->timeout_usec > 0 || info->scheduled;
 }
 
-static char *format_lines(const ProgramInfo *info)
+/* The lines by alias, else by reference; by number without a layout or for a line it lacks. */
+static char *format_lines(const ProgramInfo *info, const Layout *layout)
 {
 	char *buf = NULL;
 	size_t size = 0;
@@ -296,8 +298,14 @@ static char *format_lines(const ProgramInfo *info)
 
 	if (!f)
 		return NULL;
-	for (size_t i = 0; i < info->n_lines; i++)
-		fprintf(f, "%s%u", i ? "," : "", info->lines[i]);
+	for (size_t i = 0; i < info->n_lines; i++) {
+		int k = layout ? layout_index_of(layout, info->lines[i]) : -1;
+
+		if (k >= 0)
+			fprintf(f, "%s%s", i ? "," : "", client_line_label(layout, (size_t)k));
+		else
+			fprintf(f, "%s%u", i ? "," : "", info->lines[i]);
+	}
 	if (info->n_lines == 0)
 		fputs("-", f);
 	if (fclose(f) != 0) {
@@ -312,7 +320,7 @@ static int max_int(int a, int b)
 	return a > b ? a : b;
 }
 
-static void print_table(const ProgramInfo *infos, size_t n)
+static void print_table(const ProgramInfo *infos, size_t n, const Layout *layout)
 {
 	struct timespec ts;
 	uint64_t now;
@@ -328,7 +336,7 @@ static void print_table(const ProgramInfo *infos, size_t n)
 		w_name = max_int(w_name, (int)strlen(infos[i].name));
 		w_age = max_int(w_age, (int)strlen(format_age(infos[i].started_usec, now, age)));
 		if (lines)
-			lines[i] = format_lines(&infos[i]);
+			lines[i] = format_lines(&infos[i], layout);
 		w_lines = max_int(w_lines, lines && lines[i] ? (int)strlen(lines[i]) : 1);
 		w_prio = max_int(w_prio, snprintf(prio, sizeof(prio), "%" PRIi32,
 						  infos[i].priority));
@@ -440,8 +448,19 @@ int verb_list(int argc, char **argv, Client *c)
 
 	if (c->json)
 		r = print_json(infos, n);
-	else
-		print_table(infos, n);
+	else {
+		_cleanup_(layout_freep) Layout *layout = NULL;
+		int level = log_get_max_level();
+
+		/* Names for the LINES column; without them, numbers, and no word about why. */
+		if (n > 0) {
+			log_set_max_level(LOG_CRIT);
+			if (client_get_layout(c, &layout) != 0)
+				layout = layout_free(layout);
+			log_set_max_level(level);
+		}
+		print_table(infos, n, layout);
+	}
 	program_infos_free(infos, n);
 	return r;
 }

@@ -37,8 +37,9 @@
 	"Program options:\n"                                                                       \
 	"      --row N              the lines of row N of the daemon's matrix\n"                   \
 	"      --col N              the lines of column N\n"                                       \
-	"      --lines LINE,...     lines by offset or by name: --lines 11,10,GPIO27\n"            \
-	"      --all                every line of the matrix\n"                                    \
+	"      --lines LINE,...     lines by number, alias, name or reference:\n"                  \
+	"                           --lines 11,status,GPIO27,expander:3\n"                        \
+	"      --all                every line of the layout\n"                                    \
 	"      --interval DURATION  blink, cycle: the interval (default 0.5s)\n"                   \
 	"      --times N            blink: on-off cycles; cycle: rounds (default forever)\n"       \
 	"      --for DURATION       on: switch off after DURATION and end (default never)\n"       \

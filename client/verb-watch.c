@@ -1,17 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * watch: the matrix, live. On a terminal it is drawn on the alternate
+ * watch: the lines, live. On a terminal they are drawn on the alternate
  * screen and redrawn in place on every Frame signal, with the running
- * programs below it; Ctrl-C, SIGTERM or "q" give the terminal back as it
- * was. Without a terminal, one line per frame: "<monotonic usec> <lit
- * offsets, comma-separated, or ->". With --once, the current state, as text
- * or JSON, and no loop.
+ * programs below them; Ctrl-C, SIGTERM or "q" give the terminal back as it
+ * was. A layout with a matrix is drawn as the matrix, its other lines
+ * listed below it; one without as a list, a line a row, with the chip each
+ * is on and whether that chip is there (the Chips and Lines properties,
+ * followed through PropertiesChanged). Without a terminal, one line per
+ * frame: "<monotonic usec> <lit line numbers, comma-separated, or ->". With
+ * --once, the current state, as text or JSON, and no loop.
  */
 #include <getopt.h>
 #include <inttypes.h>
 #include <langinfo.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <termios.h>
@@ -26,16 +30,19 @@
 static const char watch_help[] =
 	"Usage: blinkd-client watch [--once] [--json]\n"
 	"\n"
-	"Draw the daemon's matrix in the terminal, lit and dark cells in its rows\n"
-	"and columns, redrawn in place whenever a line changes, with the names of\n"
-	"the running programs below it. Ctrl-C or q quits and leaves the terminal\n"
-	"as it was. When standard output is not a terminal, print one line per\n"
-	"change instead: the daemon's CLOCK_MONOTONIC time in microseconds and the\n"
-	"lit offsets, comma-separated (\"-\" for none).\n"
+	"Draw the daemon's lines in the terminal, redrawn in place whenever one\n"
+	"changes, with the names of the running programs below them: its matrix as\n"
+	"lit and dark cells in rows and columns, and lines without a matrix (or\n"
+	"outside it) as a list: lit or dark, alias, chip and offset, and whether\n"
+	"the chip is absent. Ctrl-C or q quits and leaves the terminal as it was.\n"
+	"When standard output is not a terminal, print one line per change instead:\n"
+	"the daemon's CLOCK_MONOTONIC time in microseconds and the numbers of the\n"
+	"lit lines, comma-separated (\"-\" for none).\n"
 	"\n"
 	"      --once   print the current state and exit\n"
-	"      --json   with --once: {\"rows\" (the matrix of offsets), \"lit\",\n"
-	"               \"programs\" (the names of the running programs)}\n"
+	"      --json   with --once: {\"rows\" (the matrix of line numbers), \"lit\",\n"
+	"               \"programs\" (the names of the running programs), \"lines\"\n"
+	"               (each line: number, ref, alias, chip, offset, present, lit)}\n"
 	"\n"
 	"Exit status: 0 done, 2 bad usage, 3 daemon not reachable or gone.\n";
 
@@ -46,11 +53,16 @@ static const char watch_help[] =
 #define ANSI_NORMAL_SCREEN "\033[?1049l"
 #define ANSI_HIDE_CURSOR "\033[?25l"
 #define ANSI_SHOW_CURSOR "\033[?25h"
+#define ANSI_DIM "\033[2m"
+#define ANSI_NORMAL_INTENSITY "\033[22m"
 
 typedef struct Watch {
 	Client *client;
 	sd_event *event;
 	Layout *layout;
+	char **labels;	      /* each line's chip label, by position; NULL from an old daemon */
+	ClientChip *chips;    /* the Chips property, by the layout's chip index */
+	size_t n_chips;
 	char *chip;
 	bool *lit;	      /* by position in layout->lines */
 	uint64_t lit_cookie;  /* Frames older than the Lit reply are stale */
@@ -58,6 +70,7 @@ typedef struct Watch {
 	bool listing;	      /* a List() call is on its way */
 	bool list_again;      /* and the programs changed since it left */
 	bool tty;
+	bool dim;	      /* the chip column in faint type */
 	bool screen_taken;    /* the alternate screen is on, the cursor hidden */
 	bool termios_changed; /* echo and line buffering are off */
 	struct termios saved_termios;
@@ -81,6 +94,8 @@ static void watch_done(Watch *w)
 {
 	watch_give_back_terminal(w);
 	layout_free(w->layout);
+	strv_free(w->labels);
+	client_chips_free(w->chips, w->n_chips);
 	free(w->chip);
 	free(w->lit);
 	strv_free(w->names);
@@ -107,11 +122,127 @@ static int watch_read_lit(Watch *w, sd_bus_message *m)
 	return sd_bus_message_exit_container(m);
 }
 
+/* Line @i's chip, as a person knows it: its label, else its path, else as the config names it. */
+static const char *line_chip_label(const Watch *w, size_t i)
+{
+	const Layout *l = w->layout;
+	unsigned k = l->info[i].chip;
+
+	if (w->labels && w->labels[i] && w->labels[i][0])
+		return w->labels[i];
+	if (k < w->n_chips && w->chips[k].path[0])
+		return w->chips[k].path;
+	return k < l->n_chips ? l->chips[k] : "?";
+}
+
+/* Whether line @i's chip is there; lines of a daemon that does not say are. */
+static bool line_chip_present(const Watch *w, size_t i)
+{
+	unsigned k = w->layout->info[i].chip;
+	const char *label = w->labels ? w->labels[i] : NULL;
+
+	/* Chips lists the layout's chips in its order; the label makes sure. */
+	if (k < w->n_chips && (!label || !label[0] || streq(w->chips[k].label, label)))
+		return w->chips[k].present;
+	for (size_t j = 0; label && label[0] && j < w->n_chips; j++)
+		if (streq(w->chips[j].label, label))
+			return w->chips[j].present;
+	return true;
+}
+
+/* Where line @i is on its chip: its offset, or the name it is looked up by; nothing for an LED. */
+static void line_place(const Watch *w, size_t i, char *buf, size_t size)
+{
+	const LayoutLine *info = &w->layout->info[i];
+	const char *colon = strchr(info->ref, ':');
+
+	if (info->analog)
+		snprintf(buf, size, "%s", "");
+	else if (info->has_offset)
+		snprintf(buf, size, "%u", info->offset);
+	else
+		snprintf(buf, size, "%s", colon ? colon + 1 : info->ref);
+}
+
+/* One row per line from position @from on: mark, alias or reference, and the chip column. */
+static void watch_render_list(const Watch *w, FILE *f, const char *eol, size_t from, const char *on,
+			      const char *off)
+{
+	const Layout *l = w->layout;
+	int width = 0;
+	char place[LAYOUT_REF_MAX + 8];
+
+	for (size_t i = from; i < l->n_lines; i++) {
+		int n = (int)strlen(client_line_label(l, i));
+		if (n > width)
+			width = n;
+	}
+	for (size_t i = from; i < l->n_lines; i++) {
+		line_place(w, i, place, sizeof(place));
+		/* An LED class device is a chip of one line: "led:NAME", as the configuration says. */
+		fprintf(f, "%s%s %-*s  %s%s%s%s%s%s%s", w->tty ? "  " : "", w->lit[i] ? on : off,
+			width, client_line_label(l, i), w->dim ? ANSI_DIM : "",
+			l->info[i].analog ? "led:" : "", line_chip_label(w, i), place[0] ? " " : "",
+			place, line_chip_present(w, i) ? "" : " (absent)",
+			w->dim ? ANSI_NORMAL_INTENSITY : "");
+		fputs(eol, f);
+	}
+}
+
+/*
+ * For each chip of the layout, the position of its first line if it has
+ * lines, else -1: so that chips are counted and named once, whatever the
+ * number of lines.
+ */
+static ssize_t *chips_first_line(const Watch *w)
+{
+	const Layout *l = w->layout;
+	ssize_t *first = malloc(l->n_chips * sizeof(ssize_t));
+
+	if (!first)
+		return NULL;
+	for (size_t k = 0; k < l->n_chips; k++)
+		first[k] = -1;
+	for (size_t i = 0; i < l->n_lines; i++)
+		if (l->info[i].chip < l->n_chips && first[l->info[i].chip] < 0)
+			first[l->info[i].chip] = (ssize_t)i;
+	return first;
+}
+
+/* The chips that hold lines of the layout and are not there, comma-separated, or NULL. */
+static char *absent_chips(const Watch *w)
+{
+	_cleanup_(freep) ssize_t *first = chips_first_line(w);
+	char *buf = NULL;
+	size_t size = 0;
+	FILE *f;
+	bool any = false;
+
+	if (!first)
+		return NULL;
+	f = open_memstream(&buf, &size);
+	if (!f)
+		return NULL;
+	for (size_t k = 0; k < w->layout->n_chips; k++) {
+		if (first[k] < 0 || line_chip_present(w, (size_t)first[k]))
+			continue;
+		fprintf(f, "%s%s", any ? ", " : "", line_chip_label(w, (size_t)first[k]));
+		any = true;
+	}
+	if (fclose(f) != 0 || !any) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
 static void watch_render(const Watch *w, FILE *f, const char *eol)
 {
 	const Layout *l = w->layout;
 	const char *on = w->client->utf8 ? "\u25cf" : "#";
 	const char *off = w->client->utf8 ? "\u00b7" : ".";
+	size_t n_matrix = (size_t)l->n_rows * l->n_cols;
+	_cleanup_(freep) char *absent = NULL;
 
 	for (unsigned row = 0; row < l->n_rows; row++) {
 		fputs(w->tty ? "  " : "", f);
@@ -121,6 +252,18 @@ static void watch_render(const Watch *w, FILE *f, const char *eol)
 		}
 		fputs(eol, f);
 	}
+	/* The lines outside the matrix (every line, without one) as a list, the matrix's first. */
+	if (n_matrix > 0 && l->n_lines > n_matrix)
+		fputs(eol, f);
+	watch_render_list(w, f, eol, n_matrix, on, off);
+	if (n_matrix > 0) {
+		absent = absent_chips(w);
+		if (absent) {
+			fputs(eol, f);
+			fprintf(f, "absent: %s", absent);
+			fputs(eol, f);
+		}
+	}
 	fputs(eol, f);
 	fputs("running:", f);
 	if (strv_length(w->names) == 0)
@@ -128,6 +271,30 @@ static void watch_render(const Watch *w, FILE *f, const char *eol)
 	for (char **n = w->names; n && *n; n++)
 		fprintf(f, "%s %s", n == w->names ? "" : ",", *n);
 	fputs(eol, f);
+}
+
+/* "sim, 5x5 lines", "sim, 4 lines" or "4 lines on 2 chips", and how many chips are absent. */
+static void watch_title(const Watch *w, FILE *f)
+{
+	const Layout *l = w->layout;
+	_cleanup_(freep) ssize_t *first = chips_first_line(w);
+	size_t n_used = 0, n_absent = 0;
+
+	for (size_t k = 0; first && k < l->n_chips; k++) {
+		if (first[k] < 0)
+			continue;
+		n_used++;
+		n_absent += !line_chip_present(w, (size_t)first[k]);
+	}
+	if (l->n_rows > 0)
+		fprintf(f, "blinkd: %s, %ux%u lines", w->chip, l->n_rows, l->n_cols);
+	else if (n_used <= 1)
+		fprintf(f, "blinkd: %s, %zu line%s", line_chip_label(w, 0), l->n_lines,
+			l->n_lines == 1 ? "" : "s");
+	else
+		fprintf(f, "blinkd: %zu lines on %zu chips", l->n_lines, n_used);
+	if (n_absent > 0)
+		fprintf(f, ", %zu absent", n_absent);
 }
 
 /* Redraw the whole screen in one write, so that it never flickers. */
@@ -140,8 +307,8 @@ static void watch_draw(Watch *w)
 	if (!f)
 		return;
 	fputs(ANSI_HOME, f);
-	fprintf(f, "blinkd: %s, %ux%u lines (Ctrl-C quits)%s\n", w->chip, w->layout->n_rows,
-		w->layout->n_cols, ANSI_CLEAR_LINE);
+	watch_title(w, f);
+	fprintf(f, " (Ctrl-C quits)%s\n", ANSI_CLEAR_LINE);
 	fputs(ANSI_CLEAR_LINE "\n", f);
 	watch_render(w, f, ANSI_CLEAR_LINE "\n");
 	fputs(ANSI_CLEAR_BELOW, f);
@@ -188,6 +355,141 @@ static int on_frame(sd_bus_message *m, void *userdata, sd_bus_error *error)
 
 bad_message:
 	log_warning_errno(r, "Ignoring a Frame signal that does not parse: %m");
+	return 0;
+}
+
+/* A new layout for the same lines (their chips seen or gone): what is lit moves by number. */
+static int watch_replace_layout(Watch *w, Layout *l, char **labels)
+{
+	bool *lit = calloc(l->n_lines, sizeof(bool));
+
+	if (!lit) {
+		layout_free(l);
+		strv_free(labels);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; w->layout && i < w->layout->n_lines; i++) {
+		int k = layout_index_of(l, w->layout->lines[i]);
+		if (k >= 0)
+			lit[k] = w->lit[i];
+	}
+	layout_free(w->layout);
+	strv_free(w->labels);
+	free(w->lit);
+	w->layout = l;
+	w->labels = labels;
+	w->lit = lit;
+	return 0;
+}
+
+/* The layout and the chips, asked anew. */
+static int watch_get_lines(Watch *w)
+{
+	Layout *l = NULL;
+	char **labels = NULL;
+	int r;
+
+	r = client_get_layout_labels(w->client, &l, &labels);
+	if (r != 0)
+		return r;
+	r = watch_replace_layout(w, l, labels);
+	if (r < 0)
+		return log_oom();
+	return 0;
+}
+
+static int watch_get_chips(Watch *w)
+{
+	ClientChip *chips = NULL;
+	size_t n = 0;
+	int r;
+
+	r = client_get_chips(w->client, &chips, &n);
+	if (r != 0)
+		return r;
+	client_chips_free(w->chips, w->n_chips);
+	w->chips = chips;
+	w->n_chips = n;
+	return 0;
+}
+
+/* PropertiesChanged of the Manager: chips that come and go, and the names they give lines. */
+static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	Watch *w = userdata;
+	const char *interface, *name;
+	int r;
+
+	r = sd_bus_message_read_basic(m, 's', &interface);
+	if (r < 0 || !streq(interface, BLINKD_MANAGER_INTERFACE))
+		return 0;
+	r = sd_bus_message_enter_container(m, 'a', "{sv}");
+	if (r < 0)
+		goto bad_message;
+	while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+		r = sd_bus_message_read_basic(m, 's', &name);
+		if (r < 0)
+			goto bad_message;
+		if (streq(name, "Chips")) {
+			ClientChip *chips = NULL;
+			size_t n = 0;
+
+			r = sd_bus_message_enter_container(m, 'v', "a(ssb)");
+			if (r >= 0)
+				r = client_read_chips(m, &chips, &n);
+			if (r < 0)
+				goto bad_message;
+			client_chips_free(w->chips, w->n_chips);
+			w->chips = chips;
+			w->n_chips = n;
+			r = sd_bus_message_exit_container(m);
+		} else if (streq(name, "Lines")) {
+			Layout *l = NULL;
+			char **labels = NULL;
+
+			r = sd_bus_message_enter_container(m, 'v', "a(sssa{sv})");
+			if (r >= 0)
+				r = client_layout_from_lines(m, w->layout->n_rows, w->layout->n_cols,
+							     w->layout->matrix, &l, &labels);
+			if (r >= 0)
+				r = watch_replace_layout(w, l, labels);
+			if (r >= 0)
+				r = sd_bus_message_exit_container(m);
+		} else if (streq(name, "Chip")) {
+			const char *chip;
+			char *copy;
+
+			r = sd_bus_message_read(m, "v", "s", &chip);
+			if (r >= 0 && (copy = strdup(chip))) {
+				free(w->chip);
+				w->chip = copy;
+			}
+		} else
+			r = sd_bus_message_skip(m, "v");
+		if (r < 0)
+			goto bad_message;
+		r = sd_bus_message_exit_container(m);
+		if (r < 0)
+			goto bad_message;
+	}
+	if (r < 0)
+		goto bad_message;
+	r = sd_bus_message_exit_container(m);
+	if (r < 0)
+		goto bad_message;
+	/* Said changed without the value: ask. */
+	r = sd_bus_message_enter_container(m, 'a', "s");
+	while (r >= 0 && (r = sd_bus_message_read_basic(m, 's', &name)) > 0) {
+		if (streq(name, "Chips"))
+			(void)watch_get_chips(w);
+		else if (streq(name, "Lines"))
+			(void)watch_get_lines(w);
+	}
+	watch_draw(w);
+	return 0;
+
+bad_message:
+	log_warning_errno(r, "Ignoring a PropertiesChanged signal that does not parse: %m");
 	return 0;
 }
 
@@ -303,7 +605,7 @@ static int watch_get_chip(Watch *w)
 static int watch_print_once(Watch *w)
 {
 	_cleanup_(json_object_putp) json_object *root = NULL;
-	json_object *rows, *lit, *programs;
+	json_object *rows, *lit, *programs, *lines;
 	const Layout *l = w->layout;
 
 	if (!w->client->json) {
@@ -337,6 +639,26 @@ static int watch_print_once(Watch *w)
 			json_object_array_add(lit, json_object_new_int64(l->lines[i]));
 	for (char **n = w->names; n && *n; n++)
 		json_object_array_add(programs, json_object_new_string(*n));
+	lines = json_object_new_array();
+	if (!lines || json_object_object_add(root, "lines", lines) < 0)
+		return json_object_put(lines), log_oom();
+	for (size_t i = 0; i < l->n_lines; i++) {
+		const LayoutLine *info = &l->info[i];
+		json_object *o = json_object_new_object();
+
+		if (!o || json_object_array_add(lines, o) < 0)
+			return json_object_put(o), log_oom();
+		json_object_object_add(o, "number", json_object_new_int64(info->number));
+		json_object_object_add(o, "ref", json_object_new_string(info->ref));
+		json_object_object_add(o, "alias",
+				       info->alias ? json_object_new_string(info->alias) : NULL);
+		json_object_object_add(o, "chip", json_object_new_string(line_chip_label(w, i)));
+		json_object_object_add(o, "offset",
+				       info->has_offset ? json_object_new_int64(info->offset) : NULL);
+		json_object_object_add(o, "present",
+				       json_object_new_boolean(line_chip_present(w, i)));
+		json_object_object_add(o, "lit", json_object_new_boolean(w->lit[i]));
+	}
 	client_print_json(root);
 	return 0;
 }
@@ -378,6 +700,10 @@ static int watch_live(Watch *w)
 		r = sd_bus_match_signal(w->client->bus, NULL, BLINKD_BUS_NAME,
 					BLINKD_OBJECT_PATH, BLINKD_MANAGER_INTERFACE, "Finished",
 					on_programs_changed, w);
+		if (r >= 0)
+			r = sd_bus_match_signal(w->client->bus, NULL, BLINKD_BUS_NAME,
+						BLINKD_OBJECT_PATH, "org.freedesktop.DBus.Properties",
+						"PropertiesChanged", on_properties_changed, w);
 		for (size_t i = 0; r >= 0 && i < ELEMENTSOF(members); i++)
 			r = sd_bus_match_signal(w->client->bus, NULL, BLINKD_BUS_NAME,
 						BLINKD_OBJECT_PATH,
@@ -395,6 +721,13 @@ static int watch_live(Watch *w)
 
 	if (w->tty) {
 		r = watch_get_chip(w);
+		if (r != 0)
+			return r;
+		/* Again, now that changes are heard: a chip may have come or gone since. */
+		r = watch_get_lines(w);
+		if (r != 0)
+			return r;
+		r = watch_get_chips(w);
 		if (r != 0)
 			return r;
 		r = watch_get_lit(w);
@@ -462,14 +795,14 @@ int verb_watch(int argc, char **argv, Client *c)
 	if (c->json && !once)
 		return client_usage_error("--json applies to watch --once only.");
 
-	r = client_get_layout(c, &w.layout);
+	r = watch_get_lines(&w);
 	if (r != 0)
 		return r;
-	w.lit = calloc(w.layout->n_lines, sizeof(bool));
-	if (!w.lit)
-		return log_oom();
 
 	if (once) {
+		r = watch_get_chips(&w);
+		if (r != 0)
+			return r;
 		r = watch_get_lit(&w);
 		if (r != 0)
 			return r;
@@ -480,5 +813,7 @@ int verb_watch(int argc, char **argv, Client *c)
 	}
 
 	w.tty = isatty(STDOUT_FILENO);
+	/* Faint type is the only colour: NO_COLOR (set and not empty) turns it off. */
+	w.dim = w.tty && !(getenv("NO_COLOR") && getenv("NO_COLOR")[0]);
 	return watch_live(&w);
 }

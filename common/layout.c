@@ -314,6 +314,40 @@ int layout_add_ref(Layout *l, const char *ref, const char *where, char *error, s
 			       false);
 }
 
+int layout_add_numbered(Layout *l, unsigned number, const char *ref, const char *chip)
+{
+	LayoutLine *info, *n;
+	unsigned k = 0;
+	int r;
+
+	if (number > LAYOUT_NUMBER_MAX)
+		return -ERANGE;
+	if (l->n_lines >= LAYOUT_LINES_MAX)
+		return -E2BIG;
+	if (chip) {
+		r = chip_index(l, chip, strlen(chip), &k);
+		if (r < 0)
+			return r;
+	}
+	info = realloc(l->info, (l->n_lines + 1) * sizeof(LayoutLine));
+	if (!info)
+		return -ENOMEM;
+	l->info = info;
+	n = &l->info[l->n_lines];
+	*n = (LayoutLine){
+		.number = number,
+		.chip = k,
+		.settings = line_settings_default,
+	};
+	n->ref = strdup(ref);
+	n->where = strdup("");
+	if (!n->ref || !n->where) {
+		line_done(n);
+		return -ENOMEM;
+	}
+	return (int)l->n_lines++;
+}
+
 int layout_set_matrix(Layout *l, unsigned n_rows, unsigned n_cols, const unsigned *positions)
 {
 	size_t n = (size_t)n_rows * n_cols;
@@ -380,8 +414,11 @@ int layout_finish(Layout *l)
 	l->index_of = index_of;
 	for (size_t i = 0; i <= l->max_number; i++)
 		l->index_of[i] = -1;
-	for (size_t i = 0; i < l->n_lines; i++)
+	for (size_t i = 0; i < l->n_lines; i++) {
+		if (l->index_of[l->lines[i]] >= 0)
+			return -EEXIST;
 		l->index_of[l->lines[i]] = (int)i;
+	}
 	return 0;
 }
 

@@ -128,12 +128,24 @@ int layout_new_empty(Layout **ret, const char *default_chip);
  */
 int layout_add_ref(Layout *l, const char *ref, const char *where, char *error, size_t error_size);
 
+/*
+ * layout_add_numbered() - a line another layout has numbered already, for a
+ * client that rebuilds the daemon's layout from its Lines property: number
+ * @number, reference @ref, on chip @chip (as the daemon's layout names it;
+ * added to l->chips if new). Nothing is parsed: the caller fills in the
+ * rest of the LayoutLine. Returns its position (>= 0), -ERANGE for a number
+ * past LAYOUT_NUMBER_MAX, -E2BIG past LAYOUT_LINES_MAX, -ENOMEM. A number
+ * given twice makes layout_finish() fail.
+ */
+int layout_add_numbered(Layout *l, unsigned number, const char *ref, const char *chip);
+
 /* layout_set_matrix() - rows of positions (as layout_add_ref() returned them). */
 int layout_set_matrix(Layout *l, unsigned n_rows, unsigned n_cols, const unsigned *positions);
 
 /*
  * layout_finish() - order the lines (the matrix's first, in matrix order) and
- * index them by number. Returns -EEXIST when the matrix repeats a line.
+ * index them by number. Returns -EEXIST when the matrix repeats a line, or
+ * two lines have the same number.
  */
 int layout_finish(Layout *l);
 

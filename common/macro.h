@@ -19,6 +19,13 @@
 #define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Take the value out of a variable, leaving its "empty" value behind. */
+/* free() that returns NULL, for "p = mfree(p)". */
+static inline void *mfree(void *p)
+{
+	free(p);
+	return NULL;
+}
+
 #define TAKE_PTR(p)                                                                                \
 	({                                                                                         \
 		__typeof__(p) _p = (p);                                                            \

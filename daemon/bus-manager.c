@@ -394,6 +394,9 @@ static int append_line(sd_bus_message *reply, const Layout *l, const Chips *c, s
 			line_drive_to_string(s->drive), "bias", "s", line_bias_to_string(s->bias),
 			"initial", "s", line_state_to_string(s->initial), "exit", "s",
 			line_state_to_string(s->exit));
+	/* Its entry in Chips, exact where two chips share a label. */
+	if (k >= 0)
+		k = sd_bus_message_append(reply, "{sv}", "chip_index", "u", info->chip);
 	/* Known once the chip was seen. */
 	if (k >= 0 && info->has_offset)
 		k = sd_bus_message_append(reply, "{sv}", "offset", "u", info->offset);

@@ -33,6 +33,7 @@ typedef struct Chip {
 	size_t n_batch;
 	bool failed;	   /* the last write failed */
 	bool said_absent;
+	bool failed_open;  /* found, but its lines could not be had: said once */
 } Chip;
 
 struct Chips {
@@ -85,8 +86,9 @@ size_t chips_n_absent(const Chips *c)
 {
 	size_t n = 0;
 
+	/* A chip no line of the layout is on is not missed. */
 	for (size_t i = 0; i < c->n_chips; i++)
-		n += !c->chips[i].present;
+		n += !c->chips[i].present && c->chips[i].n_lines > 0;
 	return n;
 }
 
@@ -139,7 +141,7 @@ static bool is_led(const char *spec)
 }
 
 static int add_sim(Chips *c, const char *label, const char *path, unsigned n_lines,
-		   char *const *names, bool present)
+		   char *const *names, const uint8_t *levels, bool present)
 {
 	SimChip **sims = realloc(c->sims, (c->n_sims + 1) * sizeof(SimChip *));
 	int r;
@@ -147,7 +149,7 @@ static int add_sim(Chips *c, const char *label, const char *path, unsigned n_lin
 	if (!sims)
 		return -ENOMEM;
 	c->sims = sims;
-	r = sim_chip_new(&c->sims[c->n_sims], label, path, n_lines, names, present);
+	r = sim_chip_new(&c->sims[c->n_sims], label, path, n_lines, names, levels, present);
 	if (r < 0)
 		return r;
 	c->n_sims++;
@@ -210,7 +212,7 @@ int chips_new(Chips **ret, sd_event *event, Layout *layout, const Config *config
 			const SimChipConfig *s = &config->sim_chips[i];
 
 			snprintf(path, sizeof(path), "sim/%s", s->label);
-			r = add_sim(c, s->label, path, s->n_lines, s->names, s->present);
+			r = add_sim(c, s->label, path, s->n_lines, s->names, s->levels, s->present);
 			if (r < 0)
 				return r;
 		}
@@ -225,13 +227,13 @@ int chips_new(Chips **ret, sd_event *event, Layout *layout, const Config *config
 				declared = declared || streq(c->sims[i]->label, spec + 4);
 			if (declared)
 				continue;
-			r = add_sim(c, spec + 4, spec, 1, NULL, true);
+			r = add_sim(c, spec + 4, spec, 1, NULL, NULL, true);
 			if (r < 0)
 				return r;
 			c->sims[c->n_sims - 1]->analog = true;
 		}
 		/* The built-in chip: every offset there is, named GPIO<offset>. */
-		r = add_sim(c, "sim", "sim", LAYOUT_OFFSET_MAX + 1, NULL, true);
+		r = add_sim(c, "sim", "sim", LAYOUT_OFFSET_MAX + 1, NULL, NULL, true);
 		if (r < 0)
 			return r;
 	}
@@ -337,14 +339,18 @@ out:
 
 /* ---------------------------------------------------------------- opening */
 
+/* Why chip @ch's lines cannot be had; an error, or (said before) a debug message. */
 static void log_line_error(Chips *c, Chip *ch, const GpioOpenError *error, int r)
 {
+	int level = ch->failed_open ? LOG_DEBUG : LOG_ERR;
+
 	if (error->about_line) {
 		const LayoutLine *info = &c->layout->info[ch->index[error->line]];
-		log_error("%s: %s: line \"%s\" %s%s", c->config_path, info->where, info->ref,
-			  r == -EEXIST ? "" : "cannot be had: ", error->message);
+		log_internal(level, 0, "%s: %s: line \"%s\" %s%s", c->config_path, info->where, info->ref,
+			 r == -EEXIST ? "" : "cannot be had: ", error->message);
 	} else
-		log_error("Chip %s: %s", ch->spec, error->message[0] ? error->message : strerror(-r));
+		log_internal(level, 0, "Chip %s: %s", ch->spec,
+			 error->message[0] ? error->message : strerror(-r));
 }
 
 /* The lines of chip @k are requested: the layout learns their names and offsets. */
@@ -408,8 +414,13 @@ static int chip_open(Chips *c, size_t k, SimChip *sim, char *path, char *label)
 		r = gpio_open_gpiod(&ch->gpio, path, c->consumer, ch->n_lines, ch->req, &error);
 	if (r < 0) {
 		log_line_error(c, ch, &error, r);
+		/* Not ours: no path to show, and the same error is not said again and again. */
+		ch->path = mfree(ch->path);
+		ch->label = mfree(ch->label);
+		ch->failed_open = true;
 		return r;
 	}
+	ch->failed_open = false;
 	ch->sim = sim;
 	if (c->started)
 		log_notice("Chip %s is back at %s (%s): %zu line%s requested.", ch->spec, ch->path,

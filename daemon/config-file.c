@@ -21,6 +21,7 @@ static void sim_chip_done(SimChipConfig *s)
 	for (size_t i = 0; s->names && i < s->n_lines; i++)
 		free(s->names[i]);
 	free(s->names);
+	free(s->levels);
 }
 
 Config *config_free(Config *c)
@@ -308,7 +309,7 @@ static int check_lines(Config *c)
 static int parse_sim_chip(Config *c, json_object *v, size_t i, SimChipConfig *s)
 {
 	char base[64], path[96];
-	json_object *names = NULL;
+	json_object *names = NULL, *levels = NULL;
 	int r = 0;
 
 	snprintf(base, sizeof(base), "$.sim_chips[%zu]", i);
@@ -340,10 +341,15 @@ static int parse_sim_chip(Config *c, json_object *v, size_t i, SimChipConfig *s)
 			if (!json_object_is_type(val, json_type_array))
 				return config_fail(c, path, "must be a list of line names, by offset");
 			names = val;
+		} else if (streq(key, "levels")) {
+			if (!json_object_is_type(val, json_type_array))
+				return config_fail(c, path, "must be a list of levels (0 or 1), by offset");
+			levels = val;
 		} else if (streq(key, "present"))
 			r = parse_bool(c, val, path, &s->present);
 		else
-			r = config_fail(c, path, "unknown key (expected label, lines, names, present)");
+			r = config_fail(c, path, "unknown key (expected label, lines, names, levels, "
+						 "present)");
 		if (r < 0)
 			return r;
 	}
@@ -372,6 +378,25 @@ static int parse_sim_chip(Config *c, json_object *v, size_t i, SimChipConfig *s)
 			s->names[k] = strdup(t);
 			if (!s->names[k])
 				return log_oom();
+		}
+	}
+	s->levels = calloc(s->n_lines, 1);
+	if (!s->levels)
+		return log_oom();
+	if (levels) {
+		size_t n = json_object_array_length(levels);
+
+		if (n > s->n_lines)
+			return config_fail(c, base, "gives %zu levels, the chip has %u lines", n,
+					   s->n_lines);
+		for (size_t k = 0; k < n; k++) {
+			json_object *o = json_object_array_get_idx(levels, k);
+			int64_t level = json_object_get_int64(o);
+
+			snprintf(path, sizeof(path), "%s.levels[%zu]", base, k);
+			if (!json_object_is_type(o, json_type_int) || (level != 0 && level != 1))
+				return config_fail(c, path, "must be 0 or 1 (the line's level at start)");
+			s->levels[k] = (uint8_t)level;
 		}
 	}
 	for (size_t k = 0; k < i; k++)

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "layout.h"
 #include "macro.h"
@@ -25,6 +26,7 @@ typedef struct SimChipConfig {
 	char *label;
 	unsigned n_lines;
 	char **names;	/* n_lines entries, NULL where unnamed */
+	uint8_t *levels; /* n_lines physical levels at start (0 or 1) */
 	bool present;	/* at start */
 } SimChipConfig;
 

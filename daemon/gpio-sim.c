@@ -21,7 +21,7 @@ typedef struct GpioSim {
 static const GpioOps sim_ops;
 
 int sim_chip_new(SimChip **ret, const char *label, const char *path, unsigned n_lines,
-		 char *const *names, bool present)
+		 char *const *names, const uint8_t *levels, bool present)
 {
 	_cleanup_(sim_chip_freep) SimChip *s = calloc(1, sizeof(*s));
 
@@ -40,6 +40,8 @@ int sim_chip_new(SimChip **ret, const char *label, const char *path, unsigned n_
 			if (!s->names[i])
 				return -ENOMEM;
 		}
+	for (unsigned i = 0; levels && i < n_lines; i++)
+		s->levels[i] = levels[i] ? LEVEL_MAX : 0;
 	s->present = present;
 	*ret = TAKE_PTR(s);
 	return 0;

@@ -77,8 +77,9 @@ typedef struct SimChip {
 	bool requested;
 } SimChip;
 
+/* @levels: each line's physical level at start (0 or 1), or NULL for all low. */
 int sim_chip_new(SimChip **ret, const char *label, const char *path, unsigned n_lines,
-		 char *const *names, bool present);
+		 char *const *names, const uint8_t *levels, bool present);
 SimChip *sim_chip_free(SimChip *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(SimChip *, sim_chip_free);
 

@@ -960,7 +960,21 @@ int manager_new(Manager **ret, const ManagerOptions *opts)
 	if (r < 0)
 		return r;
 	chip = opts->chip ? opts->chip : m->config->chip;
-	if (!streq(chip, "sim") && !streq(chip, m->config->layout->chips[0])) {
+	if (streq(chip, "sim")) {
+		/* Simulating: the default chip is a declared sim chip, or else the built-in one. */
+		bool declared = false;
+
+		for (size_t i = 0; i < m->config->n_sim_chips; i++)
+			declared = declared ||
+				   streq(m->config->sim_chips[i].label, m->config->layout->chips[0]);
+		if (!declared && !streq(m->config->layout->chips[0], "sim")) {
+			char *c = strdup("sim");
+			if (!c)
+				return log_oom();
+			free(m->config->layout->chips[0]);
+			m->config->layout->chips[0] = c;
+		}
+	} else if (!streq(chip, m->config->layout->chips[0])) {
 		/* --chip names the default chip instead of the configuration. */
 		char *c = strdup(chip);
 		if (!c)
@@ -1172,10 +1186,10 @@ int manager_startup(Manager *m)
 
 	(void)sd_notifyf(false, "READY=1\nSTATUS=%zu program%s running", m->running.n,
 			 m->running.n == 1 ? "" : "s");
-	log_info("Ready: %zu lines on %zu chip%s (%zu absent), %zu definitions.",
-		 m->config->layout->n_lines, chips_count(m->chips),
-		 chips_count(m->chips) == 1 ? "" : "s", chips_n_absent(m->chips),
-		 m->definitions.n);
+	log_info("Ready: %zu line%s on %zu chip%s (%zu absent), %zu definition%s.",
+		 m->config->layout->n_lines, m->config->layout->n_lines == 1 ? "" : "s",
+		 chips_count(m->chips), chips_count(m->chips) == 1 ? "" : "s",
+		 chips_n_absent(m->chips), m->definitions.n, m->definitions.n == 1 ? "" : "s");
 	return 0;
 }
 

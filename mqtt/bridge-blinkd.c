@@ -321,6 +321,56 @@ static int read_layout(Bridge *b, sd_bus_message *m)
 	return sd_bus_message_exit_container(m);
 }
 
+/*
+ * Lines: the lines outside the matrix (or every line, without one) join the
+ * offsets after the matrix's, by number.
+ */
+static int read_lines(Bridge *b, sd_bus_message *m)
+{
+	int r;
+
+	r = sd_bus_message_enter_container(m, 'a', "(sssa{sv})");
+	if (r < 0)
+		return r;
+	while ((r = sd_bus_message_enter_container(m, 'r', "sssa{sv}")) > 0) {
+		const char *ref, *alias, *label, *key;
+		unsigned number = 0;
+		bool have = false, known = false;
+
+		r = sd_bus_message_read(m, "sss", &ref, &alias, &label);
+		if (r >= 0)
+			r = sd_bus_message_enter_container(m, 'a', "{sv}");
+		while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+			r = sd_bus_message_read(m, "s", &key);
+			if (r >= 0 && streq(key, "number")) {
+				r = sd_bus_message_read(m, "v", "u", &number);
+				have = r >= 0;
+			} else if (r >= 0)
+				r = sd_bus_message_skip(m, "v");
+			if (r >= 0)
+				r = sd_bus_message_exit_container(m);
+		}
+		if (r >= 0)
+			r = sd_bus_message_exit_container(m); /* a{sv} */
+		if (r >= 0)
+			r = sd_bus_message_exit_container(m); /* the struct */
+		if (r < 0)
+			return r;
+		for (size_t i = 0; i < b->n_offsets; i++)
+			known = known || b->offsets[i] == number;
+		if (have && !known) {
+			unsigned *grown = realloc(b->offsets, (b->n_offsets + 1) * sizeof(unsigned));
+			if (!grown)
+				return -ENOMEM;
+			b->offsets = grown;
+			b->offsets[b->n_offsets++] = number;
+		}
+	}
+	if (r < 0)
+		return r;
+	return sd_bus_message_exit_container(m);
+}
+
 static int read_string_into(sd_bus_message *m, char **ret)
 {
 	const char *s;
@@ -360,6 +410,10 @@ static int on_properties_reply(sd_bus_message *m, void *userdata, sd_bus_error *
 			r = sd_bus_message_enter_container(m, 'v', "aau");
 			if (r >= 0)
 				r = read_layout(b, m);
+		} else if (streq(key, "Lines")) {
+			r = sd_bus_message_enter_container(m, 'v', "a(sssa{sv})");
+			if (r >= 0)
+				r = read_lines(b, m);
 		} else if (streq(key, "Chip") || streq(key, "Version")) {
 			r = sd_bus_message_enter_container(m, 'v', "s");
 			if (r >= 0)

@@ -222,6 +222,13 @@ static void test_lines_refused(void)
 		{ "{\"sim_chips\":[{\"label\":\"a\"}]}", "$.sim_chips[0]:" },
 		{ "{\"sim_chips\":[{\"label\":\"a\",\"lines\":1,\"names\":[\"x\",\"y\"]}]}", "$.sim_chips[0]:" },
 		{ "{\"sim_chips\":[{\"label\":\"a\",\"lines\":1,\"names\":[3]}]}", "$.sim_chips[0].names[0]:" },
+		{ "{\"sim_chips\":[{\"label\":\"a\",\"lines\":2,\"levels\":[0,2]}]}", "$.sim_chips[0].levels[1]:" },
+		{ "{\"sim_chips\":[{\"label\":\"a\",\"lines\":1,\"levels\":[0,1]}]}", "$.sim_chips[0]: gives 2" },
+		{ "{\"lines\":{\"led:x\":{\"active_low\":true}}}", "$.lines[\"led:x\"].active_low: an LED" },
+		{ "{\"lines\":{\"led:\":{}}}", "$.lines[\"led:\"]: \"led:\" is not an LED" },
+		{ "{\"lines\":{\"led:a/b\":{}}}", "$.lines[\"led:a/b\"]:" },
+		{ "{\"pwm_hz\":0}", "$.pwm_hz:" },
+		{ "{\"pwm_hz\":2001}", "$.pwm_hz:" },
 		{ "{\"sim_chips\":[{\"label\":\"a\",\"lines\":1},{\"label\":\"a\",\"lines\":1}]}", "$.sim_chips[1]:" },
 	};
 
@@ -264,6 +271,125 @@ static const EngineOps ops = {
 	.commit = count_commit,
 	.finished = ignore_finished,
 };
+
+/*
+ * A client rebuilds the daemon's layout from its Lines property with
+ * layout_add_numbered(): the same numbers, chips, matrix and names.
+ */
+static void test_lines_rebuilt(void)
+{
+	_cleanup_(config_freep) Config *c = NULL;
+	_cleanup_(layout_freep) Layout *l = NULL, *twice = NULL, *big = NULL;
+	const Layout *d;
+	unsigned positions[4], number;
+
+	check_int(parse("{\"matrix\":[[\"exp:1\",11],[\"GPIO4\",\"/dev/gpiochip0:3\"]],"
+			"\"lines\":{\"exp:0\":{\"alias\":\"beacon\"},\"usb:LED\":{},"
+			"\"7\":{\"alias\":\"status\",\"active_low\":true}}}",
+			&c),
+		  0);
+	d = c->layout;
+	check_int(layout_new_empty(&l, d->chips[0]), 0);
+	for (size_t i = 0; i < d->n_lines; i++) {
+		int k = layout_add_numbered(l, d->info[i].number, d->info[i].ref,
+					d->chips[d->info[i].chip]);
+		check_int(k, (int)i);
+		if (k < 0)
+			return;
+		if (d->info[i].alias)
+			l->info[k].alias = strdup(d->info[i].alias);
+		l->info[k].settings = d->info[i].settings;
+	}
+	for (size_t i = 0; i < 4; i++)
+		positions[i] = (unsigned)layout_index_of(d, d->matrix[i]);
+	check_int(layout_set_matrix(l, 2, 2, positions), 0);
+	check_int(layout_finish(l), 0);
+
+	check_int(l->n_lines, d->n_lines);
+	check_int(l->n_chips, d->n_chips);
+	for (size_t i = 0; i < d->n_lines; i++) {
+		check_int(l->lines[i], d->lines[i]);
+		check_int(l->info[i].chip, d->info[i].chip);
+	}
+	for (size_t i = 0; i < 4; i++)
+		check_int(l->matrix[i], d->matrix[i]);
+	check(l->any_active_low);
+	check_int(layout_find_name(l, "beacon", &number), 0);
+	check_int(number, LAYOUT_NUMBER_EXTRA + 2);
+	check_int(layout_find_name(l, "status", &number), 0);
+	check_int(number, 7);
+	check_int(layout_find_name(l, "usb:LED", &number), 0);
+	check_int(number, LAYOUT_NUMBER_EXTRA + 3);
+
+	/* A number given twice, or past the last, does not make a layout. */
+	check_int(layout_new_empty(&twice, "chip"), 0);
+	check_int(layout_add_numbered(twice, 5, "5", NULL), 0);
+	check_int(layout_add_numbered(twice, 5, "x:5", "x"), 1);
+	check_int(twice->n_chips, 2);
+	check_int(layout_finish(twice), -EEXIST);
+	check_int(layout_new_empty(&big, "chip"), 0);
+	check_int(layout_add_numbered(big, LAYOUT_NUMBER_MAX + 1, "x:1", "x"), -ERANGE);
+	check_int(layout_add_numbered(big, LAYOUT_NUMBER_MAX, "x:1", "x"), 0);
+	check_int(layout_finish(big), 0);
+	check_int(layout_index_of(big, LAYOUT_NUMBER_MAX), 0);
+}
+
+/* The README's board, examples/board.json: its lines, their settings, its programs. */
+static void test_board_example(void)
+{
+	_cleanup_(freep) char *text = malloc(1 << 16);
+	_cleanup_(fclosep) FILE *f = fopen(BLINKD_SOURCE_DIR "/examples/board.json", "re");
+	_cleanup_(config_freep) Config *c = NULL;
+	const LayoutLine *relay;
+	ProgramError error;
+	unsigned n;
+	size_t len;
+
+	check(f != NULL);
+	if (!f || !text)
+		return;
+	len = fread(text, 1, (1 << 16) - 1, f);
+	text[len] = '\0';
+	check_int(config_parse(&c, text, len, "board.json"), 0);
+	if (!c)
+		return;
+	check_int(c->layout->n_rows, 0);
+	check_int(c->layout->n_lines, 4);
+	check_int(c->layout->n_chips, 2);
+	check_int(layout_find_name(c->layout, "status", &n), 0);
+	check_int(n, 27);
+	check(c->layout->info[layout_index_of(c->layout, 27)].settings.active_low);
+	check_int(layout_find_name(c->layout, "relay", &n), 0);
+	relay = &c->layout->info[layout_index_of(c->layout, n)];
+	check(relay->settings.active_low);
+	check_int(relay->settings.initial, LINE_STATE_KEEP);
+	check_int(relay->settings.exit, LINE_STATE_KEEP);
+	check_int(layout_find_name(c->layout, "red", &n), 0);
+	check_str(c->layout->chips[c->layout->info[layout_index_of(c->layout, n)].chip],
+		  "mcp2221_gpio");
+	check_int(c->n_sim_chips, 1);
+	check_str(c->sim_chips[0].label, "mcp2221_gpio");
+	json_object_object_foreach(c->definitions, name, val)
+	{
+		Program *p = NULL;
+		int r = program_parse_json(val, "$", c->layout, 0, &p, &error);
+
+		if (r < 0)
+			fprintf(stderr, "definition %s: %s: %s\n", name, error.path, error.message);
+		check_int(r, 0);
+		program_unref(p);
+	}
+	json_object_object_foreach(c->autostart, name2, val2)
+	{
+		Program *p = NULL;
+		int r = program_parse_json(val2, "$", c->layout, 0, &p, &error);
+
+		if (r < 0)
+			fprintf(stderr, "autostart %s: %s: %s\n", name2, error.path, error.message);
+		check_int(r, 0);
+		program_unref(p);
+	}
+}
 
 /* Every definition of the shipped example parses, and its showcase runs for an hour. */
 static void test_example(void)
@@ -321,6 +447,8 @@ int main(void)
 	test_refused();
 	test_lines();
 	test_lines_refused();
+	test_lines_rebuilt();
+	test_board_example();
 	test_example();
 	for (size_t i = 0; i < n_example_defs; i++)
 		program_unref(example_defs[i]);

@@ -374,15 +374,21 @@ static void test_chip_lost(void)
 	Manager *m = manager_with_config(
 		"{\"chip\":\"sim\",\"matrix\":[[11,10]],"
 		"\"lines\":{\"11\":{\"alias\":\"status\",\"active_low\":true},"
-		"\"exp:3\":{\"alias\":\"relay\",\"initial\":\"on\"},\"exp:LEDB\":{\"alias\":\"ledb\"}},"
-		"\"sim_chips\":[{\"label\":\"exp\",\"lines\":8,\"names\":[\"\",\"\",\"\",\"\",\"LEDB\"]}]}",
+		"\"exp:3\":{\"alias\":\"relay\",\"initial\":\"on\"},\"exp:LEDB\":{\"alias\":\"ledb\"},"
+		"\"exp:5\":{\"alias\":\"kept\",\"initial\":\"keep\",\"active_low\":true},"
+		"\"exp:6\":{\"alias\":\"kept2\",\"initial\":\"keep\"}},"
+		"\"sim_chips\":[{\"label\":\"exp\",\"lines\":8,\"names\":[\"\",\"\",\"\",\"\",\"LEDB\"],"
+		"\"levels\":[0,0,0,0,0,1,1]}]}",
 		NULL);
 	unsigned relay = LAYOUT_NUMBER_EXTRA;
 	char want[64];
 
-	/* At start: the relay on, the active-low status LED dark (its line high). */
-	snprintf(want, sizeof(want), "%u", relay);
+	/* At start: the relay on, the active-low status LED dark (its line high); the kept
+	 * lines as they were: high, so the active-low one is dark and the other lit. */
+	snprintf(want, sizeof(want), "%u,%u", relay, relay + 3);
 	check_str(lit(m), want);
+	check_int(chips_sim_level(m->chips, "exp", 5), LEVEL_MAX);
+	check_int(chips_sim_level(m->chips, "exp", 6), LEVEL_MAX);
 	check_int(chips_sim_level(m->chips, "exp", 3), LEVEL_MAX);
 	check_int(chips_sim_level(m->chips, "sim", 11), LEVEL_MAX);
 	check_int(start(m, "s", "{\"on\":{\"lines\":[\"status\"]}}", false, NULL), 0);
@@ -404,7 +410,7 @@ static void test_chip_lost(void)
 	}
 	check_str(events(), ""); /* nothing failed */
 	check_int(chips_sim_level(m->chips, "sim", 10), 0); /* 3 ms in: dark */
-	snprintf(want, sizeof(want), "11,%u", relay);
+	snprintf(want, sizeof(want), "11,%u,%u", relay, relay + 3);
 	check_str(lit(m), want); /* the timeline as the programs have it */
 
 	vnow += 1 * MS; /* 4 ms in: lit */

@@ -8,6 +8,19 @@ source "${BASH_SOURCE[0]%/*}/lib.sh"
 
 start_daemon
 
+# The "lines" of watch --once --json for the default matrix: every line, in
+# matrix order, on the simulated chip; lit are those given.
+default_lines_json() {
+	local n lit sep=""
+	for n in 11 10 27 4 2 0 9 22 17 3 5 20 1 25 18 6 16 7 24 15 13 12 8 23 14; do
+		lit=false
+		[[ " $* " == *" $n "* ]] && lit=true
+		printf '%s{"number":%s,"ref":"%s","alias":null,"chip":"sim","offset":%s,"present":true,"lit":%s}' \
+			"$sep" "$n" "$n" "$n" "$lit"
+		sep=,
+	done
+}
+
 export LC_ALL=C.UTF-8
 run 0 client watch --once
 expect_stdout "· · · · ·
@@ -18,7 +31,7 @@ expect_stdout "· · · · ·
 
 running: nothing"
 run 0 client watch --once --json
-expect_stdout '{"rows":[[11,10,27,4,2],[0,9,22,17,3],[5,20,1,25,18],[6,16,7,24,15],[13,12,8,23,14]],"lit":[],"programs":[]}'
+expect_stdout '{"rows":[[11,10,27,4,2],[0,9,22,17,3],[5,20,1,25,18],[6,16,7,24,15],[13,12,8,23,14]],"lit":[],"programs":[],"lines":['"$(default_lines_json)"']}'
 
 run 0 client start on --row 0 --name top
 run 0 client start on --lines 9,14 --name dots
@@ -32,7 +45,7 @@ expect_stdout "● ● ● ● ●
 
 running: dots, top"
 run 0 client --json watch --once
-expect_stdout '{"rows":[[11,10,27,4,2],[0,9,22,17,3],[5,20,1,25,18],[6,16,7,24,15],[13,12,8,23,14]],"lit":[11,10,27,4,2,9,14],"programs":["dots","top"]}'
+expect_stdout '{"rows":[[11,10,27,4,2],[0,9,22,17,3],[5,20,1,25,18],[6,16,7,24,15],[13,12,8,23,14]],"lit":[11,10,27,4,2,9,14],"programs":["dots","top"],"lines":['"$(default_lines_json 11 10 27 4 2 9 14)"']}'
 
 # Without UTF-8: plain ASCII.
 LC_ALL=C run 0 client watch --once
