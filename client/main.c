@@ -18,12 +18,13 @@ static const Verb verbs[] = {
 	{ "stop", verb_stop, "stop programs: NAME... | --all" },
 	{ "off", verb_off, "stop everything" },
 	{ "list", verb_list, "the running programs: name, age, lines, program" },
-	{ "define", verb_define, "define a program: NAME (--program JSON | --file FILE|-)" },
+	{ "define", verb_define, "define a program: NAME (--program PROGRAM | --file FILE|-)" },
 	{ "undefine", verb_undefine, "remove a definition: NAME" },
 	{ "definitions", verb_definitions, "the known definitions" },
 	{ "wait", verb_wait, "block until programs end: NAME..." },
 	{ "watch", verb_watch, "the matrix, live; --once: the current state" },
-	{ "validate", verb_validate, "check a program locally: --program JSON | --file FILE|-" },
+	{ "validate", verb_validate,
+	  "check a program locally: --program PROGRAM | --file FILE|- [--text]" },
 };
 
 static void print_help(FILE *f)

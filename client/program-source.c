@@ -12,6 +12,7 @@
 #include "json-util.h"
 #include "log.h"
 #include "program-source.h"
+#include "program-text.h"
 #include "program.h"
 
 #define DEFAULT_INTERVAL "500ms"
@@ -124,7 +125,7 @@ static int kind_program_new(const ProgramOptions *o, json_object **ret)
 	if (o->n_selections == 0)
 		return client_usage_error("%s needs lines: --row N, --col N, --lines LIST or --all; "
 					  "to start a definition named %s: --program "
-					  "'{\"call\": \"%s\"}'",
+					  "'call(%s)'",
 					  o->word, o->word, o->word);
 	if (on && (o->interval || o->times))
 		return client_usage_error("--interval and --times do not apply to on.");
@@ -182,7 +183,8 @@ int program_options_build(const ProgramOptions *o, const char **ret_name, char *
 						  "--times and --for do not apply.");
 		name = o->name ?: o->word;
 		if (!name)
-			return client_usage_error("A name is needed: NAME --program JSON, or --name.");
+			return client_usage_error(
+				"A name is needed: NAME --program PROGRAM, or --name.");
 		if (!program_name_is_valid(name)) {
 			log_error("Invalid name \"%s\": names are 1-64 of A-Z a-z 0-9 _ . -", name);
 			return EXIT_STATUS_INVALID;
@@ -293,7 +295,7 @@ int program_text_read(const char *program, const char *file, char **ret)
 	buf[n] = '\0';
 
 	if (memchr(buf, '\0', n)) {
-		log_error("%s contains a NUL byte: a program is JSON text.",
+		log_error("%s contains a NUL byte: a program is text.",
 			  is_stdin ? "Standard input" : file);
 		return EXIT_STATUS_INVALID;
 	}
@@ -301,7 +303,7 @@ int program_text_read(const char *program, const char *file, char **ret)
 	return 0;
 }
 
-int program_text_check(const char *text, const Layout *layout, unsigned flags,
+int program_text_check(const char *text, const Layout *layout, unsigned flags, bool text_form,
 		       char **ret_canonical)
 {
 	_cleanup_(program_unrefp) Program *p = NULL;
@@ -309,13 +311,18 @@ int program_text_check(const char *text, const Layout *layout, unsigned flags,
 	int r;
 
 	r = program_parse(text, layout, flags, &p, &error);
+	if (r == -EINVAL && error.line > 0) {
+		/* The text form: the place first, as compilers put it. */
+		log_error("%s: %s", error.path, error.message);
+		return EXIT_STATUS_INVALID;
+	}
 	if (r == -EINVAL)
 		return client_report_program_error(error.path, error.message);
 	if (r < 0)
 		return log_error_errno(r, "Failed to parse the program: %m");
 
 	if (ret_canonical) {
-		*ret_canonical = program_format(p);
+		*ret_canonical = text_form ? program_format_text(p) : program_format(p);
 		if (!*ret_canonical)
 			return log_oom();
 	}
@@ -330,7 +337,7 @@ int program_text_check_on_daemon(Client *c, const char *text)
 	r = client_get_layout(c, &layout);
 	if (r != 0)
 		return r;
-	return program_text_check(text, layout, PROGRAM_PARSE_NAMES_UNCHECKED, NULL);
+	return program_text_check(text, layout, PROGRAM_PARSE_NAMES_UNCHECKED, false, NULL);
 }
 
 enum {

@@ -16,16 +16,17 @@
 #include "program.h"
 
 static const char define_help[] =
-	"Usage: blinkd-client define NAME --program JSON\n"
+	"Usage: blinkd-client define NAME --program PROGRAM\n"
 	"       blinkd-client define NAME --file FILE|-\n"
 	"\n"
 	"Define a program under NAME, to be started with \"start NAME\" or called\n"
-	"from other programs with {\"call\": NAME}. It lives until the daemon exits.\n"
+	"from other programs with call(NAME). It lives until the daemon exits.\n"
 	"Defining a name again replaces its definition; running programs keep the\n"
 	"one they started with.\n"
 	"\n"
-	"      --program JSON   the program as JSON text\n"
-	"      --file FILE|-    the program from FILE, or from stdin for -\n"
+	"      --program PROGRAM  the program, as JSON or in the text form:\n"
+	"                         'forever(blink(row 0, 500ms))'\n"
+	"      --file FILE|-      the program from FILE, or from stdin for -\n"
 	"\n"
 	"Exit status: 0 defined, 1 FILE cannot be read, 2 bad usage, 3 daemon not\n"
 	"reachable, 4 invalid program or name.\n";
@@ -61,7 +62,8 @@ int verb_define(int argc, char **argv, Client *c)
 	if (optind + 1 < argc)
 		return client_usage_error("Unexpected argument \"%s\".", argv[optind + 1]);
 	if (!program == !file)
-		return client_usage_error("define needs the program: --program JSON or --file FILE.");
+		return client_usage_error(
+			"define needs the program: --program PROGRAM or --file FILE.");
 	name = argv[optind];
 	if (!program_name_is_valid(name)) {
 		log_error("Invalid name \"%s\": names are 1-64 of A-Z a-z 0-9 _ . -", name);

@@ -30,8 +30,9 @@
 	"\n"                                                                                       \
 	"KIND is blink, cycle or on; the program is built from the options below\n"               \
 	"and runs under the name of the kind. Any other word is the name of a\n"                  \
-	"definition, started as {\"call\": NAME}. With --program or --file the whole\n"           \
-	"program is given, and the word is the name it runs under.\n"                             \
+	"definition, started as call(NAME). With --program or --file the whole\n"                  \
+	"program is given, as JSON or in the text form (blinkd-programs(7)), and\n"                \
+	"the word is the name it runs under.\n"                                                    \
 	"\n"                                                                                       \
 	"Program options:\n"                                                                       \
 	"      --row N              the lines of row N of the daemon's matrix\n"                   \
@@ -43,7 +44,7 @@
 	"      --times N            blink: on-off cycles; cycle: rounds (default forever)\n"       \
 	"      --for DURATION       on: switch off after DURATION and end (default never)\n"       \
 	"      --name NAME          run under NAME instead of the kind or definition name\n"       \
-	"      --program JSON       the whole program as JSON text\n"                              \
+	"      --program PROGRAM    the whole program: --program 'any(on(row 2), wait(5s))'\n"     \
 	"      --file FILE|-        the whole program from FILE, or from stdin for -\n"            \
 	"\n"                                                                                       \
 	"\n"                                                                                       \

@@ -10,6 +10,7 @@
 #include "duration.h"
 #include "json-util.h"
 #include "program.h"
+#include "program-text.h"
 
 static const char *const kind_names[_PROGRAM_KIND_MAX] = {
 	[PROGRAM_BLINK] = "blink",	 [PROGRAM_CYCLE] = "cycle", [PROGRAM_ON] = "on",
@@ -111,6 +112,7 @@ static int parser_fail(Parser *ps, const char *fmt, ...)
 	va_list ap;
 
 	if (ps->error) {
+		ps->error->line = ps->error->column = 0;
 		snprintf(ps->error->path, sizeof(ps->error->path), "%s", ps->path);
 		va_start(ap, fmt);
 		vsnprintf(ps->error->message, sizeof(ps->error->message), fmt, ap);
@@ -954,6 +956,8 @@ int program_parse(const char *text, const Layout *layout, unsigned flags, Progra
 	JsonError why;
 	int r;
 
+	if (!program_looks_like_json(text))
+		return program_parse_text(text, layout, flags, ret, error);
 	if (len > PROGRAM_TEXT_MAX)
 		return parser_fail(&ps, "program text is longer than %u bytes", PROGRAM_TEXT_MAX);
 
@@ -1162,6 +1166,11 @@ static json_object *format_node(const Program *p)
 	if (add(outer, kind_names[p->kind], TAKE_PTR(body)) < 0)
 		return NULL;
 	return TAKE_PTR(outer);
+}
+
+json_object *program_to_json(const Program *p)
+{
+	return format_node(p);
 }
 
 char *program_format(const Program *p)

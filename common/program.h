@@ -2,7 +2,8 @@
 /*
  * The blink program language: a program is a JSON value, parsed strictly
  * with json-c into an immutable tree of Program nodes, validated against a
- * line Layout, and printed back in one canonical form.
+ * line Layout, and printed back in one canonical form. The same programs
+ * have a text form too (program-text.h), which program_parse() takes as well.
  *
  *   PROGRAM := {"blink":    {"lines": LINES, "interval": DURATION, "times": COUNT?}}
  *            | {"cycle":    {"lines": LINES, "interval": DURATION, "times": COUNT?}}
@@ -130,8 +131,11 @@ struct Program {
 };
 
 typedef struct ProgramError {
-	char path[1024];    /* JSON path of the offending value: "$.sequence[2].blink.interval" */
+	char path[1024];    /* JSON path of the offending value: "$.sequence[2].blink.interval",
+			       or in the text form "line 1, column 14" */
 	char message[256];  /* the rule it breaks: "must be between 100us and 1d" */
+	unsigned line;	    /* text form: where, counted from 1; 0 for JSON */
+	unsigned column;
 } ProgramError;
 
 typedef enum ProgramParseFlags {
@@ -141,7 +145,8 @@ typedef enum ProgramParseFlags {
 
 /*
  * program_parse() - parse and validate program text.
- * @text: the JSON text, NUL-terminated
+ * @text: the program, NUL-terminated: JSON when it starts with "{" (after
+ * white space), else the text form (see program_looks_like_json())
  * @layout: resolves rows, columns, "all", offsets and names
  * @flags: ProgramParseFlags
  * @ret: the new program, with one reference
@@ -167,6 +172,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Program *, program_unref);
  * Returns a malloc'ed string, or NULL when out of memory.
  */
 char *program_format(const Program *p);
+
+/* The canonical form as a json-c value (with one reference), or NULL when out of memory. */
+struct json_object *program_to_json(const Program *p);
 
 /*
  * level_ramp() - the level @elapsed into a stretch of @duration from @from to

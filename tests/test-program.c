@@ -186,13 +186,13 @@ static void test_limits(void)
 
 static void test_invalid(void)
 {
-	/* JSON itself, parsed strictly. */
-	check_invalid("", "$", "invalid JSON");
+	/* JSON itself, parsed strictly. Text that does not start with "{" is the text form. */
+	check_invalid("", "line 1, column 1", "expected a program");
 	check_invalid("{\"wait\":1", "$", "invalid JSON");
 	check_invalid("{\"wait\":1} x", "$", "invalid JSON");
 	check_invalid("{\"wait\":1}{}", "$", "invalid JSON");
 	check_valid(" {\"wait\":1}\n", "{\"wait\":\"1s\"}");
-	check_invalid("/* c */ {\"wait\":1}", "$", "invalid JSON");
+	check_invalid("/* c */ {\"wait\":1}", "line 1, column 1", "unexpected \"/\"");
 	check_invalid("{'wait':1}", "$", "invalid JSON");
 	check_invalid("{\"wait\":NaN}", "$", "invalid JSON");
 	check_invalid("{\"wait\":Infinity}", "$", "invalid JSON");
@@ -226,7 +226,7 @@ static void test_invalid(void)
 	/* A quote inside a string is no business of the JSON check. */
 	check_invalid("{\"call\":\"it's\"}", "$.call", "not a valid name");
 	check_invalid("{\"on\":{\"lines\":[\"\xff\"]}}", "$", "invalid JSON");
-	check_invalid("[]", "$", "exactly one key");
+	check_invalid("[]", "line 1, column 1", "expected a program");
 	check_invalid("{}", "$", "exactly one key");
 	check_invalid("{\"wait\":1,\"on\":{\"lines\":[2]}}", "$", "exactly one key");
 	check_invalid("{\"flash\":1}", "$", "unknown program \"flash\"");

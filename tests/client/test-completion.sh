@@ -32,6 +32,7 @@ expect_completion "--help --host" --user --h
 expect_completion "--row" --user start blink --ro
 expect_completion "--interval" --user replace cycle --row 0 --int
 expect_completion "--once" --user watch --on
+expect_completion "--text" --user validate --program "wait(1s)" --te
 expect_completion "" --user start cycle --row ""
 expect_completion "--persist --priority --program" --user start blink --all --p
 expect_completion "--bind" --user replace on --all --b

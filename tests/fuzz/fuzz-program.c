@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Fuzz target: the program language, from text to a tree and back. Every
- * accepted program must print a canonical form that parses to itself.
+ * accepted program must print a canonical form that parses to itself, and a
+ * text form that parses to the same program.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -9,13 +10,15 @@
 #include "fuzz.h"
 #include "layout.h"
 #include "log.h"
+#include "program-text.h"
 #include "program.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static Layout *layout;
-	_cleanup_(program_unrefp) Program *p = NULL, *again = NULL;
+	_cleanup_(program_unrefp) Program *p = NULL, *again = NULL, *from_text = NULL;
 	_cleanup_(freep) char *text = NULL, *canonical = NULL, *canonical2 = NULL;
+	_cleanup_(freep) char *text_form = NULL, *canonical3 = NULL;
 	ProgramError error;
 
 	if (!layout && (layout_new_default(&layout) < 0 || layout_name_unnamed_lines(layout) < 0))
@@ -39,5 +42,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_fail("canonical form is not stable", canonical);
 	if (again->n_nodes != p->n_nodes)
 		fuzz_fail("canonical form changed the node count", canonical);
+
+	text_form = program_format_text(p);
+	if (!text_form)
+		abort();
+	if (program_parse(text_form, layout, 0, &from_text, &error) < 0)
+		fuzz_fail("text form does not parse", text_form);
+	canonical3 = program_format(from_text);
+	if (!canonical3 || strcmp(canonical, canonical3) != 0)
+		fuzz_fail("text form is another program", text_form);
 	return 0;
 }

@@ -25,6 +25,9 @@ received r "$T/lit" | grep -qx '\[11\]' || fail "lit never showed [11]"
 # A program given as text; replace; stop; stopall.
 pub "$T/start/keep" '{"program": "{\"on\": {\"lines\": [2]}}", "id": "s2"}'
 wait_result r '"s2"' "$T/result" | grep -q '"ok":true' || fail "start with program text"
+pub "$T/start/textual" '{"program": "on(27, 50ms)", "id": "s2t"}'
+wait_result r '"s2t"' "$T/result" | grep -q '"ok":true' || fail "start in the text form"
+wait_until 5 "received r $T/finished/textual | grep -q done"
 pub "$T/replace/keep" '{"program": {"on": {"lines": [3]}}, "id": "s3"}'
 wait_result r '"s3"' "$T/result" | grep -q '"ok":true' || fail "replace"
 wait_until 5 "received r $T/finished/keep | grep -q replaced"
@@ -46,6 +49,9 @@ pub "$T/start/bad" '{"program": {"blink": {"lines": [11], "interval": "5 parsecs
 res=$(wait_result r '"e1"' "$T/result")
 [ "$(json_get "$res" 'j["error"]')" = io.blinkd1.Error.InvalidProgram ] || fail "invalid program: $res"
 json_get "$res" 'j["message"]' | grep -q '^\$.blink.interval: ' || fail "message: $res"
+pub "$T/start/bad" '{"program": "blink(11, 5parsecs)", "id": "e1t"}'
+res=$(wait_result r '"e1t"' "$T/result")
+json_get "$res" 'j["message"]' | grep -q '^line 1, column 11: ' || fail "message: $res"
 pub "$T/start/nope" '{"program": {"call": "nothing"}, "id": "e2"}'
 wait_result r '"e2"' "$T/result" | grep -q 'io.blinkd1.Error.NotDefined' || fail "call of nothing"
 

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Bad input over D-Bus: malformed JSON, a 10 MiB program, nesting 10,000
- * deep, 100,000 nodes, wrong argument types, bad names, bad durations,
- * unknown lines, a call of an undefined name, call cycles made with Define,
- * and the 1025th program. Each is answered with its error (io.blinkd1.Error.*,
- * or org.freedesktop.DBus.Error.InvalidArgs for wrong argument types), and
- * none changes what runs: List, ListDefinitions, the program objects and the
- * trace are as before. The daemon answers, and runs new programs, after all
- * of them.
+ * Bad input over D-Bus: malformed JSON, malformed programs in the text form,
+ * a 10 MiB program, nesting 10,000 deep, 100,000 nodes, wrong argument
+ * types, bad names, bad durations, unknown lines, a call of an undefined
+ * name, call cycles made with Define, and the 1025th program. Each is
+ * answered with its error (io.blinkd1.Error.*, or
+ * org.freedesktop.DBus.Error.InvalidArgs for wrong argument types), and none
+ * changes what runs: List, ListDefinitions, the program objects and the trace
+ * are as before. The daemon answers, and runs new programs, after all of
+ * them.
  */
 #include <signal.h>
 #include <stdlib.h>
@@ -116,6 +117,13 @@ static void refused(Client *c, State *before, const char *method, const char *na
 		check_state(c, before);
 }
 
+/* Where a refusal of @program says the error is: a JSON path, or a line in the text form. */
+static const char *place_part(const char *program)
+{
+	program += strspn(program, " \t\n\r");
+	return *program == '{' ? "$" : "line ";
+}
+
 /* @program refused as InvalidProgram by Start, Replace (a running and a new name) and Define. */
 static void refused_program(Client *c, State *before, const char *program, const char *part)
 {
@@ -175,14 +183,15 @@ static void test_malformed_json(Client *c, State *before)
 	figure_mark();
 	tally_reset();
 	for (size_t i = 0; i < ELEMENTSOF(syntax); i++)
-		refused_program(c, before, syntax[i], "$");
+		refused_program(c, before, syntax[i], place_part(syntax[i]));
 	for (size_t i = 0; i < ELEMENTSOF(shapes); i++)
-		refused_program(c, before, shapes[i], "$");
+		refused_program(c, before, shapes[i], place_part(shapes[i]));
 	figure("malformed JSON (%zu texts: syntax errors, comments, trailing text, control "
 	       "characters, numbers such as 01, .5, -.5, 1., 1.e1, +1, 0x10), and JSON that is no "
 	       "program (%zu texts) | "
-	       "InvalidProgram, its message naming the place (\"$...\"), via Start, Replace "
-	       "(running and new name) and Define (%u calls); nothing changed",
+	       "InvalidProgram, its message naming the place (\"$...\"; \"line 1, column C\" "
+	       "for the texts that do not start with \"{\", which are read in the text form), via "
+	       "Start, Replace (running and new name) and Define (%u calls); nothing changed",
 	       ELEMENTSOF(syntax), ELEMENTSOF(shapes), tally.calls);
 }
 
@@ -210,6 +219,67 @@ static char *repeat_text(const char *head, const char *unit, const char *sep, si
 	p += lt;
 	*p = '\0';
 	return text;
+}
+
+static void test_malformed_text(Client *c, State *before)
+{
+	/* The text form: syntax, then the rules of the language. */
+	static const char *const texts[] = {
+		"blink(",
+		"blink(col 0",
+		"blink(col 0, 300ms,)",
+		"blink col 0, 300ms",
+		"on(row)",
+		"on([11,])",
+		"on([11 10])",
+		"on({\"row\": 1})",
+		"on('GPIO11')",
+		"on(\"GPIO11",
+		"on(\"GPIO\\x11\")",
+		"on(\"GPIO11\\u0000\")",
+		"on(\"\\ud800\")",
+		"on(\"\t\")",
+		"wait(2)",
+		"wait(5parsecs)",
+		"wait(1s) trailing",
+		"wait(1s) wait(1s)",
+		"flash(1s)",
+		"blink(11, 1s, 2.5)",
+		"blink(11, 1s, 99999999999999999999)",
+		"sequence()",
+		"\x01",
+		"blink(col 5, 300ms)",
+		"on(row -1)",
+		"wait(2d)",
+		"wait(99us)",
+		"on([11, 11])",
+		"on(19)",
+		"on(GPIO99)",
+		"on([])",
+		"call(\"a/b\")",
+		"repeat(0, wait(1s))",
+		"sequence(wait(1s),\n  on(row 9))",
+	};
+	_cleanup_(freep) char *deep = NULL, *big = NULL;
+	size_t depth = 64 * 1024 / 8 - 1;
+
+	figure_mark();
+	tally_reset();
+	for (size_t i = 0; i < ELEMENTSOF(texts); i++)
+		refused_program(c, before, texts[i], "line ");
+	/* 8,000 levels open, just under the size limit; and 10 MiB. */
+	deep = repeat_text("", "forever(", "", depth, "");
+	refused_program(c, before, deep, "line 1, column 257: nesting deeper than 32");
+	big = repeat_text("all(", "on(11)", ", ", 10 * 1024 * 1024 / 8, ")");
+	refused_program(c, before, big, "longer than 65536 bytes");
+	figure("malformed programs in the text form (%zu texts: unfinished, a missing or extra "
+	       "argument, a \",\" too many, bad strings and escapes, a duration without its unit, "
+	       "trailing text; a row, duration, count or line the rules refuse), 8,000 levels of "
+	       "\"forever(\" (64 KB), and a 10 MiB \"all\" | "
+	       "InvalidProgram, its message naming line and column (\"line 2, column 6: row 9 is "
+	       "out of range ...\") via Start, Replace (running and new name) and Define (%u "
+	       "calls); slowest answer %.1f ms; nothing changed",
+	       ELEMENTSOF(texts), tally.calls, (double)tally.slowest / MS);
 }
 
 static void test_huge(Client *c, State *before)
@@ -621,6 +691,7 @@ int main(void)
 	check_contains(before.objects, "/steady\n");
 
 	test_malformed_json(c, &before);
+	test_malformed_text(c, &before);
 	test_huge(c, &before);
 	test_wrong_types(c, &before);
 	test_names(c, &before);
