@@ -10,6 +10,7 @@
 #include "duration.h"
 #include "json-util.h"
 #include "program.h"
+#include "utf8.h"
 #include "program-text.h"
 
 static const char *const kind_names[_PROGRAM_KIND_MAX] = {
@@ -117,6 +118,9 @@ static int parser_fail(Parser *ps, const char *fmt, ...)
 		va_start(ap, fmt);
 		vsnprintf(ps->error->message, sizeof(ps->error->message), fmt, ap);
 		va_end(ap);
+		/* Quoting a few bytes of what was written may cut a character: D-Bus would refuse it. */
+		utf8_drop_invalid(ps->error->path);
+		utf8_drop_invalid(ps->error->message);
 	}
 	return -EINVAL;
 }

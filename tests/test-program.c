@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "program.h"
+#include "utf8.h"
 #include "test.h"
 
 static Layout *layout;
@@ -302,6 +303,23 @@ static void test_invalid(void)
 }
 
 
+/* A message that quotes what was written never cuts a character in two (D-Bus would refuse it). */
+static void test_utf8_messages(void)
+{
+	char text[256] = "{\"call\":\"a";
+	ProgramError e;
+	_cleanup_(freep) char *out = NULL;
+
+	for (int i = 0; i < 40; i++)
+		strcat(text, "\xc3\xa9"); /* é */
+	strcat(text, "\"}");
+	out = parse_format(text, &e);
+	check(out == NULL);
+	check(strstr(e.message, "is not a valid name") != NULL);
+	check_int(utf8_invalid_at(e.message, strlen(e.message)), -1);
+	check_int(utf8_invalid_at(e.path, strlen(e.path)), -1);
+}
+
 /* dim, fade, pattern, heartbeat, morse: canonical forms and every refusal with its place. */
 static void test_levels(void)
 {
@@ -384,6 +402,7 @@ int main(void)
 	test_limits();
 	test_invalid();
 	test_levels();
+	test_utf8_messages();
 	test_names();
 
 	layout_free(layout);
