@@ -80,6 +80,7 @@ static double level_of(Client *c, unsigned number)
  */
 static double dim_duty(Client *c, size_t *ret_rising)
 {
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *levels = NULL;
 	sd_bus_error error = SD_BUS_ERROR_NULL;
 	const TraceEvent *first;
 	Trace t = {};
@@ -93,7 +94,8 @@ static double dim_duty(Client *c, size_t *ret_rising)
 	check_ok(r, &error);
 	client_settle(c, 100 * MS);
 	check(fabs(level_of(c, 11) - 0.3) < 1e-9);
-	check(client_wait_signal(c, BLINKD_MANAGER_INTERFACE, "Levels", 2 * S) != NULL);
+	levels = client_wait_signal(c, BLINKD_MANAGER_INTERFACE, "Levels", 2 * S);
+	check(levels != NULL);
 	check(client_wait_finished(c, "dim", 5 * S, NULL));
 
 	read_trace(&t);
