@@ -200,7 +200,8 @@ test_pending_initial_keep_no_glitch() {
 # Chip B goes away while a blink runs on a line of each chip, and comes back:
 # blinkd keeps running and blinking chip A's line, Chips shows B absent, then
 # present at its (maybe new) path; B's line is requested again, first written
-# with the blink's current state, then toggles with chip A's line.
+# with the blink's current state, then toggles with chip A's line: each write
+# the value A:9 has, within 10 ms of A:9's (the median: one batch).
 test_pending_chip_b_hotplug_in_phase() {
 	pending_reset || return 1
 	start_blinkd '{"chip": "blinkd-sim-a", "lines": {
@@ -235,11 +236,11 @@ test_pending_chip_b_hotplug_in_phase() {
 		why "chip A's line 9 was written $away times while chip B was away"
 		return 1
 	}
-	gtrace_phase /tmp/gtrace A 9 B 1 back 30 >/tmp/phase
-	read -r n mis lag </tmp/phase
-	echo "# chip B back as $VM_NAME_B: $n writes to B:1, $mis out of phase, largest lag $lag ms"
-	if [ "$n" -lt 4 ] || [ "$mis" != 0 ] || [ "$lag" -gt 30 ]; then
-		why "after the return: $n writes to B:1, $mis not matching A:9, lag $lag ms"
+	gtrace_phase /tmp/gtrace A 9 B 1 back >/tmp/phase
+	read -r n mis lag maxlag </tmp/phase
+	echo "# chip B back as $VM_NAME_B: $n writes to B:1, $mis out of phase, lag to A:9 $lag ms (median), $maxlag ms (largest)"
+	if [ "$n" -lt 4 ] || [ "$mis" != 0 ] || [ "$lag" -gt 10 ]; then
+		why "after the return: $n writes to B:1, $mis not matching A:9, lag $lag ms (median)"
 		dump /tmp/gtrace
 		return 1
 	fi
