@@ -17,14 +17,16 @@
 # "not ok - NAME: reason" and at the end "BLINKD-VM-RESULT: N passed, M failed".
 # With the file /etc/blinkd-vm-tools-only present only the tests that need
 # no blinkd run (the run script's --tools-only, for work on the tier itself).
-# With /etc/blinkd-vm-pending (--pending) the tests in /pending-tests.sh,
-# of the daemon's multi-chip support, run after the daemon's tests.
+# The tests of the daemon's multi-chip support are in /chips-tests.sh,
+# sourced here and run after the single-chip daemon tests.
 #
 # busybox ash has $EPOCHREALTIME:
 # shellcheck disable=SC3028
 
 # shellcheck source=tests/vm/lib.sh
 . /vm-lib.sh
+# shellcheck source=tests/vm/chips-tests.sh
+. /chips-tests.sh
 
 CHIP=${VM_CHIP:-/dev/gpiochip0}
 SYSFS=${VM_SYSFS:-/sys/devices/platform/gpio-sim.0/gpiochip0}
@@ -195,6 +197,17 @@ stop_daemon() {
 }
 
 call() { busctl --user call io.blinkd1 /io/blinkd1 io.blinkd1.Manager "$@"; }
+
+# prop NAME: a property of the manager, as busctl prints it.
+prop() { busctl --user get-property io.blinkd1 /io/blinkd1 io.blinkd1.Manager "$1" 2>&1; }
+
+# start_blinkd JSON: write JSON as the config and start blinkd on it, with no
+# --chip: the config names the chips.
+start_blinkd() {
+	[ -z "$DPID" ] || stop_daemon
+	echo "$1" >/tmp/blinkd-chips.json
+	start_daemon --config /tmp/blinkd-chips.json
+}
 
 # start NAME PROGRAM: Start over D-Bus; the reply must be the program's path.
 start() {
@@ -890,12 +903,7 @@ else
 	t sigkill_frees_lines_and_restart
 	t busy_line_exit_1_names_holder
 	[ -z "$DPID" ] || stop_daemon
-	# the multi-chip support's tests, not yet run by default (run --pending)
-	if [ -e /etc/blinkd-vm-pending ]; then
-		# shellcheck source=tests/vm/pending-tests.sh
-		. /pending-tests.sh
-		run_pending_tests
-	fi
+	run_chips_tests
 	[ $failed = 0 ] || dump "$ERR"
 fi
 # last: it renames chip B for the rest of the boot
