@@ -18,7 +18,8 @@
 # With the file /etc/blinkd-vm-tools-only present only the tests that need
 # no blinkd run (the run script's --tools-only, for work on the tier itself).
 # The tests of the daemon's multi-chip support are in /chips-tests.sh,
-# sourced here and run after the single-chip daemon tests.
+# sourced here and run after the single-chip daemon tests; /leds-tests.sh
+# holds those of the userspace LED (uleds), without blinkd.
 #
 # busybox ash has $EPOCHREALTIME:
 # shellcheck disable=SC3028
@@ -27,6 +28,8 @@
 . /vm-lib.sh
 # shellcheck source=tests/vm/chips-tests.sh
 . /chips-tests.sh
+# shellcheck source=tests/vm/leds-tests.sh
+. /leds-tests.sh
 
 CHIP=${VM_CHIP:-/dev/gpiochip0}
 SYSFS=${VM_SYSFS:-/sys/devices/platform/gpio-sim.0/gpiochip0}
@@ -889,6 +892,7 @@ t sim_values_of_line_settings
 t open_drain_and_source_stay_driven
 t released_line_reverts_to_pull
 t gtrace_catches_short_pulse
+t uleds_led_comes_and_goes
 if [ -e /etc/blinkd-vm-tools-only ]; then
 	echo "# tools only: the tests of blinkd are not run"
 else

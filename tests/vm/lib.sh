@@ -182,10 +182,17 @@ chip_recreate() {
 
 # ----------------------------------------------------------- udev events
 
-# umon_start FILE: record the udev events of subsystem gpio (udev's netlink
-# group, after udevd, as sd_device_monitor sees them) with their properties.
+# umon_start FILE [SUBSYSTEM...]: record the udev events of the subsystems
+# (default gpio) on udev's netlink group, after udevd, as sd_device_monitor
+# sees them, with their properties.
 umon_start() {
-	udevadm monitor --udev --property --subsystem-match=gpio >"$1" 2>&1 &
+	_f=$1
+	shift
+	[ $# -gt 0 ] || set -- gpio
+	_m=
+	for _s in "$@"; do _m="$_m --subsystem-match=$_s"; done
+	# shellcheck disable=SC2086 # one option per subsystem
+	udevadm monitor --udev --property $_m >"$_f" 2>&1 &
 	UMON_PID=$!
 	sleep 0.2
 }
@@ -206,6 +213,72 @@ umon_events() {
 		/^$/ && a != "" { print a, p, (n == "" ? "-" : n); a = p = n = "" }
 		END { if (a != "") print a, p, (n == "" ? "-" : n) }' "$1"
 }
+
+# -------------------------------------------------------------------- LED
+# A userspace LED class device (uleds): /usr/bin/uleds-led makes it through
+# /dev/uleds and logs every brightness the kernel gives it, one line
+# "T B" (T in µs, CLOCK_MONOTONIC, B the brightness), into a file. The LED
+# exists while that process runs; ending it removes the LED, as if unplugged.
+
+LED_NAME=blinkd-test
+LED_MAX=255
+LED_DIR=/sys/class/leds/$LED_NAME
+
+# led_create [LOG]: make the LED (default log /tmp/led.log) and wait for its
+# sysfs folder, its first log line and udev. LED_PID is the helper.
+led_create() {
+	LED_LOG=${1:-/tmp/led.log}
+	: >"$LED_LOG"
+	uleds-led "$LED_NAME" "$LED_MAX" >"$LED_LOG" 2>/tmp/led.err &
+	LED_PID=$!
+	sim_wait_path "$LED_DIR/brightness" || {
+		SIM_ERR="$LED_DIR did not appear: $(cat /tmp/led.err)"
+		return 1
+	}
+	_i=0
+	while [ ! -s "$LED_LOG" ] && [ $_i -lt 50 ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	udevadm settle --timeout=5
+}
+
+# led_remove: end the helper: the LED goes; wait for sysfs and udev.
+led_remove() {
+	[ -n "$LED_PID" ] || return 0
+	kill "$LED_PID" 2>/dev/null
+	wait "$LED_PID" 2>/dev/null
+	LED_PID=
+	sim_wait_gone "$LED_DIR" || {
+		SIM_ERR="$LED_DIR still there"
+		return 1
+	}
+	udevadm settle --timeout=5
+}
+
+# led_values [FROM]: the brightness values the helper read, from log line
+# FROM on (default 1), space separated.
+led_values() { awk -v f="${1:-1}" 'NR >= f { printf "%s%s", s, $2; s = " " } END { print "" }' "$LED_LOG"; }
+
+# led_last: the last brightness the helper read.
+led_last() { awk 'END { print $2 }' "$LED_LOG"; }
+
+# led_lines: how many values the helper has read (for led_values FROM).
+led_lines() { wc -l <"$LED_LOG"; }
+
+# led_wait_last B [SECONDS]: wait until the last value read is B (default 5 s).
+led_wait_last() {
+	now_ms
+	_end=$((NOW + ${2:-5} * 1000))
+	while [ "$(led_last)" != "$1" ]; do
+		now_ms
+		[ "$NOW" -gt "$_end" ] && return 1
+		sleep 0.05
+	done
+}
+
+# led_trigger: the LED's trigger in force (the word in brackets).
+led_trigger() { sed -n 's/.*\[\([^]]*\)\].*/\1/p' "$LED_DIR/trigger"; }
 
 # -------------------------------------------------------------- sampling
 
@@ -265,8 +338,8 @@ GTRACE_MAP=/tmp/gtrace.map
 gtrace_map() { echo "$(base_of "$1") $1 $(sim_var LINES "$1")" >>"$GTRACE_MAP"; }
 
 # gtrace_start: clear and start the trace of both chips. Its clock is "mono"
-# (CLOCK_MONOTONIC), the clock of blinkd's --trace, so that their times
-# compare.
+# (CLOCK_MONOTONIC), the clock of blinkd's --trace and of uleds-led's log,
+# so that their times compare.
 gtrace_start() {
 	[ -d "$GTRACE" ] || mkdir "$GTRACE" || return 1
 	echo 0 >"$GTRACE/tracing_on"
