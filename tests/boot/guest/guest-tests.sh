@@ -291,13 +291,24 @@ test_runs_as_blinkd_fifo_sandboxed() {
 		why "timer slack $slack ns, expected 1 (or 0, realtime)"
 		return 1
 	}
-	local ns
-	for ns in mnt net ipc; do
+	local ns families
+	for ns in mnt ipc; do
 		[[ $(readlink "/proc/$pid/ns/$ns") != "$(readlink "/proc/1/ns/$ns")" ]] || {
 			why "blinkd shares PID 1's $ns namespace"
 			return 1
 		}
 	done
+	# The host's network namespace, where udev's netlink messages are (no
+	# PrivateNetwork=), but no sockets other than AF_UNIX and AF_NETLINK.
+	[[ $(readlink "/proc/$pid/ns/net") == "$(readlink /proc/1/ns/net)" ]] || {
+		why "blinkd has a network namespace of its own: udev's messages of chips that come and go do not reach it"
+		return 1
+	}
+	families=$(prop RestrictAddressFamilies | tr ' ' '\n' | sort | tr '\n' ' ')
+	[[ $families == "AF_NETLINK AF_UNIX " ]] || {
+		why "RestrictAddressFamilies is '$families', not AF_UNIX AF_NETLINK"
+		return 1
+	}
 	# its view of the file system: / read-only, /home hidden, a /tmp of its own
 	local mounts
 	mounts=$(cat "/proc/$pid/mountinfo")
@@ -313,7 +324,7 @@ test_runs_as_blinkd_fifo_sandboxed() {
 		why "blinkd has no private /tmp"
 		return 1
 	}
-	info "pid $pid: uid $uid, groups $(grep ^Groups: <<<"$status" | cut -f2), SCHED_FIFO $prio, seccomp, no capabilities, own mnt/net/ipc namespaces"
+	info "pid $pid: uid $uid, groups $(grep ^Groups: <<<"$status" | cut -f2), SCHED_FIFO $prio, seccomp, no capabilities, own mnt/ipc namespaces, the host's network namespace with AF_UNIX and AF_NETLINK only"
 }
 
 test_security_exposure() {
