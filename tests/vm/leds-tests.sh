@@ -77,7 +77,8 @@ led_reset() {
 
 # Without blinkd: the LED appears with its max_brightness, reads 0, has the
 # triggers "none", "timer" and "heartbeat", passes brightness writes to the
-# helper, blinks with the timer trigger; udevd passes "add" and "remove" of
+# helper, blinks with the timer trigger, which a brightness of 0 written to
+# sysfs ends (and one above 0 does not); udevd passes "add" and "remove" of
 # subsystem leds to udev's netlink group (where sd_device_monitor listens).
 test_uleds_led_comes_and_goes() {
 	umon_start /tmp/umon.leds leds
@@ -102,6 +103,11 @@ test_uleds_led_comes_and_goes() {
 	echo timer >"$LED_DIR/trigger"
 	sleep 1.3
 	blinked=$(led_values "$from")
+	# a brightness above 0 written meanwhile leaves the trigger, a 0 ends it
+	echo 100 >"$LED_DIR/brightness"
+	after100=$(led_trigger)
+	echo 0 >"$LED_DIR/brightness"
+	after0=$(led_trigger)
 	echo none >"$LED_DIR/trigger"
 	led_remove || {
 		umon_stop
@@ -112,7 +118,7 @@ test_uleds_led_comes_and_goes() {
 	umon_events /tmp/umon.leds >/tmp/umon.leds.events
 	sed 's/^/# udev: /' /tmp/umon.leds.events
 	echo "# $LED_NAME: max_brightness $max, brightness $b, triggers '$triggers'; udev database entry: $db"
-	echo "# with the timer trigger for 1.3 s the helper read: $blinked"
+	echo "# with the timer trigger for 1.3 s the helper read: $blinked; the trigger after writing 100: $after100, after writing 0: $after0"
 	[ "$max|$b|$first|$written" = "$LED_MAX|0|0|100" ] || {
 		why "max_brightness $max, brightness $b, first read '$first', after writing 100 read '$written'"
 		return 1
@@ -127,6 +133,10 @@ test_uleds_led_comes_and_goes() {
 	esac
 	on_and_off "$blinked" || {
 		why "the timer trigger did not blink the LED: '$blinked'"
+		return 1
+	}
+	[ "$after100 $after0" = "timer none" ] || {
+		why "the trigger after writing 100 to the brightness is '$after100', after 0 '$after0'"
 		return 1
 	}
 	for a in add remove; do
