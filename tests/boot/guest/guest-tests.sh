@@ -740,6 +740,65 @@ gtrace_events() {
 		END { print "" }' "$1"
 }
 
+# An LED class device as a line, under the unit's sandbox: udev's rule gives
+# the LED's brightness and trigger to group gpio, and ReadWritePaths= gives
+# the service a writable /sys/devices. The LED is made from user space with
+# the kernel's uleds (uleds-led, the vm tier's helper, logs each brightness
+# it is given); its trigger is timer before blinkd, none while blinkd drives
+# it, timer again after systemctl stop.
+LED_DIR=/sys/class/leds/blinkd-test
+LED_CFG='{"lines": {"led:blinkd-test": {"alias": "act"}}}'
+
+led_last() { awk 'END { print $2 }' /tmp/led.log; }
+led_trigger() { sed -n 's/.*\[\([^]]*\)\].*/\1/p' "$LED_DIR/trigger"; }
+
+led_as_a_line() {
+	local i out perms since
+	modprobe -a uleds ledtrig-timer || { why "cannot load uleds and ledtrig-timer"; return 1; }
+	/usr/lib/blinkd-boot/uleds-led blinkd-test 255 >/tmp/led.log 2>/tmp/led.err &
+	LED_PID=$!
+	i=0
+	while [[ ! -e $LED_DIR/brightness && $i -lt 50 ]]; do sleep 0.1; i=$((i + 1)); done
+	[[ -e $LED_DIR/brightness ]] || { why "no LED: $(cat /tmp/led.err)"; return 1; }
+	udevadm settle --timeout=10
+	perms="$(stat -c '%G %A' "$LED_DIR/brightness"), $(stat -c '%G %A' "$LED_DIR/trigger")"
+	[[ $perms =~ ^gpio\ -...rw....,\ gpio\ -...rw....$ ]] || {
+		why "udev's rule did not give the LED to group gpio: brightness, trigger: $perms"
+		return 1
+	}
+	echo timer >"$LED_DIR/trigger"
+	since=$(date '+%Y-%m-%d %H:%M:%S')
+	use_config "$LED_CFG" || return 1
+	wait_chips '*"led:blinkd-test" true*' || return 1
+	[[ $(led_trigger) == none ]] || { why "the trigger is '$(led_trigger)' while blinkd drives the LED"; return 1; }
+	out=$(busctl call io.blinkd1 /io/blinkd1 io.blinkd1.Manager Start ss half '{"dim":{"lines":["act"],"level":0.5}}' 2>&1) || {
+		why "Start failed: $out"
+		return 1
+	}
+	i=0
+	while [[ $(led_last) != 128 && $i -lt 50 ]]; do sleep 0.1; i=$((i + 1)); done
+	[[ $(led_last) == 128 ]] || {
+		why "dim 0.5: the LED read '$(awk '{ printf "%s ", $2 }' /tmp/led.log)', not 128 at last"
+		return 1
+	}
+	systemctl stop blinkd.service || { why "systemctl stop failed"; return 1; }
+	info "the LED's brightness and trigger: $perms; it read $(awk '{ printf "%s ", $2 }' /tmp/led.log)(from its start, a timer blink, blinkd's dim 0.5 and stop); trigger after the stop: $(led_trigger)"
+	[[ $(led_trigger) == timer && $(prop Result) == success ]] || {
+		why "after systemctl stop: trigger '$(led_trigger)', result $(prop Result)"
+		return 1
+	}
+	out=$(journalctl -q --no-pager --since "$since" -u blinkd.service -p warning)
+	[[ -z $out ]] || { why "warnings in the journal: $(tr '\n' ' ' <<<"$out")"; return 1; }
+}
+
+test_led_under_sandbox() {
+	local rc=0
+	LED_PID=
+	led_as_a_line || rc=1
+	[[ -z $LED_PID ]] || { kill "$LED_PID"; wait "$LED_PID" 2>/dev/null; }
+	return $rc
+}
+
 # systemctl stop with line 11 configured "exit": "on" (and off, lit line 5
 # with the default exit off): the last batch writes 11 high and 5 low, then
 # the lines are released. gpio-sim turns a released line back to its pull
@@ -866,6 +925,7 @@ t dbus_call_activates_service
 t upgrade_restarts_and_keeps_config
 t purge_removes_the_service
 t readme_install_lines_reinstall
+t led_under_sandbox
 t stop_exit_on_leaves_line_high
 t chip_hotplug_under_sandbox
 
