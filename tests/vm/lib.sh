@@ -182,10 +182,17 @@ chip_recreate() {
 
 # ----------------------------------------------------------- udev events
 
-# umon_start FILE: record the udev events of subsystem gpio (udev's netlink
-# group, after udevd, as sd_device_monitor sees them) with their properties.
+# umon_start FILE [SUBSYSTEM...]: record the udev events of the subsystems
+# (default gpio) on udev's netlink group, after udevd, as sd_device_monitor
+# sees them, with their properties.
 umon_start() {
-	udevadm monitor --udev --property --subsystem-match=gpio >"$1" 2>&1 &
+	_f=$1
+	shift
+	[ $# -gt 0 ] || set -- gpio
+	_m=
+	for _s in "$@"; do _m="$_m --subsystem-match=$_s"; done
+	# shellcheck disable=SC2086 # one option per subsystem
+	udevadm monitor --udev --property $_m >"$_f" 2>&1 &
 	UMON_PID=$!
 	sleep 0.2
 }
@@ -206,6 +213,72 @@ umon_events() {
 		/^$/ && a != "" { print a, p, (n == "" ? "-" : n); a = p = n = "" }
 		END { if (a != "") print a, p, (n == "" ? "-" : n) }' "$1"
 }
+
+# -------------------------------------------------------------------- LED
+# A userspace LED class device (uleds): /usr/bin/uleds-led makes it through
+# /dev/uleds and logs every brightness the kernel gives it, one line
+# "T B" (T in µs, CLOCK_MONOTONIC, B the brightness), into a file. The LED
+# exists while that process runs; ending it removes the LED, as if unplugged.
+
+LED_NAME=blinkd-test
+LED_MAX=255
+LED_DIR=/sys/class/leds/$LED_NAME
+
+# led_create [LOG]: make the LED (default log /tmp/led.log) and wait for its
+# sysfs folder, its first log line and udev. LED_PID is the helper.
+led_create() {
+	LED_LOG=${1:-/tmp/led.log}
+	: >"$LED_LOG"
+	uleds-led "$LED_NAME" "$LED_MAX" >"$LED_LOG" 2>/tmp/led.err &
+	LED_PID=$!
+	sim_wait_path "$LED_DIR/brightness" || {
+		SIM_ERR="$LED_DIR did not appear: $(cat /tmp/led.err)"
+		return 1
+	}
+	_i=0
+	while [ ! -s "$LED_LOG" ] && [ $_i -lt 50 ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	udevadm settle --timeout=5
+}
+
+# led_remove: end the helper: the LED goes; wait for sysfs and udev.
+led_remove() {
+	[ -n "$LED_PID" ] || return 0
+	kill "$LED_PID" 2>/dev/null
+	wait "$LED_PID" 2>/dev/null
+	LED_PID=
+	sim_wait_gone "$LED_DIR" || {
+		SIM_ERR="$LED_DIR still there"
+		return 1
+	}
+	udevadm settle --timeout=5
+}
+
+# led_values [FROM]: the brightness values the helper read, from log line
+# FROM on (default 1), space separated.
+led_values() { awk -v f="${1:-1}" 'NR >= f { printf "%s%s", s, $2; s = " " } END { print "" }' "$LED_LOG"; }
+
+# led_last: the last brightness the helper read.
+led_last() { awk 'END { print $2 }' "$LED_LOG"; }
+
+# led_lines: how many values the helper has read (for led_values FROM).
+led_lines() { wc -l <"$LED_LOG"; }
+
+# led_wait_last B [SECONDS]: wait until the last value read is B (default 5 s).
+led_wait_last() {
+	now_ms
+	_end=$((NOW + ${2:-5} * 1000))
+	while [ "$(led_last)" != "$1" ]; do
+		now_ms
+		[ "$NOW" -gt "$_end" ] && return 1
+		sleep 0.05
+	done
+}
+
+# led_trigger: the LED's trigger in force (the word in brackets).
+led_trigger() { sed -n 's/.*\[\([^]]*\)\].*/\1/p' "$LED_DIR/trigger"; }
 
 # -------------------------------------------------------------- sampling
 
@@ -264,10 +337,13 @@ GTRACE_MAP=/tmp/gtrace.map
 # chip and offset (also after the chip came back under another base).
 gtrace_map() { echo "$(base_of "$1") $1 $(sim_var LINES "$1")" >>"$GTRACE_MAP"; }
 
-# gtrace_start: clear and start the trace of both chips.
+# gtrace_start: clear and start the trace of both chips. Its clock is "mono"
+# (CLOCK_MONOTONIC), the clock of blinkd's --trace and of uleds-led's log,
+# so that their times compare.
 gtrace_start() {
 	[ -d "$GTRACE" ] || mkdir "$GTRACE" || return 1
 	echo 0 >"$GTRACE/tracing_on"
+	echo mono >"$GTRACE/trace_clock" || return 1
 	: >"$GTRACE/trace"
 	: >"$GTRACE_MAP"
 	gtrace_map A
@@ -281,7 +357,13 @@ gtrace_start() {
 gtrace_mark() { echo "$*" >"$GTRACE/trace_marker"; }
 
 # gtrace_stop FILE: stop the trace and write it decoded to FILE, one event a
-# line, the time in microseconds since boot:
+# line, the time in microseconds of CLOCK_MONOTONIC. The order of the events
+# is the order they happened in (the guest has one CPU), but about once a
+# second this kernel stamps one event 18 to 43 ms early, with any trace
+# clock, even before the event written just before it by the same thread
+# (README.md): a time below the one before is raised to it, so the times in
+# FILE never go back; an early one after a later event's time stays early.
+# One event a line:
 #   T KEY N set|get V COMM    a value written to / read from line N of KEY
 #   T KEY N in|out COMM       line N made an input (released) / an output
 #   T mark TEXT               a gtrace_mark
@@ -301,6 +383,8 @@ gtrace_stop() {
 			comm = $1; sub(/-[0-9]+$/, "", comm)
 			for (i = 2; i <= NF; i++) if ($i ~ /^[0-9]+\.[0-9]+:$/) break
 			split($i, ts, /[.:]/); t = ts[1] * 1000000 + ts[2]
+			if (t < last) t = last
+			last = t
 			ev = $(i + 1)
 			if (ev == "gpio_value:") print t, line($(i + 2)), $(i + 3), $(i + 4), comm
 			else if (ev == "gpio_direction:") print t, line($(i + 2)), $(i + 3), comm
@@ -323,31 +407,30 @@ gtrace_events() {
 # gtrace_after FILE TEXT: the events after the mark TEXT.
 gtrace_after() { awk -v m="$2" 'f { print } $2 == "mark" && $3 == m { f = 1 }' "$1"; }
 
-# gtrace_phase FILE KEY1 N1 KEY2 N2 MARK TOL_MS: are the writes to line 2
-# after the mark MARK in phase with those to line 1 (e.g. a chip-B line that
-# came back and a chip-A line of the same blink)? Prints "N MISMATCHES LAG":
-# N writes to line 2 after MARK; MISMATCHES of them wrote another value than
-# line 1 has TOL_MS later; LAG the largest distance in ms from a write to
-# line 2 (but the first, which restores the state) to the nearest write to
-# line 1.
+# gtrace_phase FILE KEY1 N1 KEY2 N2 MARK: are the writes to line 2 after the
+# mark MARK in phase with those to line 1 (e.g. a chip-B line that came back
+# and a chip-A line of the same blink, written in one batch)? Prints
+# "N MISMATCHES LAG MAXLAG": N writes to line 2 after MARK; MISMATCHES of
+# them wrote another value than line 1 had then (its last write before, in
+# the trace's order, which is the true one); LAG the median and MAXLAG the
+# largest distance in ms from a write to line 2 (but the first, which
+# restores the state) back to line 1's write before it. The median stands
+# for the lines' phase: one event stamped early (see gtrace_stop) moves only
+# MAXLAG.
 gtrace_phase() {
-	awk -v k1="$2" -v n1="$3" -v k2="$4" -v n2="$5" -v m="$6" -v tol="$7" '
+	awk -v k1="$2" -v n1="$3" -v k2="$4" -v n2="$5" -v m="$6" '
 		$2 == "mark" { if ($3 == m) after = 1; next }
 		$4 != "set" { next }
-		$2 == k1 && $3 == n1 { c1++; t1[c1] = $1; v1[c1] = $5 }
-		after && $2 == k2 && $3 == n2 { c2++; t2[c2] = $1; v2[c2] = $5 }
+		$2 == k1 && $3 == n1 { v1 = $5; t1 = $1; seen1 = 1; next }
+		after && $2 == k2 && $3 == n2 {
+			c2++
+			if (!seen1 || $5 != v1) mis++
+			else if (c2 > 1) { nl++; lag[nl] = $1 - t1 }
+		}
 		END {
-			mis = 0; lag = 0
-			for (i = 1; i <= c2; i++) {
-				val = ""; best = -1
-				for (j = 1; j <= c1; j++) {
-					if (t1[j] <= t2[i] + tol * 1000) val = v1[j]
-					d = t1[j] - t2[i]; if (d < 0) d = -d
-					if (best < 0 || d < best) best = d
-				}
-				if (val != v2[i]) mis++
-				if (i > 1 && best > lag) lag = best
-			}
-			printf "%d %d %d\n", c2, mis, lag / 1000
+			# sort the lags (few), take the middle one and the largest
+			for (i = 2; i <= nl; i++)
+				for (j = i; j > 1 && lag[j - 1] > lag[j]; j--) { x = lag[j]; lag[j] = lag[j - 1]; lag[j - 1] = x }
+			printf "%d %d %d %d\n", c2, mis, nl ? lag[int((nl + 1) / 2)] / 1000 : 0, nl ? lag[nl] / 1000 : 0
 		}' "$1"
 }

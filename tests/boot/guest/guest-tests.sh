@@ -5,8 +5,9 @@
 # as root, once the boot has finished. blinkd's package was installed into
 # the image before the boot (dpkg in a chroot, as an image builder does), and
 # /etc/blinkd/blinkd.json was then edited to autostart "boot-blink", which
-# blinks row 0. The chip is a gpio-sim chip of 28 lines made by
-# blinkd-boot-chip.service; the value of line N as the chip sees it is
+# blinks row 0. The chip is a gpio-sim chip of 28 lines labelled
+# blinkd-boot-chip ($LABEL), made by blinkd-boot-chip.service in the configfs
+# folder $CHIP_CFG; the value of line N as the chip sees it is
 # $SYSFS/sim_gpioN/value. Users: "member" is in group gpio, "outsider" is not.
 #
 # Output goes to the second serial port, which the host reads: "ok - NAME",
@@ -24,6 +25,8 @@ export DEBIAN_FRONTEND=noninteractive
 . /run/blinkd-boot/chip 2>/dev/null
 CHIP=${CHIP:-/dev/gpiochip0}
 SYSFS=${SYSFS:-/sys/devices/platform/gpio-sim.0/gpiochip0}
+CHIP_CFG=${CHIP_CFG:-/sys/kernel/config/gpio-sim/chip0}
+LABEL=${LABEL:-blinkd-boot-chip}
 NLINES=28
 ROW0="2 4 10 11 27"
 ROW2="1 5 18 20 25"
@@ -291,13 +294,24 @@ test_runs_as_blinkd_fifo_sandboxed() {
 		why "timer slack $slack ns, expected 1 (or 0, realtime)"
 		return 1
 	}
-	local ns
-	for ns in mnt net ipc; do
+	local ns families
+	for ns in mnt ipc; do
 		[[ $(readlink "/proc/$pid/ns/$ns") != "$(readlink "/proc/1/ns/$ns")" ]] || {
 			why "blinkd shares PID 1's $ns namespace"
 			return 1
 		}
 	done
+	# The host's network namespace, where udev's netlink messages are (no
+	# PrivateNetwork=), but no sockets other than AF_UNIX and AF_NETLINK.
+	[[ $(readlink "/proc/$pid/ns/net") == "$(readlink /proc/1/ns/net)" ]] || {
+		why "blinkd has a network namespace of its own: udev's messages of chips that come and go do not reach it"
+		return 1
+	}
+	families=$(prop RestrictAddressFamilies | tr ' ' '\n' | sort | tr '\n' ' ')
+	[[ $families == "AF_NETLINK AF_UNIX " ]] || {
+		why "RestrictAddressFamilies is '$families', not AF_UNIX AF_NETLINK"
+		return 1
+	}
 	# its view of the file system: / read-only, /home hidden, a /tmp of its own
 	local mounts
 	mounts=$(cat "/proc/$pid/mountinfo")
@@ -313,7 +327,7 @@ test_runs_as_blinkd_fifo_sandboxed() {
 		why "blinkd has no private /tmp"
 		return 1
 	}
-	info "pid $pid: uid $uid, groups $(grep ^Groups: <<<"$status" | cut -f2), SCHED_FIFO $prio, seccomp, no capabilities, own mnt/net/ipc namespaces"
+	info "pid $pid: uid $uid, groups $(grep ^Groups: <<<"$status" | cut -f2), SCHED_FIFO $prio, seccomp, no capabilities, own mnt/ipc namespaces, the host's network namespace with AF_UNIX and AF_NETLINK only"
 }
 
 test_security_exposure() {
@@ -654,6 +668,231 @@ test_readme_install_lines_reinstall() {
 	blinks 11 3
 }
 
+# ------------------------------------------------- hotplug and exit states
+# These two come last: the chip goes away while blinkd holds its lines, and
+# then (6.1 keeps the old chip device referenced, see tests/vm/README.md) it
+# comes back as another gpiochipN for the rest of the boot. So the
+# configuration names the chip by its label, and the lines that follow have
+# their own settings.
+LINES_CFG='{"chip": "blinkd-boot-chip", "lines": {
+	"5": {"alias": "status"},
+	"11": {"alias": "keepon", "exit": "on"}}}'
+GTRACE=/sys/kernel/tracing/instances/blinkd-boot
+
+# use_config JSON: make JSON blinkd's configuration and (re)start the service.
+use_config() {
+	printf '%s\n' "$1" >/etc/blinkd/blinkd.json
+	systemctl restart blinkd.service || { why "systemctl restart failed"; return 1; }
+	wait_active 10
+}
+
+# chips_prop: the manager's Chips property, as busctl prints it.
+chips_prop() { busctl get-property io.blinkd1 /io/blinkd1 io.blinkd1.Manager Chips 2>&1; }
+
+# wait_chips PATTERN [SECONDS]: until the Chips property matches the glob PATTERN.
+wait_chips() {
+	local i=0
+	while [[ $i -lt $((${2:-5} * 10)) ]]; do
+		# shellcheck disable=SC2053 # a glob on purpose
+		[[ $(chips_prop) == $1 ]] && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	why "Chips is '$(chips_prop)', not like '$1'"
+	return 1
+}
+
+# gtrace_start / gtrace_stop FILE: the kernel's trace of GPIO writes (as the
+# vm tier's lib.sh records it, simpler): FILE gets "N set|get V COMM" and
+# "N in|out COMM" for each event, N the chip's offset, and "mark TEXT" for
+# gtrace_mark TEXT; in the order the events happened.
+gtrace_start() {
+	mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracing || return 1
+	[[ -d $GTRACE ]] || mkdir "$GTRACE" || return 1
+	echo 0 >"$GTRACE/tracing_on"
+	: >"$GTRACE/trace"
+	echo 1 >"$GTRACE/events/gpio/enable"
+	echo 1 >"$GTRACE/tracing_on"
+}
+gtrace_mark() { echo "$*" >"$GTRACE/trace_marker"; }
+gtrace_stop() {
+	local base
+	echo 0 >"$GTRACE/tracing_on"
+	echo 0 >"$GTRACE/events/gpio/enable"
+	base=$(cat "${SYSFS%/*}"/gpio/gpiochip*/base)
+	awk -v base="$base" '
+		/^#/ { next }
+		{
+			comm = $1; sub(/-[0-9]+$/, "", comm)
+			for (i = 2; i <= NF; i++) if ($i ~ /^[0-9]+\.[0-9]+:$/) break
+			ev = $(i + 1)
+			if (ev == "gpio_value:") print $(i + 2) - base, $(i + 3), $(i + 4), comm
+			else if (ev == "gpio_direction:") print $(i + 2) - base, $(i + 3), comm
+			else if (ev == "tracing_mark_write:") { s = $0; sub(/.*tracing_mark_write: /, "", s); print "mark", s }
+		}' "$GTRACE/trace" >"$1"
+}
+
+# gtrace_events FILE N: what blinkd did to line N after the first mark,
+# comma separated: "set 1", "set 0, out", ...
+gtrace_events() {
+	awk -v n="$2" '$1 == "mark" { m = 1; next }
+		m && $1 == n && $NF == "blinkd" { printf "%s%s", s, ($2 == "set" || $2 == "get" ? $2 " " $3 : $2); s = ", " }
+		END { print "" }' "$1"
+}
+
+# An LED class device as a line, under the unit's sandbox: udev's rule gives
+# the LED's brightness and trigger to group gpio, and ReadWritePaths= gives
+# the service a writable /sys/devices. The LED is made from user space with
+# the kernel's uleds (uleds-led, the vm tier's helper, logs each brightness
+# it is given); its trigger is timer before blinkd, none while blinkd drives
+# it, timer again after systemctl stop.
+LED_DIR=/sys/class/leds/blinkd-test
+LED_CFG='{"lines": {"led:blinkd-test": {"alias": "act"}}}'
+
+led_last() { awk 'END { print $2 }' /tmp/led.log; }
+led_trigger() { sed -n 's/.*\[\([^]]*\)\].*/\1/p' "$LED_DIR/trigger"; }
+
+led_as_a_line() {
+	local i out perms since
+	modprobe -a uleds ledtrig-timer || { why "cannot load uleds and ledtrig-timer"; return 1; }
+	/usr/lib/blinkd-boot/uleds-led blinkd-test 255 >/tmp/led.log 2>/tmp/led.err &
+	LED_PID=$!
+	i=0
+	while [[ ! -e $LED_DIR/brightness && $i -lt 50 ]]; do sleep 0.1; i=$((i + 1)); done
+	[[ -e $LED_DIR/brightness ]] || { why "no LED: $(cat /tmp/led.err)"; return 1; }
+	udevadm settle --timeout=10
+	perms="$(stat -c '%G %A' "$LED_DIR/brightness"), $(stat -c '%G %A' "$LED_DIR/trigger")"
+	[[ $perms =~ ^gpio\ -...rw....,\ gpio\ -...rw....$ ]] || {
+		why "udev's rule did not give the LED to group gpio: brightness, trigger: $perms"
+		return 1
+	}
+	echo timer >"$LED_DIR/trigger"
+	since=$(date '+%Y-%m-%d %H:%M:%S')
+	use_config "$LED_CFG" || return 1
+	wait_chips '*"led:blinkd-test" true*' || return 1
+	[[ $(led_trigger) == none ]] || { why "the trigger is '$(led_trigger)' while blinkd drives the LED"; return 1; }
+	out=$(busctl call io.blinkd1 /io/blinkd1 io.blinkd1.Manager Start ss half '{"dim":{"lines":["act"],"level":0.5}}' 2>&1) || {
+		why "Start failed: $out"
+		return 1
+	}
+	i=0
+	while [[ $(led_last) != 128 && $i -lt 50 ]]; do sleep 0.1; i=$((i + 1)); done
+	[[ $(led_last) == 128 ]] || {
+		why "dim 0.5: the LED read '$(awk '{ printf "%s ", $2 }' /tmp/led.log)', not 128 at last"
+		return 1
+	}
+	systemctl stop blinkd.service || { why "systemctl stop failed"; return 1; }
+	info "the LED's brightness and trigger: $perms; it read $(awk '{ printf "%s ", $2 }' /tmp/led.log)(from its start, a timer blink, blinkd's dim 0.5 and stop); trigger after the stop: $(led_trigger)"
+	[[ $(led_trigger) == timer && $(prop Result) == success ]] || {
+		why "after systemctl stop: trigger '$(led_trigger)', result $(prop Result)"
+		return 1
+	}
+	out=$(journalctl -q --no-pager --since "$since" -u blinkd.service -p warning)
+	[[ -z $out ]] || { why "warnings in the journal: $(tr '\n' ' ' <<<"$out")"; return 1; }
+}
+
+test_led_under_sandbox() {
+	local rc=0
+	LED_PID=
+	led_as_a_line || rc=1
+	[[ -z $LED_PID ]] || { kill "$LED_PID"; wait "$LED_PID" 2>/dev/null; }
+	return $rc
+}
+
+# systemctl stop with line 11 configured "exit": "on" (and off, lit line 5
+# with the default exit off): the last batch writes 11 high and 5 low, then
+# the lines are released. gpio-sim turns a released line back to its pull
+# (down here), so sysfs cannot show what blinkd left; the kernel's trace of
+# GPIO writes can.
+test_stop_exit_on_leaves_line_high() {
+	use_config "$LINES_CFG" || return 1
+	local out
+	out=$(busctl call io.blinkd1 /io/blinkd1 io.blinkd1.Manager Start ss lit '{"on":{"lines":["status"]}}' 2>&1) || {
+		why "Start failed: $out"
+		return 1
+	}
+	wait_value 5 1 5 || { why "line 5 did not go on"; return 1; }
+	[[ $(cat "$SYSFS/sim_gpio11/value") == 0 ]] || { why "line 11 is lit before the stop"; return 1; }
+	gtrace_start || { why "no tracefs"; return 1; }
+	gtrace_mark stop
+	systemctl stop blinkd.service || { why "systemctl stop failed"; return 1; }
+	gtrace_stop /tmp/gtrace
+	local ev5 ev11 after5 after11
+	ev5=$(gtrace_events /tmp/gtrace 5)
+	ev11=$(gtrace_events /tmp/gtrace 11)
+	after5=$(cat "$SYSFS/sim_gpio5/value")
+	after11=$(cat "$SYSFS/sim_gpio11/value")
+	info "at systemctl stop blinkd did to line 11 (exit on) '$ev11', to line 5 (exit off) '$ev5'; released, they read $after11 and $after5 (their pull)"
+	[[ $ev11 == "set 1" && $ev5 == "set 0" ]] || {
+		why "at the stop line 11 (exit on) got '$ev11', line 5 (exit off) '$ev5'"
+		sed 's/^/#   /' /tmp/gtrace | tail -n 20
+		return 1
+	}
+	[[ $(prop ActiveState)/$(prop Result) == inactive/success ]] || {
+		why "after the stop: $(prop ActiveState)/$(prop Result)"
+		return 1
+	}
+	[[ -z $(used_lines) ]] || { why "lines held after the stop: $(used_lines | tr '\n' ' ')"; return 1; }
+}
+
+# The sandboxed service follows its chip: removed through configfs while a
+# program lights line 5, it stays up (same main PID, no restart), Chips says
+# the chip is absent; back (under another gpiochipN), its lines are blinkd's
+# again and line 5 lit. udevd's netlink messages reach the service
+# (RestrictAddressFamilies=AF_UNIX AF_NETLINK, no PrivateNetwork=).
+test_chip_hotplug_under_sandbox() {
+	use_config "$LINES_CFG" || return 1
+	local out pid restarts since old=$CHIP name dev
+	since=$(date '+%Y-%m-%d %H:%M:%S')
+	pid=$(prop MainPID)
+	restarts=$(prop NRestarts)
+	out=$(busctl call io.blinkd1 /io/blinkd1 io.blinkd1.Manager Start ss lit '{"on":{"lines":["status"]}}' 2>&1) || {
+		why "Start failed: $out"
+		return 1
+	}
+	wait_value 5 1 5 || { why "line 5 did not go on"; return 1; }
+	wait_chips "*\"$LABEL\" \"$CHIP\" true*" || return 1
+
+	echo 0 >"$CHIP_CFG/live" || { why "live=0 failed"; return 1; }
+	local i=0
+	while [[ -e $old && $i -lt 50 ]]; do sleep 0.1; i=$((i + 1)); done
+	[[ ! -e $old ]] || { why "$old is still there after live=0"; return 1; }
+	udevadm settle --timeout=10
+	wait_chips "*\"$LABEL\" \"*\" false*" || return 1
+	[[ $(prop MainPID) == "$pid" && $(prop ActiveState) == active && $(prop NRestarts) == "$restarts" ]] || {
+		why "with the chip gone: MainPID $(prop MainPID) (was $pid), $(prop ActiveState), NRestarts $(prop NRestarts) (was $restarts)"
+		return 1
+	}
+	sleep 1
+
+	echo 1 >"$CHIP_CFG/live" || { why "live=1 failed"; return 1; }
+	name=$(cat "$CHIP_CFG/bank0/chip_name")
+	dev=$(cat "$CHIP_CFG/dev_name")
+	CHIP=/dev/$name
+	SYSFS=/sys/devices/platform/$dev/$name
+	i=0
+	while [[ ! -e $SYSFS/sim_gpio27/value && $i -lt 50 ]]; do sleep 0.1; i=$((i + 1)); done
+	udevadm settle --timeout=10
+	wait_chips "*\"$LABEL\" \"$CHIP\" true*" || return 1
+	i=0
+	while [[ $(used_lines | tr '\n' ' ') != "5 blinkd 11 blinkd " && $i -lt 50 ]]; do sleep 0.1; i=$((i + 1)); done
+	[[ $(used_lines | tr '\n' ' ') == "5 blinkd 11 blinkd " ]] || {
+		why "the chip back as $name: its used lines are '$(used_lines | tr '\n' ' ')', not 5 and 11 by blinkd"
+		return 1
+	}
+	wait_value 5 1 5 || { why "line 5 is not lit again on $name"; return 1; }
+	[[ $(prop MainPID) == "$pid" && $(prop NRestarts) == "$restarts" ]] || {
+		why "after the return: MainPID $(prop MainPID) (was $pid), NRestarts $(prop NRestarts) (was $restarts)"
+		return 1
+	}
+	info "the chip came back as $CHIP; blinkd (pid $pid, not restarted) logged:"
+	journalctl -q --no-pager --since "$since" -u blinkd.service | sed 's/^/#   /'
+	out=$(journalctl -q --no-pager --since "$since" -u blinkd.service -p err)
+	[[ -z $out ]] || { why "errors in the journal: $(tr '\n' ' ' <<<"$out")"; return 1; }
+	busctl call io.blinkd1 /io/blinkd1 io.blinkd1.Manager Stop s lit >/dev/null
+	wait_value 5 0 5 || { why "line 5 stayed lit after Stop"; return 1; }
+}
+
 # ==================================================================== main
 info "waiting for the boot to finish"
 state=$(timeout 120 systemctl is-system-running --wait 2>&1)
@@ -686,6 +925,9 @@ t dbus_call_activates_service
 t upgrade_restarts_and_keeps_config
 t purge_removes_the_service
 t readme_install_lines_reinstall
+t led_under_sandbox
+t stop_exit_on_leaves_line_high
+t chip_hotplug_under_sandbox
 
 echo "BLINKD-BOOT-RESULT: $passed passed, $failed failed"
 rc=0
