@@ -400,8 +400,8 @@ static int chip_open(Chips *c, size_t k, SimChip *sim, char *path, char *label)
 			.line_name = info->line_name,
 			.offset = info->line_name ? 0 : info->offset,
 			.settings = info->settings,
-			.value = state >= 0			       ? state > 0
-				 : info->settings.initial == LINE_STATE_ON  ? 1
+			.value = state >= 0			       ? state
+				 : info->settings.initial == LINE_STATE_ON  ? (int)LEVEL_MAX
 				 : info->settings.initial == LINE_STATE_OFF ? 0
 									    : -1,
 		};

@@ -192,14 +192,13 @@ int gpio_open_led(Gpio **ret, const char *name, size_t n, GpioLine *lines, GpioO
 				       l->max_brightness);
 		l->last = brightness;
 	} else {
-		r = led_write(l, lines[0].value ? l->max_brightness : 0);
+		r = led_write(l, brightness_of(l, (uint16_t)lines[0].value));
 		if (r < 0) {
 			snprintf(error->message, sizeof(error->message), "cannot write %.160s: %s", path,
 				 strerror(-r));
 			led_close(&l->gpio, NULL);
 			return r;
 		}
-		lines[0].value = lines[0].value ? LEVEL_MAX : 0;
 	}
 	free(lines[0].name);
 	lines[0].name = strdup(name);

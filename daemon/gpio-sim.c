@@ -191,7 +191,7 @@ int gpio_open_sim(Gpio **ret, SimChip *chip, size_t n, GpioLine *lines, GpioOpen
 		s->gpio.offsets[i] = lines[i].offset;
 		s->active_low[lines[i].offset] = low;
 		if (lines[i].value >= 0)
-			*level = sim_physical(s, lines[i].offset, lines[i].value ? LEVEL_MAX : 0);
+			*level = sim_physical(s, lines[i].offset, (uint16_t)lines[i].value);
 		lines[i].value = chip->analog ? *level : ((*level > 0) ^ low) ? LEVEL_MAX : 0;
 		free(lines[i].name);
 		lines[i].name = strdup(chip->analog ? chip->label

@@ -22,7 +22,8 @@ typedef struct GpioLine {
 	const char *line_name;	/* in: find the line by this name; NULL: by offset */
 	unsigned offset;	/* in (by offset) or out (found by name) */
 	LineSettings settings;
-	int value;		/* in: 0 or 1 to drive, -1 to keep its present level;
+	int value;		/* in: the level to drive (0..LEVEL_MAX; a GPIO line is lit
+				 * above 0), or -1 to keep its present level;
 				 * out: its level, 0..LEVEL_MAX */
 	char *name;		/* out: the name the chip gives the line (malloc'ed), or NULL */
 } GpioLine;

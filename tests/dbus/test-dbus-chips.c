@@ -277,6 +277,17 @@ static void test_led(Client *c)
 	check_int(trace_count(&t, mark, ACT), 1);
 	trace_done(&t);
 
+	/* Unplugged and back: at its level again, not lit. */
+	r = set_present(c, "act", false, &error);
+	check_ok(r, &error);
+	r = set_present(c, "act", true, &error);
+	check_ok(r, &error);
+	client_settle(c, 50 * MS);
+	read_trace(&t);
+	e = last_event(&t, ACT);
+	check(e && e->level == 2500);
+	trace_done(&t);
+
 	mark = trace_mark();
 	r = client_call(c, "Replace", &error, NULL, "ss", "act",
 			"{\"fade\":{\"lines\":[\"act\"],\"from\":0,\"to\":1,\"over\":\"100ms\","
