@@ -309,7 +309,9 @@ static void test_chip_lost(Client *c)
 	check_int(list ? count_lines(list) : 0, n_blink + n_steady);
 	check(lit_property(c, lit, N_LINES) >= (int)n_steady);
 	cpu_lost = cpu_ms_over(c, 2500 * MS);
-	check(cpu_lost < 500);
+	/* The programs run on: their CPU, bounded (not under a wrapper, many times slower). */
+	if (!harness_wrapper())
+		check(cpu_lost < 500);
 	check_int(log_lines_containing("is gone"), 1);
 
 	/* A program started while the chip is gone runs, and shows once it is back. */
