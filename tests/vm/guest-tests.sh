@@ -14,8 +14,7 @@
 #
 # Each test is a shell function that returns 0 when it passes; on failure it
 # calls why "reason" and returns 1. The harness prints "ok - NAME" or
-# "not ok - NAME: reason" and at the end "BLINKD-VM-RESULT: N passed, M failed,
-# K known" (K: the tests of known faults of the daemon that failed, see t_known).
+# "not ok - NAME: reason" and at the end "BLINKD-VM-RESULT: N passed, M failed".
 # With the file /etc/blinkd-vm-tools-only present only the tests that need
 # no blinkd run (the run script's --tools-only, for work on the tier itself).
 # The tests of the daemon's multi-chip support are in /chips-tests.sh, those
@@ -46,7 +45,6 @@ ERR=/tmp/blinkd.err
 
 passed=0
 failed=0
-known=0
 REASON=
 DPID=
 
@@ -63,22 +61,6 @@ t() {
 	else
 		failed=$((failed + 1))
 		echo "not ok - $1: ${REASON:-failed}"
-	fi
-}
-
-# t_known NAME FAULT: run test_NAME, which checks what blinkd does wrong today
-# (FAULT, listed in README.md under "Known faults of the daemon"): its failure
-# is counted as known, not as failed; when it passes, the line says that the
-# fault is gone and the test can be run with t again.
-t_known() {
-	REASON=
-	t0=$EPOCHREALTIME
-	if "test_$1"; then
-		passed=$((passed + 1))
-		echo "ok - $1 ($(since "$t0") s) # the known fault is gone ($2): run it with t"
-	else
-		known=$((known + 1))
-		echo "not ok - $1: ${REASON:-failed} # TODO known fault: $2"
 	fi
 }
 
@@ -932,5 +914,5 @@ fi
 # last: it renames chip B for the rest of the boot
 t chip_b_renamed_after_removal_while_held
 
-echo "BLINKD-VM-RESULT: $passed passed, $failed failed, $known known"
+echo "BLINKD-VM-RESULT: $passed passed, $failed failed"
 [ $failed = 0 ] && [ $passed -gt 0 ]

@@ -10,7 +10,7 @@
 #     the kernel and udev show of such an LED;
 #   - run_led_tests: blinkd with the line "led:blinkd-test" (alias "act"):
 #     levels as brightness, a fade as levels, the trigger taken and given
-#     back, the LED gone and back (at its level: a known fault today).
+#     back, the LED gone and back (at its level).
 #
 # What they rely on of the daemon: a line "led:NAME" is the LED class device
 # NAME, found and followed through udev (subsystem leds) like a chip, listed
