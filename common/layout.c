@@ -193,28 +193,41 @@ static int chip_index(Layout *l, const char *chip, size_t len, unsigned *ret)
 	return 0;
 }
 
+/* Room for one more line: the array doubles, so building a layout stays linear. */
+static int layout_reserve(Layout *l)
+{
+	LayoutLine *info;
+	size_t cap;
+
+	if (l->n_lines < l->info_cap)
+		return 0;
+	cap = l->info_cap ? 2 * l->info_cap : 32;
+	info = realloc(l->info, cap * sizeof(LayoutLine));
+	if (!info)
+		return -ENOMEM;
+	l->info = info;
+	l->info_cap = cap;
+	return 0;
+}
+
 /* Add a line, numbered by its offset on the default chip, else after the other such lines. */
 static int layout_add_line(Layout *l, const char *ref, const char *where, unsigned chip,
 			   bool has_offset, unsigned offset, const char *line_name, bool analog)
 {
-	LayoutLine *info, *n;
-	unsigned n_extra = 0;
+	bool extra = !(chip == 0 && has_offset);
+	LayoutLine *n;
+	int r;
 
-	for (size_t i = 0; i < l->n_lines; i++)
-		if (l->info[i].number >= LAYOUT_NUMBER_EXTRA)
-			n_extra++;
 	if (l->n_lines >= LAYOUT_LINES_MAX)
 		return -E2BIG;
-	if (!(chip == 0 && has_offset) && n_extra >= LAYOUT_EXTRA_MAX)
+	if (extra && l->n_extra >= LAYOUT_EXTRA_MAX)
 		return -E2BIG;
-
-	info = realloc(l->info, (l->n_lines + 1) * sizeof(LayoutLine));
-	if (!info)
-		return -ENOMEM;
-	l->info = info;
+	r = layout_reserve(l);
+	if (r < 0)
+		return r;
 	n = &l->info[l->n_lines];
 	*n = (LayoutLine){
-		.number = chip == 0 && has_offset ? offset : LAYOUT_NUMBER_EXTRA + n_extra,
+		.number = extra ? LAYOUT_NUMBER_EXTRA + l->n_extra : offset,
 		.chip = chip,
 		.has_offset = has_offset,
 		.offset = offset,
@@ -228,7 +241,9 @@ static int layout_add_line(Layout *l, const char *ref, const char *where, unsign
 		line_done(n);
 		return -ENOMEM;
 	}
-	if (chip == 0 && has_offset)
+	if (extra)
+		l->n_extra++;
+	else
 		l->index_of[offset] = (int)l->n_lines;
 	return (int)l->n_lines++;
 }
@@ -316,7 +331,7 @@ int layout_add_ref(Layout *l, const char *ref, const char *where, char *error, s
 
 int layout_add_numbered(Layout *l, unsigned number, const char *ref, const char *chip)
 {
-	LayoutLine *info, *n;
+	LayoutLine *n;
 	unsigned k = 0;
 	int r;
 
@@ -329,10 +344,9 @@ int layout_add_numbered(Layout *l, unsigned number, const char *ref, const char 
 		if (r < 0)
 			return r;
 	}
-	info = realloc(l->info, (l->n_lines + 1) * sizeof(LayoutLine));
-	if (!info)
-		return -ENOMEM;
-	l->info = info;
+	r = layout_reserve(l);
+	if (r < 0)
+		return r;
 	n = &l->info[l->n_lines];
 	*n = (LayoutLine){
 		.number = number,
@@ -398,6 +412,7 @@ int layout_finish(Layout *l)
 			info[k++] = l->info[i];
 	free(l->info);
 	l->info = TAKE_PTR(info);
+	l->info_cap = l->n_lines;
 
 	l->max_number = 0;
 	l->any_active_low = false;

@@ -91,6 +91,8 @@ typedef struct Layout {
 	size_t n_lines;	  /* distinct lines: the matrix's in matrix order, then the others */
 	unsigned *lines;  /* their numbers */
 	LayoutLine *info; /* n_lines entries, beside lines[] */
+	size_t info_cap;  /* room in info[] while building */
+	unsigned n_extra; /* lines numbered from LAYOUT_NUMBER_EXTRA on */
 
 	size_t n_chips;	  /* chips[0] is the default chip */
 	char **chips;

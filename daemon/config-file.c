@@ -94,6 +94,7 @@ static int add_ref(Config *c, const char *ref, const char *path)
 static int parse_matrix(Config *c, json_object *v)
 {
 	_cleanup_(freep) unsigned *positions = NULL;
+	_cleanup_(freep) uint8_t *placed = NULL; /* by line position: in the matrix already */
 	size_t n_rows, n_cols = 0;
 	char path[64], ref[16];
 	int r;
@@ -115,7 +116,9 @@ static int parse_matrix(Config *c, json_object *v)
 				return config_fail(c, "$.matrix", "more than %u lines",
 						   LAYOUT_LINES_MAX);
 			positions = calloc(n_rows * n_cols, sizeof(unsigned));
-			if (!positions)
+			/* The matrix comes first: each cell adds at most one line. */
+			placed = calloc(n_rows * n_cols, 1);
+			if (!positions || !placed)
 				return log_oom();
 		} else if (n != n_cols)
 			return config_fail(c, path, "has %zu lines, the first row has %zu: rows must "
@@ -141,10 +144,9 @@ static int parse_matrix(Config *c, json_object *v)
 			r = add_ref(c, text, path);
 			if (r < 0)
 				return r;
-			for (size_t k = 0; k < i * n_cols + j; k++)
-				if (positions[k] == (unsigned)r)
-					return config_fail(c, path, "line \"%s\" is in the matrix twice",
-							   text);
+			if (placed[r])
+				return config_fail(c, path, "line \"%s\" is in the matrix twice", text);
+			placed[r] = 1;
 			positions[i * n_cols + j] = (unsigned)r;
 		}
 	}
