@@ -59,6 +59,7 @@ struct Chips {
 
 	unsigned *out_numbers; /* what the last write put out */
 	uint16_t *out_values;
+	unsigned *out_chip;    /* scratch: the chip of each of them */
 	int *exit_values;
 };
 
@@ -128,6 +129,7 @@ Chips *chips_free(Chips *c)
 	free(c->slot);
 	free(c->out_numbers);
 	free(c->out_values);
+	free(c->out_chip);
 	free(c->exit_values);
 	free(c->consumer);
 	free(c->config_path);
@@ -178,9 +180,10 @@ int chips_new(Chips **ret, sd_event *event, Layout *layout, const Config *config
 	c->slot = calloc(n, sizeof(size_t));
 	c->out_numbers = malloc(n * sizeof(unsigned));
 	c->out_values = malloc(n * sizeof(uint16_t));
+	c->out_chip = malloc(n * sizeof(unsigned));
 	c->exit_values = malloc(n * sizeof(int));
 	if (!c->consumer || !c->config_path || !c->chips || !c->slot || !c->out_numbers ||
-	    !c->out_values || !c->exit_values)
+	    !c->out_values || !c->out_chip || !c->exit_values)
 		return -ENOMEM;
 
 	for (size_t i = 0; i < n; i++)
@@ -488,6 +491,8 @@ static int chip_try(Chips *c, size_t k)
 }
 
 /* Chip @k is gone: its lines are not written until it returns. */
+static void schedule_poll(Chips *c);
+
 static void chip_lost(Chips *c, size_t k, int error)
 {
 	Chip *ch = &c->chips[k];
@@ -507,9 +512,9 @@ static void chip_lost(Chips *c, size_t k, int error)
 			    ch->spec, ch->path ? ch->path : "?");
 	if (c->ops && c->ops->changed)
 		c->ops->changed(c->userdata, k, false, 0, NULL, NULL);
+	/* Without udev's word that it is back, look for it. */
+	schedule_poll(c);
 }
-
-static void schedule_poll(Chips *c);
 
 /* Look again for every absent chip. */
 static void chips_rescan(Chips *c)
@@ -640,6 +645,7 @@ void chips_write(Chips *c, size_t n, const unsigned *numbers, const uint16_t *va
 		 size_t *ret_n, const unsigned **ret_numbers, const uint16_t **ret_values)
 {
 	const Layout *l = c->layout;
+	bool any_failed = false;
 	size_t n_out = 0;
 
 	*ret_numbers = c->out_numbers;
@@ -648,6 +654,7 @@ void chips_write(Chips *c, size_t n, const unsigned *numbers, const uint16_t *va
 	if (c->exited)
 		return;
 
+	/* Each line to its chip's batch, and to what goes out unless its chip fails. */
 	for (size_t i = 0; i < n; i++) {
 		int idx = layout_index_of(l, numbers[i]);
 		Chip *ch;
@@ -659,6 +666,9 @@ void chips_write(Chips *c, size_t n, const unsigned *numbers, const uint16_t *va
 			continue;
 		ch->offsets[ch->n_batch] = ch->gpio->offsets[c->slot[idx]];
 		ch->values[ch->n_batch++] = values[i];
+		c->out_chip[n_out] = l->info[idx].chip;
+		c->out_numbers[n_out] = numbers[i];
+		c->out_values[n_out++] = values[i];
 	}
 	/* One write per chip, back to back. */
 	for (size_t k = 0; k < c->n_chips; k++) {
@@ -672,24 +682,22 @@ void chips_write(Chips *c, size_t n, const unsigned *numbers, const uint16_t *va
 		ch->n_batch = 0;
 		if (r < 0) {
 			ch->failed = true;
+			any_failed = true;
 			chip_lost(c, k, r);
 		}
 	}
-	for (size_t i = 0; i < n; i++) {
-		int idx = layout_index_of(l, numbers[i]);
-		const Chip *ch;
+	/* A chip that failed wrote nothing: its lines leave what went out. */
+	if (any_failed) {
+		size_t kept = 0;
 
-		if (idx < 0)
-			continue;
-		ch = &c->chips[l->info[idx].chip];
-		if (!ch->present || ch->failed)
-			continue;
-		c->out_numbers[n_out] = numbers[i];
-		c->out_values[n_out++] = values[i];
+		for (size_t i = 0; i < n_out; i++)
+			if (!c->chips[c->out_chip[i]].failed) {
+				c->out_numbers[kept] = c->out_numbers[i];
+				c->out_values[kept++] = c->out_values[i];
+			}
+		n_out = kept;
 	}
 	*ret_n = n_out;
-	if (c->monitor == NULL)
-		schedule_poll(c);
 }
 
 void chips_exit(Chips *c, size_t *ret_n, const unsigned **ret_numbers, const uint16_t **ret_values)
