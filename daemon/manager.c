@@ -359,10 +359,6 @@ static void manager_advance(Manager *m, usec_t now)
 	(void)engine_advance(m->engine, now);
 }
 
-/* Precision mode: the margin stays within these, whatever the wakeups say. */
-#define SPIN_MARGIN_MIN (20ULL)
-#define SPIN_MARGIN_MAX (2 * USEC_PER_MSEC)
-
 static void manager_arm_timer(Manager *m, usec_t now)
 {
 	usec_t next = engine_next_deadline(m->engine);
@@ -372,40 +368,23 @@ static void manager_arm_timer(Manager *m, usec_t now)
 		return;
 	}
 	m->timer_due = next;
-	m->timer_fire = m->spin && next > m->spin_margin ? next - m->spin_margin : next;
+	m->timer_fire = m->spin ? precision_fire(&m->precision, next) : next;
 	(void)sd_event_source_set_time(m->timer, m->timer_fire);
 	(void)sd_event_source_set_enabled(m->timer, SD_EVENT_ONESHOT);
 }
 
-static int compare_usec(const void *a, const void *b)
-{
-	usec_t x = *(const usec_t *)a, y = *(const usec_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /*
- * Precision mode, at each wakeup: learn how late the timer fires (the
- * margin follows the 99th percentile of the last 64 wakeups, plus a little),
- * then wait out the rest of the way to the instant on the clock. The wait
- * is bounded, so a clock that does not move (tests) cannot hold the loop.
+ * Precision mode, at each wakeup: say how late the timer fired, so the
+ * margin follows it, then wait out the rest of the way to the instant on
+ * the clock. The wait is bounded, so a clock that does not move (tests)
+ * cannot hold the loop.
  */
 static void manager_spin(Manager *m)
 {
 	usec_t now = manager_now(m), limit;
-	size_t n = ELEMENTSOF(m->wake_late);
 
-	m->wake_late[m->n_wake_late++ % n] = now > m->timer_fire ? now - m->timer_fire : 0;
-	if (m->n_wake_late % 16 == 0 && m->n_wake_late >= n) {
-		usec_t sorted[ELEMENTSOF(m->wake_late)];
-
-		memcpy(sorted, m->wake_late, sizeof(sorted));
-		qsort(sorted, n, sizeof(usec_t), compare_usec);
-		m->spin_margin = sorted[n - 1 - n / 100] + SPIN_MARGIN_MIN;
-		if (m->spin_margin > SPIN_MARGIN_MAX)
-			m->spin_margin = SPIN_MARGIN_MAX;
-	}
-	limit = now + m->spin_margin + USEC_PER_MSEC;
+	precision_woke(&m->precision, m->timer_fire, now);
+	limit = now + m->precision.margin + USEC_PER_MSEC;
 	while (now < m->timer_due && now < limit)
 		now = manager_now(m);
 }
@@ -984,8 +963,7 @@ int manager_new(Manager **ret, const ManagerOptions *opts)
 	}
 
 	m->spin = m->config->precision_spin;
-	/* Until the wakeups have said how late they are: a VM's usual lateness. */
-	m->spin_margin = 200;
+	precision_init(&m->precision);
 
 	r = engine_new(&m->engine, m->config->layout, &engine_ops, m);
 	if (r < 0)

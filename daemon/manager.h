@@ -37,6 +37,7 @@
 #include "engine.h"
 #include "chips.h"
 #include "name-table.h"
+#include "precision.h"
 #include "program.h"
 #include "store.h"
 #include "trace.h"
@@ -168,16 +169,14 @@ typedef struct Manager {
 	Running *ended_first, *ended_last;
 
 	/*
-	 * Precision mode ("precision": "spin"): the timer fires spin_margin
-	 * early and the rest is waited out on the clock; the margin is the
-	 * recent 99th percentile of how late the timer woke.
+	 * Precision mode ("precision": "spin"): the timer fires a margin
+	 * early (precision.h says how it is learned) and the rest is waited
+	 * out on the clock.
 	 */
 	bool spin;
-	usec_t spin_margin;
+	Precision precision;
 	usec_t timer_fire;		/* when the timer is set to fire */
 	usec_t timer_due;		/* the instant it is for */
-	usec_t wake_late[64];		/* how late recent wakeups were, a ring */
-	unsigned n_wake_late;
 
 	bool subscribed;	/* someone wants Frames */
 	usec_t last_frame;	/* when the last Frame went out */
