@@ -43,24 +43,8 @@ static void bus_frame(void *userdata, usec_t when)
 	    bus_append_lit(msg, b->manager) < 0)
 		return;
 	(void)sd_bus_send(b->bus, msg, NULL);
-
-	/*
-	 * With levels between dark and lit (and once after them), Levels
-	 * follows: Frame says what is lit, Levels how much.
-	 */
-	{
-		_cleanup_(sd_bus_message_unrefp) sd_bus_message *lv = NULL;
-		bool between = false;
-
-		if (sd_bus_message_new_signal(b->bus, &lv, BLINKD_OBJECT_PATH,
-					      BLINKD_MANAGER_INTERFACE, "Levels") < 0 ||
-		    sd_bus_message_append(lv, "t", (uint64_t)when) < 0 ||
-		    bus_append_levels(lv, b->manager, &between) < 0)
-			return;
-		if (between || b->levels_between)
-			(void)sd_bus_send(b->bus, lv, NULL);
-		b->levels_between = between;
-	}
+	/* Frame says what is lit, Levels how much. */
+	(void)bus_emit_levels(b, when);
 }
 
 static void bus_chips_changed(void *userdata)

@@ -70,7 +70,8 @@ BoundCaller *bound_caller_free(BoundCaller *c);
 
 /* bus-manager.c, bus-program.c */
 int bus_manager_register(Bus *b);
-int bus_append_levels(sd_bus_message *msg, Manager *m, bool *ret_between);
+int bus_append_levels(sd_bus_message *msg, Manager *m);
+int bus_emit_levels(Bus *b, usec_t when);
 /* The Chips, Lines and Chip properties changed. */
 void bus_manager_chips_changed(Bus *b);
 int bus_program_register(Bus *b);
