@@ -122,15 +122,37 @@ int bus_program_register(Bus *b)
 	return 0;
 }
 
-/* The same values as the vtable's getters, in one a{sv}. */
+/* One {sv} entry holding a basic value: basic appends, no format parsed. */
+static int append_property(sd_bus_message *m, const char *name, char type, const void *value)
+{
+	const char signature[2] = { type, '\0' };
+	int k;
+
+	if ((k = sd_bus_message_open_container(m, 'e', "sv")) < 0 ||
+	    (k = sd_bus_message_append_basic(m, 's', name)) < 0 ||
+	    (k = sd_bus_message_open_container(m, 'v', signature)) < 0 ||
+	    (k = sd_bus_message_append_basic(m, type, value)) < 0 ||
+	    (k = sd_bus_message_close_container(m)) < 0)
+		return k;
+	return sd_bus_message_close_container(m);
+}
+
+/*
+ * The same values as the vtable's getters, in one a{sv}. GetManagedObjects
+ * appends this for every program, so it uses basic appends throughout:
+ * parsing a format per property was most of the reply's cost.
+ */
 int bus_program_append_properties(sd_bus_message *m, Running *r)
 {
+	uint64_t started = r->started_realtime, timeout = r->timeout;
+	int32_t priority = r->priority;
+	int bound = r->bound, persistent = r->persistent, scheduled = running_is_scheduled(r);
 	int k;
 
 	if ((k = sd_bus_message_open_container(m, 'a', "{sv}")) < 0 ||
-	    (k = sd_bus_message_append(m, "{sv}", "Name", "s", r->name)) < 0 ||
-	    (k = sd_bus_message_append(m, "{sv}", "Program", "s", r->canonical)) < 0 ||
-	    (k = sd_bus_message_append(m, "{sv}", "StartedUSec", "t", (uint64_t)r->started_realtime)) < 0)
+	    (k = append_property(m, "Name", 's', r->name)) < 0 ||
+	    (k = append_property(m, "Program", 's', r->canonical)) < 0 ||
+	    (k = append_property(m, "StartedUSec", 't', &started)) < 0)
 		return k;
 	if ((k = sd_bus_message_open_container(m, 'e', "sv")) < 0 ||
 	    (k = sd_bus_message_append_basic(m, 's', "Lines")) < 0 ||
@@ -139,11 +161,11 @@ int bus_program_append_properties(sd_bus_message *m, Running *r)
 	    (k = sd_bus_message_close_container(m)) < 0 ||
 	    (k = sd_bus_message_close_container(m)) < 0)
 		return k;
-	if ((k = sd_bus_message_append(m, "{sv}", "Priority", "i", (int32_t)r->priority)) < 0 ||
-	    (k = sd_bus_message_append(m, "{sv}", "Bound", "b", (int)r->bound)) < 0 ||
-	    (k = sd_bus_message_append(m, "{sv}", "Persistent", "b", (int)r->persistent)) < 0 ||
-	    (k = sd_bus_message_append(m, "{sv}", "TimeoutUSec", "t", (uint64_t)r->timeout)) < 0 ||
-	    (k = sd_bus_message_append(m, "{sv}", "Scheduled", "b", (int)running_is_scheduled(r))) < 0)
+	if ((k = append_property(m, "Priority", 'i', &priority)) < 0 ||
+	    (k = append_property(m, "Bound", 'b', &bound)) < 0 ||
+	    (k = append_property(m, "Persistent", 'b', &persistent)) < 0 ||
+	    (k = append_property(m, "TimeoutUSec", 't', &timeout)) < 0 ||
+	    (k = append_property(m, "Scheduled", 'b', &scheduled)) < 0)
 		return k;
 	return sd_bus_message_close_container(m);
 }

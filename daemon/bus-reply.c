@@ -24,15 +24,20 @@
 
 /* Work per dispatch: well under the 500us an edge may wait for a call. */
 #define SLICE_BUDGET (150 * NSEC_PER_USEC)
-/* Entries between two looks at the clock. */
+/*
+ * Entries between two looks at the clock: a program's object in
+ * GetManagedObjects costs some microseconds, a List entry a fraction of one.
+ */
 #define SLICE_STRIDE 16
+#define SLICE_STRIDE_OBJECTS 1
 
 struct SlicedReply {
 	SlicedReply *next;
+	Manager *manager;	/* pinned while the reply lists programs */
 	SliceKind kind;
 	sd_bus_message *call;
 	sd_bus_message *reply;	/* being built; NULL for the introspection (text) */
-	void **items;		/* Running * or Definition *, each referenced */
+	void **items;		/* Definition *, each referenced; Running *, pinned */
 	size_t n_items, done;
 	char *text;		/* introspection XML being built */
 	size_t text_len, text_cap;
@@ -43,16 +48,22 @@ static bool kind_lists_definitions(SliceKind kind)
 	return kind == SLICE_DEFINITIONS;
 }
 
+static void item_unref(SlicedReply *s, size_t i)
+{
+	if (kind_lists_definitions(s->kind))
+		definition_unref(s->items[i]);
+	s->items[i] = NULL;
+}
+
 static SlicedReply *sliced_reply_free(SlicedReply *s)
 {
 	if (!s)
 		return NULL;
-	for (size_t i = 0; i < s->n_items; i++) {
-		if (kind_lists_definitions(s->kind))
-			definition_unref(s->items[i]);
-		else
-			running_unref(s->items[i]);
-	}
+	/* Those not appended yet: a reply given up (the bus closing, an error). */
+	for (size_t i = s->done; i < s->n_items; i++)
+		item_unref(s, i);
+	if (s->manager)
+		manager_unpin_running(s->manager);
 	free(s->items);
 	free(s->text);
 	sd_bus_message_unref(s->call);
@@ -247,15 +258,22 @@ static int on_slice(sd_event_source *source, void *userdata)
 	Bus *b = userdata;
 	SlicedReply *s = b->replies;
 	uint64_t deadline = now_nsec() + SLICE_BUDGET;
+	size_t stride;
 	int k = 0;
 
 	if (!s)
 		return sd_event_source_set_enabled(source, SD_EVENT_OFF);
+	stride = s->kind == SLICE_MANAGED_OBJECTS ? SLICE_STRIDE_OBJECTS : SLICE_STRIDE;
 	while (s->done < s->n_items) {
-		k = append_item(s, s->items[s->done++]);
+		/*
+		 * A definition's reference goes as its entry is appended, so
+		 * the last slice does not drop them all at once.
+		 */
+		k = append_item(s, s->items[s->done]);
+		item_unref(s, s->done++);
 		if (k < 0)
 			break;
-		if (s->done % SLICE_STRIDE == 0 && now_nsec() >= deadline)
+		if (s->done % stride == 0 && now_nsec() >= deadline)
 			return 0; /* the rest in the next slice, after whatever is due */
 	}
 	if (k >= 0)
@@ -290,11 +308,18 @@ int bus_reply_sliced(Bus *b, sd_bus_message *call, SliceKind kind)
 		sliced_reply_free(s);
 		return -ENOMEM;
 	}
-	/* The snapshot: references, in name order, as the call finds them. */
+	/*
+	 * The snapshot, in name order, as the call finds them: definitions
+	 * referenced (they are few), programs pinned (manager.h says why).
+	 */
 	for (size_t i = 0; i < table->n; i++)
 		s->items[s->n_items++] = kind_lists_definitions(kind)
 						 ? (void *)definition_ref(table->entries[i].value)
-						 : (void *)running_ref(table->entries[i].value);
+						 : table->entries[i].value;
+	if (!kind_lists_definitions(kind)) {
+		s->manager = b->manager;
+		manager_pin_running(s->manager);
+	}
 	k = reply_begin(s);
 	if (k < 0) {
 		sliced_reply_free(s);

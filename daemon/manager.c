@@ -141,17 +141,48 @@ Running *running_ref(Running *r)
 	return r;
 }
 
-Running *running_unref(Running *r)
+static void running_free(Running *r)
 {
-	if (!r || --r->n_ref > 0)
-		return NULL;
 	free(r->name);
 	free(r->canonical);
 	free(r->lines);
 	free(r);
+}
+
+Running *running_unref(Running *r)
+{
+	if (!r || --r->n_ref > 0)
+		return NULL;
+	if (r->manager && r->manager->n_pins > 0) {
+		r->grave_next = r->manager->graveyard;
+		r->manager->graveyard = r;
+		return NULL;
+	}
+	running_free(r);
 	return NULL;
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(Running *, running_unref);
+
+void manager_pin_running(Manager *m)
+{
+	m->n_pins++;
+}
+
+static void manager_bury(Manager *m)
+{
+	while (m->graveyard) {
+		Running *r = m->graveyard;
+
+		m->graveyard = r->grave_next;
+		running_free(r);
+	}
+}
+
+void manager_unpin_running(Manager *m)
+{
+	if (m->n_pins > 0 && --m->n_pins == 0)
+		manager_bury(m);
+}
 
 /*
  * Write what must survive a restart: the persistent programs that run and
@@ -1218,6 +1249,8 @@ Manager *manager_free(Manager *m)
 		definition_unref(m->definitions.entries[i].value);
 	name_table_done(&m->definitions);
 	name_table_done(&m->running);
+	m->n_pins = 0;
+	manager_bury(m);
 	sd_event_source_unref(m->timer);
 	sd_event_source_unref(m->frame_timer);
 	sd_event_source_unref(m->report_source);

@@ -61,6 +61,7 @@ typedef struct Running {
 	bool listed;		/* in m->running */
 	RunResult result;	/* once ended */
 	struct Running *ended_next; /* queued for manager_report_ended() */
+	struct Running *grave_next; /* unreferenced while pinned: m->graveyard */
 } Running;
 
 typedef struct Definition {
@@ -167,6 +168,8 @@ typedef struct Manager {
 	NameTable running;	/* name -> Running */
 	NameTable definitions;	/* name -> Definition */
 	Running *ended_first, *ended_last;
+	unsigned n_pins;	/* manager_pin_running() without its unpin */
+	Running *graveyard;	/* programs whose last reference went while pinned */
 
 	/*
 	 * Precision mode ("precision": "spin"): the timer fires a margin
@@ -252,6 +255,15 @@ Running *manager_get_running(Manager *m, const char *name);
 /* References, for replies that list Runnings or Definitions over several dispatches. */
 Running *running_ref(Running *r);
 Running *running_unref(Running *r);
+/*
+ * While pinned, a Running whose last reference goes is kept, not freed,
+ * until the last unpin: a sliced reply pins once and lists the programs
+ * by pointer, instead of a reference on each of 10,000 (a cache line each,
+ * about 200us at the call's arrival).
+ */
+void manager_pin_running(Manager *m);
+void manager_unpin_running(Manager *m);
+
 Definition *definition_ref(Definition *d);
 Definition *definition_unref(Definition *d);
 

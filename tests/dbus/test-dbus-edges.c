@@ -636,6 +636,79 @@ finish:
 }
 
 /*
+ * A reply in slices lists programs that end on their own meanwhile: their
+ * timers run between the slices (the bus's other calls wait), so a program
+ * is gone from the daemon's tables while a reply still has to describe it.
+ * Every reply must still come, whole, with no more entries than were
+ * started; under ASan a program freed under a reply stops the daemon.
+ */
+static void test_sliced_replies_outlive_programs(void)
+{
+	_cleanup_(client_freep) Client *c = client_new();
+	static const char *const calls[][3] = {
+		{ BLINKD_OBJECT_PATH, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects" },
+		{ BLINKD_OBJECT_PATH, BLINKD_MANAGER_INTERFACE, "List" },
+		{ BLINKD_PROGRAM_PATH_PREFIX, "org.freedesktop.DBus.Introspectable", "Introspect" },
+	};
+	unsigned n = harness_wrapper() ? 200 : 2000, rounds = 0, shrinking = 0;
+	sd_bus_error error = SD_BUS_ERROR_NULL;
+	_cleanup_(freep) char *list = NULL;
+	int last = -1, r;
+	char name[16], program[64];
+	usec_t end;
+
+	harness_start_daemon("{\"max_programs\":5000}");
+	/* Each ends by itself, 1 to 2 s after its start, one after another. */
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "q%04u", i);
+		snprintf(program, sizeof(program), "{\"wait\":\"%ums\"}", 1000 + 1000 * i / n);
+		r = client_start(c, name, program, &error, NULL);
+		check_ok(r, &error);
+		if (r < 0)
+			goto finish;
+	}
+	end = now_usec(CLOCK_MONOTONIC) + 2500 * MS;
+	while (now_usec(CLOCK_MONOTONIC) < end) {
+		sd_bus_message *replies[ELEMENTSOF(calls)] = {};
+		usec_t deadline = now_usec(CLOCK_MONOTONIC) + harness_timeout();
+		bool whole = true;
+
+		for (size_t i = 0; i < ELEMENTSOF(calls); i++)
+			if (sd_bus_call_method_async(c->bus, NULL, BLINKD_BUS_NAME, calls[i][0], calls[i][1],
+						     calls[i][2], keep_reply, &replies[i], "") < 0)
+				harness_fatal("cannot send %s", calls[i][2]);
+		while (!replies[ELEMENTSOF(calls) - 1] && now_usec(CLOCK_MONOTONIC) < deadline)
+			client_settle(c, 5 * MS);
+		for (size_t i = 0; i < ELEMENTSOF(calls); i++)
+			whole = whole && replies[i] && !sd_bus_message_is_method_error(replies[i], NULL);
+		check(whole);
+		if (whole) {
+			int objects = count_array(replies[0], "{oa{sa{sv}}}");
+			int listed = count_array(replies[1], "(ss)");
+
+			check(objects >= 0 && objects <= (int)n);
+			check(listed >= 0 && listed <= (int)n);
+			if (last >= 0 && objects < last)
+				shrinking++;
+			last = objects;
+		}
+		for (size_t i = 0; i < ELEMENTSOF(calls); i++)
+			sd_bus_message_unref(replies[i]);
+		rounds++;
+		if (!whole)
+			break;
+	}
+	/* The replies were made while programs ended: the lists did shrink. */
+	check(rounds >= 2);
+	check(shrinking >= 1);
+	list = client_list(c, false);
+	check_str(list, "");
+finish:
+	sd_bus_error_free(&error);
+	check_int(harness_stop_daemon(SIGTERM), 0);
+}
+
+/*
  * The bus goes, the daemon goes: when dbus-daemon dies, blinkd turns its
  * lines off, says why, and exits non-zero (the unit's Restart= brings it
  * back). Last: the harness's bus is gone after it.
@@ -680,6 +753,7 @@ int main(void)
 	test_callers_killed();
 	test_bad_replace();
 	test_sliced_replies();
+	test_sliced_replies_outlive_programs();
 	test_bus_lost();
 	return test_summary("test-dbus-edges");
 }
