@@ -12,6 +12,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from blinkbench.analysis import (analyse_edges, duty_figures, edge_lateness, find_stalls,  # noqa: E402
                                  percentile, pwm_window, schedule_check, summary)
+from blinkbench.control import longest_hold, longest_send, parse_perf_holds  # noqa: E402
 from blinkbench.workloads import (floor_arguments, lines_workload, seed_workload,  # noqa: E402
                                   workload_expected_edges)
 
@@ -97,6 +98,39 @@ class Lateness(unittest.TestCase):
         self.assertEqual(lost, 0)
 
 
+class ControlHolds(unittest.TestCase):
+    # perf script -F time,event --ns of a loop: a timer's hold of 20 µs, then a
+    # call's of 700 µs of which 600 µs in one sendmsg(), then 100 µs more.
+    PERF = """
+     100.000000000:  syscalls:sys_exit_epoll_wait:
+     100.000020000: syscalls:sys_enter_epoll_wait:
+     100.001000000:  syscalls:sys_exit_epoll_wait:
+     100.001050000: syscalls:sys_enter_sendmsg:
+     100.001650000:  syscalls:sys_exit_sendmsg:
+     100.001700000: syscalls:sys_enter_epoll_wait:
+     100.002000000:  syscalls:sys_exit_epoll_wait:
+     100.002010000: syscalls:sys_enter_write:
+     100.002090000:  syscalls:sys_exit_write:
+     100.002100000: syscalls:sys_enter_epoll_wait:
+    """.splitlines()
+
+    def test_holds_and_their_writes(self):
+        holds = parse_perf_holds(self.PERF)
+        self.assertEqual(holds, [(100_000_020_000, 20_000, 0),
+                                 (100_001_700_000, 700_000, 600_000),
+                                 (100_002_100_000, 100_000, 0)])  # a trace write() is blinkd's own
+
+    def test_longest_in_a_window(self):
+        holds = parse_perf_holds(self.PERF)
+        everything = (0, 200 * 10**9)
+        self.assertEqual(longest_hold(holds, *everything), 700_000)
+        self.assertEqual(longest_hold(holds, *everything, own=True), 100_000)
+        self.assertEqual(longest_send(holds, *everything), 600_000)
+        # A window that ends before the call's hold does not see it.
+        self.assertEqual(longest_hold(holds, 0, 100_001_000_000), 20_000)
+        self.assertIsNone(longest_hold(holds, 0, 1))
+
+
 class Workloads(unittest.TestCase):
     def test_analyse_many_lines(self):
         lines = {o: blink(T0, (o + 1) * MS, 10, late=20_000) for o in range(5)}
@@ -106,6 +140,23 @@ class Workloads(unittest.TestCase):
         self.assertEqual(fig["lost_edges"], 0)
         self.assertEqual(fig["lateness"]["p99"], 20_000)
         self.assertEqual(fig["batches"], len({t for e in lines.values() for t, _ in e}))
+
+    def test_timed_lateness_leaves_out_edge_0(self):
+        # Edge 0 goes out 90 µs after the start instant (the Start call's own
+        # time), every timed edge 3 µs late: the timed figures see only the 3.
+        late = lambda k: 90_000 if k == 0 else 3_000  # noqa: E731
+        lines = {o: blink(T0, 100 * MS, 10, late=late) for o in range(4)}
+        intervals = {o: 100 * MS for o in range(4)}
+        fig = analyse_edges(lines, intervals, applied=True, starts={o: T0 for o in range(4)})
+        self.assertEqual(fig["lateness"]["n"], 40)
+        self.assertEqual(fig["lateness"]["max"], 90_000)
+        self.assertEqual(fig["lateness_timed"]["n"], 36)
+        self.assertEqual(fig["lateness_timed"]["max"], 3_000)
+        self.assertEqual(fig["first_edge_delay"]["p50"], 90_000)
+        # Without start instants edge 0 is the reference and is not counted at all.
+        fig = analyse_edges(lines, intervals, applied=True)
+        self.assertEqual(fig["lateness_timed"]["n"], 36)
+        self.assertEqual(fig["lateness"]["n"], 36)
 
     def test_schedule_of_the_seed(self):
         w = seed_workload(10)

@@ -94,11 +94,15 @@ def analyse_edges(lines, intervals, applied, t_from=None, t_to=None, end_deadlin
 
     Edges count when they fall in [t_from, t_to] (None: all); each line's
     reference is its program's start instant (@starts: offset -> ns), else its
-    first edge, wherever that falls. Distinct deadlines are the
+    first edge, wherever that falls. "lateness" counts every edge;
+    "lateness_timed" leaves out each line's edge 0 when it is measured from
+    the start instant, since that one goes out with the Start call's reply
+    and its delay is the call's (reported as "first_edge_delay"). Distinct deadlines are the
     distinct ideal instants (first edge + k * interval, per line) in the
     window, plus each finite blink's end (@end_deadlines: offset -> k_end).
     """
     lateness = []
+    timed = []  # every edge but edge 0: what the timer, not the Start call, decided
     first_edge_delays = []  # edge 0 against the start instant: the Start call's own delay
     per_time = []
     n_edges = 0
@@ -113,12 +117,15 @@ def analyse_edges(lines, intervals, applied, t_from=None, t_to=None, end_deadlin
                                         starts.get(offset) if starts else None)
         lost += line_lost
         t0 = starts[offset] if starts and offset in starts else edges[0][0]
-        if starts and late and late[0][0] == edges[0][0]:
+        edge0 = starts is not None and offset in starts and late and late[0][0] == edges[0][0]
+        if edge0:
             first_edge_delays.append(late[0][1])
-        for t, x in late:
+        for i, (t, x) in enumerate(late):
             if (t_from is None or t >= t_from) and (t_to is None or t <= t_to):
                 lateness.append(x)
                 per_time.append((t, x))
+                if i > 0 or not edge0:
+                    timed.append(x)
         for t, _ in edges:
             if (t_from is None or t >= t_from) and (t_to is None or t <= t_to):
                 n_edges += 1
@@ -147,6 +154,7 @@ def analyse_edges(lines, intervals, applied, t_from=None, t_to=None, end_deadlin
         "edges": n_edges,
         "lost_edges": lost,
         "lateness": s,
+        "lateness_timed": summary(timed),
         "first_edge_delay": summary(first_edge_delays),
         "drift_ns": drift,
         "batches": len(batches),
