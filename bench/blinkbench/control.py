@@ -166,7 +166,7 @@ def phase_control(ctx, results, sizes=(1024, 10000)):
         ctx.skipped.append(why)
         return
     for n in sizes:
-        log(f"control plane: each call type's longest hold of the loop, {n} programs (under strace)")
+        log(f"control plane: each call type's longest hold of the loop, {n} programs")
         results[f"control.{n}"] = control_holds(ctx, n)
 
 
