@@ -60,7 +60,9 @@ int chips_start(Chips *c);
  * @values (0..LEVEL_MAX; a GPIO line is lit at any level above 0), one write
  * per chip, back to back. Lines on absent chips are
  * skipped; a chip whose write fails is taken as gone. On return *@ret_n,
- * *@ret_numbers and *@ret_values hold what was written (for the trace).
+ * *@ret_numbers and *@ret_values hold what was written (for the trace):
+ * the chips' own arrays, or @numbers and @values themselves when all went
+ * to one chip.
  */
 void chips_write(Chips *c, size_t n, const unsigned *numbers, const uint16_t *values,
 		 size_t *ret_n, const unsigned **ret_numbers, const uint16_t **ret_values);
@@ -87,6 +89,13 @@ int chips_sim_set_present(Chips *c, const char *spec, bool present);
 bool chips_is_sim(const Chips *c);
 /* Simulation only: the physical level (0..LEVEL_MAX) of line @offset of chip @chip, -ENODEV while away. */
 int chips_sim_level(const Chips *c, const char *chip, unsigned offset);
+
+/*
+ * The simulated chip @spec goes without a word, as a chip pulled out before
+ * udev says so: the next write to it fails, and that is how the daemon
+ * learns it is gone. For tests of that path.
+ */
+int chips_sim_vanish_silently(Chips *c, const char *spec);
 
 Chips *chips_free(Chips *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Chips *, chips_free);

@@ -111,6 +111,12 @@ typedef struct LevelHold {
  * A line's claims, highest priority first, and the level holds among them;
  * the arrays keep their room (no allocation per edge).
  */
+/* A layout line's flags in Engine.dirty_flag. */
+enum {
+	LINE_DIRTY = 1 << 0,	/* its value may have changed since the last batch */
+	LINE_ANALOG = 1 << 1,	/* takes levels as they are (an LED): no PWM */
+};
+
 typedef struct LineClaims {
 	Claim *claims;
 	uint32_t n, cap;
@@ -155,7 +161,8 @@ struct Engine {
 	LineClaims *lines;	/* per layout line: its claims */
 	uint16_t *level;	/* per layout line: its level as last composed */
 	uint16_t *committed;	/* per layout line: what the backend was last told */
-	uint8_t *dirty_flag;
+	uint8_t *dirty_flag;	/* per layout line: LINE_DIRTY, LINE_ANALOG */
+	uint16_t *composed;	/* per layout line: its level as composed for the batch being made */
 	unsigned *dirty;	/* layout indexes whose value may have changed since the last batch */
 	size_t n_dirty;
 	unsigned *by_offset;	/* layout indexes in the order of their offsets */
@@ -195,8 +202,8 @@ const char *run_result_to_string(RunResult r)
 
 static void line_mark_dirty(Engine *e, unsigned idx)
 {
-	if (!e->dirty_flag[idx]) {
-		e->dirty_flag[idx] = 1;
+	if (!(e->dirty_flag[idx] & LINE_DIRTY)) {
+		e->dirty_flag[idx] |= LINE_DIRTY;
 		e->dirty[e->n_dirty++] = idx;
 	}
 }
@@ -444,7 +451,7 @@ static usec_t pwm_on_time(const Engine *e, uint16_t level)
 /* Whether line @idx is driven by PWM at @level: a GPIO line between dark and lit. */
 static bool pwm_wants(const Engine *e, unsigned idx, uint16_t level)
 {
-	return level > 0 && level < LEVEL_MAX && !e->layout->info[idx].analog;
+	return level > 0 && level < LEVEL_MAX && !(e->dirty_flag[idx] & LINE_ANALOG);
 }
 
 static void pwm_track(Engine *e, unsigned idx, bool on)
@@ -472,7 +479,7 @@ static void pwm_track(Engine *e, unsigned idx, bool on)
 static uint16_t line_output(const Engine *e, unsigned idx, uint16_t level, usec_t now)
 {
 	if (!pwm_wants(e, idx, level))
-		return e->layout->info[idx].analog ? level : level ? LEVEL_MAX : 0;
+		return (e->dirty_flag[idx] & LINE_ANALOG) ? level : level ? LEVEL_MAX : 0;
 	return (now - ENGINE_EPOCH) % e->pwm_period < pwm_on_time(e, level) ? LEVEL_MAX : 0;
 }
 
@@ -501,6 +508,7 @@ static size_t batch_add(Engine *e, size_t n, unsigned idx)
 {
 	uint16_t level = line_value(&e->lines[idx]), v;
 
+	e->composed[idx] = level; /* for after the write, without composing again */
 	v = line_output(e, idx, level, e->now);
 	if (v != e->committed[idx]) {
 		e->batch_offsets[n] = e->layout->lines[idx];
@@ -527,7 +535,7 @@ static int engine_commit(Engine *e)
 	 */
 	if (e->n_dirty * 8 >= l->n_lines) {
 		for (size_t i = 0; i < l->n_lines; i++)
-			if (e->dirty_flag[e->by_offset[i]])
+			if (e->dirty_flag[e->by_offset[i]] & LINE_DIRTY)
 				n = batch_add(e, n, e->by_offset[i]);
 	} else {
 		for (size_t i = 0; i < e->n_dirty; i++)
@@ -550,13 +558,13 @@ static int engine_commit(Engine *e)
 	/* Written: the levels are the lines' now, and the PWM lines are those between. */
 	for (size_t i = 0; i < e->n_dirty; i++) {
 		unsigned idx = e->dirty[i];
-		uint16_t level = line_value(&e->lines[idx]);
+		uint16_t level = e->composed[idx];
 
 		if (level != e->level[idx])
 			e->levels_changed = true;
 		e->level[idx] = level;
 		pwm_track(e, idx, pwm_wants(e, idx, e->level[idx]));
-		e->dirty_flag[idx] = 0;
+		e->dirty_flag[idx] &= (uint8_t)~LINE_DIRTY;
 	}
 	e->n_dirty = 0;
 	e->pwm_next = e->n_pwm > 0 ? pwm_next_change(e, e->now) : USEC_INFINITY;
@@ -1471,18 +1479,23 @@ int engine_new(Engine **ret, const Layout *layout, const EngineOps *ops, void *u
 	e->pwm_period = USEC_PER_SEC / ENGINE_PWM_HZ_DEFAULT;
 	e->pwm_next = USEC_INFINITY;
 	e->dirty_flag = calloc(n, 1);
+	e->composed = calloc(n, sizeof(uint16_t));
 	e->dirty = calloc(n, sizeof(unsigned));
 	e->batch_offsets = calloc(n, sizeof(unsigned));
 	e->batch_values = calloc(n, sizeof(uint16_t));
 	e->by_offset = calloc(n, sizeof(unsigned));
-	if (!e->lines || !e->committed || !e->dirty_flag || !e->dirty || !e->batch_offsets ||
+	if (!e->lines || !e->committed || !e->dirty_flag || !e->composed || !e->dirty || !e->batch_offsets ||
 	    !e->batch_values || !e->by_offset || !e->level || !e->pwm_lines || !e->pwm_pos)
 		return -ENOMEM;
 	for (size_t o = 0, i = 0; o <= layout->max_number; o++)
 		if (layout->index_of[o] >= 0)
 			e->by_offset[i++] = (unsigned)layout->index_of[o];
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		e->pwm_pos[i] = -1;
+		/* Beside the dirty bit, in the same byte the commit reads anyway. */
+		if (layout->info[i].analog)
+			e->dirty_flag[i] |= LINE_ANALOG;
+	}
 	*ret = TAKE_PTR(e);
 	return 0;
 }
@@ -1535,6 +1548,7 @@ Engine *engine_free(Engine *e)
 	free(e->pwm_lines);
 	free(e->pwm_pos);
 	free(e->dirty_flag);
+	free(e->composed);
 	free(e->dirty);
 	free(e->by_offset);
 	free(e->batch_offsets);

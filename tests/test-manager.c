@@ -431,6 +431,39 @@ static void test_chip_lost(void)
 }
 
 /*
+ * One chip, so the batch goes to it whole, and it vanishes without a word:
+ * the write fails, the chip is taken as gone, nothing ends and nothing is
+ * written; on its return the line is back in phase.
+ */
+static void test_chip_write_fails(void)
+{
+	Manager *m = manager_with_config("{\"chip\":\"sim\",\"matrix\":[[10,11]]}", NULL);
+
+	check_int(start(m, "a", "{\"blink\":{\"lines\":[10],\"interval\":\"1ms\"}}", false, NULL), 0);
+	check_int(chips_sim_level(m->chips, "sim", 10), LEVEL_MAX);
+	check_int(chips_sim_vanish_silently(m->chips, "sim"), 0);
+	check_int(chips_n_absent(m->chips), 0); /* nobody has said so */
+	forget();
+	vnow += 1 * MS;
+	manager_tick(m); /* the write fails */
+	check_int(chips_n_absent(m->chips), 1);
+	check_str(events(), "");
+	check_str(lit(m), ""); /* 1 ms in: dark, as the timeline has it */
+	vnow += 1 * MS;
+	manager_tick(m);
+	check_str(lit(m), "10");
+	check_int(manager_sim_set_chip_present(m, "sim", true), 0);
+	check_int(chips_n_absent(m->chips), 0);
+	check_int(chips_sim_level(m->chips, "sim", 10), LEVEL_MAX); /* 2 ms in: lit */
+	vnow += 1 * MS;
+	manager_tick(m);
+	check_int(chips_sim_level(m->chips, "sim", 10), 0);
+	check_str(events(), "");
+	check_int(chips_sim_vanish_silently(m->chips, "nosuch"), -ENOENT);
+	manager_free(m);
+}
+
+/*
  * Start, Replace and Stop of 100us programs over four names, the clock
  * moving 0-300us between calls: whichever way each run ends, it is
  * announced once and reported once, in that order, while listed.
@@ -681,6 +714,7 @@ int main(void)
 	test_limit();
 	test_definitions_under_call();
 	test_chip_lost();
+	test_chip_write_fails();
 	test_invalid_options();
 	test_timeout_and_at();
 	test_clock_set();
