@@ -107,16 +107,16 @@ typedef struct LevelHold {
 	uint16_t level;
 } LevelHold;
 
-/*
- * A line's claims, highest priority first, and the level holds among them;
- * the arrays keep their room (no allocation per edge).
- */
-/* A layout line's flags in Engine.dirty_flag. */
+/* A layout line's flags in Engine.line_flags. */
 enum {
 	LINE_DIRTY = 1 << 0,	/* its value may have changed since the last batch */
 	LINE_ANALOG = 1 << 1,	/* takes levels as they are (an LED): no PWM */
 };
 
+/*
+ * A line's claims, highest priority first, and the level holds among them;
+ * the arrays keep their room (no allocation per edge).
+ */
 typedef struct LineClaims {
 	Claim *claims;
 	uint32_t n, cap;
@@ -161,7 +161,7 @@ struct Engine {
 	LineClaims *lines;	/* per layout line: its claims */
 	uint16_t *level;	/* per layout line: its level as last composed */
 	uint16_t *committed;	/* per layout line: what the backend was last told */
-	uint8_t *dirty_flag;	/* per layout line: LINE_DIRTY, LINE_ANALOG */
+	uint8_t *line_flags;	/* per layout line: LINE_DIRTY, LINE_ANALOG */
 	uint16_t *composed;	/* per layout line: its level as composed for the batch being made */
 	unsigned *dirty;	/* layout indexes whose value may have changed since the last batch */
 	size_t n_dirty;
@@ -202,8 +202,8 @@ const char *run_result_to_string(RunResult r)
 
 static void line_mark_dirty(Engine *e, unsigned idx)
 {
-	if (!(e->dirty_flag[idx] & LINE_DIRTY)) {
-		e->dirty_flag[idx] |= LINE_DIRTY;
+	if (!(e->line_flags[idx] & LINE_DIRTY)) {
+		e->line_flags[idx] |= LINE_DIRTY;
 		e->dirty[e->n_dirty++] = idx;
 	}
 }
@@ -451,7 +451,7 @@ static usec_t pwm_on_time(const Engine *e, uint16_t level)
 /* Whether line @idx is driven by PWM at @level: a GPIO line between dark and lit. */
 static bool pwm_wants(const Engine *e, unsigned idx, uint16_t level)
 {
-	return level > 0 && level < LEVEL_MAX && !(e->dirty_flag[idx] & LINE_ANALOG);
+	return level > 0 && level < LEVEL_MAX && !(e->line_flags[idx] & LINE_ANALOG);
 }
 
 static void pwm_track(Engine *e, unsigned idx, bool on)
@@ -479,7 +479,7 @@ static void pwm_track(Engine *e, unsigned idx, bool on)
 static uint16_t line_output(const Engine *e, unsigned idx, uint16_t level, usec_t now)
 {
 	if (!pwm_wants(e, idx, level))
-		return (e->dirty_flag[idx] & LINE_ANALOG) ? level : level ? LEVEL_MAX : 0;
+		return (e->line_flags[idx] & LINE_ANALOG) ? level : level ? LEVEL_MAX : 0;
 	return (now - ENGINE_EPOCH) % e->pwm_period < pwm_on_time(e, level) ? LEVEL_MAX : 0;
 }
 
@@ -535,7 +535,7 @@ static int engine_commit(Engine *e)
 	 */
 	if (e->n_dirty * 8 >= l->n_lines) {
 		for (size_t i = 0; i < l->n_lines; i++)
-			if (e->dirty_flag[e->by_offset[i]] & LINE_DIRTY)
+			if (e->line_flags[e->by_offset[i]] & LINE_DIRTY)
 				n = batch_add(e, n, e->by_offset[i]);
 	} else {
 		for (size_t i = 0; i < e->n_dirty; i++)
@@ -564,7 +564,7 @@ static int engine_commit(Engine *e)
 			e->levels_changed = true;
 		e->level[idx] = level;
 		pwm_track(e, idx, pwm_wants(e, idx, e->level[idx]));
-		e->dirty_flag[idx] &= (uint8_t)~LINE_DIRTY;
+		e->line_flags[idx] &= (uint8_t)~LINE_DIRTY;
 	}
 	e->n_dirty = 0;
 	e->pwm_next = e->n_pwm > 0 ? pwm_next_change(e, e->now) : USEC_INFINITY;
@@ -1478,13 +1478,13 @@ int engine_new(Engine **ret, const Layout *layout, const EngineOps *ops, void *u
 	e->pwm_pos = malloc(n * sizeof(int));
 	e->pwm_period = USEC_PER_SEC / ENGINE_PWM_HZ_DEFAULT;
 	e->pwm_next = USEC_INFINITY;
-	e->dirty_flag = calloc(n, 1);
+	e->line_flags = calloc(n, 1);
 	e->composed = calloc(n, sizeof(uint16_t));
 	e->dirty = calloc(n, sizeof(unsigned));
 	e->batch_offsets = calloc(n, sizeof(unsigned));
 	e->batch_values = calloc(n, sizeof(uint16_t));
 	e->by_offset = calloc(n, sizeof(unsigned));
-	if (!e->lines || !e->committed || !e->dirty_flag || !e->composed || !e->dirty || !e->batch_offsets ||
+	if (!e->lines || !e->committed || !e->line_flags || !e->composed || !e->dirty || !e->batch_offsets ||
 	    !e->batch_values || !e->by_offset || !e->level || !e->pwm_lines || !e->pwm_pos)
 		return -ENOMEM;
 	for (size_t o = 0, i = 0; o <= layout->max_number; o++)
@@ -1492,9 +1492,9 @@ int engine_new(Engine **ret, const Layout *layout, const EngineOps *ops, void *u
 			e->by_offset[i++] = (unsigned)layout->index_of[o];
 	for (size_t i = 0; i < n; i++) {
 		e->pwm_pos[i] = -1;
-		/* Beside the dirty bit, in the same byte the commit reads anyway. */
+		/* Beside the dirty bit, in the byte the commit reads anyway. */
 		if (layout->info[i].analog)
-			e->dirty_flag[i] |= LINE_ANALOG;
+			e->line_flags[i] |= LINE_ANALOG;
 	}
 	*ret = TAKE_PTR(e);
 	return 0;
@@ -1547,7 +1547,7 @@ Engine *engine_free(Engine *e)
 	free(e->level);
 	free(e->pwm_lines);
 	free(e->pwm_pos);
-	free(e->dirty_flag);
+	free(e->line_flags);
 	free(e->composed);
 	free(e->dirty);
 	free(e->by_offset);
