@@ -135,13 +135,7 @@ size_t manager_get_levels(const Manager *m, unsigned *numbers, uint16_t *levels,
 
 /* ------------------------------------------------------------- programs */
 
-Running *running_ref(Running *r)
-{
-	r->n_ref++;
-	return r;
-}
-
-static void running_free(Running *r)
+static void running_destroy(Running *r)
 {
 	free(r->name);
 	free(r->canonical);
@@ -149,19 +143,20 @@ static void running_free(Running *r)
 	free(r);
 }
 
-Running *running_unref(Running *r)
+/* Frees @r; while the manager is pinned, it waits in the graveyard instead. */
+static Running *running_free(Running *r)
 {
-	if (!r || --r->n_ref > 0)
+	if (!r)
 		return NULL;
 	if (r->manager && r->manager->n_pins > 0) {
 		r->grave_next = r->manager->graveyard;
 		r->manager->graveyard = r;
 		return NULL;
 	}
-	running_free(r);
+	running_destroy(r);
 	return NULL;
 }
-DEFINE_TRIVIAL_CLEANUP_FUNC(Running *, running_unref);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Running *, running_free);
 
 void manager_pin_running(Manager *m)
 {
@@ -174,7 +169,7 @@ static void manager_bury(Manager *m)
 		Running *r = m->graveyard;
 
 		m->graveyard = r->grave_next;
-		running_free(r);
+		running_destroy(r);
 	}
 }
 
@@ -260,7 +255,7 @@ void manager_report_ended(Manager *m)
 			(void)name_table_remove(&m->running, r->name);
 			persist = persist || r->persistent;
 		}
-		running_unref(r);
+		running_free(r);
 	}
 	/* A persistent program that ended is gone from the store too (not when the daemon exits). */
 	if (persist && !m->exiting)
@@ -520,13 +515,12 @@ static void collect_lines(Manager *m, const Program *p, LineCollector *c)
 
 static int running_new(Manager *m, const char *name, Program *p, Running **ret)
 {
-	_cleanup_(running_unrefp) Running *r = NULL;
+	_cleanup_(running_freep) Running *r = NULL;
 	LineCollector c = {};
 
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
-	r->n_ref = 1;
 	r->manager = m;
 	r->name = strdup(name);
 	r->canonical = program_format(p);
@@ -649,7 +643,7 @@ int manager_start_program(Manager *m, const char *name, const char *text, bool r
 static int start_parsed(Manager *m, const char *name, Program *p, const ManagerStartOptions *opts,
 			ManagerError *error)
 {
-	_cleanup_(running_unrefp) Running *r = NULL;
+	_cleanup_(running_freep) Running *r = NULL;
 	usec_t now_realtime = manager_now_realtime(m), start_realtime;
 	Running *old;
 	int64_t offset = 0;

@@ -7,9 +7,9 @@
  *
  * Owners, each object one:
  *  - Running: the manager's, from manager_start_program() until its end has
- *    been reported; a bus reply built in slices (bus-reply.c) holds a
- *    reference on each Running it lists, so what it lists stays valid until
- *    it is sent, and no longer. While it runs it is listed by name in m->running. Its
+ *    been reported; a bus reply built in slices (bus-reply.c) pins the
+ *    manager, and a Running freed meanwhile waits in m->graveyard, so what
+ *    the reply lists stays valid until it is sent, and no longer. While it runs it is listed by name in m->running. Its
  *    end (the engine's finished()) only queues it; manager_report_ended()
  *    reports the queue (InterfacesRemoved, Finished), unlists and frees it,
  *    and runs only where no caller up the stack holds a Running: at the
@@ -20,8 +20,8 @@
  *    finished() says it ended; r->run is NULL from then on.
  *  - Definition: m->definitions'; its Program is shared by reference count
  *    with the runs that bound it, so redefining a name under a running
- *    "call" changes nothing for that run. A sliced reply may hold a
- *    reference too, as for a Running.
+ *    "call" changes nothing for that run. A sliced reply holds a reference
+ *    on each Definition it lists.
  *  - Program: immutable, reference counted (program.h).
  *
  * Every manager_*() call is one instant: it reads the clock once, brings the
@@ -44,7 +44,6 @@
 
 /* A named program that runs. */
 typedef struct Running {
-	unsigned n_ref;
 	struct Manager *manager;
 	char *name;
 	char *canonical;
@@ -61,7 +60,7 @@ typedef struct Running {
 	bool listed;		/* in m->running */
 	RunResult result;	/* once ended */
 	struct Running *ended_next; /* queued for manager_report_ended() */
-	struct Running *grave_next; /* unreferenced while pinned: m->graveyard */
+	struct Running *grave_next; /* freed while pinned: m->graveyard */
 } Running;
 
 typedef struct Definition {
@@ -169,7 +168,7 @@ typedef struct Manager {
 	NameTable definitions;	/* name -> Definition */
 	Running *ended_first, *ended_last;
 	unsigned n_pins;	/* manager_pin_running() without its unpin */
-	Running *graveyard;	/* programs whose last reference went while pinned */
+	Running *graveyard;	/* programs freed while pinned */
 
 	/*
 	 * Precision mode ("precision": "spin"): the timer fires a margin
@@ -252,18 +251,16 @@ int manager_undefine(Manager *m, const char *name, ManagerError *error);
 
 Running *manager_get_running(Manager *m, const char *name);
 
-/* References, for replies that list Runnings or Definitions over several dispatches. */
-Running *running_ref(Running *r);
-Running *running_unref(Running *r);
 /*
- * While pinned, a Running whose last reference goes is kept, not freed,
- * until the last unpin: a sliced reply pins once and lists the programs
- * by pointer, instead of a reference on each of 10,000 (a cache line each,
- * about 200us at the call's arrival).
+ * While pinned, a Running the manager frees is kept until the last unpin:
+ * a sliced reply pins once and lists the programs by pointer, instead of a
+ * reference on each of 10,000 (a cache line each, about 200us at the
+ * call's arrival).
  */
 void manager_pin_running(Manager *m);
 void manager_unpin_running(Manager *m);
 
+/* References, for replies that list Definitions over several dispatches. */
 Definition *definition_ref(Definition *d);
 Definition *definition_unref(Definition *d);
 
