@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,7 +61,7 @@ struct Chips {
 
 	unsigned *out_numbers; /* what the last write put out */
 	uint16_t *out_values;
-	unsigned *out_chip;    /* scratch: the chip of each of them */
+	unsigned *out_chip;    /* scratch: the chip each line of a batch went to */
 	int *exit_values;
 };
 
@@ -645,11 +646,14 @@ int chips_start(Chips *c)
 
 /* ---------------------------------------------------------------- writing */
 
+/* In Chips.out_chip: the line went to no chip (not the layout's, or its chip is absent). */
+#define NO_CHIP UINT_MAX
+
 void chips_write(Chips *c, size_t n, const unsigned *numbers, const uint16_t *values,
 		 size_t *ret_n, const unsigned **ret_numbers, const uint16_t **ret_values)
 {
 	const Layout *l = c->layout;
-	bool any_failed = false;
+	bool dropped = false, any_failed = false;
 	size_t n_out = 0;
 
 	*ret_numbers = c->out_numbers;
@@ -658,51 +662,20 @@ void chips_write(Chips *c, size_t n, const unsigned *numbers, const uint16_t *va
 	if (c->exited)
 		return;
 
-	/*
-	 * One chip, there: the batch goes to it as it is (only the offsets are
-	 * its own), and what goes out is what came in. Most boards, and the
-	 * 1000-line benchmark, where copying every line twice more was a
-	 * tenth of the daemon's own time.
-	 */
-	if (c->n_chips == 1 && c->chips[0].present) {
-		Chip *ch = &c->chips[0];
-		int r;
-
-		for (size_t i = 0; i < n; i++) {
-			int idx = layout_index_of(l, numbers[i]);
-
-			if (idx < 0)
-				goto split; /* not the layout's: the general way drops it */
-			ch->offsets[i] = ch->gpio->offsets[c->slot[idx]];
-		}
-		ch->failed = false;
-		r = n > 0 ? gpio_write(ch->gpio, n, ch->offsets, values) : 0;
-		if (r < 0) {
-			ch->failed = true;
-			chip_lost(c, 0, r);
-			return;
-		}
-		*ret_numbers = numbers;
-		*ret_values = values;
-		*ret_n = n;
-		return;
-	}
-split:
-	/* Each line to its chip's batch, and to what goes out unless its chip fails. */
+	/* Each line to its chip's batch; out_chip[i] says which chip line i went to. */
 	for (size_t i = 0; i < n; i++) {
 		int idx = layout_index_of(l, numbers[i]);
 		Chip *ch;
 
-		if (idx < 0)
+		c->out_chip[i] = NO_CHIP;
+		if (idx < 0 || !c->chips[c->chip_of[idx]].present) {
+			dropped = true;
 			continue;
+		}
 		ch = &c->chips[c->chip_of[idx]];
-		if (!ch->present)
-			continue;
 		ch->offsets[ch->n_batch] = ch->gpio->offsets[c->slot[idx]];
 		ch->values[ch->n_batch++] = values[i];
-		c->out_chip[n_out] = c->chip_of[idx];
-		c->out_numbers[n_out] = numbers[i];
-		c->out_values[n_out++] = values[i];
+		c->out_chip[i] = c->chip_of[idx];
 	}
 	/* One write per chip, back to back. */
 	for (size_t k = 0; k < c->n_chips; k++) {
@@ -720,17 +693,23 @@ split:
 			chip_lost(c, k, r);
 		}
 	}
-	/* A chip that failed wrote nothing: its lines leave what went out. */
-	if (any_failed) {
-		size_t kept = 0;
-
-		for (size_t i = 0; i < n_out; i++)
-			if (!c->chips[c->out_chip[i]].failed) {
-				c->out_numbers[kept] = c->out_numbers[i];
-				c->out_values[kept++] = c->out_values[i];
-			}
-		n_out = kept;
+	/*
+	 * Every line went out, as on most boards at most instants: what went
+	 * out is the batch itself, not a copy of it (copying every line was a
+	 * tenth of the daemon's own time at 1000 lines a batch).
+	 */
+	if (!dropped && !any_failed) {
+		*ret_numbers = numbers;
+		*ret_values = values;
+		*ret_n = n;
+		return;
 	}
+	/* Else those whose chip was there and wrote. */
+	for (size_t i = 0; i < n; i++)
+		if (c->out_chip[i] != NO_CHIP && !c->chips[c->out_chip[i]].failed) {
+			c->out_numbers[n_out] = numbers[i];
+			c->out_values[n_out++] = values[i];
+		}
 	*ret_n = n_out;
 }
 

@@ -61,8 +61,8 @@ int chips_start(Chips *c);
  * per chip, back to back. Lines on absent chips are
  * skipped; a chip whose write fails is taken as gone. On return *@ret_n,
  * *@ret_numbers and *@ret_values hold what was written (for the trace):
- * the chips' own arrays, or @numbers and @values themselves when all went
- * to one chip.
+ * @numbers and @values themselves when every line went out, else the
+ * chips' own arrays.
  */
 void chips_write(Chips *c, size_t n, const unsigned *numbers, const uint16_t *values,
 		 size_t *ret_n, const unsigned **ret_numbers, const uint16_t **ret_values);
