@@ -978,7 +978,7 @@ static int step_track(Task *t, TaskEvent event)
 	Engine *e = t->run->engine;
 	const Program *p = t->program;
 	uint64_t rounds = track_rounds(p), round;
-	usec_t at, elapsed, pos, next, seg_end;
+	usec_t at, elapsed, pos, step_pos, next, seg_end;
 	const Segment *seg;
 	int r;
 
@@ -1010,8 +1010,12 @@ static int step_track(Task *t, TaskEvent event)
 	if (rounds && round >= rounds) {
 		usec_t end = t->start + rounds * p->track_duration;
 
-		if (end < at) {
-			/* Ended in the past: end then, in timeline order. */
+		/*
+		 * Ended before now: end then, in timeline order. Compared with the
+		 * step's instant, not with now: the step at that instant is the end
+		 * itself, and must not put it off again.
+		 */
+		if (end > e->step_time) {
 			task_schedule(e, t, end);
 			return 0;
 		}
@@ -1030,8 +1034,19 @@ static int step_track(Task *t, TaskEvent event)
 		t->edge++;
 	}
 	seg = &p->segments[t->edge];
+	/*
+	 * A ramp takes its level where its segment begins and at each PWM
+	 * period boundary after. Catching up, "at" falls anywhere: the level is
+	 * the one of the last of those steps, as if the track had run all along.
+	 */
+	step_pos = pos - t->seg_start;
+	if (seg->from != seg->to) {
+		usec_t since_boundary = (at - ENGINE_EPOCH) % e->pwm_period;
+
+		step_pos = since_boundary < step_pos ? step_pos - since_boundary : 0;
+	}
 	lines_set_level(e, t, &p->lines,
-			level_ramp(seg->from, seg->to, pos - t->seg_start, seg->duration,
+			level_ramp(seg->from, seg->to, step_pos, seg->duration,
 				   p->kind == PROGRAM_FADE && !p->linear));
 
 	seg_end = t->start + round * p->track_duration + t->seg_start + seg->duration;

@@ -745,6 +745,79 @@ static void test_catch_up(void)
 			      30ULL * 24 * 3600 * S + 150);
 }
 
+/*
+ * Issue 23: a track (fade, pattern, morse) that had ended before now when
+ * it caught up put its end off to that same past instant again and again,
+ * and the start never returned. Each ends now, done, at the instant its
+ * end fell, and the lines show what runs beside it.
+ */
+static void test_catch_up_tracks_ended(void)
+{
+	static const struct {
+		const char *text;
+		int64_t ago;
+		int line, level; /* a line still held after the catch-up, or -1 */
+	} cases[] = {
+		{ "fade(11, 0, 1, 100us)", 10 * MS, -1, 0 },
+		{ "all(fade(11, 0, 1, 100us), on(2))", 10 * MS, 2, LEVEL_MAX },
+		{ "sequence(pattern(11, [[1, 100us]], 1), wait(100us))", 10 * MS, -1, 0 },
+		{ "sequence(morse(11, \"E\", 100us), wait(100us))", 10 * MS, -1, 0 },
+		{ "sequence(heartbeat(11), wait(100us))", 10 * MS, 11, -1 },
+		{ "repeat(3, sequence(fade(11, 0, 1, 1ms), wait(1ms)))", 3 * S, -1, 0 },
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		Engine *e = setup();
+
+		start_with(e, "old", cases[i].text, 10 * S, 0, -cases[i].ago);
+		check_int(engine_advance(e, 10 * S), 0);
+		if (cases[i].line < 0) {
+			check_int(rec.n_ended, 1);
+			check_int(rec.ended[0].result, RUN_DONE);
+			check_all_dark(e);
+		} else {
+			check_int(rec.n_ended, 0);
+			if (cases[i].level >= 0)
+				check_int(engine_line_level(e, (unsigned)cases[i].line),
+					  cases[i].level);
+		}
+		/* Nothing of the past went out. */
+		for (size_t k = 0; k < rec.n_edges; k++)
+			check_int(rec.edges[k].t, 10 * S);
+		engine_free(e);
+	}
+}
+
+/*
+ * The breathing LED of issue 23, resumed 3 s after it started and a day
+ * after: in phase with the one that ran from its start, level for level.
+ */
+static void test_catch_up_breathing(void)
+{
+	const char *text = "forever(sequence(fade(11, 0, 1, 1s), fade(11, 1, 0, 1s)))";
+	static const usec_t agos[] = { 3 * S, 2 * S, 1 * S + 2500, 24ULL * 3600 * S + 777 };
+
+	for (size_t i = 0; i < ELEMENTSOF(agos); i++) {
+		Engine *a = setup(), *b;
+		usec_t x = agos[i] % (2 * S) + 4 * S;
+
+		check_int(engine_new(&b, layout, &rec_ops, &rec), 0);
+		start_with(a, "ref", text, 0, 0, 0);
+		run_until(a, x);
+		start_with(b, "old", text, x, 0, -(int64_t)agos[i]);
+		check_int(engine_advance(b, x), 0);
+		check_int(engine_n_runs(b), 1);
+		for (usec_t t = x; t < x + 3 * S; t += 1700) {
+			run_until(a, t);
+			check_int(engine_advance(b, t), 0);
+			check_int(engine_line_level(b, 11), engine_line_level(a, 11));
+			check_int(engine_line_state(b, 11), engine_line_state(a, 11));
+		}
+		engine_free(a);
+		engine_free(b);
+	}
+}
+
 /* A run that starts later waits unseen; stopped before its instant, it leaves nothing. */
 static void test_start_later(void)
 {
@@ -1016,6 +1089,8 @@ int main(void)
 	test_priority_equal_and_lower();
 	test_resume_in_phase();
 	test_catch_up();
+	test_catch_up_tracks_ended();
+	test_catch_up_breathing();
 	test_start_later();
 	test_dim();
 	test_fade();
