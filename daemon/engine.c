@@ -143,6 +143,9 @@ struct EngineRun {
 	size_t n_bindings;
 	bool ended;
 	RunResult result;	/* once ended */
+	const char *failure;	/* why it failed (RUN_FAILED by the engine), or NULL */
+	usec_t steps_instant;	/* the instant its steps are counted at */
+	uint64_t steps;		/* steps taken at that instant, against the engine's budget */
 	EngineRun *prev, *next;	/* runs going */
 	EngineRun *next_ended;	/* ended, awaiting their callback */
 };
@@ -180,6 +183,9 @@ struct Engine {
 	EngineRun *runs;
 	size_t n_runs;
 	EngineRun *ended_first, *ended_last;
+
+	uint64_t step_budget;	/* steps a run may take at one instant */
+	uint64_t n_steps;	/* steps taken, for statistics */
 
 	Task *free_tasks;	/* recycled: steady state allocates nothing */
 	Task *graveyard;	/* freed during this pass; recycled once it is over */
@@ -1232,8 +1238,39 @@ static int step_composite(Task *t, TaskEvent event, Task *child)
 	}
 }
 
+static const char step_budget_failure[] =
+	"it took more steps at one instant than the engine allows, and could not catch up";
+
+/*
+ * Every step but a cancel counts against the run's budget for the instant.
+ * Catching up happens within one instant, so however far back a run
+ * started, a step that puts its work off to an instant gone by (and so runs
+ * again) ends as a failed run instead of holding the loop for ever.
+ */
+static int task_count_step(Task *t)
+{
+	EngineRun *run = t->run;
+	Engine *e = run->engine;
+
+	e->n_steps++;
+	if (run->steps_instant != e->now) {
+		run->steps_instant = e->now;
+		run->steps = 0;
+	}
+	if (++run->steps > e->step_budget) {
+		run->failure = step_budget_failure;
+		return -E2BIG;
+	}
+	return 0;
+}
+
 static int task_step(Task *t, TaskEvent event, Task *child)
 {
+	if (event != EVENT_CANCEL) {
+		int r = task_count_step(t);
+		if (r < 0)
+			return r;
+	}
 	/* A run that starts later waits in the heap as its root task, not yet started. */
 	if (t->state == TASK_NEW && event == EVENT_TIMER) {
 		heap_remove(t->run->engine, t);
@@ -1431,6 +1468,8 @@ static void run_fail(EngineRun *run)
 {
 	if (run->ended)
 		return;
+	if (!run->failure)
+		run->failure = "a task could not be made (out of memory)";
 	if (run->root)
 		(void)task_step(run->root, EVENT_CANCEL, NULL);
 	run_ended(run, RUN_FAILED);
@@ -1486,6 +1525,7 @@ int engine_new(Engine **ret, const Layout *layout, const EngineOps *ops, void *u
 	e->ops = ops;
 	e->userdata = userdata;
 	e->now = e->step_time = ENGINE_EPOCH;
+	e->step_budget = ENGINE_STEP_BUDGET_DEFAULT;
 	e->lines = calloc(n, sizeof(LineClaims));
 	e->committed = calloc(n, sizeof(uint16_t));
 	e->level = calloc(n, sizeof(uint16_t));
@@ -1640,7 +1680,10 @@ int engine_start_with(Engine *e, Program *program, EngineLookup lookup, void *lo
 	} else
 		r = task_step(run->root, EVENT_START, NULL);
 	e->step_time = e->now;
-	if (r < 0) {
+	if (r < 0 && run->failure)
+		/* Over its budget: it ends failed with the next advance, saying why. */
+		run_fail(run);
+	else if (r < 0) {
 		/* Out of memory half way: take back what started, as if nothing had. */
 		if (run->root)
 			(void)task_step(run->root, EVENT_CANCEL, NULL);
@@ -1847,5 +1890,23 @@ size_t engine_get_levels(const Engine *e, unsigned *numbers, uint16_t *levels, s
 void *engine_run_get_userdata(const EngineRun *run)
 {
 	return run->userdata;
+}
+
+const char *engine_run_failure(const EngineRun *run)
+{
+	return run->failure;
+}
+
+int engine_set_step_budget(Engine *e, uint64_t steps)
+{
+	if (steps == 0)
+		return -ERANGE;
+	e->step_budget = steps;
+	return 0;
+}
+
+uint64_t engine_n_steps(const Engine *e)
+{
+	return e->n_steps;
 }
 

@@ -52,7 +52,8 @@ typedef struct EngineOps {
 	/*
 	 * finished() - a run has ended. Called from engine_advance() after the
 	 * batch, for runs that ended by themselves (RUN_DONE) or failed
-	 * (RUN_FAILED: a task could not be made, out of memory), and from
+	 * (RUN_FAILED: a task could not be made, out of memory, or the run went
+	 * over its step budget; engine_run_failure() says which), and from
 	 * engine_stop() for runs stopped from outside. Never from
 	 * engine_start(). The run is freed when this returns.
 	 */
@@ -221,3 +222,26 @@ size_t engine_get_levels(const Engine *e, unsigned *numbers, uint16_t *levels, s
 void engine_resync(Engine *e);
 
 void *engine_run_get_userdata(const EngineRun *run);
+
+/*
+ * engine_run_failure() - why the engine ended @run as RUN_FAILED (out of
+ * memory, over its step budget), for the log; NULL when it did not. Valid
+ * in ops->finished().
+ */
+const char *engine_run_failure(const EngineRun *run);
+
+/*
+ * How many steps (a task starting, its timer, a child's end reaching its
+ * parent) one run may take at one engine instant. A run catches up to now
+ * within one instant, in a number of steps bounded by the size of its
+ * program (calls expanded), not by how long ago it started; a run over the
+ * budget ends as RUN_FAILED (engine_run_failure() says why) instead of
+ * holding the loop.
+ */
+#define ENGINE_STEP_BUDGET_DEFAULT (1ULL << 20)
+
+/* engine_set_step_budget() - set the budget above (> 0, else -ERANGE). */
+int engine_set_step_budget(Engine *e, uint64_t steps);
+
+/* Steps taken by every run since the engine was made, for statistics and tests. */
+uint64_t engine_n_steps(const Engine *e);

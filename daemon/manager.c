@@ -227,7 +227,10 @@ static void engine_finished_cb(void *userdata, EngineRun *run, RunResult result)
 {
 	Manager *m = userdata;
 	Running *r = engine_run_get_userdata(run);
+	const char *failure = engine_run_failure(run);
 
+	if (failure)
+		log_warning("Program %s failed: %s.", r->name, failure);
 	r->run = NULL;
 	r->result = result;
 	if (m->ended_last)

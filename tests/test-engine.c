@@ -32,6 +32,7 @@ typedef struct Recorder {
 		char name[32];
 		RunResult result;
 		usec_t t;
+		const char *failure;
 	} ended[64];
 	size_t n_ended;
 	Engine *engine;
@@ -68,6 +69,7 @@ static void rec_finished(void *userdata, EngineRun *run, RunResult result)
 	snprintf(r->ended[r->n_ended].name, sizeof(r->ended[0].name), "%s", name ? name : "");
 	r->ended[r->n_ended].result = result;
 	r->ended[r->n_ended].t = engine_now(r->engine);
+	r->ended[r->n_ended].failure = engine_run_failure(run);
 	r->n_ended++;
 }
 
@@ -818,6 +820,68 @@ static void test_catch_up_breathing(void)
 	}
 }
 
+/*
+ * The step budget: a run that takes more steps at one instant than the
+ * engine allows ends failed, saying why, its lines dark, and the engine goes
+ * on; one within the budget runs as ever.
+ */
+static void test_step_budget(void)
+{
+	/* 40 waits in a row: some 120 steps to catch up through, ended 1 s ago. */
+	char text[1024] = "sequence(on(11, 100us)";
+	Engine *e = setup();
+	uint64_t before;
+
+	for (int i = 0; i < 40; i++)
+		strcat(text, ", wait(100us)");
+	strcat(text, ")");
+	check_int(engine_set_step_budget(e, 0), -ERANGE);
+	check_int(engine_set_step_budget(e, 60), 0);
+
+	start_with(e, "keeps", "blink(2, 1ms)", 10 * S, 0, 0);
+	start_with(e, "old", text, 10 * S, 0, -(int64_t)S);
+	/* Over budget while catching up: not an error of the start, a failed run. */
+	check_int(engine_n_runs(e), 2);
+	check_int(engine_advance(e, 10 * S), 0);
+	check_int(rec.n_ended, 1);
+	check_str(rec.ended[0].name, "old");
+	check_int(rec.ended[0].result, RUN_FAILED);
+	check(rec.ended[0].failure && strstr(rec.ended[0].failure, "steps"));
+	check_int(engine_line_level(e, 11), 0);
+	check_int(engine_line_level(e, 2), LEVEL_MAX);
+
+	/* Over budget at the instant it starts (all of them start at once). */
+	start_with(e, "wide",
+		   "all(on(3), on(3), on(3), on(3), on(3), on(3), on(3), on(3), on(3), on(3), "
+		   "on(3), on(3), on(3), on(3), on(3), on(3), on(3), on(3), on(3), on(3), "
+		   "on(3), on(3), on(3), on(3), on(3), on(3), on(3), on(3), on(3), on(3), "
+		   "on(3), on(3), on(3), on(3), on(3), on(3), on(3), on(3), on(3), on(3), "
+		   "on(3), on(3), on(3), on(3), on(3), on(3), on(3), on(3), on(3), on(3), "
+		   "on(3), on(3), on(3), on(3), on(3), on(3), on(3), on(3), on(3), on(3), on(3))",
+		   10 * S + MS, 0, 0);
+	check_int(engine_advance(e, 10 * S + MS), 0);
+	check_int(rec.n_ended, 2);
+	check_str(rec.ended[1].name, "wide");
+	check_int(rec.ended[1].result, RUN_FAILED);
+	check_int(engine_line_level(e, 3), 0);
+	check_int(engine_n_tasks(e), 1);
+
+	/* The budget is per instant: the blink beside them takes hundreds of steps by then. */
+	before = engine_n_steps(e);
+	run_until(e, 10 * S + 200 * MS);
+	check(engine_n_steps(e) - before > 150);
+	check_int(rec.n_ended, 2);
+
+	/* Within the budget, the same program catches up and ends done. */
+	check_int(engine_set_step_budget(e, ENGINE_STEP_BUDGET_DEFAULT), 0);
+	start_with(e, "fits", text, 11 * S, 0, -(int64_t)S);
+	check_int(engine_advance(e, 11 * S), 0);
+	check_int(rec.n_ended, 3);
+	check_int(rec.ended[2].result, RUN_DONE);
+	check(rec.ended[2].failure == NULL);
+	engine_free(e);
+}
+
 /* A run that starts later waits unseen; stopped before its instant, it leaves nothing. */
 static void test_start_later(void)
 {
@@ -1091,6 +1155,7 @@ int main(void)
 	test_catch_up();
 	test_catch_up_tracks_ended();
 	test_catch_up_breathing();
+	test_step_budget();
 	test_start_later();
 	test_dim();
 	test_fade();
