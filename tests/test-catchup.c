@@ -15,7 +15,10 @@
  * instants where something happens; the offsets now - S tried are 0, each of
  * some of those instants (a segment's end exactly), one microsecond before
  * and half way between (inside a segment), the end of the case and after it,
- * and far past (an hour, a day, a month, each plus a random part).
+ * and far past (an hour, a day, a month, each plus a random part). One
+ * caught-up start in four is first scheduled a day ahead and then moved to
+ * its offset (engine_run_reschedule(), the wall clock set), which catches
+ * up the same way.
  *
  * Equality, precisely: from now on, at every instant either engine has an
  * event (a task's deadline or a PWM edge) and at random instants between,
@@ -564,21 +567,31 @@ static const EngineOps side_ops = {
 	.finished = side_finished,
 };
 
-static void side_start(Side *s, const Case *c, usec_t now, int64_t offset)
+/*
+ * Start the case's runs at @offset from @now. @rescheduled: as runs first
+ * scheduled a day later, then moved to @offset (the wall clock was set).
+ */
+static void side_start(Side *s, const Case *c, usec_t now, int64_t offset, bool rescheduled)
 {
+	EngineRun *runs[MAX_RUNS];
+
 	*s = (Side){};
 	check_int(engine_new(&s->engine, layout, &side_ops, s), 0);
 	for (size_t i = 0; i < c->n_runs; i++) {
 		ProgramError err;
 		int r = engine_start_with(s->engine, c->programs[i], lookup, (void *)c, now,
-					  &(EngineStartOptions){ .priority = c->priority[i],
-								 .offset = offset,
-								 .timeout = c->timeout[i] },
-					  (void *)(uintptr_t)i, NULL, &err);
+					  &(EngineStartOptions){
+						  .priority = c->priority[i],
+						  .offset = rescheduled ? 24 * 3600 * (int64_t)SEC
+									: offset,
+						  .timeout = c->timeout[i] },
+					  (void *)(uintptr_t)i, &runs[i], &err);
 		if (r < 0)
 			fprintf(stderr, "start: %d %s\n", r, err.message);
 		check_int(r, 0);
 	}
+	for (size_t i = 0; rescheduled && i < c->n_runs; i++)
+		check_int(engine_run_reschedule(s->engine, runs[i], now, offset), 0);
 	check_int(engine_advance(s->engine, now), 0);
 }
 
@@ -683,7 +696,7 @@ static void check_offset(const Case *c, usec_t start, usec_t offset, usec_t sim_
 	bool ok = true;
 
 	n_offsets++;
-	side_start(&b, c, now, -(int64_t)offset);
+	side_start(&b, c, now, -(int64_t)offset, rnd_below(4) == 0);
 	steps = engine_n_steps(b.engine);
 	/* Bounded work, whatever the offset. */
 	if (steps > STEPS_PER_NODE * nodes) {
@@ -699,7 +712,7 @@ static void check_offset(const Case *c, usec_t start, usec_t offset, usec_t sim_
 		check(!b.ended[i] || b.result[i] == RUN_DONE);
 
 	if (sim_offset != USEC_INFINITY) {
-		side_start(&a, c, now - sim_offset, 0);
+		side_start(&a, c, now - sim_offset, 0, false);
 		if (!side_run_until(&a, now, SIM_EVENTS_MAX, NULL, NULL)) {
 			side_free(&a);
 			sim_offset = USEC_INFINITY;
@@ -756,7 +769,7 @@ static void run_case(void)
 		nodes += expanded_nodes(c.programs[i], &c) + (c.timeout[i] ? 2 : 0);
 
 	/* The instants where something happens, from a simulation from the start. */
-	side_start(&sim, &c, start, 0);
+	side_start(&sim, &c, start, 0, false);
 	(void)side_run_until(&sim, start + (shape.finite || shape.big ? 0 : shape.t0 + shape.p) +
 					   (shape.finite ? shape.t0 + 1 : 0) + 50 * MS,
 			     20000, events, &n_events);
