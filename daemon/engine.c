@@ -15,6 +15,8 @@
  *  any:           START -> CHILDREN -CHILD_DONE-> DONE (the others cancelled at that instant)
  *  forever, repeat, call: START -> CHILDREN -CHILD_DONE-> a fresh child, or DONE
  *  any state      -CANCEL-> held lines dark, children cancelled, task freed
+ *  sequence, all, any, forever, repeat, call, catching up, when their whole
+ *  span has passed by now: START -> SKIPPED -TIMER (at their end)-> DONE
  *
  * Lines are claimed, not just lit: a blink, cycle or on task claims every
  * line it drives for as long as it runs, lit or dark, at its run's
@@ -50,6 +52,7 @@ typedef enum TaskState {
 	TASK_DARK,
 	TASK_HOLD,
 	TASK_CHILDREN,
+	TASK_SKIPPED,	/* caught up: its whole span has passed; it ends at its end */
 	TASK_DONE,
 } TaskState;
 
@@ -127,6 +130,12 @@ typedef struct LineClaims {
 typedef struct Binding {
 	const char *name;	/* owned by the program */
 	Program *program;	/* a reference */
+	/*
+	 * Its duration once computed: a definition calling another twice, 40
+	 * deep, makes 2^40 calls, and computing through each is no option.
+	 */
+	usec_t duration;
+	bool has_duration;
 } Binding;
 
 struct EngineRun {
@@ -724,12 +733,19 @@ static void task_schedule(Engine *e, Task *t, usec_t deadline)
 
 static int task_step(Task *t, TaskEvent event, Task *child);
 
-static Program *run_lookup(const EngineRun *run, const char *name)
+static Binding *run_find_binding(const EngineRun *run, const char *name)
 {
 	for (size_t i = 0; i < run->n_bindings; i++)
 		if (streq(run->bindings[i].name, name))
-			return run->bindings[i].program;
+			return &run->bindings[i];
 	return NULL;
+}
+
+static Program *run_lookup(const EngineRun *run, const char *name)
+{
+	Binding *b = run_find_binding(run, name);
+
+	return b ? b->program : NULL;
 }
 
 static Task *task_new(Engine *e, EngineRun *run, const Program *p, Task *parent, unsigned index)
@@ -1126,8 +1142,16 @@ static usec_t program_duration(const EngineRun *run, const Program *p)
 	case PROGRAM_REPEAT:
 		return duration_mul(program_duration(run, p->children[0]), p->times);
 	case PROGRAM_CALL: {
-		const Program *called = run_lookup(run, p->call);
-		return called ? program_duration(run, called) : USEC_INFINITY;
+		Binding *b = run_find_binding(run, p->call);
+
+		if (!b)
+			return USEC_INFINITY;
+		/* Once per definition and run: bindings never change, and never form a cycle. */
+		if (!b->has_duration) {
+			b->duration = program_duration(run, b->program);
+			b->has_duration = true;
+		}
+		return b->duration;
 	}
 	case PROGRAM_FOREVER:
 	default:
@@ -1264,6 +1288,30 @@ static int task_count_step(Task *t)
 	return 0;
 }
 
+static usec_t program_duration(const EngineRun *run, const Program *p);
+
+/*
+ * Catching up, a composite task whose whole span has passed by now runs
+ * nothing: it only ends at its end, in timeline order. Without this, a
+ * sequence caught up walks every child that ended in the past, and one
+ * that calls a definition calling another twice, 40 deep, has 2^40 of them.
+ * Returns whether @t was skipped.
+ */
+static bool task_skip_past(Task *t)
+{
+	Engine *e = t->run->engine;
+	usec_t d;
+
+	if (e->step_time >= e->now)
+		return false;
+	d = program_duration(t->run, t->program);
+	if (d == USEC_INFINITY || d > e->now - t->start)
+		return false;
+	t->state = TASK_SKIPPED;
+	task_schedule(e, t, t->start + d);
+	return true;
+}
+
 static int task_step(Task *t, TaskEvent event, Task *child)
 {
 	if (event != EVENT_CANCEL) {
@@ -1275,6 +1323,12 @@ static int task_step(Task *t, TaskEvent event, Task *child)
 	if (t->state == TASK_NEW && event == EVENT_TIMER) {
 		heap_remove(t->run->engine, t);
 		event = EVENT_START;
+	}
+	if (t->state == TASK_SKIPPED) {
+		if (event == EVENT_TIMER)
+			return task_finish(t);
+		task_release(t->run->engine, t);
+		return 0; /* cancelled: it holds nothing */
 	}
 	switch (t->program->kind) {
 	case PROGRAM_BLINK:
@@ -1290,6 +1344,8 @@ static int task_step(Task *t, TaskEvent event, Task *child)
 	case PROGRAM_MORSE:
 		return step_track(t, event);
 	default:
+		if (event == EVENT_START && task_skip_past(t))
+			return 0;
 		return step_composite(t, event, child);
 	}
 }

@@ -97,6 +97,16 @@ static uint64_t rnd(void)
 	return x * 0x2545F4914F6CDD1DULL;
 }
 
+/* A case's first state from the seed and its number: every bit of both counts. */
+static uint64_t mix(uint64_t x)
+{
+	x += 0x9E3779B97F4A7C15ULL;
+	x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+	x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+	x ^= x >> 31;
+	return x ? x : 1;
+}
+
 static unsigned rnd_below(unsigned n)
 {
 	return (unsigned)(rnd() % n);
@@ -827,6 +837,7 @@ int main(void)
 
 	seed = e ? strtoull(e, NULL, 0) : (uint64_t)time(NULL);
 	printf("CATCHUP_SEED=%llu\n", (unsigned long long)seed);
+	fflush(stdout);
 	if (secs)
 		until = time(NULL) + atol(secs);
 
@@ -841,7 +852,7 @@ int main(void)
 		if (only && case_number != strtoul(only, NULL, 0))
 			continue;
 		/* Each case from its own seed: one can be run again alone. */
-		rng_state = (seed ^ (0x9E3779B97F4A7C15ULL * (case_number + 1))) | 1;
+		rng_state = mix(seed * 0x100000001B3ULL + case_number);
 		run_case();
 	}
 	printf("%llu cases, %llu offsets (%llu compared, %llu samples; %llu too far to "

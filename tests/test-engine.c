@@ -104,7 +104,7 @@ static Program *parse(const char *text)
 static struct {
 	const char *name;
 	Program *program;
-} defs[8];
+} defs[64];
 
 static Program *lookup(const char *name, void *userdata)
 {
@@ -827,14 +827,18 @@ static void test_catch_up_breathing(void)
  */
 static void test_step_budget(void)
 {
-	/* 40 waits in a row: some 120 steps to catch up through, ended 1 s ago. */
+	/*
+	 * 40 waits in a row, ended 1 s ago, in a sequence that goes on: some
+	 * 120 steps to catch up through (a sequence wholly past would be
+	 * skipped in one).
+	 */
 	char text[1024] = "sequence(on(11, 100us)";
 	Engine *e = setup();
 	uint64_t before;
 
 	for (int i = 0; i < 40; i++)
 		strcat(text, ", wait(100us)");
-	strcat(text, ")");
+	strcat(text, ", on(12, 10s))");
 	check_int(engine_set_step_budget(e, 0), -ERANGE);
 	check_int(engine_set_step_budget(e, 60), 0);
 
@@ -872,14 +876,82 @@ static void test_step_budget(void)
 	check(engine_n_steps(e) - before > 150);
 	check_int(rec.n_ended, 2);
 
-	/* Within the budget, the same program catches up and ends done. */
+	/* Within the budget, the same program catches up, runs on and ends done. */
 	check_int(engine_set_step_budget(e, ENGINE_STEP_BUDGET_DEFAULT), 0);
 	start_with(e, "fits", text, 11 * S, 0, -(int64_t)S);
 	check_int(engine_advance(e, 11 * S), 0);
+	check_int(rec.n_ended, 2);
+	check_int(engine_line_level(e, 12), LEVEL_MAX);
+	check_int(engine_advance(e, 21 * S), 0);
 	check_int(rec.n_ended, 3);
 	check_int(rec.ended[2].result, RUN_DONE);
 	check(rec.ended[2].failure == NULL);
 	engine_free(e);
+}
+
+/*
+ * Definitions that call the one below twice, 40 deep: a program of 2^40
+ * rounds of 200us, some 2.5 days, written in 41 short definitions. Its
+ * duration and its catch-up cost work in the size of what is written, not
+ * in the 2^40 calls it makes: started a day ago, it shows the phase of its
+ * start within a few hundred steps; its duration is known at once.
+ */
+#define CHAIN_BASE 16
+#define CHAIN_DEPTH 40
+static void test_catch_up_call_chain(void)
+{
+	static char names[CHAIN_DEPTH + 1][8];
+	Engine *e;
+	uint64_t steps;
+	usec_t ago = 24ULL * 3600 * S + 12345, d;
+
+	for (unsigned i = 0; i <= CHAIN_DEPTH; i++) {
+		char text[64];
+
+		snprintf(names[i], sizeof(names[i]), "a%u", i);
+		if (i == 0)
+			snprintf(text, sizeof(text), "sequence(on(11, 100us), wait(100us))");
+		else
+			snprintf(text, sizeof(text), "sequence(call(a%u), call(a%u))", i - 1, i - 1);
+		defs[CHAIN_BASE + i].name = names[i];
+		defs[CHAIN_BASE + i].program = parse(text);
+	}
+	{
+		_cleanup_(program_unrefp) Program *p = parse("call(a40)");
+		_cleanup_(program_unrefp) Program *f = parse("forever(call(a40))");
+
+		d = engine_program_duration(p, lookup, NULL);
+		check_int(d, (1ULL << CHAIN_DEPTH) * 200);
+		check_int(engine_program_duration(f, lookup, NULL), USEC_INFINITY);
+	}
+
+	e = setup();
+	start_with(e, "chain", "forever(call(a40))", ago + 5 * S, 0, -(int64_t)ago);
+	check_int(engine_advance(e, ago + 5 * S), 0);
+	steps = engine_n_steps(e);
+	check(steps < 1000);
+	check_int(engine_n_runs(e), 1);
+	check(engine_n_tasks(e) < 100);
+	/* Lit for the first 100us of every 200us since its start. */
+	for (usec_t t = ago + 5 * S; t < ago + 5 * S + 1000; t += 50) {
+		run_until(e, t);
+		check_int(engine_line_level(e, 11), (t - 5 * S) % 200 < 100 ? LEVEL_MAX : 0);
+	}
+	engine_free(e);
+
+	/* Over the budget it would be, had catching up walked the calls. */
+	e = setup();
+	check_int(engine_set_step_budget(e, 1000), 0);
+	start_with(e, "chain", "repeat(3, call(a40))", ago + 5 * S, 0, -(int64_t)ago);
+	check_int(engine_advance(e, ago + 5 * S), 0);
+	check_int(rec.n_ended, 0);
+	check_int(engine_line_level(e, 11), ago % 200 < 100 ? LEVEL_MAX : 0);
+	engine_free(e);
+
+	for (unsigned i = 0; i <= CHAIN_DEPTH; i++) {
+		defs[CHAIN_BASE + i].program = program_unref(defs[CHAIN_BASE + i].program);
+		defs[CHAIN_BASE + i].name = NULL;
+	}
 }
 
 /* A run that starts later waits unseen; stopped before its instant, it leaves nothing. */
@@ -1156,6 +1228,7 @@ int main(void)
 	test_catch_up_tracks_ended();
 	test_catch_up_breathing();
 	test_step_budget();
+	test_catch_up_call_chain();
 	test_start_later();
 	test_dim();
 	test_fade();
