@@ -1078,114 +1078,353 @@ int manager_new(Manager **ret, const ManagerOptions *opts)
 	return 0;
 }
 
-/* Definitions first (over the config's of the same name), then programs in the phase they have now. */
-static int manager_resume(Manager *m)
+/* A stored definition on its way in: parsed, and whether it was left out. */
+typedef struct Candidate {
+	const StoredDefinition *stored;
+	Program *program;
+	bool out;
+} Candidate;
+
+typedef struct CandidateView {
+	Manager *manager;
+	NameTable candidates; /* name -> Candidate, those not left out */
+	const char *missing;  /* the first name a check found undefined */
+} CandidateView;
+
+/* The definitions as they will be: the store's over the config's of the same name. */
+static Program *lookup_view(const char *name, void *userdata)
 {
-	StoreContent c = {};
-	usec_t now_realtime = manager_now_realtime(m);
-	size_t n_resumed = 0, n_dropped = 0;
+	CandidateView *v = userdata;
+	Candidate *c = name_table_get(&v->candidates, name);
+
+	return c ? c->program : lookup_definition(name, v->manager);
+}
+
+static int check_call_defined(const char *name, void *userdata)
+{
+	CandidateView *v = userdata;
+
+	if (lookup_view(name, v))
+		return 0;
+	v->missing = name;
+	return -ENOENT;
+}
+
+static void definition_left_out(const char *name, const char *fmt, ...) _printf_(2, 3);
+static void definition_left_out(const char *name, const char *fmt, ...)
+{
+	char escaped[STORE_ESCAPED_MAX], why[1300];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	log_warning("Stored definition \"%s\" left out: %s.", store_escape(name, escaped), why);
+}
+
+static void candidate_leave_out(CandidateView *v, Candidate *c)
+{
+	c->out = true;
+	(void)name_table_remove(&v->candidates, c->stored->name);
+}
+
+/*
+ * The store's definitions, each only if it still fits: it parses against
+ * the lines there are now, every name it calls is defined (by the store or
+ * the config), and it closes no cycle of calls. Leaving one out may leave
+ * another calling a name no longer defined, so the checks run until none
+ * is left out. A definition the config has too is the store's, as Define
+ * made it, unless the store's is left out. Returns how many were left out.
+ */
+static size_t resume_definitions(Manager *m, const StoreContent *s, NameTable *left_out)
+{
+	_cleanup_(freep) Candidate *candidates = calloc(s->n_definitions + 1, sizeof(Candidate));
+	CandidateView v = { .manager = m };
+	size_t n_out = 0;
+	bool changed = true;
 	int r;
 
-	if (!m->state_dir)
-		return 0;
-	r = store_load(m->state_dir, &c);
-	if (r < 0)
-		return log_error_errno(r, "Failed to load the state in %s: %m", m->state_dir);
-
-	for (size_t i = 0; i < c.n_definitions; i++) {
-		_cleanup_(program_unrefp) Program *p = NULL;
-		ManagerError error = {};
+	if (!candidates) {
+		log_oom();
+		return s->n_definitions;
+	}
+	for (size_t i = 0; i < s->n_definitions; i++) {
+		Candidate *c = &candidates[i];
 		ProgramError perr = {};
 
-		r = program_name_is_valid(c.definitions[i].name)
-			    ? program_parse(c.definitions[i].program, m->config->layout, 0, &p, &perr)
-			    : -EINVAL;
+		c->stored = &s->definitions[i];
+		r = program_parse(c->stored->program, m->config->layout, 0, &c->program, &perr);
 		if (r >= 0)
-			r = definition_add(m, c.definitions[i].name, p, true, &error);
-		if (r < 0)
-			log_warning("Stored definition %.80s no longer fits (%s), dropped.",
-				    c.definitions[i].name,
-				    r == -EINVAL ? (error.kind ? error.message : perr.message)
-						 : strerror(-r));
+			r = name_table_put(&v.candidates, c->stored->name, c);
+		if (r < 0) {
+			c->out = true;
+			if (r == -EINVAL)
+				definition_left_out(c->stored->name, "it no longer parses (%s: %s)",
+						    perr.path, perr.message);
+			else
+				definition_left_out(c->stored->name, "%s", strerror(-r));
+		}
 	}
-	m->resuming = true; /* one write at the end, not one per program */
-	for (size_t i = 0; i < c.n_programs; i++) {
-		const StoredProgram *s = &c.programs[i];
+	while (changed) {
+		changed = false;
+		for (size_t i = 0; i < s->n_definitions; i++) {
+			Candidate *c = &candidates[i];
+			ProgramError perr = {};
+			char escaped[STORE_ESCAPED_MAX];
+
+			if (c->out)
+				continue;
+			v.missing = NULL;
+			if (program_for_each_call(c->program, check_call_defined, &v) < 0) {
+				definition_left_out(c->stored->name,
+						    "it calls \"%s\", which is no longer defined",
+						    store_escape(v.missing, escaped));
+				candidate_leave_out(&v, c);
+				changed = true;
+				continue;
+			}
+			r = engine_check_calls(c->program, lookup_view, &v, c->stored->name, &perr);
+			if (r < 0) {
+				if (r == -ELOOP)
+					definition_left_out(c->stored->name, "%s: %s", perr.path,
+							    perr.message);
+				else
+					definition_left_out(c->stored->name, "%s", strerror(-r));
+				candidate_leave_out(&v, c);
+				changed = true;
+			}
+		}
+	}
+	for (size_t i = 0; i < s->n_definitions; i++) {
+		Candidate *c = &candidates[i];
+		ManagerError error = {};
+
+		if (!c->out) {
+			r = definition_add(m, c->stored->name, c->program, true, &error);
+			if (r < 0) {
+				definition_left_out(c->stored->name, "%s",
+						    error.kind ? error.message : strerror(-r));
+				c->out = true;
+			}
+		}
+		n_out += c->out;
+		/* The names are the store content's, which outlives the table. */
+		if (c->out)
+			(void)name_table_put(left_out, c->stored->name, c);
+		program_unref(c->program);
+	}
+	name_table_done(&v.candidates);
+	return n_out;
+}
+
+static void program_left_out(const char *name, const char *fmt, ...) _printf_(2, 3);
+static void program_left_out(const char *name, const char *fmt, ...)
+{
+	char escaped[STORE_ESCAPED_MAX], why[1300];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	log_warning("Stored program \"%s\" left out: %s.", store_escape(name, escaped), why);
+}
+
+/*
+ * Resume one stored program in the phase it has now. Returns 1 when it
+ * runs, 0 when it is not to run (ended while the daemon was away, or left
+ * out and logged: it does not parse, calls what is not defined, does not
+ * fit the program limit, ...).
+ */
+static int resume_program(Manager *m, const StoredProgram *s, usec_t now_realtime)
+{
+	_cleanup_(program_unrefp) Program *p = NULL;
+	ManagerError error = {};
+	usec_t d, started = s->started ? s->started : now_realtime;
+	int r;
+
+	r = parse_named_program(m, "program", s->name, s->program, &p, &error);
+	if (r < 0) {
+		program_left_out(s->name, "%s", error.kind ? error.message : strerror(-r));
+		return 0;
+	}
+	/*
+	 * Later than a start "at" may be (a day ahead): the wall clock was set
+	 * back since it was stored (a board without a real-time clock, not yet
+	 * synchronised), or the file was written by hand. It starts now, in
+	 * phase from now, rather than stay dark for as long.
+	 */
+	if (started > now_realtime + MANAGER_AT_AHEAD_MAX) {
+		log_warning("Stored program \"%s\" was to start %llu s from now, more than a day "
+			    "ahead: starts now instead.",
+			    store_escape(s->name, (char[STORE_ESCAPED_MAX]){}),
+			    (unsigned long long)((started - now_realtime) / USEC_PER_SEC));
+		started = now_realtime;
+	}
+	/* A finite program whose end has passed is dropped, not started to end at once. */
+	d = engine_program_duration(p, lookup_definition, m);
+	if (s->timeout > 0 && s->timeout < d)
+		d = s->timeout;
+	if (d != USEC_INFINITY && started + d <= now_realtime) {
+		log_debug("Stored program %s ended while the daemon was away.", s->name);
+		return 0;
+	}
+	/* Later than now is a start "at" that has not come; resumed as scheduled. */
+	r = start_parsed(m, s->name, p,
+			 &(ManagerStartOptions){
+				 .priority = s->priority,
+				 .persist = true,
+				 .timeout = s->timeout,
+				 .resume_from = started,
+			 },
+			 &error);
+	if (r < 0 && error.kind == MANAGER_ERROR_LIMIT_EXCEEDED)
+		program_left_out(s->name, "no room under max_programs (%u) once the autostart "
+					  "programs run",
+				 m->config->max_programs);
+	else if (r < 0)
+		program_left_out(s->name, "%s", error.kind ? error.message : strerror(-r));
+	return r < 0 ? 0 : 1;
+}
+
+typedef struct LeftOutCall {
+	Manager *manager;
+	const NameTable *left_out; /* names of stored definitions left out */
+	NameTable seen;
+	const char *name;	   /* the left-out name found */
+} LeftOutCall;
+
+static int find_left_out_call(const char *name, void *userdata)
+{
+	LeftOutCall *l = userdata;
+	Definition *d = name_table_get(&l->manager->definitions, name);
+
+	if (!d) {
+		if (!name_table_get(l->left_out, name))
+			return 0;
+		l->name = name;
+		return -ENOENT;
+	}
+	if (name_table_get(&l->seen, name))
+		return 0;
+	if (name_table_put(&l->seen, d->name, d) < 0)
+		return 0; /* out of memory: the start finds it, if anything */
+	return program_for_each_call(d->program, find_left_out_call, l);
+}
+
+/*
+ * Start the config's autostart programs whose names are free. The config's
+ * own faults are fatal; but an autostart program that calls (itself or
+ * through definitions) a stored definition that was left out is left out
+ * too, with an error line: the daemon does not fail for what the store
+ * held. @left_out names the stored definitions left out.
+ */
+static int start_autostart(Manager *m, const NameTable *left_out)
+{
+	int r;
+
+	if (!m->config->autostart)
+		return 0;
+	json_object_object_foreach(m->config->autostart, name, val)
+	{
 		_cleanup_(program_unrefp) Program *p = NULL;
 		ManagerError error = {};
-		usec_t d;
+		const char *text = json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN);
+		LeftOutCall l = { .manager = m, .left_out = left_out };
 
-		r = parse_named_program(m, "program", s->name, s->program, &p, &error);
-		if (r < 0) {
-			log_warning("Stored program %.80s cannot resume (%s), dropped.", s->name,
-				    error.kind ? error.message : strerror(-r));
-			n_dropped++;
+		/* A program of that name resumed from the store goes on as it was. */
+		if (name_table_get(&m->running, name)) {
+			log_info("Autostart program %s runs already, resumed.", name);
 			continue;
 		}
-		/* A finite program whose end has passed is dropped, not started to end at once. */
-		d = engine_program_duration(p, lookup_definition, m);
-		if (s->timeout > 0 && s->timeout < d)
-			d = s->timeout;
-		if (d != USEC_INFINITY && s->started + d <= now_realtime) {
-			log_debug("Stored program %s ended while the daemon was away.", s->name);
-			n_dropped++;
-			continue;
+		r = parse_named_program(m, "program", name, text, &p, &error);
+		if (r >= 0 && left_out->n > 0) {
+			r = program_for_each_call(p, find_left_out_call, &l);
+			name_table_done(&l.seen);
+			if (r == -ENOENT) {
+				log_error("%s: $.autostart.%s: calls \"%s\", a stored definition that "
+					  "was left out; not started.",
+					  m->config->path, name,
+					  store_escape(l.name, (char[STORE_ESCAPED_MAX]){}));
+				continue;
+			}
+			r = 0;
 		}
-		/* Later than now is a start "at" that has not come; resumed as scheduled. */
-		r = start_parsed(m, s->name, p,
-				 &(ManagerStartOptions){
-					 .priority = s->priority,
-					 .persist = true,
-					 .timeout = s->timeout,
-					 .resume_from = s->started ? s->started : now_realtime,
-				 },
-				 &error);
-		if (r < 0) {
-			log_warning("Stored program %.80s cannot resume (%s), dropped.", s->name,
-				    error.kind ? error.message : strerror(-r));
-			n_dropped++;
-			continue;
-		}
-		n_resumed++;
+		if (r >= 0)
+			r = start_parsed(m, name, p, &(ManagerStartOptions){}, &error);
+		if (r < 0 && error.kind != MANAGER_ERROR_NONE)
+			return log_error_errno(r, "%s: $.autostart.%s: %s", m->config->path, name,
+					       error.message);
+		if (r < 0)
+			return log_error_errno(r, "%s: $.autostart.%s: %m", m->config->path, name);
 	}
+	return 0;
+}
+
+static bool is_autostart(Manager *m, const char *name)
+{
+	json_object *v;
+
+	return m->config->autostart && json_object_object_get_ex(m->config->autostart, name, &v);
+}
+
+/*
+ * What the store kept, and the config's autostart, in this order, so that
+ * nothing the store holds can keep the daemon from starting:
+ *  1. the store's definitions that still fit (resume_definitions());
+ *  2. stored programs named as an autostart program: they go on in phase,
+ *     in the autostart program's place;
+ *  3. the autostart programs: the config's, so they win over the store
+ *     for room under max_programs; a failure here is the config's own
+ *     (its program, or more autostart programs than max_programs), and
+ *     fatal as a config error is, except a call into a stored definition
+ *     that was left out (start_autostart());
+ *  4. the other stored programs, while there is room.
+ * Whatever of the store does not fit is left out, logged, and the store
+ * is written once at the end without it.
+ */
+int manager_startup(Manager *m)
+{
+	_cleanup_(name_table_done) NameTable left_out = {};
+	StoreContent c = {};
+	usec_t now_realtime = manager_now_realtime(m);
+	size_t n_resumed = 0, n_dropped = 0, n_definitions_out = 0;
+	int r;
+
+	if (m->state_dir) {
+		r = store_load(m->state_dir, &c);
+		if (r < 0)
+			return log_error_errno(r, "Failed to load the state in %s: %m", m->state_dir);
+	}
+	n_definitions_out = resume_definitions(m, &c, &left_out);
+
+	m->resuming = true; /* one write at the end, not one per program */
+	for (size_t i = 0; i < c.n_programs; i++)
+		if (is_autostart(m, c.programs[i].name)) {
+			r = resume_program(m, &c.programs[i], now_realtime);
+			n_resumed += r > 0;
+			n_dropped += r == 0;
+		}
+	r = start_autostart(m, &left_out);
+	if (r < 0) {
+		m->resuming = false;
+		name_table_done(&left_out);
+		store_content_done(&c);
+		return r;
+	}
+	for (size_t i = 0; i < c.n_programs; i++)
+		if (!is_autostart(m, c.programs[i].name)) {
+			r = resume_program(m, &c.programs[i], now_realtime);
+			n_resumed += r > 0;
+			n_dropped += r == 0;
+		}
 	m->resuming = false;
+	name_table_done(&left_out); /* its names are in @c */
 	store_content_done(&c);
-	if (n_dropped > 0)
+	if (n_dropped + n_definitions_out > 0)
 		manager_persist(m);
 	if (n_resumed + n_dropped > 0)
 		log_info("Resumed %zu stored program%s in phase, dropped %zu.", n_resumed,
 			 n_resumed == 1 ? "" : "s", n_dropped);
-	return 0;
-}
-
-int manager_startup(Manager *m)
-{
-	int r;
-
-	r = manager_resume(m);
-	if (r < 0)
-		return r;
-
-	if (m->config->autostart) {
-		json_object_object_foreach(m->config->autostart, name, val)
-		{
-			ManagerError error = {};
-			const char *text = json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN);
-
-			/* A program of that name resumed from the store goes on as it was. */
-			if (name_table_get(&m->running, name)) {
-				log_info("Autostart program %s runs already, resumed.", name);
-				continue;
-			}
-			r = manager_start_program(m, name, text, false, &error);
-			if (r < 0 && error.kind != MANAGER_ERROR_NONE)
-				return log_error_errno(r, "%s: $.autostart.%s: %s", m->config->path,
-						       name, error.message);
-			if (r < 0)
-				return log_error_errno(r, "%s: $.autostart.%s: %m", m->config->path,
-						       name);
-		}
-	}
 
 	(void)sd_notifyf(false, "READY=1\nSTATUS=%zu program%s running", m->running.n,
 			 m->running.n == 1 ? "" : "s");

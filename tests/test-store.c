@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "json-util.h"
+#include "manager.h"
 #include "store.h"
 #include "test.h"
 
@@ -377,6 +379,219 @@ static void test_escape(void)
 	check_int(strlen(store_escape(long_name, buf)), 4 * STORE_ESCAPED_INPUT_MAX + 3);
 }
 
+/* ------------------------------------------------- the manager's startup */
+
+static usec_t vnow = 1000ULL * 24 * USEC_PER_HOUR, vreal = 1700000000ULL * USEC_PER_SEC;
+
+static usec_t virtual_clock(void *userdata)
+{
+	return vnow;
+}
+
+static usec_t virtual_realtime(void *userdata)
+{
+	return vreal;
+}
+
+/* A manager on the simulated chip with @config, keeping its state in @state_dir. */
+static Manager *manager_from(const char *config, const char *state_dir)
+{
+	Manager *m = NULL;
+
+	write_text("config.json", config);
+	check_int(manager_new(&m,
+			      &(ManagerOptions){
+				      .config_path = path_of("config.json"),
+				      .config_must_exist = true,
+				      .state_dir = state_dir,
+				      .clock = virtual_clock,
+				      .clock_realtime = virtual_realtime,
+			      }),
+		  0);
+	(void)unlink(path_of("config.json"));
+	if (!m)
+		abort();
+	return m;
+}
+
+static Definition *definition(Manager *m, const char *name)
+{
+	return name_table_get(&m->definitions, name);
+}
+
+/* A program entry of state.json, started at @started. */
+static void program_entry(FILE *f, const char *name, const char *program, usec_t started)
+{
+	_cleanup_(json_object_putp) json_object *s = json_object_new_string(program);
+
+	fprintf(f, "{\"name\":\"%s\",\"program\":%s,\"priority\":0,\"timeout\":0,\"started\":%llu}",
+		name, json_object_to_json_string(s), (unsigned long long)started);
+}
+
+/*
+ * A stored definition calling a name no longer defined is left out, and so
+ * is one that called it; the config's definition of its name is back, and
+ * the autostart program calling it starts. (The landed tree exited 1:
+ * "$.autostart.a: no definition named "z"".)
+ */
+static void test_startup_definition_gone(void)
+{
+	Manager *m;
+
+	write_text("state.json",
+		   "{\"format\":\"blinkd-state-1\",\"programs\":[],\"definitions\":["
+		   "{\"name\":\"x\",\"program\":\"{\\\"call\\\":\\\"z\\\"}\"},"
+		   "{\"name\":\"y\",\"program\":\"{\\\"call\\\":\\\"w\\\"}\"},"
+		   "{\"name\":\"w\",\"program\":\"{\\\"call\\\":\\\"gone\\\"}\"},"
+		   "{\"name\":\"v\",\"program\":\"{\\\"call\\\":\\\"x\\\"}\"},"
+		   "{\"name\":\"bad\",\"program\":\"{\\\"on\\\":{\\\"lines\\\":[\\\"nope\\\"]}}\"},"
+		   "{\"name\":\"u\",\"program\":\"{\\\"frobnicate\\\":{}}\"}]}");
+	m = manager_from("{\"chip\":\"sim\",\"definitions\":{\"x\":{\"on\":{\"lines\":[1]}}},"
+			 "\"autostart\":{\"a\":{\"call\":\"x\"}}}",
+			 dir);
+	check_int(manager_startup(m), 0);
+	check(manager_get_running(m, "a") != NULL);
+	check(definition(m, "x") && !definition(m, "x")->persistent);
+	check(!definition(m, "y"));
+	check(!definition(m, "w"));
+	check(!definition(m, "bad"));
+	check(!definition(m, "u"));
+	/* v calls x, which is the config's now: it fits. */
+	check(definition(m, "v") && definition(m, "v")->persistent);
+	manager_free(m);
+
+	/* The store was written without what was left out. */
+	{
+		StoreContent back = {};
+
+		check_int(store_load(dir, &back), 0);
+		check_int(back.n_definitions, 1);
+		if (back.n_definitions == 1)
+			check_str(back.definitions[0].name, "v");
+		store_content_done(&back);
+	}
+
+	/*
+	 * The config calls x without defining it, and the store's x is left
+	 * out: that autostart program is left out too, not the daemon.
+	 */
+	write_text("state.json", "{\"format\":\"blinkd-state-1\",\"programs\":[],\"definitions\":["
+				 "{\"name\":\"x\",\"program\":\"{\\\"call\\\":\\\"z\\\"}\"}]}");
+	m = manager_from("{\"chip\":\"sim\",\"autostart\":{\"a\":{\"call\":\"x\"},"
+			 "\"b\":{\"on\":{\"lines\":[2]}}}}",
+			 dir);
+	check_int(manager_startup(m), 0);
+	check(manager_get_running(m, "a") == NULL);
+	check(manager_get_running(m, "b") != NULL);
+	manager_free(m);
+
+	/* Without any state, that config is wrong on its own: fatal, as before. */
+	(void)unlink(path_of("state.json"));
+	m = manager_from("{\"chip\":\"sim\",\"autostart\":{\"a\":{\"call\":\"x\"}}}", dir);
+	check(manager_startup(m) < 0);
+	manager_free(m);
+}
+
+/*
+ * max_programs 3, three stored programs and an autostart program: the
+ * autostart program wins, two stored ones resume, the last is left out.
+ * A stored program named as an autostart program takes its place. (The
+ * landed tree exited 1: "3 programs are running, the most there may be".)
+ */
+static void test_startup_limit(void)
+{
+	StoreContent back = {};
+	Manager *m;
+	FILE *f;
+
+	f = fopen(path_of("state.json"), "we");
+	if (!f)
+		abort();
+	fputs("{\"format\":\"blinkd-state-1\",\"definitions\":[],\"programs\":[", f);
+	program_entry(f, "p1", "{\"blink\":{\"lines\":[1],\"interval\":\"1s\"}}", vreal - 1);
+	fputs(",", f);
+	program_entry(f, "p2", "{\"blink\":{\"lines\":[2],\"interval\":\"1s\"}}", vreal - 1);
+	fputs(",", f);
+	program_entry(f, "p3", "{\"blink\":{\"lines\":[3],\"interval\":\"1s\"}}", vreal - 1);
+	fputs("]}", f);
+	fclose(f);
+	m = manager_from("{\"chip\":\"sim\",\"max_programs\":3,"
+			 "\"autostart\":{\"a\":{\"on\":{\"lines\":[4]}}}}",
+			 dir);
+	check_int(manager_startup(m), 0);
+	check(manager_get_running(m, "a") != NULL);
+	check(manager_get_running(m, "p1") != NULL);
+	check(manager_get_running(m, "p2") != NULL);
+	check(manager_get_running(m, "p3") == NULL);
+	check_int(m->running.n, 3);
+	manager_free(m);
+	check_int(store_load(dir, &back), 0);
+	check_int(back.n_programs, 2);
+	store_content_done(&back);
+
+	/* Stored "a" goes on in its own phase, in the autostart program's place. */
+	f = fopen(path_of("state.json"), "we");
+	if (!f)
+		abort();
+	fputs("{\"format\":\"blinkd-state-1\",\"definitions\":[],\"programs\":[", f);
+	program_entry(f, "p1", "{\"blink\":{\"lines\":[1],\"interval\":\"1s\"}}", vreal - 1);
+	fputs(",", f);
+	program_entry(f, "a", "{\"blink\":{\"lines\":[5],\"interval\":\"1s\"}}", vreal - 1);
+	fputs(",", f);
+	program_entry(f, "p2", "{\"blink\":{\"lines\":[2],\"interval\":\"1s\"}}", vreal - 1);
+	fputs("]}", f);
+	fclose(f);
+	m = manager_from("{\"chip\":\"sim\",\"max_programs\":3,"
+			 "\"autostart\":{\"a\":{\"on\":{\"lines\":[4]}}}}",
+			 dir);
+	check_int(manager_startup(m), 0);
+	check_int(m->running.n, 3);
+	check(manager_get_running(m, "a") && manager_get_running(m, "a")->persistent);
+	manager_free(m);
+	(void)unlink(path_of("state.json"));
+}
+
+/*
+ * A stored start more than a day ahead (the one-day bound of "at") starts
+ * now; one an hour ahead stays scheduled. A program calling a name no
+ * longer defined, or of a kind blinkd does not know, is left out. (The
+ * landed tree resumed the year-ahead one scheduled a year ahead.)
+ */
+static void test_startup_programs(void)
+{
+	Manager *m;
+	FILE *f;
+
+	f = fopen(path_of("state.json"), "we");
+	if (!f)
+		abort();
+	fputs("{\"format\":\"blinkd-state-1\",\"definitions\":[],\"programs\":[", f);
+	program_entry(f, "year", "{\"on\":{\"lines\":[1]}}", vreal + 365 * 24 * USEC_PER_HOUR);
+	fputs(",", f);
+	program_entry(f, "hour", "{\"on\":{\"lines\":[2]}}", vreal + USEC_PER_HOUR);
+	fputs(",", f);
+	program_entry(f, "calls", "{\"call\":\"nothing\"}", vreal - 1);
+	fputs(",", f);
+	program_entry(f, "kind", "{\"frobnicate\":{\"lines\":[1]}}", vreal - 1);
+	fputs(",", f);
+	program_entry(f, "cycle", "{\"cycle\":{\"lines\":[3,4],\"interval\":\"1s\"}}", vreal - 1);
+	fputs("]}", f);
+	fclose(f);
+	m = manager_from("{\"chip\":\"sim\"}", dir);
+	check_int(manager_startup(m), 0);
+	check(manager_get_running(m, "year") != NULL);
+	if (manager_get_running(m, "year")) {
+		check(!running_is_scheduled(manager_get_running(m, "year")));
+		check_int(manager_get_running(m, "year")->started_realtime, vreal);
+	}
+	check(manager_get_running(m, "hour") && running_is_scheduled(manager_get_running(m, "hour")));
+	check(manager_get_running(m, "calls") == NULL);
+	check(manager_get_running(m, "kind") == NULL);
+	check(manager_get_running(m, "cycle") != NULL);
+	manager_free(m);
+	(void)unlink(path_of("state.json"));
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/test-store-XXXXXX");
@@ -390,6 +605,9 @@ int main(void)
 	test_not_regular();
 	test_directory_mode();
 	test_escape();
+	test_startup_definition_gone();
+	test_startup_limit();
+	test_startup_programs();
 	(void)unlink(path_of("state.json"));
 	(void)unlink(path_of(".state.json.new"));
 	remove_broken();
