@@ -485,6 +485,25 @@ static void test_startup_definition_gone(void)
 	check(manager_get_running(m, "b") != NULL);
 	manager_free(m);
 
+	/*
+	 * Cycles: the store's x would call the config's y, which calls x; the
+	 * store's p and q call each other. Each is left out; the config's x
+	 * is back.
+	 */
+	write_text("state.json", "{\"format\":\"blinkd-state-1\",\"programs\":[],\"definitions\":["
+				 "{\"name\":\"x\",\"program\":\"{\\\"call\\\":\\\"y\\\"}\"},"
+				 "{\"name\":\"p\",\"program\":\"{\\\"call\\\":\\\"q\\\"}\"},"
+				 "{\"name\":\"q\",\"program\":\"{\\\"call\\\":\\\"p\\\"}\"}]}");
+	m = manager_from("{\"chip\":\"sim\",\"definitions\":{\"x\":{\"on\":{\"lines\":[1]}},"
+			 "\"y\":{\"call\":\"x\"}},\"autostart\":{\"a\":{\"call\":\"y\"}}}",
+			 dir);
+	check_int(manager_startup(m), 0);
+	check(manager_get_running(m, "a") != NULL);
+	check(definition(m, "x") && !definition(m, "x")->persistent);
+	check(!definition(m, "p"));
+	check(!definition(m, "q"));
+	manager_free(m);
+
 	/* Without any state, that config is wrong on its own: fatal, as before. */
 	(void)unlink(path_of("state.json"));
 	m = manager_from("{\"chip\":\"sim\",\"autostart\":{\"a\":{\"call\":\"x\"}}}", dir);
@@ -592,6 +611,44 @@ static void test_startup_programs(void)
 	(void)unlink(path_of("state.json"));
 }
 
+/*
+ * A chain of 4100 stored definitions, each calling the next: those whose
+ * calls nest deeper than a run can bind (4095) are left out, the rest
+ * start (the landed tree kept them all, and a program calling the first
+ * could not start); and a chain of 3000 ending in a name that is gone is
+ * left out whole.
+ */
+static void test_startup_deep_chain(void)
+{
+	ManagerError e = {};
+	Manager *m;
+	FILE *f;
+
+	f = fopen(path_of("state.json"), "we");
+	if (!f)
+		abort();
+	fputs("{\"format\":\"blinkd-state-1\",\"programs\":[],\"definitions\":[", f);
+	for (unsigned i = 0; i < 4100; i++)
+		fprintf(f, "%s{\"name\":\"k%05u\",\"program\":\"{\\\"call\\\":\\\"k%05u\\\"}\"}", i ? "," : "",
+			i, i + 1);
+	fputs(",{\"name\":\"k04100\",\"program\":\"{\\\"wait\\\":1}\"}", f);
+	for (unsigned i = 0; i < 3000; i++)
+		fprintf(f, ",{\"name\":\"x%05u\",\"program\":\"{\\\"call\\\":\\\"x%05u\\\"}\"}", i,
+			i + 1);
+	fputs("]}", f);
+	fclose(f);
+	m = manager_from("{\"chip\":\"sim\",\"autostart\":{\"a\":{\"call\":\"k00000\"}}}", dir);
+	check_int(manager_startup(m), 0);
+	check(manager_get_running(m, "a") == NULL); /* it calls one left out */
+	check(!definition(m, "k00005"));
+	check(definition(m, "k00006") != NULL);
+	check(!definition(m, "x00000"));
+	check_int(m->definitions.n, 4095);
+	check_int(manager_start_program(m, "deep", "{\"call\":\"k00006\"}", false, &e), 0);
+	manager_free(m);
+	(void)unlink(path_of("state.json"));
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/test-store-XXXXXX");
@@ -608,6 +665,7 @@ int main(void)
 	test_startup_definition_gone();
 	test_startup_limit();
 	test_startup_programs();
+	test_startup_deep_chain();
 	(void)unlink(path_of("state.json"));
 	(void)unlink(path_of(".state.json.new"));
 	remove_broken();
