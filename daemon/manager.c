@@ -815,8 +815,13 @@ static Program *lookup_with_candidate(const char *name, void *userdata)
 	return lookup_definition(name, l->manager);
 }
 
-static int definition_add(Manager *m, const char *name, Program *p, bool persistent,
-			  ManagerError *error)
+/*
+ * @check: look for a call cycle the new definition would close, a walk of
+ * what it reaches; false only where the caller proved there is none
+ * (resume_definitions(), for the whole store at once).
+ */
+static int definition_add_with(Manager *m, const char *name, Program *p, bool persistent,
+			       bool check, ManagerError *error)
 {
 	_cleanup_(definition_unrefp) Definition *d = NULL;
 	ProgramError perr = {};
@@ -836,7 +841,7 @@ static int definition_add(Manager *m, const char *name, Program *p, bool persist
 		return -ENOMEM;
 
 	lookup = (CandidateLookup){ m, d };
-	k = engine_check_calls(p, lookup_with_candidate, &lookup, name, &perr);
+	k = check ? engine_check_calls(p, lookup_with_candidate, &lookup, name, &perr) : 0;
 	if (k == -ELOOP)
 		return manager_error_set(error, MANAGER_ERROR_INVALID_PROGRAM, "%s: %s", perr.path,
 				    perr.message);
@@ -854,6 +859,12 @@ static int definition_add(Manager *m, const char *name, Program *p, bool persist
 		return k;
 	TAKE_PTR(d);
 	return 0;
+}
+
+static int definition_add(Manager *m, const char *name, Program *p, bool persistent,
+			  ManagerError *error)
+{
+	return definition_add_with(m, name, p, persistent, true, error);
 }
 
 int manager_define(Manager *m, const char *name, const char *text, ManagerError *error)
@@ -1081,114 +1092,627 @@ int manager_new(Manager **ret, const ManagerOptions *opts)
 	return 0;
 }
 
-/* Definitions first (over the config's of the same name), then programs in the phase they have now. */
-static int manager_resume(Manager *m)
+/* A stored definition on its way in: parsed, and whether it was left out. */
+typedef struct Candidate {
+	const StoredDefinition *stored;
+	Program *program;
+	bool out;
+} Candidate;
+
+typedef struct CandidateView {
+	Manager *manager;
+	NameTable candidates; /* name -> Candidate; those left out are passed over */
+	const char *missing;  /* the first name a check found undefined */
+} CandidateView;
+
+/* The definitions as they will be: the store's over the config's of the same name. */
+static Program *lookup_view(const char *name, void *userdata)
 {
-	StoreContent c = {};
-	usec_t now_realtime = manager_now_realtime(m);
-	size_t n_resumed = 0, n_dropped = 0;
+	CandidateView *v = userdata;
+	Candidate *c = name_table_get(&v->candidates, name);
+
+	return c && !c->out ? c->program : lookup_definition(name, v->manager);
+}
+
+static int check_call_defined(const char *name, void *userdata)
+{
+	CandidateView *v = userdata;
+
+	if (lookup_view(name, v))
+		return 0;
+	v->missing = name;
+	return -ENOENT;
+}
+
+static void definition_left_out(const char *name, const char *fmt, ...) _printf_(2, 3);
+static void definition_left_out(const char *name, const char *fmt, ...)
+{
+	char escaped[STORE_ESCAPED_MAX], why[1300];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	log_warning("Stored definition \"%s\" left out: %s.", store_escape(name, escaped), why);
+}
+
+/* Marked, not removed: removing from the middle of a table of a million moves it each time. */
+static void candidate_leave_out(CandidateView *v, Candidate *c)
+{
+	c->out = true;
+}
+
+/* The index of @name in @t (sorted), or -1. */
+static ssize_t name_table_index(const NameTable *t, const char *name)
+{
+	size_t lo = 0, hi = t->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(t->entries[mid].name, name);
+
+		if (c == 0)
+			return (ssize_t)mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/* A node of the definitions as they will be: the candidates, then the config's. */
+static ssize_t view_node(const CandidateView *v, const char *name)
+{
+	ssize_t i = name_table_index(&v->candidates, name);
+
+	if (i >= 0 && !((Candidate *)v->candidates.entries[i].value)->out)
+		return i;
+	i = name_table_index(&v->manager->definitions, name);
+	return i >= 0 ? (ssize_t)v->candidates.n + i : -1;
+}
+
+static Program *view_program(const CandidateView *v, size_t node)
+{
+	if (node < v->candidates.n)
+		return ((Candidate *)v->candidates.entries[node].value)->program;
+	return ((Definition *)v->manager->definitions.entries[node - v->candidates.n].value)
+		->program;
+}
+
+static const char *view_name(const CandidateView *v, size_t node)
+{
+	if (node < v->candidates.n)
+		return v->candidates.entries[node].name;
+	return v->manager->definitions.entries[node - v->candidates.n].name;
+}
+
+typedef struct CallList {
+	ssize_t *nodes;
+	size_t n, cap;
+	const CandidateView *view;
+} CallList;
+
+static int collect_call(const char *name, void *userdata)
+{
+	CallList *l = userdata;
+	ssize_t node = view_node(l->view, name);
+
+	if (node < 0)
+		return 0; /* undefined: the config's own (the candidates' were checked) */
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 8;
+		ssize_t *n = realloc(l->nodes, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		l->nodes = n;
+		l->cap = cap;
+	}
+	l->nodes[l->n++] = node;
+	return 0;
+}
+
+typedef struct Frame {
+	size_t node;
+	CallList calls;
+	size_t next;
+} Frame;
+
+/*
+ * One depth-first walk of the definitions as they will be, without
+ * recursion (a store may chain a million): the first call cycle found, or
+ * the first definition whose calls nest deeper than a run can bind
+ * (PROGRAM_NODES_MAX), has a candidate on it left out, in *@ret. Returns
+ * 1 when one was left out, 0 when there is neither, -ENOMEM.
+ *
+ * @frames has room for a frame per node. @height (a node each: 0 not seen, 1 open, h + 2 done with calls nested h
+ * deep) is kept from one call to the next: a node done never reaches a
+ * node open at the time (that would have been a cycle), so neither the
+ * one left out nor those calling it, which go next, are below it, and its
+ * height holds. So the walks of a store with many cycles add up to one.
+ */
+static int find_cycle_or_depth(CandidateView *v, unsigned *height, Frame *frames,
+			       size_t *next_root, Candidate **ret)
+{
+	size_t n_frames = 0, root;
+	Candidate *blame = NULL;
+	char why[1300] = "";
+	int r = 0;
+
+	/* The roots before *@next_root are done or left out: no need to look at them again. */
+	for (root = *next_root; root < v->candidates.n && !blame && r >= 0; root++) {
+		if (height[root] != 0 || ((Candidate *)v->candidates.entries[root].value)->out)
+			continue;
+		frames[n_frames++] = (Frame){ .node = root, .calls.view = v };
+		height[root] = 1;
+		r = program_for_each_call(view_program(v, root), collect_call, &frames[0].calls);
+		while (n_frames > 0 && !blame && r >= 0) {
+			Frame *f = &frames[n_frames - 1];
+
+			if (f->next < f->calls.n) {
+				size_t to = (size_t)f->calls.nodes[f->next++];
+
+				if (height[to] == 1) {
+					/* A cycle: the frames from @to up. Its last candidate goes. */
+					size_t len = (size_t)snprintf(why, sizeof(why), "call cycle:");
+					size_t first = n_frames;
+
+					while (first > 0 && frames[first - 1].node != to)
+						first--;
+					for (size_t i = first - 1; i < n_frames; i++) {
+						if (len < sizeof(why))
+							len += (size_t)snprintf(why + len, sizeof(why) - len,
+										" %s ->",
+										view_name(v, frames[i].node));
+						if (frames[i].node < v->candidates.n)
+							blame = v->candidates.entries[frames[i].node].value;
+					}
+					if (len < sizeof(why))
+						snprintf(why + len, sizeof(why) - len, " %s", view_name(v, to));
+				} else if (height[to] == 0) {
+					frames[n_frames++] = (Frame){ .node = to, .calls.view = v };
+					height[to] = 1;
+					r = program_for_each_call(view_program(v, to), collect_call,
+								  &frames[n_frames - 1].calls);
+				}
+				continue;
+			}
+			/* Done: its height is one more than its highest call's. */
+			{
+				unsigned h = 1;
+
+				for (size_t i = 0; i < f->calls.n; i++)
+					if (height[f->calls.nodes[i]] - 1 > h)
+						h = height[f->calls.nodes[i]] - 1;
+				height[f->node] = h + 2;
+				if (h >= PROGRAM_NODES_MAX && f->node < v->candidates.n) {
+					blame = v->candidates.entries[f->node].value;
+					snprintf(why, sizeof(why), "its calls nest more than %d deep",
+						 PROGRAM_NODES_MAX - 1);
+				}
+				free(f->calls.nodes);
+				n_frames--;
+			}
+		}
+		/* Open ones are walked again next time; done ones stay done (see above). */
+		while (n_frames > 0) {
+			n_frames--;
+			height[frames[n_frames].node] = 0;
+			free(frames[n_frames].calls.nodes);
+		}
+	}
+	*next_root = blame ? root - 1 : root;
+	if (r < 0)
+		return r;
+	if (!blame)
+		return 0;
+	definition_left_out(blame->stored->name, "%s", why);
+	candidate_leave_out(v, blame);
+	*ret = blame;
+	return 1;
+}
+
+/* A call from candidate @caller to the name @callee. */
+typedef struct CallEdge {
+	const char *callee;
+	size_t caller;
+} CallEdge;
+
+typedef struct EdgeCollector {
+	CallEdge *edges;
+	size_t n, cap;
+	size_t caller;
+} EdgeCollector;
+
+static int collect_edge(const char *name, void *userdata)
+{
+	EdgeCollector *c = userdata;
+
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? 2 * c->cap : 64;
+		CallEdge *e = realloc(c->edges, cap * sizeof(*e));
+		if (!e)
+			return -ENOMEM;
+		c->edges = e;
+		c->cap = cap;
+	}
+	c->edges[c->n++] = (CallEdge){ name, c->caller };
+	return 0;
+}
+
+static int compare_edges(const void *a, const void *b)
+{
+	return strcmp(((const CallEdge *)a)->callee, ((const CallEdge *)b)->callee);
+}
+
+/* Every call of the candidates not left out, sorted by the name called. */
+static int call_edges(CandidateView *v, Candidate *candidates, size_t n, CallEdge **ret,
+		      size_t *ret_n)
+{
+	EdgeCollector c = {};
+
+	for (size_t i = 0; i < n; i++) {
+		if (candidates[i].out)
+			continue;
+		c.caller = i;
+		if (program_for_each_call(candidates[i].program, collect_edge, &c) < 0) {
+			free(c.edges);
+			return -ENOMEM;
+		}
+	}
+	if (c.n > 0)
+		qsort(c.edges, c.n, sizeof(*c.edges), compare_edges);
+	*ret = c.edges;
+	*ret_n = c.n;
+	return 0;
+}
+
+/* The first edge calling @name, or @n. */
+static size_t first_edge(const CallEdge *edges, size_t n, const char *name)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(edges[mid].callee, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * The store's definitions, each only if it still fits: it parses against
+ * the lines there are now, every name it calls is defined (by the store or
+ * the config), and it closes no cycle of calls. Leaving one out may leave
+ * another calling a name no longer defined, so the checks run until none
+ * is left out. A definition the config has too is the store's, as Define
+ * made it, unless the store's is left out. Returns how many were left out.
+ */
+static size_t resume_definitions(Manager *m, const StoreContent *s, NameTable *left_out)
+{
+	_cleanup_(freep) Candidate *candidates = calloc(s->n_definitions + 1, sizeof(Candidate));
+	_cleanup_(freep) size_t *queue = calloc(s->n_definitions + 1, sizeof(size_t));
+	/* The walk's marks, a node each: the candidates, then the config's definitions. */
+	_cleanup_(freep) unsigned *height = calloc(s->n_definitions + m->definitions.n + 1,
+						   sizeof(unsigned));
+	_cleanup_(freep) Frame *frames = calloc(s->n_definitions + m->definitions.n + 1,
+						sizeof(Frame));
+	_cleanup_(freep) CallEdge *edges = NULL;
+	CandidateView v = { .manager = m };
+	size_t n_out = 0, n_queue = 0, n_edges = 0, next_root = 0;
+	bool checked = true; /* cycles and depth looked for; false after running out of memory */
 	int r;
 
-	if (!m->state_dir)
-		return 0;
-	r = store_load(m->state_dir, &c);
-	if (r < 0)
-		return log_error_errno(r, "Failed to load the state in %s: %m", m->state_dir);
-
-	for (size_t i = 0; i < c.n_definitions; i++) {
-		_cleanup_(program_unrefp) Program *p = NULL;
-		ManagerError error = {};
+	if (!candidates || !queue || !height || !frames) {
+		log_oom();
+		return s->n_definitions;
+	}
+	for (size_t i = 0; i < s->n_definitions; i++) {
+		Candidate *c = &candidates[i];
 		ProgramError perr = {};
 
-		r = program_name_is_valid(c.definitions[i].name)
-			    ? program_parse(c.definitions[i].program, m->config->layout, 0, &p, &perr)
-			    : -EINVAL;
+		c->stored = &s->definitions[i];
+		r = program_parse(c->stored->program, m->config->layout, 0, &c->program, &perr);
 		if (r >= 0)
-			r = definition_add(m, c.definitions[i].name, p, true, &error);
-		if (r < 0)
-			log_warning("Stored definition %.80s no longer fits (%s), dropped.",
-				    c.definitions[i].name,
-				    r == -EINVAL ? (error.kind ? error.message : perr.message)
-						 : strerror(-r));
+			r = name_table_put(&v.candidates, c->stored->name, c);
+		if (r < 0) {
+			c->out = true;
+			if (r == -EINVAL)
+				definition_left_out(c->stored->name, "it no longer parses (%s: %s)",
+						    perr.path, perr.message);
+			else
+				definition_left_out(c->stored->name, "%s", strerror(-r));
+		}
 	}
-	m->resuming = true; /* one write at the end, not one per program */
-	for (size_t i = 0; i < c.n_programs; i++) {
-		const StoredProgram *s = &c.programs[i];
+	/*
+	 * Each name a definition calls; then, for each one left out, only
+	 * the definitions calling its name again (the edges, sorted by the
+	 * name called); then one walk of the whole graph for a cycle or calls
+	 * nested too deep, again after each one left out for that. Work in
+	 * proportion to the calls, however they chain.
+	 */
+	r = call_edges(&v, candidates, s->n_definitions, &edges, &n_edges);
+	if (r < 0) {
+		log_oom();
+		checked = false;
+	}
+	for (size_t i = 0; checked && i < s->n_definitions; i++) {
+		Candidate *c = &candidates[i];
+
+		v.missing = NULL;
+		if (c->out || program_for_each_call(c->program, check_call_defined, &v) >= 0)
+			continue;
+		definition_left_out(c->stored->name, "it calls \"%s\", which is no longer defined",
+				    store_escape(v.missing, (char[STORE_ESCAPED_MAX]){}));
+		candidate_leave_out(&v, c);
+		queue[n_queue++] = i;
+	}
+	while (checked) {
+		Candidate *blame = NULL;
+
+		while (n_queue > 0) {
+			const char *name = candidates[queue[--n_queue]].stored->name;
+
+			/* The config's of that name, if any, is what its callers call now. */
+			if (lookup_view(name, &v))
+				continue;
+			for (size_t e = first_edge(edges, n_edges, name);
+			     e < n_edges && streq(edges[e].callee, name); e++) {
+				Candidate *c = &candidates[edges[e].caller];
+
+				if (c->out)
+					continue;
+				definition_left_out(c->stored->name,
+						    "it calls \"%s\", which is no longer defined",
+						    store_escape(name, (char[STORE_ESCAPED_MAX]){}));
+				candidate_leave_out(&v, c);
+				queue[n_queue++] = edges[e].caller;
+			}
+		}
+		r = find_cycle_or_depth(&v, height, frames, &next_root, &blame);
+		if (r == -ENOMEM) {
+			log_oom();
+			checked = false;
+		}
+		if (r <= 0)
+			break;
+		queue[n_queue++] = (size_t)(blame - candidates);
+	}
+	for (size_t i = 0; i < s->n_definitions; i++) {
+		Candidate *c = &candidates[i];
+		ManagerError error = {};
+
+		if (!c->out) {
+			/* Checked for cycles above, the store at once: no walk per definition. */
+			r = definition_add_with(m, c->stored->name, c->program, true, !checked,
+						&error);
+			if (r < 0) {
+				definition_left_out(c->stored->name, "%s",
+						    error.kind ? error.message : strerror(-r));
+				c->out = true;
+			}
+		}
+		n_out += c->out;
+		/* The names are the store content's, which outlives the table. */
+		if (c->out)
+			(void)name_table_put(left_out, c->stored->name, c);
+		program_unref(c->program);
+	}
+	name_table_done(&v.candidates);
+	return n_out;
+}
+
+static void program_left_out(const char *name, const char *fmt, ...) _printf_(2, 3);
+static void program_left_out(const char *name, const char *fmt, ...)
+{
+	char escaped[STORE_ESCAPED_MAX], why[1300];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	log_warning("Stored program \"%s\" left out: %s.", store_escape(name, escaped), why);
+}
+
+/*
+ * Resume one stored program in the phase it has now. Returns 1 when it
+ * runs, 0 when it is not to run (ended while the daemon was away, or left
+ * out and logged: it does not parse, calls what is not defined, does not
+ * fit the program limit, ...).
+ */
+static int resume_program(Manager *m, const StoredProgram *s, usec_t now_realtime)
+{
+	_cleanup_(program_unrefp) Program *p = NULL;
+	ManagerError error = {};
+	usec_t d, started = s->started ? s->started : now_realtime;
+	int r;
+
+	r = parse_named_program(m, "program", s->name, s->program, &p, &error);
+	if (r < 0) {
+		program_left_out(s->name, "%s", error.kind ? error.message : strerror(-r));
+		return 0;
+	}
+	/*
+	 * Later than a start "at" may be (a day ahead): the wall clock was set
+	 * back since it was stored (a board without a real-time clock, not yet
+	 * synchronised), or the file was written by hand. It starts now, in
+	 * phase from now, rather than stay dark for as long.
+	 */
+	if (started > now_realtime + MANAGER_AT_AHEAD_MAX) {
+		log_warning("Stored program \"%s\" was to start %llu s from now, more than a day "
+			    "ahead: starts now instead.",
+			    store_escape(s->name, (char[STORE_ESCAPED_MAX]){}),
+			    (unsigned long long)((started - now_realtime) / USEC_PER_SEC));
+		started = now_realtime;
+	}
+	/* A finite program whose end has passed is dropped, not started to end at once. */
+	d = engine_program_duration(p, lookup_definition, m);
+	if (s->timeout > 0 && s->timeout < d)
+		d = s->timeout;
+	if (d != USEC_INFINITY && started + d <= now_realtime) {
+		log_debug("Stored program %s ended while the daemon was away.", s->name);
+		return 0;
+	}
+	/* Later than now is a start "at" that has not come; resumed as scheduled. */
+	r = start_parsed(m, s->name, p,
+			 &(ManagerStartOptions){
+				 .priority = s->priority,
+				 .persist = true,
+				 .timeout = s->timeout,
+				 .resume_from = started,
+			 },
+			 &error);
+	if (r < 0 && error.kind == MANAGER_ERROR_LIMIT_EXCEEDED)
+		program_left_out(s->name, "no room under max_programs (%u) once the autostart "
+					  "programs run",
+				 m->config->max_programs);
+	else if (r < 0)
+		program_left_out(s->name, "%s", error.kind ? error.message : strerror(-r));
+	return r < 0 ? 0 : 1;
+}
+
+typedef struct LeftOutCall {
+	Manager *manager;
+	const NameTable *left_out; /* names of stored definitions left out */
+	NameTable seen;
+	const char *name;	   /* the left-out name found */
+} LeftOutCall;
+
+static int find_left_out_call(const char *name, void *userdata)
+{
+	LeftOutCall *l = userdata;
+	Definition *d = name_table_get(&l->manager->definitions, name);
+
+	if (!d) {
+		if (!name_table_get(l->left_out, name))
+			return 0;
+		l->name = name;
+		return -ENOENT;
+	}
+	if (name_table_get(&l->seen, name))
+		return 0;
+	if (name_table_put(&l->seen, d->name, d) < 0)
+		return 0; /* out of memory: the start finds it, if anything */
+	return program_for_each_call(d->program, find_left_out_call, l);
+}
+
+/*
+ * Start the config's autostart programs whose names are free. The config's
+ * own faults are fatal; but an autostart program that calls (itself or
+ * through definitions) a stored definition that was left out is left out
+ * too, with an error line: the daemon does not fail for what the store
+ * held. @left_out names the stored definitions left out.
+ */
+static int start_autostart(Manager *m, const NameTable *left_out)
+{
+	int r;
+
+	if (!m->config->autostart)
+		return 0;
+	json_object_object_foreach(m->config->autostart, name, val)
+	{
 		_cleanup_(program_unrefp) Program *p = NULL;
 		ManagerError error = {};
-		usec_t d;
+		const char *text = json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN);
+		LeftOutCall l = { .manager = m, .left_out = left_out };
 
-		r = parse_named_program(m, "program", s->name, s->program, &p, &error);
-		if (r < 0) {
-			log_warning("Stored program %.80s cannot resume (%s), dropped.", s->name,
-				    error.kind ? error.message : strerror(-r));
-			n_dropped++;
+		/* A program of that name resumed from the store goes on as it was. */
+		if (name_table_get(&m->running, name)) {
+			log_info("Autostart program %s runs already, resumed.", name);
 			continue;
 		}
-		/* A finite program whose end has passed is dropped, not started to end at once. */
-		d = engine_program_duration(p, lookup_definition, m);
-		if (s->timeout > 0 && s->timeout < d)
-			d = s->timeout;
-		if (d != USEC_INFINITY && s->started + d <= now_realtime) {
-			log_debug("Stored program %s ended while the daemon was away.", s->name);
-			n_dropped++;
-			continue;
+		r = parse_named_program(m, "program", name, text, &p, &error);
+		if (r >= 0 && left_out->n > 0) {
+			r = program_for_each_call(p, find_left_out_call, &l);
+			name_table_done(&l.seen);
+			if (r == -ENOENT) {
+				log_error("%s: $.autostart.%s: calls \"%s\", a stored definition that "
+					  "was left out; not started.",
+					  m->config->path, name,
+					  store_escape(l.name, (char[STORE_ESCAPED_MAX]){}));
+				continue;
+			}
+			r = 0;
 		}
-		/* Later than now is a start "at" that has not come; resumed as scheduled. */
-		r = start_parsed(m, s->name, p,
-				 &(ManagerStartOptions){
-					 .priority = s->priority,
-					 .persist = true,
-					 .timeout = s->timeout,
-					 .resume_from = s->started ? s->started : now_realtime,
-				 },
-				 &error);
-		if (r < 0) {
-			log_warning("Stored program %.80s cannot resume (%s), dropped.", s->name,
-				    error.kind ? error.message : strerror(-r));
-			n_dropped++;
-			continue;
-		}
-		n_resumed++;
+		if (r >= 0)
+			r = start_parsed(m, name, p, &(ManagerStartOptions){}, &error);
+		if (r < 0 && error.kind != MANAGER_ERROR_NONE)
+			return log_error_errno(r, "%s: $.autostart.%s: %s", m->config->path, name,
+					       error.message);
+		if (r < 0)
+			return log_error_errno(r, "%s: $.autostart.%s: %m", m->config->path, name);
 	}
+	return 0;
+}
+
+static bool is_autostart(Manager *m, const char *name)
+{
+	json_object *v;
+
+	return m->config->autostart && json_object_object_get_ex(m->config->autostart, name, &v);
+}
+
+/*
+ * What the store kept, and the config's autostart, in this order, so that
+ * nothing the store holds can keep the daemon from starting:
+ *  1. the store's definitions that still fit (resume_definitions());
+ *  2. stored programs named as an autostart program: they go on in phase,
+ *     in the autostart program's place;
+ *  3. the autostart programs: the config's, so they win over the store
+ *     for room under max_programs; a failure here is the config's own
+ *     (its program, or more autostart programs than max_programs), and
+ *     fatal as a config error is, except a call into a stored definition
+ *     that was left out (start_autostart());
+ *  4. the other stored programs, while there is room.
+ * Whatever of the store does not fit is left out, logged, and the store
+ * is written once at the end without it.
+ */
+int manager_startup(Manager *m)
+{
+	_cleanup_(name_table_done) NameTable left_out = {};
+	StoreContent c = {};
+	usec_t now_realtime = manager_now_realtime(m);
+	size_t n_resumed = 0, n_dropped = 0, n_definitions_out = 0;
+	int r;
+
+	if (m->state_dir) {
+		r = store_load(m->state_dir, &c);
+		if (r < 0)
+			return log_error_errno(r, "Failed to load the state in %s: %m", m->state_dir);
+	}
+	n_definitions_out = resume_definitions(m, &c, &left_out);
+
+	m->resuming = true; /* one write at the end, not one per program */
+	for (size_t i = 0; i < c.n_programs; i++)
+		if (is_autostart(m, c.programs[i].name)) {
+			r = resume_program(m, &c.programs[i], now_realtime);
+			n_resumed += r > 0;
+			n_dropped += r == 0;
+		}
+	r = start_autostart(m, &left_out);
+	if (r < 0) {
+		m->resuming = false;
+		name_table_done(&left_out);
+		store_content_done(&c);
+		return r;
+	}
+	for (size_t i = 0; i < c.n_programs; i++)
+		if (!is_autostart(m, c.programs[i].name)) {
+			r = resume_program(m, &c.programs[i], now_realtime);
+			n_resumed += r > 0;
+			n_dropped += r == 0;
+		}
 	m->resuming = false;
+	name_table_done(&left_out); /* its names are in @c */
 	store_content_done(&c);
-	if (n_dropped > 0)
+	if (n_dropped + n_definitions_out > 0)
 		manager_persist(m);
 	if (n_resumed + n_dropped > 0)
 		log_info("Resumed %zu stored program%s in phase, dropped %zu.", n_resumed,
 			 n_resumed == 1 ? "" : "s", n_dropped);
-	return 0;
-}
-
-int manager_startup(Manager *m)
-{
-	int r;
-
-	r = manager_resume(m);
-	if (r < 0)
-		return r;
-
-	if (m->config->autostart) {
-		json_object_object_foreach(m->config->autostart, name, val)
-		{
-			ManagerError error = {};
-			const char *text = json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN);
-
-			/* A program of that name resumed from the store goes on as it was. */
-			if (name_table_get(&m->running, name)) {
-				log_info("Autostart program %s runs already, resumed.", name);
-				continue;
-			}
-			r = manager_start_program(m, name, text, false, &error);
-			if (r < 0 && error.kind != MANAGER_ERROR_NONE)
-				return log_error_errno(r, "%s: $.autostart.%s: %s", m->config->path,
-						       name, error.message);
-			if (r < 0)
-				return log_error_errno(r, "%s: $.autostart.%s: %m", m->config->path,
-						       name);
-		}
-	}
 
 	(void)sd_notifyf(false, "READY=1\nSTATUS=%zu program%s running", m->running.n,
 			 m->running.n == 1 ? "" : "s");

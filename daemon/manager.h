@@ -196,9 +196,14 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
 void manager_set_bus(Manager *m, const ManagerBusOps *ops, void *userdata);
 
 /*
- * Resume what the store kept (definitions, then programs, each in the phase
- * it has now), start the autostart programs whose names are free, and tell
- * systemd the daemon is ready.
+ * manager_startup() - resume what the store kept (its definitions, then
+ * its programs, each in the phase it has now), start the autostart
+ * programs whose names are free, and tell systemd the daemon is ready.
+ * What of the store no longer fits (a definition calling a name no longer
+ * defined, a program beyond max_programs once the autostart programs run,
+ * ...) is left out, one log line each, never fatal. Fails only for the
+ * config's own faults (an autostart program that cannot start) and out
+ * of memory.
  */
 int manager_startup(Manager *m);
 

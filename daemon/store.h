@@ -8,9 +8,15 @@
  *
  * Every change rewrites the file whole and atomically: written to a
  * temporary file, fsync'ed, renamed over state.json, and the directory
- * fsync'ed; a crash at any moment leaves the old file or the new one. A
- * file that cannot be read as blinkd's state (broken, foreign, of a later
- * format) is set aside as state.json.broken with a log line, never fatal.
+ * fsync'ed; a crash at any moment leaves the old file or the new one.
+ *
+ * Reading it never fails the daemon's start. An entry that does not fit
+ * (a key or a type blinkd does not know, a number out of range, a name
+ * that is not one, or given twice) is left out, with a log line naming it
+ * and why; the rest is read. Only a file that cannot be read as blinkd's
+ * state at all (not a regular file, too large, not JSON, of another
+ * format) is set aside, as state.json.broken.N, N one more than the
+ * highest there, so no earlier one is overwritten; the newest 16 are kept.
  */
 #pragma once
 
@@ -42,8 +48,12 @@ typedef struct StoreContent {
 
 /*
  * store_load() - read @dir/state.json into @ret. A missing file or
- * directory is an empty store. A file that is not a store is renamed to
- * state.json.broken, logged, and read as empty. Returns 0 or -ENOMEM.
+ * directory is an empty store. @dir is made mode 0700 and the daemon's
+ * user's when it is not (logged). The file is opened without following a
+ * symbolic link and without waiting on a FIFO; what is not a regular file
+ * of at most 64 MiB, or not blinkd's state, is set aside (see above),
+ * logged, and read as empty. Entries that do not fit are left out one by
+ * one, each logged. Returns 0 or -ENOMEM.
  */
 int store_load(const char *dir, StoreContent *ret);
 
@@ -62,3 +72,15 @@ int store_write_temporary(const char *dir, const StoreContent *c);
 int store_commit_temporary(const char *dir);
 
 void store_content_done(StoreContent *c);
+
+/* How much of a name store_escape() shows, and the buffer it needs for that. */
+#define STORE_ESCAPED_INPUT_MAX 64
+#define STORE_ESCAPED_MAX (4 * STORE_ESCAPED_INPUT_MAX + 4)
+
+/*
+ * store_escape() - @s as it may go in a log line, in @buf: printable ASCII
+ * as it is, every other byte (and " and \) as \xNN, at most the first 64
+ * bytes of @s, then "...". Names in the state file are anyone's text.
+ * Returns @buf.
+ */
+const char *store_escape(const char *s, char buf[static STORE_ESCAPED_MAX]);

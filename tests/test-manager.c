@@ -690,7 +690,7 @@ static void test_persist_reboot(void)
 		check_int(m->running.n, 0);
 		manager_free(m);
 		check(access(path, F_OK) < 0);
-		snprintf(path, sizeof(path), "%s/state.json.broken", dir);
+		snprintf(path, sizeof(path), "%s/state.json.broken.1", dir);
 		check(access(path, F_OK) == 0);
 		(void)unlink(path);
 	}
