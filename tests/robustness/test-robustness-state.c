@@ -467,9 +467,8 @@ static void test_define_then_restart(void)
 
 /*
  * A persisted breathing LED, SIGTERM, 3 s, restart: the daemon must be
- * ready. It hangs in the engine's catch-up on the landed tree (issue 23,
- * item 1, fixed in the engine); run with BLINKD_TEST_PERSISTED_FADE=1
- * until that fix is in.
+ * ready. It hung in the engine's catch-up before issue 23's item 1 was
+ * fixed (test-robustness-catchup tries the same through the engine's side).
  */
 static void test_persisted_fade(void)
 {
@@ -478,8 +477,6 @@ static void test_persisted_fade(void)
 	Started s = {};
 	int r;
 
-	if (!getenv("BLINKD_TEST_PERSISTED_FADE"))
-		return;
 	clear_state();
 	start_on_state(NULL, &s);
 	r = sd_bus_message_new_method_call(s.client->bus, &m, BLINKD_BUS_NAME, BLINKD_OBJECT_PATH,
