@@ -28,6 +28,7 @@ typedef struct InFlight {
 static void publish_result(Bridge *b, const Request *r, bool ok, const char *path,
 			   const char *error_name, const char *message)
 {
+	const char *verb = request_verb_to_string(r->verb);
 	_cleanup_(json_object_putp) json_object *o = json_object_new_object();
 	_cleanup_(freep) char *topic = bridge_topic(b, "result");
 	const char *text;
@@ -38,8 +39,7 @@ static void publish_result(Bridge *b, const Request *r, bool ok, const char *pat
 	}
 	if (json_object_object_add(o, "id", r->id ? json_object_get(r->id) : NULL) < 0 ||
 	    json_object_object_add(o, "ok", json_object_new_boolean(ok)) < 0 ||
-	    json_object_object_add(o, "verb",
-				   json_object_new_string(request_verb_to_string(r->verb))) < 0 ||
+	    json_object_object_add(o, "verb", verb ? json_object_new_string(verb) : NULL) < 0 ||
 	    (r->name && json_object_object_add(o, "name", json_object_new_string(r->name)) < 0) ||
 	    (r->group && json_object_object_add(o, "group", json_object_new_boolean(1)) < 0) ||
 	    (path && json_object_object_add(o, "path", json_object_new_string(path)) < 0) ||
@@ -55,7 +55,8 @@ static void publish_result(Bridge *b, const Request *r, bool ok, const char *pat
 
 void bridge_refuse(Bridge *b, const Request *r, const RequestError *e)
 {
-	log_info("Refused %s%s%s: %s: %s", request_verb_to_string(r->verb), r->name ? " " : "",
+	log_info("Refused %s%s%s: %s: %s", request_verb_to_string(r->verb) ?: "a request",
+		 r->name ? " " : "",
 		 r->name ? r->name : "", e->name, e->message);
 	publish_result(b, r, false, NULL, e->name, e->message);
 }
@@ -171,19 +172,41 @@ static bool check_reachable(Bridge *b, const Request *r)
 	return false;
 }
 
+/* Pass @r on, or refuse it; takes it over. */
+static void dispatch(Bridge *b, Request *r, bool stop_may_miss)
+{
+	if (!check_reachable(b, r)) {
+		request_done(r);
+		return;
+	}
+	if (r->verb == REQUEST_GET_DEFINITIONS) {
+		bridge_refresh_definitions(b);
+		publish_result(b, r, true, NULL, NULL, NULL);
+		request_done(r);
+		return;
+	}
+	call_blinkd(b, r, stop_may_miss);
+}
+
+/* Pass @r on; takes it over. */
+static void submit(Bridge *b, Request *r, bool stop_may_miss)
+{
+	dispatch(b, r, stop_may_miss);
+}
+
 void bridge_handle_request(Bridge *b, const char *topic, const void *payload, size_t len,
 			   bool retained)
 {
 	_cleanup_(request_done) Request r = {};
-	RequestError e = {};
-	int k;
+	RequestError e = {}, topic_error = {};
+	int k, t;
 
-	k = request_topic_parse(topic, b->config->prefix, b->config->board, &r);
-	if (k < 0) {
+	t = request_topic_parse(topic, b->config->prefix, b->config->board, &r, &topic_error);
+	if (t == -ENOMEM) {
 		log_oom();
 		return;
 	}
-	if (k == 0) {
+	if (t == 0) {
 		log_debug("Ignoring a message on %s.", topic);
 		return;
 	}
@@ -191,6 +214,11 @@ void bridge_handle_request(Bridge *b, const char *topic, const void *payload, si
 	k = request_payload_parse(&r, payload, len, b->config->payload_max, &e);
 	if (k == -ENOMEM) {
 		log_oom();
+		return;
+	}
+	/* A topic the bridge does not take is answered so, with the payload's id if it has one. */
+	if (t < 0) {
+		bridge_refuse(b, &r, &topic_error);
 		return;
 	}
 	if (k < 0) {
@@ -205,17 +233,7 @@ void bridge_handle_request(Bridge *b, const char *topic, const void *payload, si
 		bridge_refuse(b, &r, &e);
 		return;
 	}
-
-	if (r.verb == REQUEST_GET_DEFINITIONS) {
-		if (!check_reachable(b, &r))
-			return;
-		bridge_refresh_definitions(b);
-		publish_result(b, &r, true, NULL, NULL, NULL);
-		return;
-	}
-	if (!check_reachable(b, &r))
-		return;
-	call_blinkd(b, &r, false);
+	submit(b, &r, false);
 }
 
 void bridge_handle_light(Bridge *b, const char *light, const void *payload, size_t len,
@@ -269,7 +287,5 @@ void bridge_handle_light(Bridge *b, const char *light, const void *payload, size
 	}
 	free(c.effect);
 
-	if (!check_reachable(b, &r))
-		return;
-	call_blinkd(b, &r, !c.on);
+	submit(b, &r, !c.on);
 }
