@@ -6,6 +6,14 @@
  * is refused on the result topic at once. One that is passed on is answered
  * when blinkd's reply comes: its object path, or blinkd's error name and
  * message as they are. Every request gets exactly one result.
+ *
+ * A request that comes before the bridge knows whether blinkd is on the
+ * bus (at start, when the broker hands over what it kept for the bridge's
+ * session before the bus has answered; after the bus came back), or before
+ * it has read the interface of a blinkd that just appeared, is held, in
+ * order, until that is known: then it is passed on, or refused Unavailable
+ * when blinkd is truly not there. At most BRIDGE_HOLD_MAX wait, for at most
+ * BRIDGE_HOLD_TIMEOUT.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -24,6 +32,12 @@ typedef struct InFlight {
 	const char *light; /* a Home Assistant command: "ha-<light>", for the result */
 	bool stop_may_miss; /* OFF of a light: NotRunning is success */
 } InFlight;
+
+typedef struct HeldRequest {
+	struct HeldRequest *next;
+	Request request;
+	bool stop_may_miss;
+} HeldRequest;
 
 static void publish_result(Bridge *b, const Request *r, bool ok, const char *path,
 			   const char *error_name, const char *message)
@@ -158,9 +172,6 @@ static bool check_reachable(Bridge *b, const Request *r)
 		snprintf(e.message, sizeof(e.message),
 			 "blinkd is not on the bus (nothing owns %s); nothing was started",
 			 BLINKD_BUS_NAME);
-	else if (r->options && !b->introspected)
-		snprintf(e.message, sizeof(e.message),
-			 "blinkd's interface is still being read; send the request again");
 	else if (r->options && !b->has_start_with_options) {
 		e.name = MQTT_ERROR_NOT_SUPPORTED;
 		snprintf(e.message, sizeof(e.message),
@@ -188,10 +199,119 @@ static void dispatch(Bridge *b, Request *r, bool stop_may_miss)
 	call_blinkd(b, r, stop_may_miss);
 }
 
-/* Pass @r on; takes it over. */
+/* Not yet known whether blinkd is there, or what the one that is there offers. */
+static bool blinkd_unsettled(const Bridge *b)
+{
+	return !b->stopping && (!b->owner_known || (b->owner && !b->introspected));
+}
+
+static HeldRequest *held_pop(Bridge *b)
+{
+	HeldRequest *h = b->held;
+
+	if (!h)
+		return NULL;
+	b->held = h->next;
+	if (!b->held)
+		b->held_last = NULL;
+	b->n_held--;
+	if (b->n_held == 0)
+		b->held_timer = sd_event_source_disable_unref(b->held_timer);
+	return h;
+}
+
+void bridge_refuse_held(Bridge *b, const char *why)
+{
+	HeldRequest *h;
+
+	while ((h = held_pop(b))) {
+		RequestError e = { .name = MQTT_ERROR_UNAVAILABLE };
+
+		snprintf(e.message, sizeof(e.message), "%s", why);
+		bridge_refuse(b, &h->request, &e);
+		request_done(&h->request);
+		free(h);
+	}
+}
+
+void bridge_blinkd_settled(Bridge *b)
+{
+	HeldRequest *h;
+
+	if (blinkd_unsettled(b) || !b->held)
+		return;
+	log_debug("blinkd is %s: passing on %zu held request%s.",
+		  b->owner ? "on the bus" : "not on the bus", b->n_held, b->n_held == 1 ? "" : "s");
+	while ((h = held_pop(b))) {
+		dispatch(b, &h->request, h->stop_may_miss);
+		free(h);
+	}
+}
+
+static int on_held_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	Bridge *b = userdata;
+
+	b->held_timer = sd_event_source_disable_unref(b->held_timer);
+	bridge_refuse_held(b, "whether blinkd is on the bus is still not known; nothing was "
+			      "started");
+	return 0;
+}
+
+/* Keep @r until bridge_blinkd_settled(); takes it over. */
+static void hold(Bridge *b, Request *r, bool stop_may_miss)
+{
+	RequestError e = { .name = MQTT_ERROR_UNAVAILABLE };
+	HeldRequest *h;
+	int k;
+
+	if (b->n_held >= BRIDGE_HOLD_MAX) {
+		snprintf(e.message, sizeof(e.message),
+			 "%d requests already wait until it is known whether blinkd is on the bus",
+			 BRIDGE_HOLD_MAX);
+		bridge_refuse(b, r, &e);
+		request_done(r);
+		return;
+	}
+	if (!b->held_timer) {
+		k = sd_event_add_time_relative(b->event, &b->held_timer, CLOCK_MONOTONIC,
+					       BRIDGE_HOLD_TIMEOUT, 10 * USEC_PER_MSEC,
+					       on_held_timeout, b);
+		if (k < 0) {
+			log_error_errno(k, "Failed to add a timer for held requests: %m");
+			snprintf(e.message, sizeof(e.message), "cannot wait for blinkd: %s",
+				 strerror(-k));
+			bridge_refuse(b, r, &e);
+			request_done(r);
+			return;
+		}
+	}
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		log_oom();
+		request_done(r);
+		return;
+	}
+	h->request = *r;
+	*r = (Request){};
+	h->stop_may_miss = stop_may_miss;
+	if (b->held_last)
+		b->held_last->next = h;
+	else
+		b->held = h;
+	b->held_last = h;
+	b->n_held++;
+	log_debug("Holding a request until it is known whether blinkd is on the bus (%zu held).",
+		  b->n_held);
+}
+
+/* Pass @r on when blinkd is known, after what waits already; takes it over. */
 static void submit(Bridge *b, Request *r, bool stop_may_miss)
 {
-	dispatch(b, r, stop_may_miss);
+	if (b->held || blinkd_unsettled(b))
+		hold(b, r, stop_may_miss);
+	else
+		dispatch(b, r, stop_may_miss);
 }
 
 void bridge_handle_request(Bridge *b, const char *topic, const void *payload, size_t len,

@@ -371,6 +371,7 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 		return 0;
 	b->stopping = true;
 	(void)sd_notify(false, "STOPPING=1");
+	bridge_refuse_held(b, "the bridge is stopping");
 	log_info("Stopping: publishing \"offline\" and leaving the broker.");
 	if (b->n_in_flight == 0) {
 		finish_stop(b);
@@ -464,6 +465,7 @@ Bridge *bridge_free(Bridge *b)
 	b->lit_timer = sd_event_source_disable_unref(b->lit_timer);
 	b->definitions_timer = sd_event_source_disable_unref(b->definitions_timer);
 	b->stop_timer = sd_event_source_disable_unref(b->stop_timer);
+	bridge_refuse_held(b, "the bridge is stopping");
 	b->broker = broker_free(b->broker);
 	json_object_put(b->definitions);
 	for (char **n = b->definition_names; n && *n; n++)
