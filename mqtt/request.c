@@ -97,7 +97,8 @@ int request_topic_parse(const char *topic, const char *prefix, const char *board
 			RequestError *e)
 {
 	size_t n = strlen(prefix);
-	const char *rest, *slash, *level_end;
+	const char *rest, *slash;
+	size_t level;
 	bool group;
 
 	if (strncmp(topic, prefix, n) != 0 || topic[n] != '/')
@@ -159,12 +160,11 @@ int request_topic_parse(const char *topic, const char *prefix, const char *board
 		return 1;
 	}
 
-	level_end = rest + strcspn(rest, "/");
+	level = strcspn(rest, "/");
 	return refuse(e, MQTT_ERROR_INVALID_TOPIC, -EINVAL,
 		      "unknown verb \"%.*s\" (known: start, replace, stop, stopall, "
 		      "definitions/get)",
-		      (int)text_cut(rest, (size_t)(level_end - rest) > 80 ? 80 : (size_t)(level_end - rest)),
-		      rest);
+		      (int)text_cut(rest, level > 80 ? 80 : level), rest);
 }
 
 /*
@@ -190,13 +190,14 @@ static void scan_path(const ScanLevel *levels, size_t depth, char *buf, size_t s
 	size_t n = (size_t)snprintf(buf, size, "$");
 
 	for (size_t i = 0; i < depth && i < SCAN_LEVELS_MAX && n < size; i++) {
-		if (!levels[i].object)
-			n += (size_t)snprintf(buf + n, size - n, "[%zu]", levels[i].index);
-		else if (levels[i].key)
+		const ScanLevel *l = &levels[i];
+
+		if (!l->object)
+			n += (size_t)snprintf(buf + n, size - n, "[%zu]", l->index);
+		else if (l->key)
 			n += (size_t)snprintf(buf + n, size - n, ".%.*s",
-					      (int)text_cut(levels[i].key,
-							    levels[i].key_len > 60 ? 60 : levels[i].key_len),
-					      levels[i].key);
+					      (int)text_cut(l->key, l->key_len > 60 ? 60 : l->key_len),
+					      l->key);
 	}
 }
 
@@ -228,8 +229,10 @@ static int scan_numbers(const char *text, size_t len, json_object *id, RequestEr
 		ScanLevel *top = depth > 0 && depth <= SCAN_LEVELS_MAX ? &levels[depth - 1] : NULL;
 
 		if (c == '{' || c == '[') {
+			bool object = c == '{';
+
 			if (depth < SCAN_LEVELS_MAX)
-				levels[depth] = (ScanLevel){ .object = c == '{', .want_key = c == '{' };
+				levels[depth] = (ScanLevel){ .object = object, .want_key = object };
 			depth++;
 			i++;
 		} else if (c == '}' || c == ']') {
@@ -263,13 +266,16 @@ static int scan_numbers(const char *text, size_t len, json_object *id, RequestEr
 			}
 			if (depth == 1 && top && top->object && top->key_len == 2 &&
 			    strncmp(top->key, "id", 2) == 0) {
-				if (id) {
-					_cleanup_(freep) char *raw = strndup(text + start, i - start);
-					if (!raw)
-						return -ENOMEM;
-					json_object_set_serializer(id, number_as_written, TAKE_PTR(raw),
-								   json_object_free_userdata);
-				}
+				char *raw;
+
+				if (!id)
+					continue;
+				raw = strndup(text + start, i - start);
+				if (!raw)
+					return -ENOMEM;
+				/* The id owns the text from here on. */
+				json_object_set_serializer(id, number_as_written, raw,
+							   json_object_free_userdata);
 				continue;
 			}
 			/* The first one is named; the scan goes on to find the id. */
@@ -336,6 +342,7 @@ int request_payload_parse(Request *r, const void *payload, size_t len, size_t ma
 {
 	_cleanup_(json_object_putp) json_object *j = NULL;
 	_cleanup_(freep) char *text = NULL;
+	json_object *number_id;
 	bool wants_program = r->verb == REQUEST_START || r->verb == REQUEST_REPLACE;
 	JsonError jerr = {};
 	int k;
@@ -386,8 +393,8 @@ int request_payload_parse(Request *r, const void *payload, size_t len, size_t ma
 			r->id = json_object_get(id);
 		}
 	}
-	k = scan_numbers(text, len, r->id && !json_object_is_type(r->id, json_type_string) ? r->id : NULL,
-			 e);
+	number_id = r->id && !json_object_is_type(r->id, json_type_string) ? r->id : NULL;
+	k = scan_numbers(text, len, number_id, e);
 	if (k < 0)
 		return k;
 
