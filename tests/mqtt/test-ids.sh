@@ -30,12 +30,13 @@ res=$(wait_result r 18446744073709551617 "$T/result")
 
 # Integers beyond 64 bits in options and programs: refused by path, nothing started.
 before=$(blinkd_list b1)
+# (grep, not json_get: a python per check is slow on a busy machine; no message here has a quote.)
 check_refused() { # ID PAYLOAD MESSAGE-PREFIX
 	local res
 	pub "$T/start/r$1" "$2"
 	res=$(wait_result r "\"$1\"" "$T/result")
-	[ "$(json_get "$res" 'j["error"]')" = io.blinkd1.Mqtt.Error.InvalidPayload ] || fail "$1: $res"
-	json_get "$res" 'j["message"]' | grep -qF -- "$3" || fail "$1: the message does not name $3: $res"
+	grep -qF '"error":"io.blinkd1.Mqtt.Error.InvalidPayload","message":"'"$3" <<<"$res" ||
+		fail "$1: not InvalidPayload naming $3: $res"
 }
 check_refused o1 '{"id": "o1", "program": {"on": {"lines": [1]}}, "options": {"at": 18446744073709551616}}' \
 	'$.options.at: 18446744073709551616 is beyond the range of a 64-bit integer'
