@@ -272,6 +272,7 @@ static int on_introspect_reply(sd_bus_message *m, void *userdata, sd_bus_error *
 	if (sd_bus_message_is_method_error(m, NULL) || sd_bus_message_read(m, "s", &xml) < 0) {
 		log_warning("Cannot introspect blinkd; requests with options are refused.");
 		b->introspected = true;
+		bridge_blinkd_settled(b);
 		return 0;
 	}
 	b->introspected = true;
@@ -279,6 +280,7 @@ static int on_introspect_reply(sd_bus_message *m, void *userdata, sd_bus_error *
 	log_info("blinkd %s StartWithOptions: requests with options are %s.",
 		 b->has_start_with_options ? "has" : "has no",
 		 b->has_start_with_options ? "passed on" : "refused");
+	bridge_blinkd_settled(b);
 	return 0;
 }
 
@@ -473,13 +475,17 @@ static void blinkd_appeared(Bridge *b, const char *owner)
 		return;
 	}
 	b->generation++;
+	b->owner_known = true;
 	log_info("blinkd is on the bus as %s.", owner);
 
 	r = sd_bus_call_method_async(b->bus, &b->introspect_slot, BLINKD_BUS_NAME,
 				     BLINKD_OBJECT_PATH, "org.freedesktop.DBus.Introspectable",
 				     "Introspect", on_introspect_reply, b, NULL);
-	if (r < 0)
-		log_warning_errno(r, "Failed to introspect blinkd: %m");
+	if (r < 0) {
+		log_warning_errno(r, "Failed to introspect blinkd, requests with options are "
+				  "refused: %m");
+		b->introspected = true; /* no answer will come to wait for */
+	}
 	r = sd_bus_call_method_async(b->bus, &b->subscribe_slot, BLINKD_BUS_NAME, BLINKD_OBJECT_PATH,
 				     BLINKD_MANAGER_INTERFACE, "Subscribe", on_subscribe_reply, b,
 				     NULL);
@@ -521,6 +527,8 @@ static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error
 		blinkd_vanished(b);
 	if (new_owner[0])
 		blinkd_appeared(b, new_owner);
+	b->owner_known = true;
+	bridge_blinkd_settled(b);
 	return 0;
 }
 
@@ -530,14 +538,15 @@ static int on_get_name_owner_reply(sd_bus_message *m, void *userdata, sd_bus_err
 	const char *owner;
 
 	if (sd_bus_message_is_method_error(m, NULL)) {
-		log_warning("blinkd is not on the bus (nothing owns %s); waiting for it.",
-			    BLINKD_BUS_NAME);
+		/* Unless NameOwnerChanged came first and told otherwise. */
+		if (!b->owner)
+			log_warning("blinkd is not on the bus (nothing owns %s); waiting for it.",
+				    BLINKD_BUS_NAME);
 		bridge_publish_state(b);
-		return 0;
-	}
-	/* NameOwnerChanged may have come first. */
-	if (sd_bus_message_read(m, "s", &owner) >= 0 && !b->owner)
+	} else if (sd_bus_message_read(m, "s", &owner) >= 0 && !b->owner)
 		blinkd_appeared(b, owner);
+	b->owner_known = true;
+	bridge_blinkd_settled(b);
 	return 0;
 }
 
@@ -577,6 +586,8 @@ static int on_bus_disconnected(sd_bus_message *m, void *userdata, sd_bus_error *
 		    b->user_bus ? "session" : "system");
 	blinkd_vanished(b);
 	bridge_blinkd_forget(b);
+	/* Until the new connection's lookup answers, requests wait for it. */
+	b->owner_known = false;
 	b->bus = sd_bus_flush_close_unref(b->bus);
 	schedule_bus_retry(b);
 	return 0;

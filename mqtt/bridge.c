@@ -258,36 +258,30 @@ void bridge_lit_changed(Bridge *b)
 
 /* ------------------------------------------------------------ MQTT side */
 
-static const char *const request_patterns[] = {
-	"start/+", "replace/+", "stop/+", "stopall", "definitions/get",
-};
-
+/*
+ * Everything under the board and the group: every request is answered,
+ * whatever its topic's shape (an empty name, a verb that does not exist);
+ * what the bridge publishes there itself comes back only as retained
+ * state at subscribe time (the subscription is no-local) and is skipped.
+ */
 static void on_broker_connected(Broker *broker, void *userdata)
 {
 	Bridge *b = userdata;
-	_cleanup_(freep) char *status = NULL;
+	_cleanup_(freep) char *status = NULL, *own = bridge_topic(b, "#"), *group = NULL;
 
-	for (size_t i = 0; i < ELEMENTSOF(request_patterns); i++) {
-		_cleanup_(freep) char *own = bridge_topic(b, request_patterns[i]);
-		_cleanup_(freep) char *group = NULL;
-
-		if (!own || asprintf(&group, "%s/%s/%s", b->config->prefix, MQTT_GROUP_BOARD,
-				     request_patterns[i]) < 0) {
-			group = NULL;
-			log_oom();
-			return;
-		}
-		(void)broker_subscribe(broker, own);
-		(void)broker_subscribe(broker, group);
+	if (!own || asprintf(&group, "%s/%s/#", b->config->prefix, MQTT_GROUP_BOARD) < 0) {
+		group = NULL;
+		log_oom();
+		return;
 	}
+	(void)broker_subscribe(broker, own);
+	(void)broker_subscribe(broker, group);
 	if (b->config->discovery) {
-		_cleanup_(freep) char *lights = bridge_topic(b, "light/+/set");
-		if (!lights || asprintf(&status, "%s/status", b->config->discovery_prefix) < 0) {
+		if (asprintf(&status, "%s/status", b->config->discovery_prefix) < 0) {
 			status = NULL;
 			log_oom();
 			return;
 		}
-		(void)broker_subscribe(broker, lights);
 		(void)broker_subscribe(broker, status);
 	}
 
@@ -377,6 +371,7 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 		return 0;
 	b->stopping = true;
 	(void)sd_notify(false, "STOPPING=1");
+	bridge_refuse_held(b, "the bridge is stopping");
 	log_info("Stopping: publishing \"offline\" and leaving the broker.");
 	if (b->n_in_flight == 0) {
 		finish_stop(b);
@@ -470,6 +465,7 @@ Bridge *bridge_free(Bridge *b)
 	b->lit_timer = sd_event_source_disable_unref(b->lit_timer);
 	b->definitions_timer = sd_event_source_disable_unref(b->definitions_timer);
 	b->stop_timer = sd_event_source_disable_unref(b->stop_timer);
+	bridge_refuse_held(b, "the bridge is stopping");
 	b->broker = broker_free(b->broker);
 	json_object_put(b->definitions);
 	for (char **n = b->definition_names; n && *n; n++)

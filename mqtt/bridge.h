@@ -33,6 +33,13 @@
 #define BRIDGE_LIT_INTERVAL (100 * USEC_PER_MSEC)
 /* How long a stopping bridge waits for replies to requests in flight. */
 #define BRIDGE_STOP_TIMEOUT (3 * USEC_PER_SEC)
+/*
+ * Requests that come before the bridge knows whether blinkd is on the bus
+ * (and, when it is, what its interface offers) wait for that answer: at
+ * most this many, at most this long.
+ */
+#define BRIDGE_HOLD_MAX 256
+#define BRIDGE_HOLD_TIMEOUT (10 * USEC_PER_SEC)
 /* Reconnecting to the bus itself, when it goes away. */
 #define BRIDGE_BUS_BACKOFF_MIN (500 * USEC_PER_MSEC)
 #define BRIDGE_BUS_BACKOFF_MAX (30 * USEC_PER_SEC)
@@ -48,6 +55,7 @@ typedef struct Bridge {
 	usec_t bus_backoff;
 
 	/* blinkd, while io.blinkd1 has an owner */
+	bool owner_known; /* the bus answered whether io.blinkd1 has one */
 	char *owner;
 	unsigned generation;	/* bumped whenever the owner changes */
 	bool introspected;
@@ -70,6 +78,11 @@ typedef struct Bridge {
 	usec_t lit_last;
 	sd_event_source *lit_timer;
 	sd_event_source *definitions_timer;
+
+	/* requests held until owner_known (and introspected, with an owner), in order */
+	struct HeldRequest *held, *held_last;
+	size_t n_held;
+	sd_event_source *held_timer;
 
 	size_t n_in_flight;
 	bool stopping;
@@ -115,3 +128,10 @@ void bridge_handle_light(Bridge *b, const char *light, const void *payload, size
 			 bool retained);
 /* Publish a refusal on the result topic for a request that never reached blinkd. */
 void bridge_refuse(Bridge *b, const Request *r, const RequestError *e);
+/*
+ * Whether blinkd is on the bus is known now (or known no longer, after the
+ * bus went): pass the held requests on, in order, or refuse them.
+ */
+void bridge_blinkd_settled(Bridge *b);
+/* Answer every held request Unavailable with @why; at stop and on free. */
+void bridge_refuse_held(Bridge *b, const char *why);

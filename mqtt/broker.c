@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <time.h>
 
 #include <mosquitto.h>
+#include <mqtt_protocol.h>
 
 #include "broker.h"
 #include "log.h"
@@ -207,7 +209,7 @@ static void on_connect(struct mosquitto *mosq, void *userdata, int rc)
 	if (rc != 0) {
 		/* Refused (bad credentials, client id): the loop sees the close and retries. */
 		log_error("The broker %s refused the connection: %s", b->config->broker,
-			  mosquitto_connack_string(rc));
+			  rc >= 128 ? mosquitto_reason_string(rc) : mosquitto_connack_string(rc));
 		b->lost = true;
 		return;
 	}
@@ -250,6 +252,49 @@ static void on_log(struct mosquitto *mosq, void *userdata, int level, const char
 		log_debug("libmosquitto: %s", str);
 }
 
+/*
+ * What the bridge tells the broker in every CONNECT (MQTT 5): keep the
+ * session while the bridge is away, as long as the broker keeps sessions at
+ * all (what clean_session false meant in MQTT 3.1.1), and send no packet
+ * larger than a request the bridge takes could be, so that a payload far
+ * beyond payload_max is never read into memory at all: the broker drops
+ * it instead (MQTT 5, 3.1.2.11.4), and no result can be published for it.
+ * One a little beyond payload_max (the headroom) still comes, and is
+ * answered PayloadTooLarge.
+ */
+static int set_connect_properties(Broker *b)
+{
+	const MqttConfig *c = b->config;
+	mosquitto_property *props = NULL;
+	uint64_t max_packet = (uint64_t)c->payload_max + BROKER_PACKET_HEADROOM;
+	int rc;
+
+	rc = mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL, UINT32_MAX);
+	/* Beyond what any MQTT packet can be, the property would say nothing. */
+	if (rc == MOSQ_ERR_SUCCESS && max_packet < BROKER_PACKET_MAX)
+		rc = mosquitto_property_add_int32(&props, MQTT_PROP_MAXIMUM_PACKET_SIZE,
+						  (uint32_t)max_packet);
+	/*
+	 * libmosquitto 2.0 has no asynchronous connect that takes CONNECT
+	 * properties, but it keeps those given to mosquitto_connect_bind_v5()
+	 * for every later connect, asynchronous ones too. With port -1 that
+	 * call stores them and stops at MOSQ_ERR_INVAL, before any socket
+	 * is opened; tests/mqtt/test-payload-limit.sh proves they are sent.
+	 */
+	if (rc == MOSQ_ERR_SUCCESS) {
+		rc = mosquitto_connect_bind_v5(b->mosq, c->host, -1, (int)c->keepalive, NULL, props);
+		if (rc == MOSQ_ERR_INVAL)
+			rc = MOSQ_ERR_SUCCESS;
+		else if (rc == MOSQ_ERR_SUCCESS)
+			rc = MOSQ_ERR_UNKNOWN;
+	}
+	mosquitto_property_free_all(&props);
+	if (rc != MOSQ_ERR_SUCCESS)
+		return log_error_errno(EINVAL, "Failed to set the MQTT 5 connect properties: %s",
+				       mosq_error(rc));
+	return 0;
+}
+
 int broker_new(Broker **ret, sd_event *event, const MqttConfig *c, const char *will_topic,
 	       const char *will_payload, const BrokerCallbacks *callbacks, void *userdata)
 {
@@ -267,12 +312,16 @@ int broker_new(Broker **ret, sd_event *event, const MqttConfig *c, const char *w
 	b->shutdown_mid = -1;
 
 	/*
-	 * A persistent session (clean_session false): requests published while
-	 * the bridge reconnects are kept by the broker and answered after.
+	 * A persistent session (clean start off, and a session expiry in
+	 * set_connect_properties()): requests published while the bridge
+	 * reconnects are kept by the broker and answered after.
 	 */
 	b->mosq = mosquitto_new(c->client_id, false, b);
 	if (!b->mosq)
 		return log_error_errno(negative_errno(), "Failed to create the MQTT client: %m");
+	rc = mosquitto_int_option(b->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+	if (rc != MOSQ_ERR_SUCCESS)
+		return log_error_errno(EINVAL, "Failed to choose MQTT 5: %s", mosq_error(rc));
 	mosquitto_connect_callback_set(b->mosq, on_connect);
 	mosquitto_disconnect_callback_set(b->mosq, on_disconnect);
 	mosquitto_message_callback_set(b->mosq, on_message);
@@ -297,6 +346,10 @@ int broker_new(Broker **ret, sd_event *event, const MqttConfig *c, const char *w
 			return log_error_errno(EINVAL, "Failed to set up TLS for %s: %s", c->broker,
 					       mosq_error(rc));
 	}
+
+	r = set_connect_properties(b);
+	if (r < 0)
+		return r;
 
 	r = sd_event_add_time_relative(event, &b->misc, CLOCK_MONOTONIC, USEC_PER_SEC,
 				       100 * USEC_PER_MSEC, on_misc, b);
@@ -410,7 +463,8 @@ int broker_subscribe(Broker *b, const char *pattern)
 
 	if (!b->connected)
 		return -ENOTCONN;
-	rc = mosquitto_subscribe(b->mosq, NULL, pattern, 1);
+	/* No-local: what the bridge publishes under its own subscriptions does not come back. */
+	rc = mosquitto_subscribe_v5(b->mosq, NULL, pattern, 1, MQTT_SUB_OPT_NO_LOCAL, NULL);
 	if (rc != MOSQ_ERR_SUCCESS)
 		return log_error_errno(EIO, "Failed to subscribe to %s: %s", pattern, mosq_error(rc));
 	(void)update_events(b);

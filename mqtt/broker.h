@@ -6,6 +6,11 @@
  * runs its keepalive, and a lost or refused connection is retried with a
  * backoff from 0.5 s doubling to 30 s.
  *
+ * The client speaks MQTT 5: it asks the broker to keep its session while
+ * it is away, and to send it no packet much larger than the payload limit
+ * (payload_max and BROKER_PACKET_HEADROOM for the topic and headers), so
+ * that an oversized request is dropped by the broker, never read whole.
+ *
  * Everything goes out at QoS 1. Messages that must not be lost (results,
  * finished reports) are kept in an outbox while the broker is away and
  * sent, in order, when it is back; retained state is republished by the
@@ -24,6 +29,10 @@
 #define BROKER_BACKOFF_MIN (500 * USEC_PER_MSEC)
 #define BROKER_BACKOFF_MAX (30 * USEC_PER_SEC)
 #define BROKER_OUTBOX_MAX 1024
+/* Room for a PUBLISH's header, its topic (at most 65535 bytes) and properties. */
+#define BROKER_PACKET_HEADROOM (64 * 1024 + 1024)
+/* The largest packet MQTT can carry: a remaining length of 268435455 and its header. */
+#define BROKER_PACKET_MAX (268435455 + 5)
 
 typedef struct Broker Broker;
 
@@ -61,7 +70,7 @@ bool broker_is_connected(const Broker *b);
 int broker_publish(Broker *b, const char *topic, const char *payload, size_t len, bool retain,
 		   bool keep);
 
-/* Subscribe to @pattern at QoS 1. */
+/* Subscribe to @pattern at QoS 1, no-local: the client's own messages do not come back. */
 int broker_subscribe(Broker *b, const char *pattern);
 
 /*

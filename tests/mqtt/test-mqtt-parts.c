@@ -73,29 +73,63 @@ static void test_config(void)
 static void test_topics(void)
 {
 	Request r = {};
+	RequestError e = {};
 
-	check_int(request_topic_parse("blinkd/b1/start/hb", "blinkd", "b1", &r), 1);
+	check_int(request_topic_parse("blinkd/b1/start/hb", "blinkd", "b1", &r, &e), 1);
 	check_int(r.verb, REQUEST_START);
 	check_str(r.name, "hb");
 	check(!r.group);
 	request_done(&r);
-	check_int(request_topic_parse("x/y/all/stop/hb", "x/y", "b1", &r), 1);
+	check_int(request_topic_parse("x/y/all/stop/hb", "x/y", "b1", &r, &e), 1);
 	check_int(r.verb, REQUEST_STOP);
 	check(r.group);
 	request_done(&r);
-	check_int(request_topic_parse("blinkd/b1/stopall", "blinkd", "b1", &r), 1);
+	check_int(request_topic_parse("blinkd/b1/stopall", "blinkd", "b1", &r, &e), 1);
 	check_int(r.verb, REQUEST_STOP_ALL);
 	check(r.name == NULL);
 	request_done(&r);
-	check_int(request_topic_parse("blinkd/b1/definitions/get", "blinkd", "b1", &r), 1);
+	check_int(request_topic_parse("blinkd/b1/definitions/get", "blinkd", "b1", &r, &e), 1);
 	check_int(r.verb, REQUEST_GET_DEFINITIONS);
 	request_done(&r);
 
-	const char *no[] = { "blinkd/b2/start/hb", "blinkd/b1/start", "blinkd/b1/start/",
-			     "blinkd/b1/start/a/b", "blinkd/b1/stopall/x", "blinkdx/b1/stopall",
-			     "blinkd/b1", "blinkd/b1/result", "blinkd/b1/light/1/set" };
+	/* Not ours: another board, another prefix, what the bridge publishes itself. */
+	const char *no[] = { "blinkd/b2/start/hb", "blinkdx/b1/stopall", "blinkd/b1",
+			     "blinkd/b1/result", "blinkd/b1/light/1/set", "blinkd/b1/state",
+			     "blinkd/b1/finished/hb", "blinkd/b1/definitions", "blinkd/b1/lit",
+			     "blinkd/b1/running" };
 	for (size_t i = 0; i < ELEMENTSOF(no); i++)
-		check_int(request_topic_parse(no[i], "blinkd", "b1", &r), 0);
+		check_int(request_topic_parse(no[i], "blinkd", "b1", &r, &e), 0);
+
+	/* Ours, but of a shape no request has: refused, so that it can be answered. */
+	struct {
+		const char *topic;
+		RequestVerb verb;
+		const char *message;
+	} bad[] = {
+		{ "blinkd/b1/start", REQUEST_START, "start needs a name" },
+		{ "blinkd/b1/start/", REQUEST_START, "the topic names no program" },
+		{ "blinkd/all/stop/", REQUEST_STOP, "the topic names no program" },
+		{ "blinkd/b1/start/a/b", REQUEST_START, "a program name is one topic level" },
+		{ "blinkd/b1/replace/a/", REQUEST_REPLACE, "a program name is one topic level" },
+		{ "blinkd/b1/stopall/x", REQUEST_STOP_ALL, "stopall takes no name" },
+		{ "blinkd/b1/definitions/get/x", REQUEST_GET_DEFINITIONS, "definitions/get takes no name" },
+		{ "blinkd/b1/strat/x", _REQUEST_VERB_MAX, "unknown verb \"strat\"" },
+		{ "blinkd/b1/startx/x", _REQUEST_VERB_MAX, "unknown verb \"startx\"" },
+		{ "blinkd/b1/definitions/put", _REQUEST_VERB_MAX, "unknown verb \"definitions\"" },
+		{ "blinkd/b1/", _REQUEST_VERB_MAX, "unknown verb \"\"" },
+		{ "blinkd/b1/st\xffop/x", _REQUEST_VERB_MAX, "the topic is not valid UTF-8" },
+	};
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+		e = (RequestError){};
+		check_int(request_topic_parse(bad[i].topic, "blinkd", "b1", &r, &e), -EINVAL);
+		check_int(r.verb, bad[i].verb);
+		check(r.name == NULL);
+		check_str(e.name, MQTT_ERROR_INVALID_TOPIC);
+		if (strncmp(e.message, bad[i].message, strlen(bad[i].message)) != 0)
+			fprintf(stderr, "topic case %zu: \"%s\"\n", i, e.message);
+		check(strncmp(e.message, bad[i].message, strlen(bad[i].message)) == 0);
+		request_done(&r);
+	}
 }
 
 static int payload(RequestVerb verb, const char *text, size_t max, Request *r, RequestError *e)
@@ -182,6 +216,67 @@ static void test_payloads(void)
 	request_done(&r);
 }
 
+/* Numbers as written: ids echoed exactly, integers beyond 64 bits refused by path. */
+static void test_numbers(void)
+{
+	Request r;
+	RequestError e;
+
+	struct {
+		const char *text;
+		const char *id;
+	} ids[] = {
+		{ "{\"id\": 18446744073709551616}", "18446744073709551616" },
+		{ "{\"id\":-99999999999999999999999}", "-99999999999999999999999" },
+		{ "{\"id\": 3}", "3" },
+		{ "{\"id\": 1.50}", "1.50" },
+		{ "{\"x\": [1, {\"id\": 5}], \"id\": 2e400}", "2e400" },
+		{ "{\"id\": \"s\"}", "\"s\"" },
+	};
+	for (size_t i = 0; i < ELEMENTSOF(ids); i++) {
+		int k = payload(REQUEST_STOP_ALL, ids[i].text, 100, &r, &e);
+		check(r.id != NULL);
+		/* The one with "x" is refused for it, and still carries its id. */
+		check_int(k, strstr(ids[i].text, "\"x\"") ? -EINVAL : 0);
+		check_str(json_object_to_json_string_ext(r.id, JSON_C_TO_STRING_PLAIN), ids[i].id);
+		request_done(&r);
+	}
+
+	struct {
+		const char *text;
+		const char *message;
+	} bad[] = {
+		{ "{\"program\": {}, \"options\": {\"at\": 18446744073709551616}}",
+		  "$.options.at: 18446744073709551616 is beyond the range of a 64-bit integer" },
+		{ "{\"program\": {}, \"options\": {\"timeout\": 99999999999999999999999}}",
+		  "$.options.timeout: 99999999999999999999999 is beyond" },
+		{ "{\"program\": {}, \"options\": {\"priority\": -9223372036854775809}}",
+		  "$.options.priority: -9223372036854775809 is beyond" },
+		{ "{\"program\": {}, \"options\": {\"priority\": 9223372036854775808}}",
+		  "$.options.priority: must fit in 32 bits" },
+		{ "{\"program\": {}, \"options\": {\"priority\": 2147483648}}",
+		  "$.options.priority: must fit in 32 bits" },
+		{ "{\"program\": {\"on\": {\"lines\": [1, 18446744073709551616]}}}",
+		  "$.program.on.lines[1]: 18446744073709551616 is beyond" },
+		{ "{\"id\": 1, \"program\": {\"on\": {\"lines\": [-9223372036854775809]}}}",
+		  "$.program.on.lines[0]: -9223372036854775809 is beyond" },
+	};
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+		check_int(payload(REQUEST_START, bad[i].text, 200, &r, &e), -EINVAL);
+		check_str(e.name, MQTT_ERROR_INVALID_PAYLOAD);
+		if (strncmp(e.message, bad[i].message, strlen(bad[i].message)) != 0)
+			fprintf(stderr, "number case %zu: \"%s\"\n", i, e.message);
+		check(strncmp(e.message, bad[i].message, strlen(bad[i].message)) == 0);
+		request_done(&r);
+	}
+
+	/* The edges of 64 bits still fit, and go to blinkd as they are. */
+	check_int(payload(REQUEST_START,
+			  "{\"program\": {}, \"options\": {\"timeout\": 18446744073709551615, "
+			  "\"priority\": -2147483648}}", 200, &r, &e), 0);
+	request_done(&r);
+}
+
 static int command(const char *text, DiscoveryCommand *c, RequestError *e)
 {
 	*c = (DiscoveryCommand){};
@@ -240,6 +335,7 @@ int main(void)
 	test_config();
 	test_topics();
 	test_payloads();
+	test_numbers();
 	test_discovery();
 	return test_summary("test-mqtt-parts");
 }
