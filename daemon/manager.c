@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "manager.h"
+#include "startup.h"
 
 /* Frames go out at most this often: 50 per second. */
 #define FRAME_INTERVAL (20 * USEC_PER_MSEC)
@@ -941,6 +942,27 @@ static int on_sim_fault(sd_event_source *s, const struct signalfd_siginfo *si, v
 	return 0;
 }
 
+/*
+ * What manager_new() builds, in this order, each step borrowing only what
+ * the steps before it built (the numbers are startup_step()'s, startup.h):
+ *
+ *   1 the configuration   m->config, the layout in it (--chip put in)
+ *   2 the engine          m->engine: borrows the layout; calls back into m
+ *   3 the trace           m->trace: borrows the layout
+ *   4 the event loop      m->event
+ *   5 the chips           m->chips: borrow the loop, the layout and the
+ *                         config; call back into m, which reads the engine
+ *                         and the trace
+ *   6 the lines           chips_start(): requested, at their initial state
+ *   7 the definitions     the config's, in m->definitions
+ *   8 the signals         blocked; handlers the loop owns
+ *   9 the timers          m->timer, m->frame_timer, m->report_source
+ *  10 the wall clock      m->clock_set_source
+ *
+ * main() then builds the Bus (steps 11-14: bus_new()) and starts what runs
+ * (15-17: manager_startup()). manager_free() undoes it all in exactly the
+ * reverse order.
+ */
 int manager_new(Manager **ret, const ManagerOptions *opts)
 {
 	_cleanup_(manager_freep) Manager *m = NULL;
@@ -960,6 +982,9 @@ int manager_new(Manager **ret, const ManagerOptions *opts)
 			return log_oom();
 	}
 
+	r = startup_step("the configuration");
+	if (r < 0)
+		return r;
 	r = config_load(&m->config, opts->config_path, opts->config_must_exist);
 	if (r < 0)
 		return r;
@@ -990,32 +1015,55 @@ int manager_new(Manager **ret, const ManagerOptions *opts)
 	m->spin = m->config->precision_spin;
 	precision_init(&m->precision);
 
+	r = startup_step("the engine");
+	if (r < 0)
+		return r;
 	r = engine_new(&m->engine, m->config->layout, &engine_ops, m);
 	if (r < 0)
-		return log_oom();
+		return log_error_errno(r, "Failed to make the engine: %m");
 	(void)engine_set_pwm_hz(m->engine, m->config->pwm_hz); /* checked by the config */
 
+	r = startup_step("the trace");
+	if (r < 0)
+		return r;
 	if (opts->trace_path) {
 		r = trace_open(&m->trace, opts->trace_path, m->config->layout);
 		if (r < 0)
 			return r;
 	}
 
+	r = startup_step("the event loop");
+	if (r < 0)
+		return r;
 	r = sd_event_new(&m->event);
 	if (r < 0)
 		return log_error_errno(r, "Failed to allocate the event loop: %m");
 
+	r = startup_step("the chips");
+	if (r < 0)
+		return r;
 	r = chips_new(&m->chips, m->event, m->config->layout, m->config, streq(chip, "sim"),
 		      &chips_ops, m);
 	if (r < 0)
-		return log_oom();
+		return log_error_errno(r, "Failed to set up the chips: %m");
+
+	r = startup_step("the lines");
+	if (r < 0)
+		return r;
 	r = chips_start(m->chips);
 	if (r < 0)
 		return r; /* logged, naming the chip, the line and the cause */
 	m->chips_started = true;
 
 	/* After the chips: programs may name lines as the chips name them. */
+	r = startup_step("the definitions");
+	if (r < 0)
+		return r;
 	r = load_config_programs(m);
+	if (r < 0)
+		return r;
+
+	r = startup_step("the signals");
 	if (r < 0)
 		return r;
 
@@ -1032,6 +1080,9 @@ int manager_new(Manager **ret, const ManagerOptions *opts)
 	    (r = sd_event_add_signal(m->event, NULL, SIGUSR2, on_sim_fault, m)) < 0)
 		return log_error_errno(r, "Failed to add signal handlers: %m");
 
+	r = startup_step("the timers");
+	if (r < 0)
+		return r;
 	/* Accuracy 1us: sd-event would otherwise coalesce wakeups within 250ms, ruining every edge. */
 	r = sd_event_add_time(m->event, &m->timer, CLOCK_MONOTONIC, 0,
 			      opts->timer_accuracy ? opts->timer_accuracy : 1, on_timer, m);
@@ -1053,6 +1104,9 @@ int manager_new(Manager **ret, const ManagerOptions *opts)
 	(void)sd_event_source_set_enabled(m->report_source, SD_EVENT_OFF);
 	(void)sd_event_source_set_priority(m->report_source, SD_EVENT_PRIORITY_IMPORTANT / 2);
 
+	r = startup_step("the wall clock watch");
+	if (r < 0)
+		return r;
 	{
 		int fd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
 
@@ -1162,10 +1216,16 @@ int manager_startup(Manager *m)
 {
 	int r;
 
+	r = startup_step("the stored state");
+	if (r < 0)
+		return r;
 	r = manager_resume(m);
 	if (r < 0)
 		return r;
 
+	r = startup_step("the autostart programs");
+	if (r < 0)
+		return r;
 	if (m->config->autostart) {
 		json_object_object_foreach(m->config->autostart, name, val)
 		{
@@ -1187,6 +1247,9 @@ int manager_startup(Manager *m)
 		}
 	}
 
+	r = startup_step("ready");
+	if (r < 0)
+		return r;
 	(void)sd_notifyf(false, "READY=1\nSTATUS=%zu program%s running", m->running.n,
 			 m->running.n == 1 ? "" : "s");
 	log_info("Ready: %zu line%s on %zu chip%s (%zu absent), %zu definition%s.",
@@ -1203,6 +1266,25 @@ void manager_exit(Manager *m, int error)
 	(void)sd_event_exit(m->event, 0);
 }
 
+int manager_shutdown(Manager *m)
+{
+	int r = 0;
+
+	if (m->exiting)
+		return 0;
+	m->exiting = true;
+
+	/* Every program ends "stopped"; every line goes to its exit state, in one last batch. */
+	manager_begin(m);
+	manager_stop_all(m, RUN_STOPPED);
+	r = engine_advance(m->engine, engine_now(m->engine));
+	if (r == -ESHUTDOWN)
+		r = 0;
+	manager_exit_lines(m);
+	manager_report_ended(m);
+	return r;
+}
+
 int manager_run(Manager *m)
 {
 	int r, k;
@@ -1213,47 +1295,56 @@ int manager_run(Manager *m)
 	else
 		r = m->exit_error;
 	(void)sd_notify(false, "STOPPING=1\nSTATUS=Turning every line off");
-	m->exiting = true;
-
-	/* Every program ends "stopped"; every line goes to its exit state, in one last batch. */
-	manager_begin(m);
-	manager_stop_all(m, RUN_STOPPED);
-	k = engine_advance(m->engine, engine_now(m->engine));
-	if (k < 0 && k != -ESHUTDOWN && r == 0)
+	k = manager_shutdown(m);
+	if (k < 0 && r == 0)
 		r = k;
-	manager_exit_lines(m);
-	manager_report_ended(m);
 	return r;
 }
 
+/*
+ * manager_new()'s steps undone, last first (the list is above it): each
+ * object goes after everything that borrows it, and the lines go to their
+ * exit state while the engine and the trace, which say what they were, are
+ * still there.
+ */
 Manager *manager_free(Manager *m)
 {
 	if (!m)
 		return NULL;
+
+	/* 17-15, manager_startup(): what still runs ends; the bus has gone, nobody is told. */
 	if (m->engine) {
-		/* Without a bus by now: nobody is told, but nothing is left behind. */
 		m->exiting = true;
 		manager_set_bus(m, NULL, NULL);
 		manager_stop_all(m, RUN_STOPPED);
 		(void)engine_advance(m->engine, engine_now(m->engine));
 		manager_report_ended(m);
 	}
-	engine_free(m->engine);
+	m->n_pins = 0;
+	manager_bury(m);
+	name_table_done(&m->running);
+
+	/* 10, 9: the loop's sources. 8: the signal handlers are the loop's, and go with it. */
+	m->clock_set_source = sd_event_source_disable_unref(m->clock_set_source);
+	m->report_source = sd_event_source_disable_unref(m->report_source);
+	m->frame_timer = sd_event_source_disable_unref(m->frame_timer);
+	m->timer = sd_event_source_disable_unref(m->timer);
+
+	/* 7: the definitions (runs hold their programs, not them; none is left anyway). */
 	for (size_t i = 0; i < m->definitions.n; i++)
 		definition_unref(m->definitions.entries[i].value);
 	name_table_done(&m->definitions);
-	name_table_done(&m->running);
-	m->n_pins = 0;
-	manager_bury(m);
-	sd_event_source_unref(m->timer);
-	sd_event_source_unref(m->frame_timer);
-	sd_event_source_unref(m->report_source);
-	sd_event_source_unref(m->clock_set_source);
-	sd_event_unref(m->event);
-	manager_exit_lines(m); /* each line to its exit state, the lines released */
-	chips_free(m->chips);
-	trace_close(m->trace);
-	config_free(m->config);
+
+	/* 6: each line to its exit state, traced against what the engine last wrote; released. */
+	manager_exit_lines(m);
+	/* 5, 4: the chips borrow the loop. */
+	m->chips = chips_free(m->chips);
+	m->event = sd_event_unref(m->event);
+	/* 3, 2: the trace and the engine borrow the layout. */
+	m->trace = trace_close(m->trace);
+	m->engine = engine_free(m->engine);
+	/* 1 */
+	m->config = config_free(m->config);
 	free(m->state_dir);
 	free(m);
 	return NULL;

@@ -188,9 +188,35 @@ typedef struct Manager {
 	bool resuming;		/* starting what the store kept: it is written once, after */
 } Manager;
 
+/*
+ * manager_new() - build the manager: the configuration, the engine, the
+ * trace, the event loop, the chips and their lines, the config's
+ * definitions, the signal handlers, the timers and the wall clock watch, in
+ * this order (manager.c lists what each borrows). On failure, logged
+ * naming the step, what was built is undone as by manager_free() and a
+ * negative errno returned.
+ */
 int manager_new(Manager **ret, const ManagerOptions *opts);
+
+/*
+ * manager_free() - undo manager_new() and manager_startup() in exactly the
+ * reverse order: what still runs ends (unreported: the bus, which borrows
+ * the manager, must be gone by now), the loop's sources go, the
+ * definitions, then every line to its exit state while the engine and the
+ * trace are still there, then the chips, the loop, the trace, the engine
+ * and the configuration.
+ */
 Manager *manager_free(Manager *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
+
+/*
+ * manager_shutdown() - while the bus is still there: every program ends
+ * "stopped" (reported), every line goes to its exit state in one last
+ * batch per chip and is released. manager_run() does it after the loop;
+ * main() when manager_startup() fails. Once only; returns 0 or the
+ * backend's error.
+ */
+int manager_shutdown(Manager *m);
 
 /* Connect the bus: @ops (NULL: none) tells it what happens from now on. */
 void manager_set_bus(Manager *m, const ManagerBusOps *ops, void *userdata);
