@@ -17,7 +17,8 @@ int startup_step(const char *what)
 	log_debug("Startup step %u: %s.", step, what);
 	if (step != fail_at)
 		return 0;
-	return log_error_errno(ECANCELED, "Startup step %u, %s, fails on purpose "
-					  "($BLINKD_FAIL_STEP=%u, for tests only).",
-			       step, what, fail_at);
+	return log_error_errno(ECANCELED,
+	                       "Startup step %u, %s, fails on purpose "
+	                       "($BLINKD_FAIL_STEP=%u, for tests only).",
+	                       step, what, fail_at);
 }

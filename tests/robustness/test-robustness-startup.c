@@ -24,23 +24,23 @@
 
 /* The steps, in the order the daemon takes them (daemon/startup.h). */
 static const char *const steps[] = {
-	"the configuration",
-	"the engine",
-	"the trace",
-	"the event loop",
-	"the chips",
-	"the lines",
-	"the definitions",
-	"the signals",
-	"the timers",
-	"the wall clock watch",
-	"the bus connection",
-	"the bus in the event loop",
-	"the objects",
-	"the bus name",
-	"the stored state",
-	"the autostart programs",
-	"ready",
+    "the configuration",
+    "the engine",
+    "the trace",
+    "the event loop",
+    "the chips",
+    "the lines",
+    "the definitions",
+    "the signals",
+    "the timers",
+    "the wall clock watch",
+    "the bus connection",
+    "the bus in the event loop",
+    "the objects",
+    "the bus name",
+    "the stored state",
+    "the autostart programs",
+    "ready",
 };
 #define N_STEPS ELEMENTSOF(steps)
 
@@ -50,8 +50,8 @@ static const char *const steps[] = {
  * thing a failed start must put back.
  */
 #define CONFIG_LIT                                                                                 \
-	"{\"matrix\": [[10, 11, 12, 13]], \"sim_chips\": [{\"label\": \"a\", \"lines\": 4}],"    \
-	" \"lines\": {\"11\": {\"initial\": \"on\"}, \"a:1\": {\"initial\": \"on\"}},"           \
+	"{\"matrix\": [[10, 11, 12, 13]], \"sim_chips\": [{\"label\": \"a\", \"lines\": 4}],"      \
+	" \"lines\": {\"11\": {\"initial\": \"on\"}, \"a:1\": {\"initial\": \"on\"}},"             \
 	" \"definitions\": {\"glow\": {\"on\": {\"lines\": [12]}}},"                               \
 	" \"autostart\": {\"first\": {\"on\": {\"lines\": [13, 10]}},"                             \
 	" \"second\": {\"call\": \"glow\"}}}"
@@ -73,8 +73,8 @@ static void run_done(Run *r)
 /* What the sanitizers print; none of it may appear. */
 static bool sanitizer_report(const char *text)
 {
-	static const char *const marks[] = { "AddressSanitizer", "LeakSanitizer",
-					     "UndefinedBehaviorSanitizer", "runtime error:" };
+	static const char *const marks[] = {"AddressSanitizer", "LeakSanitizer",
+	                                    "UndefinedBehaviorSanitizer", "runtime error:"};
 
 	for (size_t i = 0; text && i < ELEMENTSOF(marks); i++)
 		if (strstr(text, marks[i]))
@@ -91,7 +91,8 @@ static int last_step(const char *text)
 		int n;
 		char c;
 
-		/* "Startup step N: WHAT." when it begins; "Startup step N, WHAT, fails" when made to fail. */
+		/* "Startup step N: WHAT." when it begins; "Startup step N, WHAT, fails" when made
+		 * to fail. */
 		if (sscanf(p + strlen(mark), "%d%c", &n, &c) == 2 && c == ':' && n > last)
 			last = n;
 	}
@@ -134,9 +135,9 @@ static Run run_blinkd(const char *config_text, const char *const *extra)
 {
 	const char *config = harness_write_file("startup.json", config_text);
 	const char *trace = harness_path("startup.trace");
-	const char *argv[32] = { "--user",   "--chip",	 "sim",	    "--log-level",
-				 "debug",    "--config", config,    "--trace",
-				 trace,	     "--state-dir", harness_path("state") };
+	const char *argv[32] = {
+	    "--user",  "--chip", "sim",         "--log-level",        "debug", "--config", config,
+	    "--trace", trace,    "--state-dir", harness_path("state")};
 	size_t n = 11;
 	Run r = {};
 
@@ -168,7 +169,7 @@ static void check_failed(const Run *r, int step, const char *want)
 	check_int(r->last_step, step);
 	if (r->code != 1 || sanitizer_report(r->err) || r->last_step != step)
 		fprintf(stderr, "    blinkd exited %d; its log:\n%s\n", r->code,
-			r->err ? r->err : "(none)");
+		        r->err ? r->err : "(none)");
 }
 
 static void test_real_causes(void)
@@ -179,8 +180,7 @@ static void test_real_causes(void)
 	Run r;
 
 	figure_mark();
-	r = run_blinkd("{}", (const char *const[]){ "--config", harness_path("absent.json"),
-						    NULL });
+	r = run_blinkd("{}", (const char *const[]){"--config", harness_path("absent.json"), NULL});
 	check_failed(&r, 1, "absent.json");
 	figure("a configuration that is not there, --trace | exit %d, the file named; step 1 "
 	       "(the configuration) is the last begun",
@@ -194,8 +194,8 @@ static void test_real_causes(void)
 	run_done(&r);
 
 	snprintf(want, sizeof(want), "Failed to open trace file %s/trace", dir);
-	r = run_blinkd("{}", (const char *const[]){ "--trace", harness_path("no-such-dir/trace"),
-						    NULL });
+	r = run_blinkd("{}",
+	               (const char *const[]){"--trace", harness_path("no-such-dir/trace"), NULL});
 	check_failed(&r, 3, want);
 	figure("a trace file in a directory that is not there | exit %d, \"Failed to open trace "
 	       "file\"; step 3 (the trace) the last",
@@ -204,9 +204,9 @@ static void test_real_causes(void)
 
 	/* Lines of the first two chips are requested, lit, before the third refuses its line. */
 	r = run_blinkd("{\"sim_chips\": [{\"label\": \"a\", \"lines\": 4}, "
-		       "{\"label\": \"b\", \"lines\": 2}], \"lines\": {\"11\": {\"initial\": "
-		       "\"on\"}, \"a:1\": {\"initial\": \"on\"}, \"b:5\": {}}}",
-		       NULL);
+	               "{\"label\": \"b\", \"lines\": 2}], \"lines\": {\"11\": {\"initial\": "
+	               "\"on\"}, \"a:1\": {\"initial\": \"on\"}, \"b:5\": {}}}",
+	               NULL);
 	check_failed(&r, 6, "line \"b:5\" cannot be had");
 	check_int(r.n_lit, 2);
 	figure("a line the third chip does not have, two chips' lines lit already | exit %d, "
@@ -216,8 +216,8 @@ static void test_real_causes(void)
 	run_done(&r);
 
 	r = run_blinkd("{\"lines\": {\"11\": {\"initial\": \"on\"}}, \"definitions\": "
-		       "{\"bad\": {\"on\": {\"lines\": [\"NOPE\"]}}}}",
-		       NULL);
+	               "{\"bad\": {\"on\": {\"lines\": [\"NOPE\"]}}}}",
+	               NULL);
 	check_failed(&r, 7, "$.definitions.bad");
 	check_int(r.n_lit, 1);
 	figure("a definition naming a line nobody has, a line lit | exit %d, the definition "
@@ -254,11 +254,12 @@ static void test_real_causes(void)
 	run_done(&r);
 
 	/* The first autostart program runs when the second cannot start. */
-	r = run_blinkd("{\"matrix\": [[10, 11, 12, 13]], \"lines\": {\"11\": {\"initial\": \"on\"}}, "
-		       "\"autostart\": "
-		       "{\"first\": {\"on\": {\"lines\": [13, 10]}}, "
-		       "\"second\": {\"call\": \"nothing\"}}}",
-		       NULL);
+	r = run_blinkd(
+	    "{\"matrix\": [[10, 11, 12, 13]], \"lines\": {\"11\": {\"initial\": \"on\"}}, "
+	    "\"autostart\": "
+	    "{\"first\": {\"on\": {\"lines\": [13, 10]}}, "
+	    "\"second\": {\"call\": \"nothing\"}}}",
+	    NULL);
 	check_failed(&r, 16, "$.autostart.second");
 	check_int(r.n_lit, 3);
 	figure("an autostart program calling no definition, after one that lit two lines | exit "
@@ -283,7 +284,7 @@ static void test_every_step(void)
 			harness_fatal("setenv: %m");
 		r = run_blinkd(CONFIG_LIT, NULL);
 		snprintf(want, sizeof(want), "Startup step %d, %s, fails on purpose", step,
-			 steps[i]);
+		         steps[i]);
 		check_failed(&r, step, want);
 		/* From the lines on, two lines are lit; from the autostart on, five. */
 		if (step > 6)
