@@ -143,6 +143,8 @@ struct EngineRun {
 	size_t n_bindings;
 	bool ended;
 	RunResult result;	/* once ended */
+	/* engine_run_hand_over(): the run this one ends when it starts, and back. */
+	EngineRun *replaces, *replaced_by;
 	EngineRun *prev, *next;	/* runs going */
 	EngineRun *next_ended;	/* ended, awaiting their callback */
 };
@@ -1217,12 +1219,16 @@ static int step_composite(Task *t, TaskEvent event, Task *child)
 	}
 }
 
+static void run_take_over(EngineRun *run);
+
 static int task_step(Task *t, TaskEvent event, Task *child)
 {
 	/* A run that starts later waits in the heap as its root task, not yet started. */
 	if (t->state == TASK_NEW && event == EVENT_TIMER) {
 		heap_remove(t->run->engine, t);
 		event = EVENT_START;
+		if (t->run->replaces)
+			run_take_over(t->run);
 	}
 	switch (t->program->kind) {
 	case PROGRAM_BLINK:
@@ -1275,9 +1281,21 @@ static void run_unlink(EngineRun *run)
 	e->n_runs--;
 }
 
+/* @run ends: a hand-over it was part of is off; the other run goes on as it is. */
+static void run_drop_hand_over(EngineRun *run)
+{
+	if (run->replaces)
+		run->replaces->replaced_by = NULL;
+	if (run->replaced_by)
+		run->replaced_by->replaces = NULL;
+	run->replaces = run->replaced_by = NULL;
+}
+
 static void run_ended(EngineRun *run, RunResult result)
 {
 	Engine *e = run->engine;
+
+	run_drop_hand_over(run);
 
 	run->root = NULL;
 	run->ended = true;
@@ -1287,6 +1305,21 @@ static void run_ended(EngineRun *run, RunResult result)
 	else
 		e->ended_first = run;
 	e->ended_last = run;
+}
+
+/*
+ * @run starts now: the run it takes over from is cancelled at this same
+ * instant, before the batch, so the batch that carries @run's first edges
+ * carries the other's last, and a line both light never goes dark.
+ */
+static void run_take_over(EngineRun *run)
+{
+	EngineRun *old = run->replaces;
+
+	run_drop_hand_over(old);
+	if (old->root)
+		(void)task_step(old->root, EVENT_CANCEL, NULL);
+	run_ended(old, RUN_REPLACED);
 }
 
 typedef struct BindContext {
@@ -1670,6 +1703,7 @@ int engine_stop(Engine *e, EngineRun *run, RunResult result, usec_t now)
 	if (run->ended)
 		return -ESRCH;
 
+	run_drop_hand_over(run);
 	(void)task_step(run->root, EVENT_CANCEL, NULL);
 	run->root = NULL;
 	run_unlink(run);
@@ -1740,6 +1774,20 @@ bool engine_run_is_scheduled(const EngineRun *run)
 	return run->root && run->root->state == TASK_NEW;
 }
 
+int engine_run_hand_over(Engine *e, EngineRun *old, EngineRun *new)
+{
+	if (old == new || old->ended || new->ended || !engine_run_is_scheduled(new))
+		return -EBUSY;
+	/* One each way: earlier hand-overs of either are off. */
+	if (old->replaced_by)
+		old->replaced_by->replaces = NULL;
+	if (new->replaces)
+		new->replaces->replaced_by = NULL;
+	old->replaced_by = new;
+	new->replaces = old;
+	return 0;
+}
+
 int engine_run_reschedule(Engine *e, EngineRun *run, usec_t now, int64_t offset)
 {
 	Task *t = run->root;
@@ -1760,6 +1808,8 @@ int engine_run_reschedule(Engine *e, EngineRun *run, usec_t now, int64_t offset)
 	}
 	/* Its instant has come or gone by: it starts now, in the phase it has since. */
 	heap_remove(e, t);
+	if (run->replaces)
+		run_take_over(run);
 	e->step_time = start;
 	if (task_step(t, EVENT_START, NULL) < 0)
 		run_fail(run);

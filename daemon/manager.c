@@ -231,6 +231,12 @@ static void engine_finished_cb(void *userdata, EngineRun *run, RunResult result)
 
 	r->run = NULL;
 	r->result = result;
+	/* A predecessor that ended (replaced, stopped, or by itself) is no longer its successor's. */
+	if (r->successor)
+		r->successor->predecessor = NULL;
+	if (r->predecessor)
+		r->predecessor->successor = NULL;
+	r->successor = r->predecessor = NULL;
 	if (m->ended_last)
 		m->ended_last->ended_next = r;
 	else
@@ -368,16 +374,26 @@ static const EngineOps engine_ops = {
 	.finished = engine_finished_cb,
 };
 
-/* Every program still running ends with @result at the engine's instant. */
-static void manager_stop_all(Manager *m, RunResult result)
+/*
+ * @r ends with @result at the engine's instant, and with it the program it
+ * replaced at a later instant, if that still runs (its end was reported
+ * when it was replaced).
+ */
+static void running_stop(Manager *m, Running *r, RunResult result)
 {
 	usec_t now = engine_now(m->engine);
 
-	for (size_t i = 0; i < m->running.n; i++) {
-		Running *r = m->running.entries[i].value;
-		if (r->run)
-			(void)engine_stop(m->engine, r->run, result, now);
-	}
+	if (r->predecessor && r->predecessor->run)
+		(void)engine_stop(m->engine, r->predecessor->run, result, now);
+	if (r->run)
+		(void)engine_stop(m->engine, r->run, result, now);
+}
+
+/* Every program still running ends with @result at the engine's instant. */
+static void manager_stop_all(Manager *m, RunResult result)
+{
+	for (size_t i = 0; i < m->running.n; i++)
+		running_stop(m, m->running.entries[i].value, result);
 }
 
 /* Bring the timeline to @now and write the batch. */
@@ -640,6 +656,59 @@ int manager_start_program(Manager *m, const char *name, const char *text, bool r
 					  error);
 }
 
+/*
+ * @r, just started under the name of @old (listed, running or scheduled),
+ * takes its place. Whatever the case, @old's object is gone from the bus,
+ * with its Finished "replaced", before @r's is announced, as for any
+ * Replace: clients that wait for the end of the name's program after the
+ * reply must not take @old's end for @r's.
+ *
+ *  - @r starts now: @old goes at this instant, in the batch of @r's first
+ *    edges (no dark gap), and so does the program @old was to replace.
+ *  - @r starts later and @old is on the lines: @old runs on, unlisted, as
+ *    @r's predecessor, until @r starts; the engine then ends it in that
+ *    batch. Stop and StopAll in between end both.
+ *  - @r starts later and @old had not started: @old goes now (it was
+ *    never seen on the lines); the program it was to replace is @r's
+ *    predecessor instead.
+ *
+ * Returns whether the store must be written for @old.
+ */
+static bool running_replace(Manager *m, Running *old, Running *r)
+{
+	Running *keep = NULL;
+	bool persist = old->persistent;
+
+	if (running_is_scheduled(r)) {
+		keep = running_is_scheduled(old) ? old->predecessor : old;
+		if (keep && keep->run && engine_run_hand_over(m->engine, keep->run, r->run) >= 0) {
+			if (keep->successor)
+				keep->successor->predecessor = NULL;
+			keep->successor = r;
+			r->predecessor = keep;
+		} else
+			keep = NULL;
+	}
+
+	if (keep == old) {
+		/* Reported now, as if it had ended; it goes on, unlisted, until r starts. */
+		log_debug("Program %s replaced; it runs on until its successor starts.", old->name);
+		if (m->bus_ops && m->bus_ops->program_ended)
+			m->bus_ops->program_ended(m->bus_userdata, old, RUN_REPLACED);
+		(void)name_table_remove(&m->running, old->name);
+		old->listed = false;
+		return persist;
+	}
+	/*
+	 * The new one first, then the old one goes: one instant, one batch, no
+	 * dark gap. The old object is gone from the bus before the new one of
+	 * the same path is announced.
+	 */
+	running_stop(m, old, RUN_REPLACED); /* and its predecessor, unless r took it */
+	manager_report_ended(m);
+	return persist;
+}
+
 /* Start @p, parsed already, as @name: manager_start_program_with() after the parse. */
 static int start_parsed(Manager *m, const char *name, Program *p, const ManagerStartOptions *opts,
 			ManagerError *error)
@@ -648,6 +717,7 @@ static int start_parsed(Manager *m, const char *name, Program *p, const ManagerS
 	usec_t now_realtime = manager_now_realtime(m), start_realtime;
 	Running *old;
 	int64_t offset = 0;
+	bool persist = false;
 	int k;
 
 	k = check_start_options(m, opts, now_realtime, error);
@@ -680,25 +750,18 @@ static int start_parsed(Manager *m, const char *name, Program *p, const ManagerS
 	k = running_start(m, r, p, offset, error);
 	if (k < 0)
 		return k;
-	if (old && old->run) {
-		/*
-		 * The new one first, then the old one goes: one instant, one
-		 * batch, no dark gap. The old object is gone from the bus
-		 * before the new one of the same path is announced.
-		 */
-		(void)engine_stop(m->engine, old->run, RUN_REPLACED, engine_now(m->engine));
-		manager_report_ended(m);
-	}
+	if (old && old->run)
+		persist = running_replace(m, old, r);
 	k = running_list(m, r);
 	if (k < 0) {
 		/* Out of memory: take it back; the engine reports it, unlisted, to nobody. */
-		(void)engine_stop(m->engine, r->run, RUN_FAILED, engine_now(m->engine));
+		running_stop(m, r, RUN_FAILED);
 		TAKE_PTR(r); /* queued: the report frees it */
 		manager_end(m);
 		return k;
 	}
 	log_debug("Program %s started: %s", r->name, r->canonical);
-	if (r->persistent)
+	if (r->persistent || persist)
 		manager_persist(m);
 	TAKE_PTR(r);
 	manager_end(m);
@@ -727,7 +790,7 @@ int manager_stop_program(Manager *m, const char *name, ManagerError *error)
 	if (!r || !r->run)
 		return manager_error_set(error, MANAGER_ERROR_NOT_RUNNING,
 				    "no program named \"%.80s\" is running", name);
-	(void)engine_stop(m->engine, r->run, RUN_STOPPED, engine_now(m->engine));
+	running_stop(m, r, RUN_STOPPED);
 	manager_end(m);
 	return 0;
 }

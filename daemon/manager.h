@@ -57,6 +57,14 @@ typedef struct Running {
 	usec_t timeout;		/* ends "done" this long after its start; 0: never */
 	void *bus_data;		/* the bus's own (the caller's track): the bus frees it in program_ended() */
 
+	/*
+	 * Replace at a later instant: the program this one replaced, which
+	 * runs on, unlisted and already reported "replaced", until this one
+	 * starts (the engine then ends it in the same batch); this one owns
+	 * it. NULL once it has ended. @successor is the link back.
+	 */
+	struct Running *predecessor, *successor;
+
 	bool listed;		/* in m->running */
 	RunResult result;	/* once ended */
 	struct Running *ended_next; /* queued for manager_report_ended() */
