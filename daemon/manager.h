@@ -16,6 +16,9 @@
  *    start of each manager_*() call, after each timer wakeup, and from a
  *    deferred event right after the bus call in progress, so a call's reply
  *    goes out before the Finished of a program that ended inside it.
+ *    A program replaced by one that starts later is reported and unlisted
+ *    at the Replace, but runs on, owned by its successor (predecessor),
+ *    until the engine ends it at the successor's start.
  *  - EngineRun: the engine's (engine.h). A Running borrows its run until
  *    finished() says it ended; r->run is NULL from then on.
  *  - Definition: m->definitions'; its Program is shared by reference count
