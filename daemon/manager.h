@@ -119,7 +119,9 @@ typedef struct ManagerBusOps {
 	void (*program_added)(void *userdata, const Running *r);
 	/*
 	 * @r ended with @result; it is still listed during the call, unlisted
-	 * and freed after. The bus frees its r->bus_data here.
+	 * and freed after (a program replaced by one that starts later is
+	 * reported at the Replace, and freed once its run ends). The bus frees
+	 * its r->bus_data here.
 	 */
 	void (*program_ended)(void *userdata, Running *r, RunResult result);
 	/* Lines changed and someone is subscribed: the lit lines as of @when. */
