@@ -6,6 +6,7 @@
 #include "bus-names.h"
 #include "bus.h"
 #include "log.h"
+#include "startup.h"
 
 static void bus_program_added(void *userdata, const Running *r)
 {
@@ -130,6 +131,9 @@ int bus_new(Bus **ret, Manager *m, bool user_bus)
 		return log_oom();
 	b->manager = m;
 
+	r = startup_step("the bus connection");
+	if (r < 0)
+		return r;
 	r = user_bus ? sd_bus_open_user(&b->bus) : sd_bus_open_system(&b->bus);
 	if (r < 0)
 		return log_error_errno(r, "Failed to connect to the %s bus: %m", which);
@@ -141,6 +145,10 @@ int bus_new(Bus **ret, Manager *m, bool user_bus)
 				"Disconnected", on_disconnected, b);
 	if (r < 0)
 		return log_error_errno(r, "Failed to watch the connection to the %s bus: %m", which);
+
+	r = startup_step("the bus in the event loop");
+	if (r < 0)
+		return r;
 	r = sd_bus_attach_event(b->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
 	if (r < 0)
 		return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
@@ -151,6 +159,9 @@ int bus_new(Bus **ret, Manager *m, bool user_bus)
 	if (r < 0)
 		return log_error_errno(r, "Failed to add the message filter: %m");
 
+	r = startup_step("the objects");
+	if (r < 0)
+		return r;
 	r = bus_manager_register(b);
 	if (r < 0)
 		return r;
@@ -158,6 +169,9 @@ int bus_new(Bus **ret, Manager *m, bool user_bus)
 	if (r < 0)
 		return r;
 
+	r = startup_step("the bus name");
+	if (r < 0)
+		return r;
 	r = sd_bus_request_name(b->bus, BLINKD_BUS_NAME, 0);
 	if (r < 0)
 		return log_error_errno(r, "Failed to take the bus name %s: %m", BLINKD_BUS_NAME);
@@ -167,23 +181,29 @@ int bus_new(Bus **ret, Manager *m, bool user_bus)
 	return 0;
 }
 
+/* bus_new()'s steps undone, last first. */
 Bus *bus_free(Bus *b)
 {
 	if (!b)
 		return NULL;
+	/* The manager no longer reports to us. */
 	if (b->manager && b->manager->bus_userdata == b)
 		manager_set_bus(b->manager, NULL, NULL);
+	/* The name goes with the connection, below. The subscribers came with calls. */
+	b->subscribers = sd_bus_track_unref(b->subscribers);
+	/* The objects. */
+	b->program_slot = sd_bus_slot_unref(b->program_slot);
+	b->object_manager_slot = sd_bus_slot_unref(b->object_manager_slot);
+	b->manager_slot = sd_bus_slot_unref(b->manager_slot);
+	b->simulation_slot = sd_bus_slot_unref(b->simulation_slot);
+	/* The bus in the loop: the filter, the replies under way and their slicer, the attachment. */
+	b->filter_slot = sd_bus_slot_unref(b->filter_slot);
 	bus_replies_free(b);
-	sd_event_source_unref(b->slicer);
-	sd_bus_track_unref(b->subscribers);
-	sd_bus_slot_unref(b->manager_slot);
-	sd_bus_slot_unref(b->simulation_slot);
-	sd_bus_slot_unref(b->program_slot);
-	sd_bus_slot_unref(b->object_manager_slot);
-	sd_bus_slot_unref(b->disconnected_slot);
-	sd_bus_slot_unref(b->filter_slot);
+	b->slicer = sd_event_source_disable_unref(b->slicer);
 	if (b->bus)
 		(void)sd_bus_detach_event(b->bus);
+	/* The connection: what is queued is sent, then it closes. */
+	b->disconnected_slot = sd_bus_slot_unref(b->disconnected_slot);
 	sd_bus_flush_close_unref(b->bus);
 	free(b);
 	return NULL;

@@ -155,6 +155,8 @@ struct EngineRun {
 	const char *failure;	/* why it failed (RUN_FAILED by the engine), or NULL */
 	usec_t steps_instant;	/* the instant its steps are counted at */
 	uint64_t steps;		/* steps taken at that instant, against the engine's budget */
+	/* engine_run_hand_over(): the run this one ends when it starts, and back. */
+	EngineRun *replaces, *replaced_by;
 	EngineRun *prev, *next;	/* runs going */
 	EngineRun *next_ended;	/* ended, awaiting their callback */
 };
@@ -1311,6 +1313,7 @@ static bool task_skip_past(Task *t)
 	task_schedule(e, t, t->start + d);
 	return true;
 }
+static void run_take_over(EngineRun *run);
 
 static int task_step(Task *t, TaskEvent event, Task *child)
 {
@@ -1323,6 +1326,8 @@ static int task_step(Task *t, TaskEvent event, Task *child)
 	if (t->state == TASK_NEW && event == EVENT_TIMER) {
 		heap_remove(t->run->engine, t);
 		event = EVENT_START;
+		if (t->run->replaces)
+			run_take_over(t->run);
 	}
 	if (t->state == TASK_SKIPPED) {
 		if (event == EVENT_TIMER)
@@ -1383,9 +1388,21 @@ static void run_unlink(EngineRun *run)
 	e->n_runs--;
 }
 
+/* @run ends: a hand-over it was part of is off; the other run goes on as it is. */
+static void run_drop_hand_over(EngineRun *run)
+{
+	if (run->replaces)
+		run->replaces->replaced_by = NULL;
+	if (run->replaced_by)
+		run->replaced_by->replaces = NULL;
+	run->replaces = run->replaced_by = NULL;
+}
+
 static void run_ended(EngineRun *run, RunResult result)
 {
 	Engine *e = run->engine;
+
+	run_drop_hand_over(run);
 
 	run->root = NULL;
 	run->ended = true;
@@ -1395,6 +1412,21 @@ static void run_ended(EngineRun *run, RunResult result)
 	else
 		e->ended_first = run;
 	e->ended_last = run;
+}
+
+/*
+ * @run starts now: the run it takes over from is cancelled at this same
+ * instant, before the batch, so the batch that carries @run's first edges
+ * carries the other's last, and a line both light never goes dark.
+ */
+static void run_take_over(EngineRun *run)
+{
+	EngineRun *old = run->replaces;
+
+	run_drop_hand_over(old);
+	if (old->root)
+		(void)task_step(old->root, EVENT_CANCEL, NULL);
+	run_ended(old, RUN_REPLACED);
 }
 
 typedef struct BindContext {
@@ -1784,6 +1816,7 @@ int engine_stop(Engine *e, EngineRun *run, RunResult result, usec_t now)
 	if (run->ended)
 		return -ESRCH;
 
+	run_drop_hand_over(run);
 	(void)task_step(run->root, EVENT_CANCEL, NULL);
 	run->root = NULL;
 	run_unlink(run);
@@ -1854,6 +1887,20 @@ bool engine_run_is_scheduled(const EngineRun *run)
 	return run->root && run->root->state == TASK_NEW;
 }
 
+int engine_run_hand_over(Engine *e, EngineRun *old, EngineRun *new)
+{
+	if (old == new || old->ended || new->ended || !engine_run_is_scheduled(new))
+		return -EBUSY;
+	/* One each way: earlier hand-overs of either are off. */
+	if (old->replaced_by)
+		old->replaced_by->replaces = NULL;
+	if (new->replaces)
+		new->replaces->replaced_by = NULL;
+	old->replaced_by = new;
+	new->replaces = old;
+	return 0;
+}
+
 int engine_run_reschedule(Engine *e, EngineRun *run, usec_t now, int64_t offset)
 {
 	Task *t = run->root;
@@ -1874,6 +1921,8 @@ int engine_run_reschedule(Engine *e, EngineRun *run, usec_t now, int64_t offset)
 	}
 	/* Its instant has come or gone by: it starts now, in the phase it has since. */
 	heap_remove(e, t);
+	if (run->replaces)
+		run_take_over(run);
 	e->step_time = start;
 	if (task_step(t, EVENT_START, NULL) < 0)
 		run_fail(run);

@@ -128,6 +128,18 @@ usec_t engine_program_duration(const Program *program, EngineLookup lookup, void
 bool engine_run_is_scheduled(const EngineRun *run);
 
 /*
+ * engine_run_hand_over() - @old ends when @new, which is scheduled, starts:
+ * at the instant @new's root starts (its own, or where
+ * engine_run_reschedule() moves it), @old is cancelled as RUN_REPLACED in
+ * the same pass, so the batch with @new's first edges has @old's last, and
+ * a line both light is never dark. Until then @old runs on. If either ends
+ * first, the hand-over is off and the other goes on as it is (stopping @new
+ * does not stop @old). A later hand-over of either takes the place of this
+ * one. Returns -EBUSY when @new is not scheduled or either has ended.
+ */
+int engine_run_hand_over(Engine *e, EngineRun *old, EngineRun *new);
+
+/*
  * engine_run_reschedule() - a run not yet started starts at @offset from
  * @now instead (the wall clock was set, and its instant moved on the
  * monotonic one). An offset now or in the past starts it at once, in

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "config.h"
 #include "log.h"
 #include "manager.h"
+#include "startup.h"
 
 static void help(void)
 {
@@ -171,7 +173,7 @@ static int run(int argc, char *argv[])
 	_cleanup_(bus_freep) Bus *bus = NULL; /* freed first: it borrows the manager */
 	_cleanup_(freep) char *state_dir = NULL;
 	Arguments args = {};
-	uint64_t slack = 1, accuracy = 1;
+	uint64_t slack = 1, accuracy = 1, fail_step = 0;
 	int r;
 
 	log_set_ident("blinkd");
@@ -186,8 +188,10 @@ static int run(int argc, char *argv[])
 	 * The engine timer's accuracy is 1us for the same reason.
 	 */
 	if ((r = parse_env_knob("BLINKD_TIMER_SLACK_NSEC", NSEC_PER_USEC * USEC_PER_SEC, &slack)) < 0 ||
-	    (r = parse_env_knob("BLINKD_TIMER_ACCURACY_USEC", USEC_PER_SEC, &accuracy)) < 0)
+	    (r = parse_env_knob("BLINKD_TIMER_ACCURACY_USEC", USEC_PER_SEC, &accuracy)) < 0 ||
+	    (r = parse_env_knob("BLINKD_FAIL_STEP", UINT_MAX, &fail_step)) < 0)
 		return r;
+	startup_fail_at((unsigned)fail_step); /* tests only: startup.h */
 	(void)prctl(PR_SET_TIMERSLACK, (unsigned long)slack, 0, 0, 0);
 	args.manager.timer_accuracy = accuracy;
 
@@ -209,6 +213,12 @@ static int run(int argc, char *argv[])
 	(void)mallopt(M_MMAP_THRESHOLD, 64 << 20);
 	(void)mallopt(M_TRIM_THRESHOLD, 64 << 20);
 
+	/*
+	 * Built in this order and undone in the reverse one: the bus borrows
+	 * the manager and is freed first (the cleanups run in the reverse
+	 * order of the declarations above); what manager_startup() started
+	 * ends while the bus is still there, so that clients hear of it.
+	 */
 	r = manager_new(&m, &args.manager);
 	if (r < 0)
 		return r;
@@ -216,8 +226,10 @@ static int run(int argc, char *argv[])
 	if (r < 0)
 		return r;
 	r = manager_startup(m);
-	if (r < 0)
+	if (r < 0) {
+		(void)manager_shutdown(m);
 		return r;
+	}
 	return manager_run(m);
 }
 

@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "manager.h"
+#include "startup.h"
 
 /* Frames go out at most this often: 50 per second. */
 #define FRAME_INTERVAL (20 * USEC_PER_MSEC)
@@ -233,6 +234,12 @@ static void engine_finished_cb(void *userdata, EngineRun *run, RunResult result)
 		log_warning("Program %s failed: %s.", r->name, failure);
 	r->run = NULL;
 	r->result = result;
+	/* A predecessor that ended (replaced, stopped, or by itself) is no longer its successor's. */
+	if (r->successor)
+		r->successor->predecessor = NULL;
+	if (r->predecessor)
+		r->predecessor->successor = NULL;
+	r->successor = r->predecessor = NULL;
 	if (m->ended_last)
 		m->ended_last->ended_next = r;
 	else
@@ -370,16 +377,26 @@ static const EngineOps engine_ops = {
 	.finished = engine_finished_cb,
 };
 
-/* Every program still running ends with @result at the engine's instant. */
-static void manager_stop_all(Manager *m, RunResult result)
+/*
+ * @r ends with @result at the engine's instant, and with it the program it
+ * replaced at a later instant, if that still runs (its end was reported
+ * when it was replaced).
+ */
+static void running_stop(Manager *m, Running *r, RunResult result)
 {
 	usec_t now = engine_now(m->engine);
 
-	for (size_t i = 0; i < m->running.n; i++) {
-		Running *r = m->running.entries[i].value;
-		if (r->run)
-			(void)engine_stop(m->engine, r->run, result, now);
-	}
+	if (r->predecessor && r->predecessor->run)
+		(void)engine_stop(m->engine, r->predecessor->run, result, now);
+	if (r->run)
+		(void)engine_stop(m->engine, r->run, result, now);
+}
+
+/* Every program still running ends with @result at the engine's instant. */
+static void manager_stop_all(Manager *m, RunResult result)
+{
+	for (size_t i = 0; i < m->running.n; i++)
+		running_stop(m, m->running.entries[i].value, result);
 }
 
 /* Bring the timeline to @now and write the batch. */
@@ -642,6 +659,59 @@ int manager_start_program(Manager *m, const char *name, const char *text, bool r
 					  error);
 }
 
+/*
+ * @r, just started under the name of @old (listed, running or scheduled),
+ * takes its place. Whatever the case, @old's object is gone from the bus,
+ * with its Finished "replaced", before @r's is announced, as for any
+ * Replace: clients that wait for the end of the name's program after the
+ * reply must not take @old's end for @r's.
+ *
+ *  - @r starts now: @old goes at this instant, in the batch of @r's first
+ *    edges (no dark gap), and so does the program @old was to replace.
+ *  - @r starts later and @old is on the lines: @old runs on, unlisted, as
+ *    @r's predecessor, until @r starts; the engine then ends it in that
+ *    batch. Stop and StopAll in between end both.
+ *  - @r starts later and @old had not started: @old goes now (it was
+ *    never seen on the lines); the program it was to replace is @r's
+ *    predecessor instead.
+ *
+ * Returns whether the store must be written for @old.
+ */
+static bool running_replace(Manager *m, Running *old, Running *r)
+{
+	Running *keep = NULL;
+	bool persist = old->persistent;
+
+	if (running_is_scheduled(r)) {
+		keep = running_is_scheduled(old) ? old->predecessor : old;
+		if (keep && keep->run && engine_run_hand_over(m->engine, keep->run, r->run) >= 0) {
+			if (keep->successor)
+				keep->successor->predecessor = NULL;
+			keep->successor = r;
+			r->predecessor = keep;
+		} else
+			keep = NULL;
+	}
+
+	if (keep == old) {
+		/* Reported now, as if it had ended; it goes on, unlisted, until r starts. */
+		log_debug("Program %s replaced; it runs on until its successor starts.", old->name);
+		if (m->bus_ops && m->bus_ops->program_ended)
+			m->bus_ops->program_ended(m->bus_userdata, old, RUN_REPLACED);
+		(void)name_table_remove(&m->running, old->name);
+		old->listed = false;
+		return persist;
+	}
+	/*
+	 * The new one first, then the old one goes: one instant, one batch, no
+	 * dark gap. The old object is gone from the bus before the new one of
+	 * the same path is announced.
+	 */
+	running_stop(m, old, RUN_REPLACED); /* and its predecessor, unless r took it */
+	manager_report_ended(m);
+	return persist;
+}
+
 /* Start @p, parsed already, as @name: manager_start_program_with() after the parse. */
 static int start_parsed(Manager *m, const char *name, Program *p, const ManagerStartOptions *opts,
 			ManagerError *error)
@@ -650,6 +720,7 @@ static int start_parsed(Manager *m, const char *name, Program *p, const ManagerS
 	usec_t now_realtime = manager_now_realtime(m), start_realtime;
 	Running *old;
 	int64_t offset = 0;
+	bool persist = false;
 	int k;
 
 	k = check_start_options(m, opts, now_realtime, error);
@@ -682,25 +753,18 @@ static int start_parsed(Manager *m, const char *name, Program *p, const ManagerS
 	k = running_start(m, r, p, offset, error);
 	if (k < 0)
 		return k;
-	if (old && old->run) {
-		/*
-		 * The new one first, then the old one goes: one instant, one
-		 * batch, no dark gap. The old object is gone from the bus
-		 * before the new one of the same path is announced.
-		 */
-		(void)engine_stop(m->engine, old->run, RUN_REPLACED, engine_now(m->engine));
-		manager_report_ended(m);
-	}
+	if (old && old->run)
+		persist = running_replace(m, old, r);
 	k = running_list(m, r);
 	if (k < 0) {
 		/* Out of memory: take it back; the engine reports it, unlisted, to nobody. */
-		(void)engine_stop(m->engine, r->run, RUN_FAILED, engine_now(m->engine));
+		running_stop(m, r, RUN_FAILED);
 		TAKE_PTR(r); /* queued: the report frees it */
 		manager_end(m);
 		return k;
 	}
 	log_debug("Program %s started: %s", r->name, r->canonical);
-	if (r->persistent)
+	if (r->persistent || persist)
 		manager_persist(m);
 	TAKE_PTR(r);
 	manager_end(m);
@@ -729,7 +793,7 @@ int manager_stop_program(Manager *m, const char *name, ManagerError *error)
 	if (!r || !r->run)
 		return manager_error_set(error, MANAGER_ERROR_NOT_RUNNING,
 				    "no program named \"%.80s\" is running", name);
-	(void)engine_stop(m->engine, r->run, RUN_STOPPED, engine_now(m->engine));
+	running_stop(m, r, RUN_STOPPED);
 	manager_end(m);
 	return 0;
 }
@@ -955,6 +1019,27 @@ static int on_sim_fault(sd_event_source *s, const struct signalfd_siginfo *si, v
 	return 0;
 }
 
+/*
+ * What manager_new() builds, in this order, each step borrowing only what
+ * the steps before it built (the numbers are startup_step()'s, startup.h):
+ *
+ *   1 the configuration   m->config, the layout in it (--chip put in)
+ *   2 the engine          m->engine: borrows the layout; calls back into m
+ *   3 the trace           m->trace: borrows the layout
+ *   4 the event loop      m->event
+ *   5 the chips           m->chips: borrow the loop, the layout and the
+ *                         config; call back into m, which reads the engine
+ *                         and the trace
+ *   6 the lines           chips_start(): requested, at their initial state
+ *   7 the definitions     the config's, in m->definitions
+ *   8 the signals         blocked; handlers the loop owns
+ *   9 the timers          m->timer, m->frame_timer, m->report_source
+ *  10 the wall clock      m->clock_set_source
+ *
+ * main() then builds the Bus (steps 11-14: bus_new()) and starts what runs
+ * (15-17: manager_startup()). manager_free() undoes it all in exactly the
+ * reverse order.
+ */
 int manager_new(Manager **ret, const ManagerOptions *opts)
 {
 	_cleanup_(manager_freep) Manager *m = NULL;
@@ -974,6 +1059,9 @@ int manager_new(Manager **ret, const ManagerOptions *opts)
 			return log_oom();
 	}
 
+	r = startup_step("the configuration");
+	if (r < 0)
+		return r;
 	r = config_load(&m->config, opts->config_path, opts->config_must_exist);
 	if (r < 0)
 		return r;
@@ -1004,32 +1092,55 @@ int manager_new(Manager **ret, const ManagerOptions *opts)
 	m->spin = m->config->precision_spin;
 	precision_init(&m->precision);
 
+	r = startup_step("the engine");
+	if (r < 0)
+		return r;
 	r = engine_new(&m->engine, m->config->layout, &engine_ops, m);
 	if (r < 0)
-		return log_oom();
+		return log_error_errno(r, "Failed to make the engine: %m");
 	(void)engine_set_pwm_hz(m->engine, m->config->pwm_hz); /* checked by the config */
 
+	r = startup_step("the trace");
+	if (r < 0)
+		return r;
 	if (opts->trace_path) {
 		r = trace_open(&m->trace, opts->trace_path, m->config->layout);
 		if (r < 0)
 			return r;
 	}
 
+	r = startup_step("the event loop");
+	if (r < 0)
+		return r;
 	r = sd_event_new(&m->event);
 	if (r < 0)
 		return log_error_errno(r, "Failed to allocate the event loop: %m");
 
+	r = startup_step("the chips");
+	if (r < 0)
+		return r;
 	r = chips_new(&m->chips, m->event, m->config->layout, m->config, streq(chip, "sim"),
 		      &chips_ops, m);
 	if (r < 0)
-		return log_oom();
+		return log_error_errno(r, "Failed to set up the chips: %m");
+
+	r = startup_step("the lines");
+	if (r < 0)
+		return r;
 	r = chips_start(m->chips);
 	if (r < 0)
 		return r; /* logged, naming the chip, the line and the cause */
 	m->chips_started = true;
 
 	/* After the chips: programs may name lines as the chips name them. */
+	r = startup_step("the definitions");
+	if (r < 0)
+		return r;
 	r = load_config_programs(m);
+	if (r < 0)
+		return r;
+
+	r = startup_step("the signals");
 	if (r < 0)
 		return r;
 
@@ -1046,6 +1157,9 @@ int manager_new(Manager **ret, const ManagerOptions *opts)
 	    (r = sd_event_add_signal(m->event, NULL, SIGUSR2, on_sim_fault, m)) < 0)
 		return log_error_errno(r, "Failed to add signal handlers: %m");
 
+	r = startup_step("the timers");
+	if (r < 0)
+		return r;
 	/* Accuracy 1us: sd-event would otherwise coalesce wakeups within 250ms, ruining every edge. */
 	r = sd_event_add_time(m->event, &m->timer, CLOCK_MONOTONIC, 0,
 			      opts->timer_accuracy ? opts->timer_accuracy : 1, on_timer, m);
@@ -1067,6 +1181,9 @@ int manager_new(Manager **ret, const ManagerOptions *opts)
 	(void)sd_event_source_set_enabled(m->report_source, SD_EVENT_OFF);
 	(void)sd_event_source_set_priority(m->report_source, SD_EVENT_PRIORITY_IMPORTANT / 2);
 
+	r = startup_step("the wall clock watch");
+	if (r < 0)
+		return r;
 	{
 		int fd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
 
@@ -1678,6 +1795,9 @@ int manager_startup(Manager *m)
 	size_t n_resumed = 0, n_dropped = 0, n_definitions_out = 0;
 	int r;
 
+	r = startup_step("the stored state");
+	if (r < 0)
+		return r;
 	if (m->state_dir) {
 		r = store_load(m->state_dir, &c);
 		if (r < 0)
@@ -1692,7 +1812,9 @@ int manager_startup(Manager *m)
 			n_resumed += r > 0;
 			n_dropped += r == 0;
 		}
-	r = start_autostart(m, &left_out);
+	r = startup_step("the autostart programs");
+	if (r >= 0)
+		r = start_autostart(m, &left_out);
 	if (r < 0) {
 		m->resuming = false;
 		name_table_done(&left_out);
@@ -1714,6 +1836,9 @@ int manager_startup(Manager *m)
 		log_info("Resumed %zu stored program%s in phase, dropped %zu.", n_resumed,
 			 n_resumed == 1 ? "" : "s", n_dropped);
 
+	r = startup_step("ready");
+	if (r < 0)
+		return r;
 	(void)sd_notifyf(false, "READY=1\nSTATUS=%zu program%s running", m->running.n,
 			 m->running.n == 1 ? "" : "s");
 	log_info("Ready: %zu line%s on %zu chip%s (%zu absent), %zu definition%s.",
@@ -1730,6 +1855,25 @@ void manager_exit(Manager *m, int error)
 	(void)sd_event_exit(m->event, 0);
 }
 
+int manager_shutdown(Manager *m)
+{
+	int r = 0;
+
+	if (m->exiting)
+		return 0;
+	m->exiting = true;
+
+	/* Every program ends "stopped"; every line goes to its exit state, in one last batch. */
+	manager_begin(m);
+	manager_stop_all(m, RUN_STOPPED);
+	r = engine_advance(m->engine, engine_now(m->engine));
+	if (r == -ESHUTDOWN)
+		r = 0;
+	manager_exit_lines(m);
+	manager_report_ended(m);
+	return r;
+}
+
 int manager_run(Manager *m)
 {
 	int r, k;
@@ -1740,47 +1884,56 @@ int manager_run(Manager *m)
 	else
 		r = m->exit_error;
 	(void)sd_notify(false, "STOPPING=1\nSTATUS=Turning every line off");
-	m->exiting = true;
-
-	/* Every program ends "stopped"; every line goes to its exit state, in one last batch. */
-	manager_begin(m);
-	manager_stop_all(m, RUN_STOPPED);
-	k = engine_advance(m->engine, engine_now(m->engine));
-	if (k < 0 && k != -ESHUTDOWN && r == 0)
+	k = manager_shutdown(m);
+	if (k < 0 && r == 0)
 		r = k;
-	manager_exit_lines(m);
-	manager_report_ended(m);
 	return r;
 }
 
+/*
+ * manager_new()'s steps undone, last first (the list is above it): each
+ * object goes after everything that borrows it, and the lines go to their
+ * exit state while the engine and the trace, which say what they were, are
+ * still there.
+ */
 Manager *manager_free(Manager *m)
 {
 	if (!m)
 		return NULL;
+
+	/* 17-15, manager_startup(): what still runs ends; the bus has gone, nobody is told. */
 	if (m->engine) {
-		/* Without a bus by now: nobody is told, but nothing is left behind. */
 		m->exiting = true;
 		manager_set_bus(m, NULL, NULL);
 		manager_stop_all(m, RUN_STOPPED);
 		(void)engine_advance(m->engine, engine_now(m->engine));
 		manager_report_ended(m);
 	}
-	engine_free(m->engine);
+	m->n_pins = 0;
+	manager_bury(m);
+	name_table_done(&m->running);
+
+	/* 10, 9: the loop's sources. 8: the signal handlers are the loop's, and go with it. */
+	m->clock_set_source = sd_event_source_disable_unref(m->clock_set_source);
+	m->report_source = sd_event_source_disable_unref(m->report_source);
+	m->frame_timer = sd_event_source_disable_unref(m->frame_timer);
+	m->timer = sd_event_source_disable_unref(m->timer);
+
+	/* 7: the definitions (runs hold their programs, not them; none is left anyway). */
 	for (size_t i = 0; i < m->definitions.n; i++)
 		definition_unref(m->definitions.entries[i].value);
 	name_table_done(&m->definitions);
-	name_table_done(&m->running);
-	m->n_pins = 0;
-	manager_bury(m);
-	sd_event_source_unref(m->timer);
-	sd_event_source_unref(m->frame_timer);
-	sd_event_source_unref(m->report_source);
-	sd_event_source_unref(m->clock_set_source);
-	sd_event_unref(m->event);
-	manager_exit_lines(m); /* each line to its exit state, the lines released */
-	chips_free(m->chips);
-	trace_close(m->trace);
-	config_free(m->config);
+
+	/* 6: each line to its exit state, traced against what the engine last wrote; released. */
+	manager_exit_lines(m);
+	/* 5, 4: the chips borrow the loop. */
+	m->chips = chips_free(m->chips);
+	m->event = sd_event_unref(m->event);
+	/* 3, 2: the trace and the engine borrow the layout. */
+	m->trace = trace_close(m->trace);
+	m->engine = engine_free(m->engine);
+	/* 1 */
+	m->config = config_free(m->config);
 	free(m->state_dir);
 	free(m);
 	return NULL;

@@ -16,6 +16,9 @@
  *    start of each manager_*() call, after each timer wakeup, and from a
  *    deferred event right after the bus call in progress, so a call's reply
  *    goes out before the Finished of a program that ended inside it.
+ *    A program replaced by one that starts later is reported and unlisted
+ *    at the Replace, but runs on, owned by its successor (predecessor),
+ *    until the engine ends it at the successor's start.
  *  - EngineRun: the engine's (engine.h). A Running borrows its run until
  *    finished() says it ended; r->run is NULL from then on.
  *  - Definition: m->definitions'; its Program is shared by reference count
@@ -56,6 +59,14 @@ typedef struct Running {
 	bool persistent;	/* in the store: survives a restart */
 	usec_t timeout;		/* ends "done" this long after its start; 0: never */
 	void *bus_data;		/* the bus's own (the caller's track): the bus frees it in program_ended() */
+
+	/*
+	 * Replace at a later instant: the program this one replaced, which
+	 * runs on, unlisted and already reported "replaced", until this one
+	 * starts (the engine then ends it in the same batch); this one owns
+	 * it. NULL once it has ended. @successor is the link back.
+	 */
+	struct Running *predecessor, *successor;
 
 	bool listed;		/* in m->running */
 	RunResult result;	/* once ended */
@@ -108,7 +119,9 @@ typedef struct ManagerBusOps {
 	void (*program_added)(void *userdata, const Running *r);
 	/*
 	 * @r ended with @result; it is still listed during the call, unlisted
-	 * and freed after. The bus frees its r->bus_data here.
+	 * and freed after (a program replaced by one that starts later is
+	 * reported at the Replace, and freed once its run ends). The bus frees
+	 * its r->bus_data here.
 	 */
 	void (*program_ended)(void *userdata, Running *r, RunResult result);
 	/* Lines changed and someone is subscribed: the lit lines as of @when. */
@@ -188,9 +201,35 @@ typedef struct Manager {
 	bool resuming;		/* starting what the store kept: it is written once, after */
 } Manager;
 
+/*
+ * manager_new() - build the manager: the configuration, the engine, the
+ * trace, the event loop, the chips and their lines, the config's
+ * definitions, the signal handlers, the timers and the wall clock watch, in
+ * this order (manager.c lists what each borrows). On failure, logged
+ * naming the step, what was built is undone as by manager_free() and a
+ * negative errno returned.
+ */
 int manager_new(Manager **ret, const ManagerOptions *opts);
+
+/*
+ * manager_free() - undo manager_new() and manager_startup() in exactly the
+ * reverse order: what still runs ends (unreported: the bus, which borrows
+ * the manager, must be gone by now), the loop's sources go, the
+ * definitions, then every line to its exit state while the engine and the
+ * trace are still there, then the chips, the loop, the trace, the engine
+ * and the configuration.
+ */
 Manager *manager_free(Manager *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
+
+/*
+ * manager_shutdown() - while the bus is still there: every program ends
+ * "stopped" (reported), every line goes to its exit state in one last
+ * batch per chip and is released. manager_run() does it after the loop;
+ * main() when manager_startup() fails. Once only; returns 0 or the
+ * backend's error.
+ */
+int manager_shutdown(Manager *m);
 
 /* Connect the bus: @ops (NULL: none) tells it what happens from now on. */
 void manager_set_bus(Manager *m, const ManagerBusOps *ops, void *userdata);

@@ -995,6 +995,81 @@ static void test_start_later(void)
 }
 
 
+/* The batch at @t: how many lines it had, 0 if there was none. */
+static size_t batch_size_at(usec_t t)
+{
+	for (size_t i = 0; i < rec.n_batches; i++)
+		if (rec.batch_times[i] == t)
+			return rec.batch_sizes[i];
+	return 0;
+}
+
+/*
+ * engine_run_hand_over(): the old run drives its lines until the new one's
+ * start instant, and goes in the batch of its first edges; a line both
+ * light never goes dark. The hand-over follows a rescheduled start, and is
+ * off when either ends first.
+ */
+static void test_hand_over(void)
+{
+	Engine *e = setup();
+	EngineRun *old, *new, *other;
+
+	old = start(e, "old", "all(on([11, 10]), blink(4, 10ms))", 0);
+	run_until(e, 20 * MS);
+	new = start_with(e, "new", "on([11, 12])", 20 * MS, 0, 85 * (int64_t)MS);
+	check_int(engine_run_hand_over(e, old, new), 0);
+	check_int(engine_run_hand_over(e, new, old), -EBUSY); /* old is not scheduled */
+	run_until(e, 200 * MS);
+	EDGES(11, { 0, 1 });
+	EDGES(10, { 0, 1 }, { 105 * MS, 0 });
+	EDGES(12, { 105 * MS, 1 });
+	/* 4 blinks on to the end: lit at 100 ms, dark at the hand-over. */
+	check_int(count_edges(4), 12);
+	check_int(batch_size_at(105 * MS), 3); /* 4, 10 and 12 in one batch */
+	check_int(rec.n_ended, 1);
+	check_str(rec.ended[0].name, "old");
+	check_int(rec.ended[0].result, RUN_REPLACED);
+	check_int(rec.ended[0].t, 105 * MS);
+	check_int(engine_stop(e, new, RUN_STOPPED, 200 * MS), 0);
+	run_until(e, 300 * MS);
+
+	/* Moved earlier (the wall clock was set): the hand-over moves with it. */
+	memset(rec.edges, 0, sizeof(rec.edges));
+	rec.n_edges = rec.n_batches = rec.n_ended = 0;
+	old = start(e, "old", "on(27)", 300 * MS);
+	new = start_with(e, "new", "on(2)", 300 * MS, 0, 500 * (int64_t)MS);
+	check_int(engine_run_hand_over(e, old, new), 0);
+	run_until(e, 400 * MS);
+	check_int(engine_run_reschedule(e, new, 400 * MS, 0), 0);
+	run_until(e, 500 * MS);
+	EDGES(27, { 300 * MS, 1 }, { 400 * MS, 0 });
+	EDGES(2, { 400 * MS, 1 });
+	check_int(rec.n_ended, 1);
+	check_int(rec.ended[0].result, RUN_REPLACED);
+	check_int(engine_stop(e, new, RUN_STOPPED, 500 * MS), 0);
+
+	/* The new one stopped before its start: the old one runs on, and is not ended later. */
+	rec.n_ended = 0;
+	old = start(e, "old", "on(3)", 500 * MS);
+	new = start_with(e, "new", "on(9)", 500 * MS, 0, 100 * (int64_t)MS);
+	check_int(engine_run_hand_over(e, old, new), 0);
+	check_int(engine_stop(e, new, RUN_STOPPED, 550 * MS), 0);
+	run_until(e, 700 * MS);
+	check_int(rec.n_ended, 1);
+	check_str(rec.ended[0].name, "new");
+	check_int(count_edges(9), 0);
+
+	/* The old one ends first: the new one starts as if alone. */
+	other = start_with(e, "other", "on(9)", 700 * MS, 0, 100 * (int64_t)MS);
+	check_int(engine_run_hand_over(e, old, other), 0);
+	check_int(engine_stop(e, old, RUN_STOPPED, 750 * MS), 0);
+	run_until(e, 900 * MS);
+	EDGES(9, { 800 * MS, 1 });
+	check_int(engine_n_runs(e), 1);
+	engine_free(e);
+}
+
 /* ---------------------------------------------------------------- levels */
 
 #define P 5000 /* the PWM period at the default 200 Hz, in us */
@@ -1230,6 +1305,7 @@ int main(void)
 	test_step_budget();
 	test_catch_up_call_chain();
 	test_start_later();
+	test_hand_over();
 	test_dim();
 	test_fade();
 	test_tracks();

@@ -4,8 +4,9 @@
  * a priority-10 blink over a priority-0 heartbeat (its dark half dark, the
  * heartbeat back in phase after it), equal priorities OR'd, programs bound
  * to a caller that exits or is killed, programs that persist across
- * SIGTERM and SIGKILL and resume in phase, timeout, at, and every invalid
- * option refused with nothing started.
+ * SIGTERM and SIGKILL and resume in phase, timeout, at, Replace at a later
+ * instant (the old program on its lines until the new one starts), and
+ * every invalid option refused with nothing started.
  *
  * Times on the real clock are checked with generous bounds, and not at all
  * under a wrapper (valgrind), where the daemon is many times slower.
@@ -338,6 +339,238 @@ static void test_timeout_and_at(void)
 	check_int(harness_stop_daemon(SIGTERM), 0);
 }
 
+/* Replace(@name, @program) at the wall-clock instant @at; the reply's serial in *@ret_cookie. */
+static int replace_at(Client *c, const char *name, const char *program, usec_t at,
+                      sd_bus_error *error, uint64_t *ret_cookie)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+	int r;
+
+	r = sd_bus_message_new_method_call(c->bus, &m, BLINKD_BUS_NAME, BLINKD_OBJECT_PATH,
+	                                   BLINKD_MANAGER_INTERFACE, "StartWithOptions");
+	if (r < 0)
+		return r;
+	r = sd_bus_message_append(m, "ssa{sv}", name, program, 2, "replace", "b", 1, "at", "t",
+	                          (uint64_t)at);
+	if (r < 0)
+		return r;
+	r = sd_bus_call(c->bus, m, 0, error, &reply);
+	if (r >= 0 && ret_cookie)
+		r = sd_bus_message_get_cookie(reply, ret_cookie);
+	return r;
+}
+
+/*
+ * The recorded signals @interface.@member whose first argument is @arg (a
+ * name, or an object path), and, for Finished, whose result is @result (NULL:
+ * any): how many, and the index and serial of the first from index @from.
+ */
+static size_t find_signals(Client *c, size_t from, const char *interface, const char *member,
+                           const char *arg, const char *result, size_t *ret_index,
+                           uint64_t *ret_cookie)
+{
+	size_t n = 0;
+
+	client_settle(c, 0);
+	for (size_t i = from; i < c->n_signals; i++) {
+		sd_bus_message *m = c->signals[i].message;
+		const char *a = NULL, *b = NULL;
+		char type;
+
+		if (!sd_bus_message_is_signal(m, interface, member))
+			continue;
+		(void)sd_bus_message_rewind(m, true);
+		if (sd_bus_message_peek_type(m, &type, NULL) <= 0 ||
+		    sd_bus_message_read_basic(m, type, &a) < 0 || !a || !streq(a, arg))
+			continue;
+		if (result &&
+		    (sd_bus_message_read_basic(m, 's', &b) < 0 || !b || !streq(b, result)))
+			continue;
+		if (n++ == 0) {
+			if (ret_index)
+				*ret_index = i;
+			if (ret_cookie)
+				(void)sd_bus_message_get_cookie(m, ret_cookie);
+		}
+	}
+	return n;
+}
+
+/* The time (CLOCK_MONOTONIC us) of @offset's first event at or after @from_us with @value; 0: none.
+ */
+static usec_t trace_first(const Trace *t, unsigned offset, usec_t from_us, int value)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (t->events[i].offset == offset && t->events[i].ns / 1000 >= from_us &&
+		    t->events[i].value == value)
+			return t->events[i].ns / 1000;
+	return 0;
+}
+
+/*
+ * Replace at a later instant: the old program drives its lines as before
+ * until the new one starts, and goes in the batch of the new one's first
+ * edges; a line both light is never dark. For clients it is a Replace like
+ * any: the old object's InterfacesRemoved and its Finished "replaced", then
+ * the new one's InterfacesAdded, all before the reply; the new one is
+ * listed, Scheduled, and no other Finished comes at the hand-over. A Stop in
+ * between ends both; an old one that ends by itself first ends as it would
+ * have; a scheduled replacement replaced again passes the old one on.
+ */
+static void test_replace_at(void)
+{
+	_cleanup_(client_freep) Client *c = client_new();
+	_cleanup_(freep) char *path = program_path("sign"), *list = NULL, *result = NULL;
+	sd_bus_error error = SD_BUS_ERROR_NULL;
+	usec_t call, at, at_mono, off10, on12, t2, at2;
+	uint64_t reply_cookie = 0, removed_cookie = 0, finished_cookie = 0, added_cookie = 0;
+	size_t removed = 0, finished = 0, added = 0, edges = 0;
+	Trace t = {};
+	int r;
+
+	harness_start_daemon(NULL);
+
+	/* 11 and 10 steady, 4 blinking every 40 ms; then the same name: 11 and 12, 600 ms on. */
+	r = client_start(c, "sign", "all(on([11, 10]), blink(4, 40ms))", &error, NULL);
+	check_ok(r, &error);
+	client_settle(c, 150 * MS);
+	client_forget_signals(c);
+	call = now_usec(CLOCK_MONOTONIC);
+	at = now_usec(CLOCK_REALTIME) + 600 * MS;
+	at_mono = (usec_t)((int64_t)at - realtime_offset());
+	r = replace_at(c, "sign", "on([11, 12])", at, &error, &reply_cookie);
+	check_ok(r, &error);
+	sd_bus_error_free(&error);
+
+	/* The bus sees a Replace: old object gone, its Finished, new object, then the reply. */
+	check_int(find_signals(c, 0, "org.freedesktop.DBus.ObjectManager", "InterfacesRemoved",
+	                       path, NULL, &removed, &removed_cookie),
+	          1);
+	check_int(find_signals(c, 0, BLINKD_MANAGER_INTERFACE, "Finished", "sign", "replaced",
+	                       &finished, &finished_cookie),
+	          1);
+	check_int(find_signals(c, 0, "org.freedesktop.DBus.ObjectManager", "InterfacesAdded", path,
+	                       NULL, &added, &added_cookie),
+	          1);
+	check(removed < finished && finished < added);
+	check(added_cookie < reply_cookie);
+	list = client_list(c, false);
+	check_str(list, "sign {\"on\":{\"lines\":[11,12]}}\n");
+	check_int(program_bool(c, "sign", "Scheduled"), 1);
+
+	client_settle(c, 300 * MS);
+	check_int(program_bool(c, "sign", "Scheduled"), 1);
+	/* Until the hand-over, the old program's lines as it drives them. */
+	check_int(trace_read(harness_trace_path(), &t), 0);
+	check_int(trace_first(&t, 11, 0, 0), 0);
+	check_int(trace_first(&t, 10, 0, 0), 0);
+	check_int(trace_first(&t, 12, 0, 1), 0);
+	edges = trace_count(&t, 0, 4);
+	/* Line 4 blinks on after the call (every 40 ms; a stalled machine may merge a few). */
+	if (timing())
+		check(trace_first(&t, 4, call + 50 * MS, 0) != 0 &&
+		      trace_first(&t, 4, call + 50 * MS, 1) != 0);
+	trace_done(&t);
+
+	/* After it: the new program's, 10 off and 12 on in one batch; 11 never dark. */
+	while (now_usec(CLOCK_MONOTONIC) < at_mono + 300 * MS)
+		client_settle(c, 50 * MS);
+	check_int(program_bool(c, "sign", "Scheduled"), 0);
+	check_int(trace_read(harness_trace_path(), &t), 0);
+	check_int(trace_first(&t, 11, 0, 0), 0);
+	check_int(trace_value_after(&t, t.n, 11), 1);
+	check_int(trace_value_after(&t, t.n, 10), 0);
+	check_int(trace_value_after(&t, t.n, 12), 1);
+	check_int(trace_value_after(&t, t.n, 4), 0);
+	off10 = trace_first(&t, 10, 0, 0);
+	on12 = trace_first(&t, 12, 0, 1);
+	check(off10 != 0 && off10 == on12);
+	/* Line 4 blinked on through the wait, and stopped at the hand-over. */
+	check(trace_count(&t, 0, 4) > edges);
+	check(trace_first(&t, 4, on12 + 1, 1) == 0);
+	/* Not before the instant asked for (the clocks' conversion aside), and not long after. */
+	if (timing()) {
+		check(off10 + 5 * MS >= at_mono);
+		check(off10 < at_mono + 1 * S);
+	}
+	trace_done(&t);
+	/* No Finished at the hand-over: "replaced" was said once, at the call. */
+	check_int(
+	    find_signals(c, 0, BLINKD_MANAGER_INTERFACE, "Finished", "sign", NULL, NULL, NULL), 1);
+
+	/* A Stop in between ends both: the old one's lines dark now, the new one never lit. */
+	r = client_start(c, "s2", "on(20)", &error, NULL);
+	check_ok(r, &error);
+	t2 = now_usec(CLOCK_MONOTONIC);
+	at2 = now_usec(CLOCK_REALTIME) + 500 * MS;
+	r = replace_at(c, "s2", "on(5)", at2, &error, NULL);
+	check_ok(r, &error);
+	client_settle(c, 100 * MS);
+	client_forget_signals(c);
+	r = client_call(c, "Stop", &error, NULL, "s", "s2");
+	check_ok(r, &error);
+	check(client_wait_finished(c, "s2", harness_timeout(), &result));
+	check_str(result, "stopped");
+	while (now_usec(CLOCK_MONOTONIC) < (usec_t)((int64_t)at2 - realtime_offset()) + 200 * MS)
+		client_settle(c, 50 * MS);
+	check_int(find_signals(c, 0, BLINKD_MANAGER_INTERFACE, "Finished", "s2", NULL, NULL, NULL),
+	          1);
+	check_int(trace_read(harness_trace_path(), &t), 0);
+	check(trace_first(&t, 20, t2, 0) != 0);
+	check_int(trace_first(&t, 5, 0, 1), 0);
+	trace_done(&t);
+	free(list);
+	list = client_list(c, false);
+	check_str(list, "sign {\"on\":{\"lines\":[11,12]}}\n");
+
+	/* The old one ends by itself before the new one starts: its own end, nothing more. */
+	r = client_start(c, "s3", "on(22, 100ms)", &error, NULL);
+	check_ok(r, &error);
+	at2 = now_usec(CLOCK_REALTIME) + 400 * MS;
+	r = replace_at(c, "s3", "on(23)", at2, &error, NULL);
+	check_ok(r, &error);
+	client_forget_signals(c);
+	while (now_usec(CLOCK_MONOTONIC) < (usec_t)((int64_t)at2 - realtime_offset()) + 200 * MS)
+		client_settle(c, 50 * MS);
+	check_int(find_signals(c, 0, BLINKD_MANAGER_INTERFACE, "Finished", "s3", NULL, NULL, NULL),
+	          0);
+	check_int(trace_read(harness_trace_path(), &t), 0);
+	check_int(trace_value_after(&t, t.n, 22), 0);
+	check_int(trace_value_after(&t, t.n, 23), 1);
+	trace_done(&t);
+
+	/* A scheduled replacement replaced in turn: it goes at once; the old one waits for the
+	 * last. */
+	r = client_start(c, "s4", "on(24)", &error, NULL);
+	check_ok(r, &error);
+	client_forget_signals(c);
+	r = replace_at(c, "s4", "on(25)", now_usec(CLOCK_REALTIME) + 900 * MS, &error, NULL);
+	check_ok(r, &error);
+	at2 = now_usec(CLOCK_REALTIME) + 400 * MS;
+	r = replace_at(c, "s4", "on(16)", at2, &error, NULL);
+	check_ok(r, &error);
+	check_int(
+	    find_signals(c, 0, BLINKD_MANAGER_INTERFACE, "Finished", "s4", "replaced", NULL, NULL),
+	    2);
+	while (now_usec(CLOCK_MONOTONIC) < (usec_t)((int64_t)at2 - realtime_offset()) + 700 * MS)
+		client_settle(c, 50 * MS);
+	check_int(find_signals(c, 0, BLINKD_MANAGER_INTERFACE, "Finished", "s4", NULL, NULL, NULL),
+	          2);
+	check_int(trace_read(harness_trace_path(), &t), 0);
+	check_int(trace_first(&t, 25, 0, 1), 0);
+	check_int(trace_value_after(&t, t.n, 16), 1);
+	check_int(trace_value_after(&t, t.n, 24), 0);
+	check(trace_first(&t, 24, 0, 0) != 0 &&
+	      trace_first(&t, 24, 0, 0) == trace_first(&t, 16, 0, 1));
+	trace_done(&t);
+
+	/* Left waiting at exit: everything goes, cleanly. */
+	r = replace_at(c, "s4", "on(27)", now_usec(CLOCK_REALTIME) + 10 * S, &error, NULL);
+	check_ok(r, &error);
+	sd_bus_error_free(&error);
+	check_int(harness_stop_daemon(SIGTERM), 0);
+}
+
 /* Each invalid option: InvalidOptions naming the key, and nothing started or said. */
 static void test_invalid_options(void)
 {
@@ -422,6 +655,7 @@ int main(void)
 	test_bind();
 	test_persist();
 	test_timeout_and_at();
+	test_replace_at();
 	test_invalid_options();
 	test_precision_spin();
 	return test_summary("test-dbus-layers");
