@@ -179,28 +179,134 @@ void manager_unpin_running(Manager *m)
 		manager_bury(m);
 }
 
+/* ----------------------------------------------------------- persistence */
+
+/* How long the exit waits for the state to be written. */
+#define STORE_EXIT_TIMEOUT (5 * USEC_PER_SEC)
+
+static void manager_begin(Manager *m);
+static void manager_end(Manager *m);
+Definition *definition_unref(Definition *d);
+
+typedef enum PersistChangeKind {
+	PERSIST_START,
+	PERSIST_DEFINE,
+	PERSIST_UNDEFINE,
+} PersistChangeKind;
+
 /*
- * Write what must survive a restart: the persistent programs that run and
- * the definitions made over the bus. A failure is logged; the daemon runs
- * on, and the next change tries again.
+ * A persistent change and how to undo it. Owned by the list it is in
+ * (m->persist_waiting, then m->persist_in_flight); it holds a reference
+ * on each Definition it names.
+ */
+struct PersistChange {
+	PersistChangeKind kind;
+	Running *running;	/* PERSIST_START: the program, while it is listed */
+	char *name;
+	Definition *added;	/* PERSIST_DEFINE: the new definition */
+	Definition *previous;	/* PERSIST_DEFINE: the one it replaced; PERSIST_UNDEFINE: the one removed */
+	ManagerDurableFn done;
+	void *userdata;
+	PersistChange *next;
+};
+
+static void persist_change_free(PersistChange *c)
+{
+	if (c->running)
+		c->running->persist_change = NULL;
+	definition_unref(c->added);
+	definition_unref(c->previous);
+	free(c->name);
+	free(c);
+}
+
+/* Take back a change its write could not hold, so what runs is what the store has. */
+static void persist_change_undo(Manager *m, PersistChange *c)
+{
+	Definition *now = name_table_get(&m->definitions, c->name);
+
+	switch (c->kind) {
+	case PERSIST_START:
+		if (c->running && c->running->run) {
+			/* Out of the store already: its end is not a change to write. */
+			c->running->persistent = false;
+			(void)engine_stop(m->engine, c->running->run, RUN_FAILED,
+					  engine_now(m->engine));
+		}
+		break;
+	case PERSIST_DEFINE:
+		/* Only while it is still the definition of that name: a later change stands. */
+		if (now != c->added)
+			break;
+		name_table_remove(&m->definitions, c->name);
+		definition_unref(now);
+		if (c->previous && name_table_put(&m->definitions, c->previous->name, c->previous) >= 0)
+			c->previous = NULL;
+		break;
+	case PERSIST_UNDEFINE:
+		if (!now && name_table_put(&m->definitions, c->previous->name, c->previous) >= 0)
+			c->previous = NULL;
+		break;
+	}
+}
+
+/*
+ * A change the store must hold from now on: the next write takes it. The
+ * new PersistChange (NULL when none is needed, or out of memory: the change
+ * is then written, but nobody waits for it) is the call's, for
+ * manager_when_durable().
+ */
+static PersistChange *manager_persist_change(Manager *m, PersistChangeKind kind, const char *name)
+{
+	PersistChange *c, **tail;
+
+	if (!m->state_dir || m->resuming)
+		return NULL;
+	c = calloc(1, sizeof(*c));
+	if (!c || !(c->name = strdup(name))) {
+		free(c);
+		(void)log_oom();
+		return NULL;
+	}
+	c->kind = kind;
+	for (tail = &m->persist_waiting; *tail; tail = &(*tail)->next)
+		;
+	*tail = c;
+	m->persist_call = c;
+	return c;
+}
+
+/*
+ * What must survive a restart changed: the persistent programs that run,
+ * or the definitions made over the bus. The write happens off the loop,
+ * after the call (persist_source).
  */
 static void manager_persist(Manager *m)
 {
-	StoreContent c = {};
-	size_t n = 0;
-
 	if (!m->state_dir || m->resuming)
 		return;
-	c.programs = calloc(m->running.n + 1, sizeof(StoredProgram));
-	c.definitions = calloc(m->definitions.n + 1, sizeof(StoredDefinition));
-	if (!c.programs || !c.definitions)
-		goto finish;
+	m->store_dirty = true;
+	if (m->persist_source)
+		(void)sd_event_source_set_enabled(m->persist_source, SD_EVENT_ONESHOT);
+}
+
+/* A snapshot of what the store must hold, as the bytes of state.json. */
+static int manager_store_format(Manager *m, char **ret_text, size_t *ret_len)
+{
+	_cleanup_(freep) StoredProgram *programs = NULL;
+	_cleanup_(freep) StoredDefinition *definitions = NULL;
+	StoreContent c = {};
+
+	programs = calloc(m->running.n + 1, sizeof(StoredProgram));
+	definitions = calloc(m->definitions.n + 1, sizeof(StoredDefinition));
+	if (!programs || !definitions)
+		return -ENOMEM;
+	/* Borrowed strings: only the arrays are the snapshot's, and only until the bytes are made. */
 	for (size_t i = 0; i < m->running.n; i++) {
 		const Running *r = m->running.entries[i].value;
 		if (!r->persistent || !r->run)
 			continue;
-		/* Borrowed strings: the content is not freed with store_content_done(). */
-		c.programs[n++] = (StoredProgram){
+		programs[c.n_programs++] = (StoredProgram){
 			.name = r->name,
 			.program = r->canonical,
 			.priority = r->priority,
@@ -208,18 +314,130 @@ static void manager_persist(Manager *m)
 			.started = r->started_realtime,
 		};
 	}
-	c.n_programs = n;
-	n = 0;
 	for (size_t i = 0; i < m->definitions.n; i++) {
 		const Definition *d = m->definitions.entries[i].value;
 		if (d->persistent)
-			c.definitions[n++] = (StoredDefinition){ d->name, d->canonical };
+			definitions[c.n_definitions++] = (StoredDefinition){ d->name, d->canonical };
 	}
-	c.n_definitions = n;
-	(void)store_save(m->state_dir, &c);
-finish:
-	free(c.programs);
-	free(c.definitions);
+	c.programs = programs;
+	c.definitions = definitions;
+	return store_format(&c, ret_text, ret_len);
+}
+
+static void on_store_written(void *userdata, int error, const char *step);
+
+/* Hand the writer what changed, unless a write is in flight: its result brings us back. */
+static void manager_store_kick(Manager *m)
+{
+	char *text = NULL;
+	size_t len;
+	int r;
+
+	if (!m->store_writer || !m->store_dirty || store_writer_busy(m->store_writer))
+		return;
+	r = manager_store_format(m, &text, &len);
+	if (r >= 0)
+		r = store_writer_submit(m->store_writer, text, len);
+	m->store_dirty = false;
+	/* The changes made until now are in these bytes: they wait for this write. */
+	m->persist_in_flight = m->persist_waiting;
+	m->persist_waiting = NULL;
+	/* Nothing went to the writer: whoever waits hears it now, as a failed write. */
+	if (r < 0)
+		on_store_written(m, r, "prepare");
+}
+
+static int on_persist(sd_event_source *s, void *userdata)
+{
+	manager_store_kick(userdata);
+	return 0;
+}
+
+/* The writer's result for the changes in flight: answer each; undo each it could not hold. */
+static void on_store_written(void *userdata, int error, const char *step)
+{
+	Manager *m = userdata;
+	PersistChange *changes = m->persist_in_flight;
+	ManagerError e = {};
+
+	m->persist_in_flight = NULL;
+	if (error < 0) {
+		(void)log_error_errno(error, "Failed to write the state in %s (%s): %m", m->state_dir,
+				      step);
+		(void)manager_error_set(&e, MANAGER_ERROR_STATE_NOT_WRITABLE,
+				   "the state cannot be written in %s (%s: %s); nothing changed",
+				   m->state_dir, step, strerror(-error));
+	}
+	if (changes && error < 0)
+		manager_begin(m);
+	while (changes) {
+		PersistChange *c = changes;
+
+		changes = c->next;
+		if (error < 0)
+			persist_change_undo(m, c);
+		if (c->done)
+			c->done(c->userdata, error, &e);
+		persist_change_free(c);
+	}
+	if (error < 0 && !m->exiting)
+		manager_end(m);
+	manager_store_kick(m);
+}
+
+int manager_when_durable(Manager *m, ManagerDurableFn done, void *userdata)
+{
+	PersistChange *c = m->persist_call;
+
+	m->persist_call = NULL;
+	if (!c)
+		return 0;
+	c->done = done;
+	c->userdata = userdata;
+	return 1;
+}
+
+int manager_store_flush(Manager *m, usec_t timeout)
+{
+	usec_t deadline = clock_monotonic(NULL) + timeout, now;
+
+	if (!m->store_writer)
+		return 0;
+	manager_store_kick(m);
+	while (store_writer_busy(m->store_writer)) {
+		now = clock_monotonic(NULL);
+		if (now >= deadline || store_writer_wait(m->store_writer, deadline - now) < 0) {
+			log_warning("The state in %s was not written within %llu ms; exiting "
+				    "without it.",
+				    m->state_dir, (unsigned long long)(timeout / USEC_PER_MSEC));
+			return -ETIMEDOUT;
+		}
+		/* Its result handed what changed meanwhile to the writer: wait for that too. */
+	}
+	return 0;
+}
+
+/* The changes that never heard from a write: the exit could not wait for it. */
+static void persist_changes_cancel(PersistChange **list, const ManagerError *e)
+{
+	while (*list) {
+		PersistChange *c = *list;
+
+		*list = c->next;
+		if (c->done)
+			c->done(c->userdata, -ECANCELED, e);
+		persist_change_free(c);
+	}
+}
+
+static void manager_persist_cancel(Manager *m)
+{
+	ManagerError e = {};
+
+	(void)manager_error_set(&e, MANAGER_ERROR_STATE_NOT_WRITABLE,
+			   "the daemon exited before the state was written in %s", m->state_dir);
+	persist_changes_cancel(&m->persist_in_flight, &e);
+	persist_changes_cancel(&m->persist_waiting, &e);
 }
 
 /* The engine's finished(): only queue the end; manager_report_ended() reports it. */
@@ -255,6 +473,9 @@ void manager_report_ended(Manager *m)
 			(void)name_table_remove(&m->running, r->name);
 			persist = persist || r->persistent;
 		}
+		/* A start still waiting for its write: nothing is left to undo. */
+		if (r->persist_change)
+			r->persist_change->running = NULL;
 		running_free(r);
 	}
 	/* A persistent program that ended is gone from the store too (not when the daemon exits). */
@@ -649,6 +870,7 @@ static int start_parsed(Manager *m, const char *name, Program *p, const ManagerS
 	int64_t offset = 0;
 	int k;
 
+	m->persist_call = NULL;
 	k = check_start_options(m, opts, now_realtime, error);
 	if (k < 0)
 		return k;
@@ -697,8 +919,15 @@ static int start_parsed(Manager *m, const char *name, Program *p, const ManagerS
 		return k;
 	}
 	log_debug("Program %s started: %s", r->name, r->canonical);
-	if (r->persistent)
+	if (r->persistent) {
+		PersistChange *c = manager_persist_change(m, PERSIST_START, r->name);
+
+		if (c) {
+			c->running = r;
+			r->persist_change = c;
+		}
 		manager_persist(m);
+	}
 	TAKE_PTR(r);
 	manager_end(m);
 	manager_notify_status(m);
@@ -856,26 +1085,44 @@ static int definition_add(Manager *m, const char *name, Program *p, bool persist
 int manager_define(Manager *m, const char *name, const char *text, ManagerError *error)
 {
 	_cleanup_(program_unrefp) Program *p = NULL;
+	_cleanup_(definition_unrefp) Definition *previous = NULL;
+	PersistChange *c;
 	int k;
 
+	m->persist_call = NULL;
 	k = parse_named_program(m, "definition", name, text, &p, error);
 	if (k < 0)
 		return k;
+	/* Kept, to be put back if the store cannot hold the new one. */
+	previous = name_table_get(&m->definitions, name);
+	if (previous)
+		definition_ref(previous);
 	k = definition_add(m, name, p, true, error);
 	if (k < 0)
 		return k;
+	c = manager_persist_change(m, PERSIST_DEFINE, name);
+	if (c) {
+		c->added = definition_ref(name_table_get(&m->definitions, name));
+		c->previous = TAKE_PTR(previous);
+	}
 	manager_persist(m);
 	return 0;
 }
 
 int manager_undefine(Manager *m, const char *name, ManagerError *error)
 {
-	Definition *d = name_table_remove(&m->definitions, name);
+	Definition *d;
+	PersistChange *c;
 
+	m->persist_call = NULL;
+	d = name_table_remove(&m->definitions, name);
 	if (!d)
 		return manager_error_set(error, MANAGER_ERROR_NOT_DEFINED, "no definition named \"%.80s\"",
 				    name);
 	if (d->persistent) {
+		c = manager_persist_change(m, PERSIST_UNDEFINE, name);
+		if (c)
+			c->previous = TAKE_PTR(d);	/* to be put back if the store cannot lose it */
 		definition_unref(d);
 		manager_persist(m);
 	} else
@@ -1053,6 +1300,21 @@ int manager_new(Manager **ret, const ManagerOptions *opts)
 	(void)sd_event_source_set_enabled(m->report_source, SD_EVENT_OFF);
 	(void)sd_event_source_set_priority(m->report_source, SD_EVENT_PRIORITY_IMPORTANT / 2);
 
+	if (m->state_dir) {
+		r = store_writer_new(&m->store_writer, m->event, m->state_dir, on_store_written, m);
+		if (r < 0)
+			return log_error_errno(r, "Failed to start the state writer: %m");
+		/*
+		 * After the call that changed the state, at the bus's priority:
+		 * the calls queued meanwhile change the same one write.
+		 */
+		r = sd_event_add_defer(m->event, &m->persist_source, on_persist, m);
+		if (r < 0)
+			return log_error_errno(r, "Failed to add the persist event: %m");
+		(void)sd_event_source_set_enabled(m->persist_source, SD_EVENT_OFF);
+		(void)sd_event_source_set_description(m->persist_source, "persist");
+	}
+
 	{
 		int fd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
 
@@ -1213,6 +1475,8 @@ int manager_run(Manager *m)
 	else
 		r = m->exit_error;
 	(void)sd_notify(false, "STOPPING=1\nSTATUS=Turning every line off");
+	/* What was changed is on disk before the programs stop (they stay in the store). */
+	(void)manager_store_flush(m, STORE_EXIT_TIMEOUT);
 	m->exiting = true;
 
 	/* Every program ends "stopped"; every line goes to its exit state, in one last batch. */
@@ -1230,6 +1494,11 @@ Manager *manager_free(Manager *m)
 {
 	if (!m)
 		return NULL;
+	/* A daemon that never ran its loop (tests, a failed start) writes what changed too. */
+	if (m->engine)
+		(void)manager_store_flush(m, STORE_EXIT_TIMEOUT);
+	m->store_writer = store_writer_free(m->store_writer, 0);
+	manager_persist_cancel(m);
 	if (m->engine) {
 		/* Without a bus by now: nobody is told, but nothing is left behind. */
 		m->exiting = true;
@@ -1249,6 +1518,7 @@ Manager *manager_free(Manager *m)
 	sd_event_source_unref(m->frame_timer);
 	sd_event_source_unref(m->report_source);
 	sd_event_source_unref(m->clock_set_source);
+	sd_event_source_unref(m->persist_source);
 	sd_event_unref(m->event);
 	manager_exit_lines(m); /* each line to its exit state, the lines released */
 	chips_free(m->chips);
