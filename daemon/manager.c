@@ -290,25 +290,60 @@ static void manager_persist(Manager *m)
 		(void)sd_event_source_set_enabled(m->persist_source, SD_EVENT_ONESHOT);
 }
 
-/* A snapshot of what the store must hold, as the bytes of state.json. */
-static int manager_store_format(Manager *m, char **ret_text, size_t *ret_len)
+/* Copy @text to *@pool, moving it on; returns the copy. */
+static char *pool_copy(char **pool, const char *text, size_t len)
 {
-	_cleanup_(freep) StoredProgram *programs = NULL;
-	_cleanup_(freep) StoredDefinition *definitions = NULL;
-	StoreContent c = {};
+	char *copy = memcpy(*pool, text, len + 1);
 
-	programs = calloc(m->running.n + 1, sizeof(StoredProgram));
-	definitions = calloc(m->definitions.n + 1, sizeof(StoredDefinition));
-	if (!programs || !definitions)
-		return -ENOMEM;
-	/* Borrowed strings: only the arrays are the snapshot's, and only until the bytes are made. */
+	*pool += len + 1;
+	return copy;
+}
+
+/*
+ * A snapshot of what the store must hold, a copy of every string: the
+ * writer's thread formats it while the loop goes on. One allocation holds
+ * it all (the arrays, then the strings), freed with free(): at 500
+ * programs a malloc() per string was most of what the loop spent here.
+ */
+static int manager_store_snapshot(Manager *m, StoreContent **ret)
+{
+	size_t n_programs = 0, n_definitions = 0, size = sizeof(StoreContent);
+	StoreContent *c;
+	char *pool;
+
 	for (size_t i = 0; i < m->running.n; i++) {
 		const Running *r = m->running.entries[i].value;
+
+		if (r->persistent && r->run) {
+			n_programs++;
+			size += strlen(r->name) + strlen(r->canonical) + 2;
+		}
+	}
+	for (size_t i = 0; i < m->definitions.n; i++) {
+		const Definition *d = m->definitions.entries[i].value;
+
+		if (d->persistent) {
+			n_definitions++;
+			size += strlen(d->name) + strlen(d->canonical) + 2;
+		}
+	}
+	size += n_programs * sizeof(StoredProgram) + n_definitions * sizeof(StoredDefinition);
+	c = malloc(size);
+	if (!c)
+		return -ENOMEM;
+	*c = (StoreContent){
+		.programs = (StoredProgram *)(c + 1),
+		.definitions = (StoredDefinition *)((StoredProgram *)(c + 1) + n_programs),
+	};
+	pool = (char *)(c->definitions + n_definitions);
+	for (size_t i = 0; i < m->running.n; i++) {
+		const Running *r = m->running.entries[i].value;
+
 		if (!r->persistent || !r->run)
 			continue;
-		programs[c.n_programs++] = (StoredProgram){
-			.name = r->name,
-			.program = r->canonical,
+		c->programs[c->n_programs++] = (StoredProgram){
+			.name = pool_copy(&pool, r->name, strlen(r->name)),
+			.program = pool_copy(&pool, r->canonical, strlen(r->canonical)),
 			.priority = r->priority,
 			.timeout = r->timeout,
 			.started = r->started_realtime,
@@ -316,12 +351,15 @@ static int manager_store_format(Manager *m, char **ret_text, size_t *ret_len)
 	}
 	for (size_t i = 0; i < m->definitions.n; i++) {
 		const Definition *d = m->definitions.entries[i].value;
-		if (d->persistent)
-			definitions[c.n_definitions++] = (StoredDefinition){ d->name, d->canonical };
+
+		if (!d->persistent)
+			continue;
+		c->definitions[c->n_definitions].name = pool_copy(&pool, d->name, strlen(d->name));
+		c->definitions[c->n_definitions++].program =
+			pool_copy(&pool, d->canonical, strlen(d->canonical));
 	}
-	c.programs = programs;
-	c.definitions = definitions;
-	return store_format(&c, ret_text, ret_len);
+	*ret = c;
+	return 0;
 }
 
 static void on_store_written(void *userdata, int error, const char *step);
@@ -329,15 +367,14 @@ static void on_store_written(void *userdata, int error, const char *step);
 /* Hand the writer what changed, unless a write is in flight: its result brings us back. */
 static void manager_store_kick(Manager *m)
 {
-	char *text = NULL;
-	size_t len;
+	StoreContent *content = NULL;
 	int r;
 
 	if (!m->store_writer || !m->store_dirty || store_writer_busy(m->store_writer))
 		return;
-	r = manager_store_format(m, &text, &len);
+	r = manager_store_snapshot(m, &content);
 	if (r >= 0)
-		r = store_writer_submit(m->store_writer, text, len);
+		r = store_writer_submit(m->store_writer, content);
 	m->store_dirty = false;
 	/* The changes made until now are in these bytes: they wait for this write. */
 	m->persist_in_flight = m->persist_waiting;

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -14,121 +17,131 @@
 #include "store-writer.h"
 #include "store.h"
 
-/* What the loop and the thread share; guarded by lock. */
-typedef struct WriterShared {
-	pthread_mutex_t lock;
-	pthread_cond_t work;	/* the thread waits here for a write, or the end */
-	pthread_cond_t idle;	/* store_writer_wait() waits here for the result */
-	unsigned n_ref;		/* the StoreWriter's and the thread's */
-	char *dir;
-	int event_fd;		/* written once per result */
-
-	char *text;		/* the write handed over, not yet taken by the thread */
-	size_t len;
-	bool writing;		/* the thread has taken it */
-	bool has_result;	/* the thread is done with it; the loop has not read it */
+/*
+ * The loop and the thread share no memory and no lock: a mutex the loop
+ * waits on while the low-priority thread holds it, preempted, would hold
+ * the loop. Two pipes carry everything, each message one write() of less
+ * than PIPE_BUF, so atomic:
+ *  - work: the loop -> the thread, a StoreContent pointer (ownership goes
+ *    with it); end of file tells the thread to end;
+ *  - result: the thread -> the loop, a WriterResult.
+ */
+typedef struct WriterResult {
 	int error;
-	const char *step;
-	bool quit;
-} WriterShared;
+	const char *step; /* a string literal of store.c */
+} WriterResult;
+
+/* What the thread owns: its ends of the pipes and the directory's name. */
+typedef struct WriterThread {
+	int work_fd;
+	int result_fd;
+	char *dir;
+} WriterThread;
 
 struct StoreWriter {
-	WriterShared *shared;
+	int work_fd;		/* the loop's end: write */
+	int result_fd;		/* the loop's end: read, nonblocking */
 	sd_event_source *source;
 	pthread_t thread;
-	bool in_flight;		/* submitted, result not reported: the loop's own view */
+	bool in_flight;		/* submitted, result not reported */
 	StoreWriterDone done;
 	void *userdata;
+	char *dir;
 };
 
-static void shared_unref_locked(WriterShared *s)
+static int close_fd(int fd)
 {
-	if (--s->n_ref > 0) {
-		pthread_mutex_unlock(&s->lock);
-		return;
-	}
-	pthread_mutex_unlock(&s->lock);
-	pthread_mutex_destroy(&s->lock);
-	pthread_cond_destroy(&s->work);
-	pthread_cond_destroy(&s->idle);
-	if (s->event_fd >= 0)
-		(void)close(s->event_fd);
-	free(s->text);
-	free(s->dir);
-	free(s);
+	if (fd >= 0)
+		(void)close(fd);
+	return -1;
+}
+
+static usec_t monotonic_usec(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (usec_t)ts.tv_sec * USEC_PER_SEC + (usec_t)ts.tv_nsec / NSEC_PER_USEC;
+}
+
+static void writer_thread_free(WriterThread *t)
+{
+	close_fd(t->work_fd);
+	close_fd(t->result_fd);
+	free(t->dir);
+	free(t);
+}
+
+static int read_whole(int fd, void *buf, size_t size)
+{
+	ssize_t k;
+
+	do
+		k = read(fd, buf, size);
+	while (k < 0 && errno == EINTR);
+	if (k < 0)
+		return -errno;
+	return (size_t)k == size ? 1 : 0; /* 0: end of file (or a torn message, never written) */
 }
 
 static void *writer_thread(void *arg)
 {
-	WriterShared *s = arg;
+	WriterThread *t = arg;
+	StoreContent *content;
 
-	pthread_mutex_lock(&s->lock);
-	for (;;) {
+	/*
+	 * The timeline comes first: on two CPUs a write formatted and synced
+	 * beside the loop must not delay it. Under blinkd.service's
+	 * SCHED_FIFO the thread would inherit it; it runs as a normal thread
+	 * at the lowest weight instead, and the loop preempts it at once.
+	 */
+	(void)pthread_setschedparam(pthread_self(), SCHED_OTHER, &(struct sched_param){ 0 });
+	(void)setpriority(PRIO_PROCESS, (id_t)gettid(), 19);
+
+	while (read_whole(t->work_fd, &content, sizeof(content)) > 0) {
 		_cleanup_(freep) char *text = NULL;
 		_cleanup_(closep) int dir_fd = -1;
-		const char *step = "open the directory";
-		size_t len;
-		int r;
+		WriterResult result = { .step = "prepare" };
+		size_t len = 0;
+		ssize_t k;
 
-		while (!s->text && !s->quit)
-			pthread_cond_wait(&s->work, &s->lock);
-		if (!s->text)
-			break;
-		text = TAKE_PTR(s->text);
-		len = s->len;
-		s->writing = true;
-		pthread_mutex_unlock(&s->lock);
-
-		/* Opened for each write: the directory may be made, or made again, meanwhile. */
-		dir_fd = store_open_directory(s->dir);
-		r = dir_fd < 0 ? dir_fd : store_write_at(dir_fd, text, len, &step);
-
-		pthread_mutex_lock(&s->lock);
-		s->writing = false;
-		s->has_result = true;
-		s->error = r;
-		s->step = step;
-		pthread_cond_broadcast(&s->idle);
-		(void)eventfd_write(s->event_fd, 1);
+		/* The bytes are made here too: formatting 500 programs takes milliseconds. */
+		result.error = store_format(content, &text, &len);
+		free(content);
+		if (result.error >= 0) {
+			/* Opened for each write: the directory may be made, or made again, meanwhile. */
+			result.step = "open the directory";
+			dir_fd = store_open_directory(t->dir);
+			result.error = dir_fd < 0 ? dir_fd
+						  : store_write_at(dir_fd, text, len, &result.step);
+		}
+		do
+			k = write(t->result_fd, &result, sizeof(result));
+		while (k < 0 && errno == EINTR);
+		if (k != (ssize_t)sizeof(result))
+			break; /* the loop is gone */
 	}
-	shared_unref_locked(s);
+	writer_thread_free(t);
 	return NULL;
 }
 
-/* Take the thread's result, if it has one; true when it had. */
-static bool take_result(StoreWriter *w, int *ret_error, const char **ret_step)
+/* Report the result of the write in flight, if it is there; whether it was. */
+static bool report(StoreWriter *w)
 {
-	WriterShared *s = w->shared;
-	bool has;
+	WriterResult result;
 
-	pthread_mutex_lock(&s->lock);
-	has = s->has_result;
-	if (has) {
-		s->has_result = false;
-		*ret_error = s->error;
-		*ret_step = s->step;
-	}
-	pthread_mutex_unlock(&s->lock);
-	return has;
-}
-
-static void report(StoreWriter *w)
-{
-	const char *step = NULL;
-	eventfd_t value;
-	int error = 0;
-
-	(void)eventfd_read(w->shared->event_fd, &value); /* nonblocking: drained or nothing */
-	if (!w->in_flight || !take_result(w, &error, &step))
-		return;
+	if (!w->in_flight || read_whole(w->result_fd, &result, sizeof(result)) <= 0)
+		return false;
 	w->in_flight = false;
+	/* done() may submit the next write at once. */
 	if (w->done)
-		w->done(w->userdata, error, step);
+		w->done(w->userdata, result.error, result.step);
+	return true;
 }
 
 static int on_result(sd_event_source *source, int fd, uint32_t revents, void *userdata)
 {
-	report(userdata);
+	(void)report(userdata);
 	return 0;
 }
 
@@ -136,47 +149,39 @@ int store_writer_new(StoreWriter **ret, sd_event *event, const char *dir, StoreW
 		     void *userdata)
 {
 	_cleanup_(freep) StoreWriter *w = NULL;
-	WriterShared *s;
+	WriterThread *t = NULL;
+	int work[2] = { -1, -1 }, result[2] = { -1, -1 };
 	sigset_t all, old;
 	int r;
 
 	w = calloc(1, sizeof(*w));
-	s = calloc(1, sizeof(*s));
-	if (!w || !s) {
-		free(s);
-		return -ENOMEM;
+	t = calloc(1, sizeof(*t));
+	if (!w || !t)
+		goto oom;
+	w->work_fd = w->result_fd = t->work_fd = t->result_fd = -1;
+	w->dir = strdup(dir);
+	t->dir = strdup(dir);
+	if (!w->dir || !t->dir)
+		goto oom;
+	if (pipe2(work, O_CLOEXEC) < 0 || pipe2(result, O_CLOEXEC) < 0) {
+		r = -errno;
+		goto fail;
 	}
-	s->event_fd = -1;
-	s->dir = strdup(dir);
-	s->n_ref = 1;
-	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->work, NULL);
-	{
-		pthread_condattr_t attr;
-
-		/* store_writer_wait() counts its bound on the monotonic clock. */
-		pthread_condattr_init(&attr);
-		pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-		pthread_cond_init(&s->idle, &attr);
-		pthread_condattr_destroy(&attr);
+	t->work_fd = work[0];
+	w->work_fd = work[1];
+	w->result_fd = result[0];
+	t->result_fd = result[1];
+	work[0] = work[1] = result[0] = result[1] = -1;
+	if (fcntl(w->result_fd, F_SETFL, O_NONBLOCK) < 0) {
+		r = -errno;
+		goto fail;
 	}
-	w->shared = s;
 	w->done = done;
 	w->userdata = userdata;
-	s->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (!s->dir || s->event_fd < 0) {
-		r = s->dir ? -errno : -ENOMEM;
-		pthread_mutex_lock(&s->lock);
-		shared_unref_locked(s);
-		return r;
-	}
 
-	r = sd_event_add_io(event, &w->source, s->event_fd, EPOLLIN, on_result, w);
-	if (r < 0) {
-		pthread_mutex_lock(&s->lock);
-		shared_unref_locked(s);
-		return r;
-	}
+	r = sd_event_add_io(event, &w->source, w->result_fd, EPOLLIN, on_result, w);
+	if (r < 0)
+		goto fail;
 	/* After the engine's timer and the bus: a result is news, never urgent. */
 	(void)sd_event_source_set_priority(w->source, SD_EVENT_PRIORITY_IDLE);
 	(void)sd_event_source_set_description(w->source, "store-writer");
@@ -184,33 +189,45 @@ int store_writer_new(StoreWriter **ret, sd_event *event, const char *dir, StoreW
 	/* The thread takes no signal: the loop's signalfd must see every one. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	s->n_ref = 2;
-	r = -pthread_create(&w->thread, NULL, writer_thread, s);
+	r = -pthread_create(&w->thread, NULL, writer_thread, t);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (r < 0) {
-		w->source = sd_event_source_unref(w->source);
-		s->n_ref = 1;
-		pthread_mutex_lock(&s->lock);
-		shared_unref_locked(s);
-		return r;
-	}
+	if (r < 0)
+		goto fail;
 	*ret = TAKE_PTR(w);
 	return 0;
+oom:
+	r = -ENOMEM;
+fail:
+	close_fd(work[0]);
+	close_fd(work[1]);
+	close_fd(result[0]);
+	close_fd(result[1]);
+	if (t)
+		writer_thread_free(t);
+	if (w) {
+		w->source = sd_event_source_unref(w->source);
+		close_fd(w->work_fd);
+		close_fd(w->result_fd);
+		free(w->dir);
+	}
+	return r;
 }
 
-int store_writer_submit(StoreWriter *w, char *text, size_t len)
+int store_writer_submit(StoreWriter *w, StoreContent *content)
 {
-	WriterShared *s = w->shared;
+	ssize_t k;
 
 	if (w->in_flight) {
-		free(text);
+		free(content);
 		return -EBUSY;
 	}
-	pthread_mutex_lock(&s->lock);
-	s->text = text;
-	s->len = len;
-	pthread_cond_signal(&s->work);
-	pthread_mutex_unlock(&s->lock);
+	do
+		k = write(w->work_fd, &content, sizeof(content));
+	while (k < 0 && errno == EINTR);
+	if (k != (ssize_t)sizeof(content)) {
+		free(content);
+		return k < 0 ? -errno : -EIO;
+	}
 	w->in_flight = true;
 	return 0;
 }
@@ -220,62 +237,53 @@ bool store_writer_busy(const StoreWriter *w)
 	return w->in_flight;
 }
 
-/* Wait until the thread has a result for the write in flight, until @deadline (CLOCK_MONOTONIC). */
-static int wait_until(StoreWriter *w, usec_t timeout)
+/* Wait, at most @timeout, until the result of the write in flight can be read. */
+static int wait_result(StoreWriter *w, usec_t timeout)
 {
-	WriterShared *s = w->shared;
-	struct timespec ts;
-	int r = 0;
+	struct pollfd p = { .fd = w->result_fd, .events = POLLIN };
+	usec_t deadline = monotonic_usec() + timeout, t;
+	int k;
 
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += (time_t)(timeout / USEC_PER_SEC);
-	ts.tv_nsec += (long)(timeout % USEC_PER_SEC) * 1000;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
+	for (;;) {
+		t = monotonic_usec();
+		if (t >= deadline)
+			return -ETIMEDOUT;
+		k = poll(&p, 1, (int)((deadline - t + USEC_PER_MSEC - 1) / USEC_PER_MSEC));
+		if (k > 0)
+			return 0;
+		if (k < 0 && errno != EINTR)
+			return -errno;
 	}
-	pthread_mutex_lock(&s->lock);
-	while (!s->has_result && r == 0)
-		r = pthread_cond_timedwait(&s->idle, &s->lock, &ts);
-	r = s->has_result ? 0 : -ETIMEDOUT;
-	pthread_mutex_unlock(&s->lock);
-	return r;
 }
 
 int store_writer_wait(StoreWriter *w, usec_t timeout)
 {
 	if (!w->in_flight)
 		return 0;
-	if (wait_until(w, timeout) < 0)
+	if (wait_result(w, timeout) < 0)
 		return -ETIMEDOUT;
-	report(w);
-	return 0;
+	return report(w) ? 0 : -EIO;
 }
 
 StoreWriter *store_writer_free(StoreWriter *w, usec_t timeout)
 {
-	WriterShared *s;
 	bool done;
 
 	if (!w)
 		return NULL;
-	s = w->shared;
-	done = !w->in_flight || wait_until(w, timeout) >= 0;
+	done = !w->in_flight || wait_result(w, timeout) >= 0;
 	w->source = sd_event_source_unref(w->source);
-	pthread_mutex_lock(&s->lock);
-	s->quit = true;
-	free(TAKE_PTR(s->text)); /* not yet taken: never written */
-	pthread_cond_signal(&s->work);
-	pthread_mutex_unlock(&s->lock);
+	/* End of file on its pipe: the thread ends after the write it may still have. */
+	w->work_fd = close_fd(w->work_fd);
 	if (done)
 		(void)pthread_join(w->thread, NULL);
 	else {
 		log_warning("A write of the state in %s did not finish in time; exiting without it.",
-			    s->dir);
+			    w->dir);
 		(void)pthread_detach(w->thread);
 	}
-	pthread_mutex_lock(&s->lock);
-	shared_unref_locked(s);
+	close_fd(w->result_fd);
+	free(w->dir);
 	free(w);
 	return NULL;
 }

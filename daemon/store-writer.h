@@ -4,21 +4,28 @@
  * thread of its own, so a slow disk never holds the event loop (a write
  * and two fsyncs take milliseconds on a real one).
  *
- * The thread owns only what one write needs: a copy of the bytes, made on
- * the loop, and the state directory's fd, which it opens for each write
- * (making the directory when it is missing). No daemon object crosses to
- * it. Its result comes back through an eventfd watched by the loop, at a
+ * The thread owns only what one write needs: a copy of what the store
+ * holds (a StoreContent and its strings in one allocation, copied on the
+ * loop), which it
+ * formats as JSON (for 500 programs that alone takes milliseconds), and the
+ * state directory's fd, which it opens for each write (making the directory
+ * when it is missing). No daemon object crosses to it. Its result comes back through an eventfd watched by the loop, at a
  * priority below the engine's timer, and the loop calls @done there.
  *
  * One write at a time: store_writer_submit() refuses a second while one
  * is in flight, and the caller (the manager) collapses the changes made
  * meanwhile into one next write.
  *
- * Owners: the StoreWriter is the Manager's. The part shared with the thread
- * (a mutex, its condition variables, the slot of the write in flight and
- * the eventfd) is freed by whichever of the two lets go of it last: the
- * thread outlives the StoreWriter only when a write still hangs at exit,
- * after store_writer_free() gave up waiting for it.
+ * The loop and the thread share no memory and no lock (the thread runs at
+ * the lowest priority, and a lock it held while preempted would hold the
+ * loop): a pipe carries each snapshot to it, ownership and all, and
+ * another one the result back.
+ *
+ * Owners: the StoreWriter is the Manager's; the thread owns its ends of
+ * the pipes and its copy of the directory's name, and frees them when it
+ * ends. It ends once the StoreWriter closes its pipe: at once when idle,
+ * or after the write it has, which store_writer_free() waits for, bounded,
+ * and otherwise leaves to finish alone.
  */
 #pragma once
 
@@ -27,6 +34,7 @@
 #include <systemd/sd-event.h>
 
 #include "macro.h"
+#include "store.h"
 
 typedef struct StoreWriter StoreWriter;
 
@@ -51,11 +59,12 @@ int store_writer_new(StoreWriter **ret, sd_event *event, const char *dir, StoreW
 StoreWriter *store_writer_free(StoreWriter *w, usec_t timeout);
 
 /*
- * store_writer_submit() - hand @len bytes of @text (taken, malloc'ed) to
- * the thread to become state.json. -EBUSY (and @text is freed) while a
- * write is in flight.
+ * store_writer_submit() - hand @content to the thread to become
+ * state.json. @content is taken: one allocation holding its arrays and
+ * strings, freed with free(). -EBUSY (and @content is freed) while a write
+ * is in flight.
  */
-int store_writer_submit(StoreWriter *w, char *text, size_t len);
+int store_writer_submit(StoreWriter *w, StoreContent *content);
 
 /* Whether a write is in flight: submitted, its result not yet reported. */
 bool store_writer_busy(const StoreWriter *w);
@@ -63,7 +72,8 @@ bool store_writer_busy(const StoreWriter *w);
 /*
  * store_writer_wait() - block until the write in flight is done, at most
  * @timeout, and report its result through done (from here, not from the
- * loop). 0 when nothing is in flight any more, -ETIMEDOUT otherwise. For
- * the daemon's exit, and tests.
+ * loop). 0 when it was reported (done may have submitted the next write),
+ * or nothing was in flight; -ETIMEDOUT otherwise. For the daemon's exit,
+ * and tests.
  */
 int store_writer_wait(StoreWriter *w, usec_t timeout);
