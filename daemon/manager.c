@@ -396,6 +396,7 @@ static void on_store_written(void *userdata, int error, const char *step)
 	Manager *m = userdata;
 	PersistChange *changes = m->persist_in_flight;
 	ManagerError e = {};
+	bool undo;
 
 	m->persist_in_flight = NULL;
 	if (error < 0) {
@@ -405,7 +406,9 @@ static void on_store_written(void *userdata, int error, const char *step)
 				   "the state cannot be written in %s (%s: %s); nothing changed",
 				   m->state_dir, step, strerror(-error));
 	}
-	if (changes && error < 0)
+	/* Undoing a start stops a run: at one instant, as every call. */
+	undo = changes && error < 0;
+	if (undo)
 		manager_begin(m);
 	while (changes) {
 		PersistChange *c = changes;
@@ -417,7 +420,7 @@ static void on_store_written(void *userdata, int error, const char *step)
 			c->done(c->userdata, error, &e);
 		persist_change_free(c);
 	}
-	if (error < 0 && !m->exiting)
+	if (undo)
 		manager_end(m);
 	manager_store_kick(m);
 }
