@@ -384,6 +384,17 @@ static void manager_store_kick(Manager *m)
 		on_store_written(m, r, "prepare");
 }
 
+/*
+ * The loop is ending: what changed is written, and the calls waiting for it
+ * answered, before sd-bus's own exit source (at the bus's priority, after
+ * this one) flushes and closes the connection.
+ */
+static int on_exit_persist(sd_event_source *s, void *userdata)
+{
+	(void)manager_store_flush(userdata, STORE_EXIT_TIMEOUT);
+	return 0;
+}
+
 static int on_persist(sd_event_source *s, void *userdata)
 {
 	manager_store_kick(userdata);
@@ -1353,6 +1364,10 @@ int manager_new(Manager **ret, const ManagerOptions *opts)
 			return log_error_errno(r, "Failed to add the persist event: %m");
 		(void)sd_event_source_set_enabled(m->persist_source, SD_EVENT_OFF);
 		(void)sd_event_source_set_description(m->persist_source, "persist");
+		r = sd_event_add_exit(m->event, &m->persist_exit_source, on_exit_persist, m);
+		if (r < 0)
+			return log_error_errno(r, "Failed to add the persist exit event: %m");
+		(void)sd_event_source_set_priority(m->persist_exit_source, SD_EVENT_PRIORITY_IMPORTANT);
 	}
 
 	{
@@ -1515,7 +1530,10 @@ int manager_run(Manager *m)
 	else
 		r = m->exit_error;
 	(void)sd_notify(false, "STOPPING=1\nSTATUS=Turning every line off");
-	/* What was changed is on disk before the programs stop (they stay in the store). */
+	/*
+	 * What was changed is on disk before the programs stop (they stay in
+	 * the store): done by the exit event already, unless the loop failed.
+	 */
 	(void)manager_store_flush(m, STORE_EXIT_TIMEOUT);
 	m->exiting = true;
 
@@ -1559,6 +1577,7 @@ Manager *manager_free(Manager *m)
 	sd_event_source_unref(m->report_source);
 	sd_event_source_unref(m->clock_set_source);
 	sd_event_source_unref(m->persist_source);
+	sd_event_source_unref(m->persist_exit_source);
 	sd_event_unref(m->event);
 	manager_exit_lines(m); /* each line to its exit state, the lines released */
 	chips_free(m->chips);

@@ -213,6 +213,7 @@ typedef struct Manager {
 	 */
 	StoreWriter *store_writer;
 	sd_event_source *persist_source;
+	sd_event_source *persist_exit_source; /* the last writes, while the bus can still answer */
 	bool store_dirty;		/* the store lags what runs and is defined */
 	PersistChange *persist_waiting, *persist_in_flight;
 	PersistChange *persist_call;	/* made by the call in progress: manager_when_durable() */

@@ -138,6 +138,80 @@ static void test_answer_when_durable(void)
 	       N, n_ok, N, n_held, N, n_back, N);
 }
 
+/*
+ * SIGTERM while persistent starts are in flight: the daemon answers what it
+ * took, waits for the write that holds it, and exits. After a restart what
+ * was acknowledged is back, and nothing else.
+ */
+static void test_sigterm_mid_writes(void)
+{
+	enum { N = 60 };
+	_cleanup_(client_freep) Client *c = NULL;
+	_cleanup_(freep) char *list = NULL;
+	Pending pending[N] = {};
+	unsigned n_answered = 0, n_ok = 0, n_back = 0, n_back_unacked = 0;
+	usec_t deadline;
+	int code;
+
+	figure_mark();
+	harness_start_daemon(NULL);
+	c = client_new();
+	for (unsigned i = 0; i < N; i++) {
+		char program[64];
+		int r;
+
+		snprintf(pending[i].name, sizeof(pending[i].name), "term%02u", i);
+		snprintf(program, sizeof(program), "{\"on\":{\"lines\":[%u]}}", i % 8);
+		r = sd_bus_call_method_async(c->bus, NULL, BLINKD_BUS_NAME, BLINKD_OBJECT_PATH,
+					     BLINKD_MANAGER_INTERFACE, "StartWithOptions", on_reply,
+					     &pending[i], "ssa{sv}", pending[i].name, program, 1,
+					     "persist", "b", 1);
+		if (r < 0)
+			harness_fatal("cannot send StartWithOptions: %s", strerror(-r));
+	}
+	(void)sd_bus_flush(c->bus);
+	/* Some are being written, some wait for the next write, some are not read yet. */
+	sleep_usec(2 * MS);
+	(void)kill(harness_daemon_pid(), SIGTERM);
+	deadline = now_usec(CLOCK_MONOTONIC) + harness_timeout();
+	for (;;) {
+		n_answered = 0;
+		for (unsigned i = 0; i < N; i++)
+			n_answered += pending[i].answered;
+		if (n_answered == N || now_usec(CLOCK_MONOTONIC) >= deadline)
+			break;
+		if (sd_bus_process(c->bus, NULL) == 0)
+			(void)sd_bus_wait(c->bus, 100 * MS);
+	}
+	code = harness_stop_daemon(0);
+	check_int(code, 0);
+	/* Every call is answered: OK, or an error once the daemon is gone (never silence). */
+	check_int(n_answered, N);
+	for (unsigned i = 0; i < N; i++)
+		n_ok += pending[i].ok;
+
+	harness_restart_daemon(NULL);
+	list = client_list(c, false);
+	for (unsigned i = 0; i < N; i++) {
+		char entry[48];
+		bool back;
+
+		snprintf(entry, sizeof(entry), "%.31s ", pending[i].name);
+		back = list && strstr(list, entry) != NULL;
+		n_back += back;
+		n_back_unacked += back && !pending[i].ok;
+		/* Acknowledged, so durable: back after the restart. */
+		if (pending[i].ok)
+			check(back);
+	}
+	check_int(n_back_unacked, 0);
+	check_int(harness_stop_daemon(SIGTERM), 0);
+	figure("%u persistent starts sent at once, SIGTERM 2 ms later | the daemon exits 0; all "
+	       "%u answered (%u OK, the others NoReply: not read before it went); after a restart "
+	       "%u came back, every one acknowledged and none other",
+	       N, n_answered, n_ok, n_back);
+}
+
 /* ----------------------------------------------------------- symlink plant */
 
 /*
@@ -421,6 +495,7 @@ int main(void)
 	figures_begin("test-robustness-persist");
 
 	test_answer_when_durable();
+	test_sigterm_mid_writes();
 	test_symlink_plant();
 	test_read_only();
 	test_full_filesystem();
