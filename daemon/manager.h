@@ -23,6 +23,11 @@
  *    "call" changes nothing for that run. A sliced reply holds a reference
  *    on each Definition it lists.
  *  - Program: immutable, reference counted (program.h).
+ *  - PersistChange: the manager's, in m->persist_waiting, then in
+ *    m->persist_in_flight, until the write that holds it reports; it holds a
+ *    reference on the Definitions it names. A start's change and its
+ *    Running point at each other, borrowed: whichever goes first clears the
+ *    other's pointer. The StoreWriter is the manager's too (store-writer.h).
  *
  * Every manager_*() call is one instant: it reads the clock once, brings the
  * timeline to it (reporting what ended), acts at that instant and writes the
