@@ -91,9 +91,11 @@ static void *writer_thread(void *arg)
 
 	/*
 	 * The timeline comes first: on two CPUs a write formatted and synced
-	 * beside the loop must not delay it. Under blinkd.service's
-	 * SCHED_FIFO the thread would inherit it; it runs as a normal thread
-	 * at the lowest weight instead, and the loop preempts it at once.
+	 * beside the loop must not delay it. A thread of a SCHED_FIFO daemon
+	 * would inherit it; it runs as a normal thread at the lowest weight
+	 * instead, and the loop preempts it at once. blinkd.service's system
+	 * call filter refuses both calls (EPERM): there the unit's
+	 * CPUSchedulingResetOnFork=yes has made it a normal thread already.
 	 */
 	(void)pthread_setschedparam(pthread_self(), SCHED_OTHER, &(struct sched_param){ 0 });
 	(void)setpriority(PRIO_PROCESS, (id_t)gettid(), 19);
