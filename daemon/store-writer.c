@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -90,15 +89,16 @@ static void *writer_thread(void *arg)
 	StoreContent *content;
 
 	/*
-	 * The timeline comes first: on two CPUs a write formatted and synced
-	 * beside the loop must not delay it. A thread of a SCHED_FIFO daemon
-	 * would inherit it; it runs as a normal thread at the lowest weight
-	 * instead, and the loop preempts it at once. blinkd.service's system
-	 * call filter refuses both calls (EPERM): there the unit's
-	 * CPUSchedulingResetOnFork=yes has made it a normal thread already.
+	 * The timeline comes first: a write formatted and synced beside the
+	 * loop must not delay it. A thread of a SCHED_FIFO daemon would
+	 * inherit it; it runs as a normal thread instead, which the loop
+	 * preempts at once. (Not at a lower weight: on a busy machine a nice
+	 * 19 thread waited so long for a CPU that 400 Defines took seconds.)
+	 * blinkd.service's system call filter refuses this (EPERM): there the
+	 * unit's CPUSchedulingResetOnFork=yes has made it a normal thread
+	 * already.
 	 */
 	(void)pthread_setschedparam(pthread_self(), SCHED_OTHER, &(struct sched_param){ 0 });
-	(void)setpriority(PRIO_PROCESS, (id_t)gettid(), 19);
 
 	while (read_whole(t->work_fd, &content, sizeof(content)) > 0) {
 		_cleanup_(freep) char *text = NULL;
