@@ -23,6 +23,9 @@
  *                                 manager's object by default); the reply is read
  *   getprop NAME                  a property of the manager
  *   replace NAME PROGRAM          Replace()
+ *   persist NAME PROGRAM          StartWithOptions() with persist
+ *   define  NAME PROGRAM          Define()
+ *   undefine NAME                 Undefine()
  *   hammer  SECONDS               GetManagedObjects() and List() in turn until
  *                                 SECONDS have passed; the answer carries the
  *                                 number of calls and the longest answer in ns
@@ -130,6 +133,25 @@ static int command_call(sd_bus *bus, const char *method, const char *types, cons
 		return 0;
 	}
 	answer(r, sent, received, &error, NULL);
+	return 0;
+}
+
+/* StartWithOptions(@name, @program, {persist: true}): answered once the state holds it. */
+static int command_persist(sd_bus *bus, const char *name, const char *program)
+{
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+	uint64_t sent;
+	int r;
+
+	sent = now_ns();
+	r = sd_bus_message_new_method_call(bus, &m, BLINKD_BUS_NAME, BLINKD_OBJECT_PATH,
+					   BLINKD_MANAGER_INTERFACE, "StartWithOptions");
+	if (r >= 0)
+		r = sd_bus_message_append(m, "ssa{sv}", name, program, 1, "persist", "b", 1);
+	if (r >= 0)
+		r = sd_bus_call(bus, m, CALL_TIMEOUT_USEC, &error, &reply);
+	answer(r, sent, now_ns(), &error, NULL);
 	return 0;
 }
 
@@ -525,6 +547,12 @@ int main(int argc, char *argv[])
 			r = command_wait(bus, field[1]);
 		else if (streq(field[0], "start") && field[2])
 			r = command_call(bus, "Start", "ss", field[1], field[2]);
+		else if (streq(field[0], "persist") && field[2])
+			r = command_persist(bus, field[1], field[2]);
+		else if (streq(field[0], "define") && field[2])
+			r = command_call(bus, "Define", "ss", field[1], field[2]);
+		else if (streq(field[0], "undefine") && field[1])
+			r = command_call(bus, "Undefine", "s", field[1], NULL);
 		else if (streq(field[0], "stop") && field[1])
 			r = command_call(bus, "Stop", "s", field[1], NULL);
 		else if (streq(field[0], "stopall"))

@@ -165,6 +165,7 @@ int client_report_bus_error(const Client *c, const sd_bus_error *error, int r)
 		{ BLINKD_ERROR_NOT_RUNNING, EXIT_STATUS_NOT_FOUND },
 		{ BLINKD_ERROR_NOT_DEFINED, EXIT_STATUS_NOT_FOUND },
 		{ BLINKD_ERROR_LIMIT_EXCEEDED, EXIT_STATUS_CONFLICT },
+		{ BLINKD_ERROR_STATE_NOT_WRITABLE, EXIT_STATUS_FAILURE },
 	};
 
 	if (sd_bus_error_has_name(error, BLINKD_ERROR_INVALID_PROGRAM))

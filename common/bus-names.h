@@ -20,3 +20,4 @@
 #define BLINKD_ERROR_NOT_DEFINED "io.blinkd1.Error.NotDefined"
 #define BLINKD_ERROR_LIMIT_EXCEEDED "io.blinkd1.Error.LimitExceeded"
 #define BLINKD_ERROR_INVALID_OPTIONS "io.blinkd1.Error.InvalidOptions"
+#define BLINKD_ERROR_STATE_NOT_WRITABLE "io.blinkd1.Error.StateNotWritable"

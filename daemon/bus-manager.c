@@ -24,6 +24,7 @@ static const char *const error_names[_MANAGER_ERROR_MAX] = {
 	[MANAGER_ERROR_NOT_DEFINED] = BLINKD_ERROR_NOT_DEFINED,
 	[MANAGER_ERROR_LIMIT_EXCEEDED] = BLINKD_ERROR_LIMIT_EXCEEDED,
 	[MANAGER_ERROR_INVALID_OPTIONS] = BLINKD_ERROR_INVALID_OPTIONS,
+	[MANAGER_ERROR_STATE_NOT_WRITABLE] = BLINKD_ERROR_STATE_NOT_WRITABLE,
 };
 
 int bus_map_error(sd_bus_error *error, int r, const ManagerError *e)
@@ -43,6 +44,65 @@ static int reply_program_path(sd_bus_message *msg, const char *name)
 	if (k < 0)
 		return k;
 	return sd_bus_reply_method_return(msg, "o", path);
+}
+
+/*
+ * A call whose change the store must hold: answered once the write that
+ * holds it is done (manager_when_durable()). It keeps only the call (a
+ * reference, which keeps its connection) and the program's name, never the
+ * Bus, so it may be answered at any time, also while the daemon exits.
+ */
+typedef struct DurableReply {
+	sd_bus_message *call;
+	char *name;	/* Start: the program's, for the path it answers; NULL: an empty reply */
+} DurableReply;
+
+static void on_durable(void *userdata, int error, const ManagerError *e)
+{
+	DurableReply *d = userdata;
+	int k;
+
+	if (error < 0) {
+		_cleanup_(sd_bus_error_free) sd_bus_error be = SD_BUS_ERROR_NULL;
+
+		(void)bus_map_error(&be, error, e);
+		k = sd_bus_reply_method_error(d->call, &be);
+	} else if (d->name)
+		k = reply_program_path(d->call, d->name);
+	else
+		k = sd_bus_reply_method_return(d->call, NULL);
+	if (k < 0)
+		(void)log_debug_errno(k, "Failed to answer %s(): %m", sd_bus_message_get_member(d->call));
+	sd_bus_message_unref(d->call);
+	free(d->name);
+	free(d);
+}
+
+/*
+ * Answer @msg now, or, when the call changed what the store holds, once the
+ * write is done: returns 1 then (the reply comes later), as sd-bus wants.
+ */
+static int reply_when_durable(sd_bus_message *msg, Bus *b, const char *program_name)
+{
+	DurableReply *d = calloc(1, sizeof(*d));
+
+	if (d && program_name)
+		d->name = strdup(program_name);
+	if (!d || (program_name && !d->name)) {
+		free(d);
+		/* Nobody will wait for it: the write still happens, the answer goes now. */
+		(void)manager_when_durable(b->manager, NULL, NULL);
+		return program_name ? reply_program_path(msg, program_name)
+				    : sd_bus_reply_method_return(msg, NULL);
+	}
+	d->call = sd_bus_message_ref(msg);
+	if (manager_when_durable(b->manager, on_durable, d) > 0)
+		return 1;
+	sd_bus_message_unref(d->call);
+	free(d->name);
+	free(d);
+	return program_name ? reply_program_path(msg, program_name)
+			    : sd_bus_reply_method_return(msg, NULL);
 }
 
 /* Each option of StartWithOptions(): its type, and where it goes. */
@@ -167,6 +227,9 @@ static int start_with(sd_bus_message *msg, Bus *b, const char *name, const char 
 			return sd_bus_error_set_errno(error, k);
 		}
 	}
+	/* A persistent start is answered once the store holds it. */
+	if (o->persist)
+		return reply_when_durable(msg, b, name);
 	return reply_program_path(msg, name);
 }
 
@@ -258,14 +321,23 @@ static int method_define(sd_bus_message *msg, void *userdata, sd_bus_error *erro
 	k = manager_define(b->manager, name, text, &e);
 	if (k < 0)
 		return bus_map_error(error, k, &e);
-	return sd_bus_reply_method_return(msg, NULL);
+	return reply_when_durable(msg, b, NULL);
 }
 
 static int method_undefine(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
 	Bus *b = userdata;
+	ManagerError e = {};
+	const char *name;
+	int k;
 
-	return method_on_name(msg, b->manager, manager_undefine, error);
+	k = sd_bus_message_read(msg, "s", &name);
+	if (k < 0)
+		return k;
+	k = manager_undefine(b->manager, name, &e);
+	if (k < 0)
+		return bus_map_error(error, k, &e);
+	return reply_when_durable(msg, b, NULL);
 }
 
 static int method_list_definitions(sd_bus_message *msg, void *userdata, sd_bus_error *error)

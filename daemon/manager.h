@@ -26,6 +26,11 @@
  *    "call" changes nothing for that run. A sliced reply holds a reference
  *    on each Definition it lists.
  *  - Program: immutable, reference counted (program.h).
+ *  - PersistChange: the manager's, in m->persist_waiting, then in
+ *    m->persist_in_flight, until the write that holds it reports; it holds a
+ *    reference on the Definitions it names. A start's change and its
+ *    Running point at each other, borrowed: whichever goes first clears the
+ *    other's pointer. The StoreWriter is the manager's too (store-writer.h).
  *
  * Every manager_*() call is one instant: it reads the clock once, brings the
  * timeline to it (reporting what ended), acts at that instant and writes the
@@ -43,6 +48,7 @@
 #include "precision.h"
 #include "program.h"
 #include "store.h"
+#include "store-writer.h"
 #include "trace.h"
 
 /* A named program that runs. */
@@ -59,6 +65,7 @@ typedef struct Running {
 	bool persistent;	/* in the store: survives a restart */
 	usec_t timeout;		/* ends "done" this long after its start; 0: never */
 	void *bus_data;		/* the bus's own (the caller's track): the bus frees it in program_ended() */
+	struct PersistChange *persist_change; /* its start, until the store holds it or cannot */
 
 	/*
 	 * Replace at a later instant: the program this one replaced, which
@@ -98,6 +105,7 @@ typedef enum ManagerErrorKind {
 	MANAGER_ERROR_NOT_DEFINED,
 	MANAGER_ERROR_LIMIT_EXCEEDED,
 	MANAGER_ERROR_INVALID_OPTIONS,
+	MANAGER_ERROR_STATE_NOT_WRITABLE,
 	_MANAGER_ERROR_MAX,
 } ManagerErrorKind;
 
@@ -157,6 +165,19 @@ typedef struct ManagerStartOptions {
 #define MANAGER_TIMEOUT_MIN (100ULL)
 #define MANAGER_AT_AHEAD_MAX USEC_PER_DAY
 
+/*
+ * A persistent change (a Start with "persist", a Define, an Undefine of a
+ * Define'd name) waiting for the write that makes it durable; manager.c's.
+ */
+typedef struct PersistChange PersistChange;
+
+/*
+ * What the caller of a persistent change hears once the write that holds
+ * it is done: @error 0, the state is durable; or a negative errno, @e says
+ * why (STATE_NOT_WRITABLE), and the change was undone.
+ */
+typedef void (*ManagerDurableFn)(void *userdata, int error, const ManagerError *e);
+
 typedef struct Manager {
 	sd_event *event;
 	sd_event_source *timer;		/* the engine's next deadline, or the chip's retry */
@@ -199,6 +220,21 @@ typedef struct Manager {
 	int exit_error;		/* what manager_run() returns, set by manager_exit() */
 	bool exiting;		/* the loop is over: programs end, but stay in the store */
 	bool resuming;		/* starting what the store kept: it is written once, after */
+
+	/*
+	 * Persistence, off the loop (store-writer.h): a change marks the
+	 * store dirty and enables persist_source, which hands one snapshot
+	 * to the writer when no write is in flight; the changes made while
+	 * one is collapse into the next. Each persistent change waits in
+	 * persist_waiting for the write that will hold it, then in
+	 * persist_in_flight for its result.
+	 */
+	StoreWriter *store_writer;
+	sd_event_source *persist_source;
+	sd_event_source *persist_exit_source; /* the last writes, while the bus can still answer */
+	bool store_dirty;		/* the store lags what runs and is defined */
+	PersistChange *persist_waiting, *persist_in_flight;
+	PersistChange *persist_call;	/* made by the call in progress: manager_when_durable() */
 } Manager;
 
 /*
@@ -292,6 +328,23 @@ void manager_stop_all_programs(Manager *m);
 
 int manager_define(Manager *m, const char *name, const char *text, ManagerError *error);
 int manager_undefine(Manager *m, const char *name, ManagerError *error);
+
+/*
+ * manager_when_durable() - right after a persistent Start, Define or
+ * Undefine that succeeded: call @done once the state that holds its change
+ * is on disk, or once it cannot be written (the change is then undone:
+ * the program stopped "failed", the definition put back as it was).
+ * Returns 1 when @done will be called, 0 when the call changed nothing
+ * that is stored (nothing to wait for: answer now).
+ */
+int manager_when_durable(Manager *m, ManagerDurableFn done, void *userdata);
+
+/*
+ * manager_store_flush() - wait, at most @timeout, for the write in flight
+ * and write what changed since, from here (the loop is over). Every change
+ * waiting for its write hears its result. Returns 0 or -ETIMEDOUT.
+ */
+int manager_store_flush(Manager *m, usec_t timeout);
 
 Running *manager_get_running(Manager *m, const char *name);
 

@@ -649,58 +649,154 @@ static json_object *store_to_json(const StoreContent *c)
 	return TAKE_PTR(root);
 }
 
-int store_write_temporary(const char *dir, const StoreContent *c)
+int store_format(const StoreContent *c, char **ret_text, size_t *ret_len)
 {
-	_cleanup_(json_object_putp) json_object *root = NULL;
-	_cleanup_(freep) char *path = NULL;
-	_cleanup_(closep) int fd = -1;
+	_cleanup_(json_object_putp) json_object *root = store_to_json(c);
 	const char *text;
-	size_t len, done = 0;
-	int r;
+	size_t len;
+	char *copy;
 
-	r = make_directory(dir);
-	if (r < 0)
-		return log_error_errno(r, "Failed to make the state directory %s: %m", dir);
-	root = store_to_json(c);
-	path = path_join(dir, STORE_TEMPORARY);
-	if (!root || !path)
-		return log_oom();
+	if (!root)
+		return -ENOMEM;
 	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
 							    JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (!text)
-		return log_oom();
+		return -ENOMEM;
 	len = strlen(text);
+	copy = malloc(len + 2);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, text, len);
+	copy[len++] = '\n';
+	copy[len] = '\0';
+	*ret_text = copy;
+	*ret_len = len;
+	return 0;
+}
 
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return log_error_errno(errno, "Failed to write %s: %m", path);
+int store_open_directory(const char *dir)
+{
+	int r, fd;
+
+	r = make_directory(dir);
+	if (r < 0)
+		return r;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+static int write_all(int fd, const char *text, size_t len)
+{
+	size_t done = 0;
+
 	while (done < len) {
 		ssize_t k = write(fd, text + done, len - done);
 		if (k < 0) {
 			if (errno == EINTR)
 				continue;
-			return log_error_errno(errno, "Failed to write %s: %m", path);
+			return -errno;
 		}
 		done += (size_t)k;
 	}
-	if (write(fd, "\n", 1) != 1 || fsync(fd) < 0)
-		return log_error_errno(errno ? errno : EIO, "Failed to write %s: %m", path);
+	return 0;
+}
+
+int store_write_temporary_at(int dir_fd, const char *text, size_t len, const char **ret_step)
+{
+	_cleanup_(closep) int fd = -1;
+	struct stat st;
+	int r;
+
+	/*
+	 * A stale temporary file, or anything planted under its name (a
+	 * symlink to some other file), is unlinked, never followed: the file
+	 * is made new, and O_EXCL with O_NOFOLLOW fails rather than open what
+	 * is there.
+	 */
+	*ret_step = "create";
+	if (unlinkat(dir_fd, STORE_TEMPORARY, 0) < 0 && errno != ENOENT)
+		return -errno;
+	fd = openat(dir_fd, STORE_TEMPORARY,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		r = errno ? -errno : -EBADF;
+		goto fail;
+	}
+	*ret_step = "write";
+	r = write_all(fd, text, len);
+	if (r < 0)
+		goto fail;
+	*ret_step = "sync";
+	if (fsync(fd) < 0 || close(TAKE_FD(fd)) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	return 0;
+fail:
+	/* On a full disk the half-written file would only take the room of the next try. */
+	(void)unlinkat(dir_fd, STORE_TEMPORARY, 0);
+	return r;
+}
+
+int store_commit_temporary_at(int dir_fd, const char **ret_step)
+{
+	*ret_step = "rename";
+	if (renameat(dir_fd, STORE_TEMPORARY, dir_fd, STORE_FILE) < 0) {
+		int r = -errno;
+
+		(void)unlinkat(dir_fd, STORE_TEMPORARY, 0);
+		return r;
+	}
+	/* The rename itself survives a crash only once the directory is on disk. */
+	*ret_step = "sync the directory";
+	if (fsync(dir_fd) < 0)
+		return -errno;
+	return 0;
+}
+
+int store_write_at(int dir_fd, const char *text, size_t len, const char **ret_step)
+{
+	int r = store_write_temporary_at(dir_fd, text, len, ret_step);
+
+	if (r < 0)
+		return r;
+	return store_commit_temporary_at(dir_fd, ret_step);
+}
+
+int store_write_temporary(const char *dir, const StoreContent *c)
+{
+	_cleanup_(freep) char *text = NULL;
+	_cleanup_(closep) int dir_fd = -1;
+	const char *step = "write";
+	size_t len;
+	int r;
+
+	dir_fd = store_open_directory(dir);
+	if (dir_fd < 0)
+		return log_error_errno(dir_fd, "Failed to make the state directory %s: %m", dir);
+	r = store_format(c, &text, &len);
+	if (r < 0)
+		return log_oom();
+	r = store_write_temporary_at(dir_fd, text, len, &step);
+	if (r < 0)
+		return log_error_errno(r, "Failed to %s %s/%s: %m", step, dir, STORE_TEMPORARY);
 	return 0;
 }
 
 int store_commit_temporary(const char *dir)
 {
-	_cleanup_(freep) char *from = path_join(dir, STORE_TEMPORARY), *to = path_join(dir, STORE_FILE);
-	_cleanup_(closep) int dfd = -1;
+	_cleanup_(closep) int dir_fd = -1;
+	const char *step = "rename";
+	int r;
 
-	if (!from || !to)
-		return log_oom();
-	if (rename(from, to) < 0)
-		return log_error_errno(errno, "Failed to replace %s: %m", to);
-	/* The rename itself survives a crash only once the directory is on disk. */
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || fsync(dfd) < 0)
-		return log_error_errno(errno, "Failed to sync the state directory %s: %m", dir);
+	dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir_fd < 0)
+		return log_error_errno(errno, "Failed to open the state directory %s: %m", dir);
+	r = store_commit_temporary_at(dir_fd, &step);
+	if (r < 0)
+		return log_error_errno(r, "Failed to %s in %s: %m", step, dir);
 	return 0;
 }
 

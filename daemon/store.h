@@ -8,7 +8,10 @@
  *
  * Every change rewrites the file whole and atomically: written to a
  * temporary file, fsync'ed, renamed over state.json, and the directory
- * fsync'ed; a crash at any moment leaves the old file or the new one.
+ * fsync'ed; a crash at any moment leaves the old file or the new one. The
+ * daemon does this off its loop, in the store writer's thread
+ * (store-writer.h); the functions here that take a directory fd are the
+ * ones that thread calls.
  *
  * Reading it never fails the daemon's start. An entry that does not fit
  * (a key or a type blinkd does not know, a number out of range, a name
@@ -70,6 +73,31 @@ int store_save(const char *dir, const StoreContent *c);
  */
 int store_write_temporary(const char *dir, const StoreContent *c);
 int store_commit_temporary(const char *dir);
+
+/*
+ * store_format() - @c as the bytes of state.json, in *@ret_text (malloc'ed,
+ * NUL-terminated, *@ret_len bytes without the NUL). Returns 0 or -ENOMEM.
+ */
+int store_format(const StoreContent *c, char **ret_text, size_t *ret_len);
+
+/* store_open_directory() - make @dir when it is missing and open it; an fd or a negative errno. */
+int store_open_directory(const char *dir);
+
+/*
+ * store_write_at() - replace state.json in the directory @dir_fd with
+ * @len bytes of @text: the temporary file is unlinked if it is there (a
+ * stale one, or a symlink planted in its place), made anew with O_EXCL,
+ * O_NOFOLLOW and mode 0600, written, fsync'ed, renamed over state.json, and
+ * the directory fsync'ed. It neither logs nor touches anything but the
+ * files, so the store writer's thread calls it. On failure *@ret_step names
+ * what failed ("create", "write", "sync", "rename", "sync the directory"),
+ * the temporary file is gone and the old state.json is untouched, unless
+ * only the directory's fsync failed.
+ */
+int store_write_at(int dir_fd, const char *text, size_t len, const char **ret_step);
+/* Its two halves, as store_write_temporary() and store_commit_temporary(). */
+int store_write_temporary_at(int dir_fd, const char *text, size_t len, const char **ret_step);
+int store_commit_temporary_at(int dir_fd, const char **ret_step);
 
 void store_content_done(StoreContent *c);
 

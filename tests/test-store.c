@@ -17,6 +17,7 @@
 #include "json-util.h"
 #include "manager.h"
 #include "store.h"
+#include "store-writer.h"
 #include "test.h"
 
 static char dir[64];
@@ -649,6 +650,149 @@ static void test_startup_deep_chain(void)
 	(void)unlink(path_of("state.json"));
 }
 
+/* ------------------------------------------------------------ the write side */
+
+/*
+ * A symlink planted where the temporary file goes is neither written
+ * through nor renamed over state.json. The landed open() without
+ * O_NOFOLLOW wrote the symlink's target and renamed the symlink in place.
+ */
+static void test_planted_symlink(void)
+{
+	char victim[128];
+	const char *step = NULL;
+	struct stat st;
+	int dir_fd;
+	FILE *f;
+	char buf[32] = {};
+
+	snprintf(victim, sizeof(victim), "%s.victim", dir);
+	f = fopen(victim, "we");
+	if (!f || fputs("untouched", f) < 0 || fclose(f) != 0)
+		abort();
+	(void)unlink(path_of(".state.json.new"));
+	if (symlink(victim, path_of(".state.json.new")) < 0)
+		abort();
+	dir_fd = store_open_directory(dir);
+	check(dir_fd >= 0);
+	check_int(store_write_at(dir_fd, "{}\n", 3, &step), 0);
+	f = fopen(victim, "re");
+	check(f && fread(buf, 1, sizeof(buf) - 1, f) == 9);
+	if (f)
+		fclose(f);
+	check_str(buf, "untouched");
+	check_int(lstat(path_of("state.json"), &st), 0);
+	check(S_ISREG(st.st_mode));
+	check_int(st.st_mode & 07777, 0600);
+	check_int(st.st_size, 3);
+	check(!exists(".state.json.new"));
+	close(dir_fd);
+	(void)unlink(victim);
+}
+
+/* A write that cannot be renamed into place leaves the old file, and no temporary file. */
+static void test_failed_write(void)
+{
+	const char *step = NULL;
+	int dir_fd = store_open_directory(dir);
+
+	check(dir_fd >= 0);
+	(void)unlink(path_of("state.json"));
+	if (mkdir(path_of("state.json"), 0700) < 0)
+		abort();
+	write_text("state.json/keep", "x");
+	check(store_write_at(dir_fd, "{}\n", 3, &step) < 0);
+	check_str(step, "rename");
+	check(!exists(".state.json.new"));
+	check(exists("state.json/keep"));
+	(void)unlink(path_of("state.json/keep"));
+	(void)rmdir(path_of("state.json"));
+	close(dir_fd);
+}
+
+typedef struct WriterRun {
+	unsigned n_done;
+	int error;
+	const char *step;
+} WriterRun;
+
+static void on_written(void *userdata, int error, const char *step)
+{
+	WriterRun *w = userdata;
+
+	w->n_done++;
+	w->error = error;
+	w->step = step;
+}
+
+/* One allocation, as the manager makes it: a content of one program and no definition. */
+static StoreContent *packed_content(const char *name)
+{
+	StoreContent *c = calloc(1, sizeof(StoreContent) + sizeof(StoredProgram));
+
+	if (!c)
+		abort();
+	c->programs = (StoredProgram *)(c + 1);
+	c->programs[0] = (StoredProgram){ (char *)name, (char *)"{\"wait\":1}", 0, 0, 1 };
+	c->n_programs = 1;
+	return c;
+}
+
+/*
+ * The writer's thread: a write's result comes back through the loop; a
+ * second write while one is in flight is refused (the manager coalesces);
+ * a directory that cannot be made reports its step.
+ */
+static void test_writer(void)
+{
+	_cleanup_(sd_event_unrefp) sd_event *event = NULL;
+	StoreWriter *w = NULL;
+	WriterRun run = {};
+	StoreContent back = {};
+	char bad[128];
+
+	check_int(sd_event_new(&event), 0);
+	check_int(store_writer_new(&w, event, dir, on_written, &run), 0);
+	check(!store_writer_busy(w));
+	check_int(store_writer_submit(w, packed_content("first")), 0);
+	check(store_writer_busy(w));
+	check_int(store_writer_submit(w, packed_content("second")), -EBUSY);
+	/* The result arrives through the loop, not before. */
+	for (int i = 0; i < 1000 && run.n_done == 0; i++)
+		(void)sd_event_run(event, 10 * USEC_PER_MSEC);
+	check_int(run.n_done, 1);
+	check_int(run.error, 0);
+	check(!store_writer_busy(w));
+	check_int(store_load(dir, &back), 0);
+	check_int(back.n_programs, 1);
+	if (back.n_programs == 1)
+		check_str(back.programs[0].name, "first");
+	store_content_done(&back);
+	/* store_writer_wait() reports from where it is called. */
+	check_int(store_writer_submit(w, packed_content("third")), 0);
+	check_int(store_writer_wait(w, 10 * USEC_PER_SEC), 0);
+	check_int(run.n_done, 2);
+	check_int(run.error, 0);
+	w = store_writer_free(w, USEC_PER_SEC);
+
+	/* A directory under a regular file cannot be made: the error and its step come back. */
+	snprintf(bad, sizeof(bad), "%s/state.json/sub", dir);
+	check_int(store_writer_new(&w, event, bad, on_written, &run), 0);
+	check_int(store_writer_submit(w, packed_content("lost")), 0);
+	check_int(store_writer_wait(w, 10 * USEC_PER_SEC), 0);
+	check_int(run.n_done, 3);
+	check_int(run.error, -ENOTDIR);
+	check_str(run.step, "open the directory");
+	w = store_writer_free(w, USEC_PER_SEC);
+}
+
+static void test_write_side(void)
+{
+	test_planted_symlink();
+	test_failed_write();
+	test_writer();
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/test-store-XXXXXX");
@@ -666,6 +810,7 @@ int main(void)
 	test_startup_limit();
 	test_startup_programs();
 	test_startup_deep_chain();
+	test_write_side();
 	(void)unlink(path_of("state.json"));
 	(void)unlink(path_of(".state.json.new"));
 	remove_broken();

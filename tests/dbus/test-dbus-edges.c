@@ -371,14 +371,19 @@ static void test_redefine_under_call(void)
 	int r, n;
 
 	harness_start_daemon(NULL);
-	/* Long enough that the 400 calls below end before it does, on a loaded machine too. */
-	r = client_call(c, "Define", &error, NULL, "ss", "d", "{\"on\":{\"lines\":[11],\"for\":\"2s\"}}");
+	/*
+	 * Long enough that the 200 calls below end before it does, on a loaded
+	 * machine too: each Define and Undefine is answered once state.json
+	 * holds it, a write and two fsyncs in the writer's thread (on a machine
+	 * at load 20, up to 15 ms a call).
+	 */
+	r = client_call(c, "Define", &error, NULL, "ss", "d", "{\"on\":{\"lines\":[11],\"for\":\"5s\"}}");
 	check_ok(r, &error);
 	r = client_start(c, "caller", "{\"sequence\":[{\"call\":\"d\"},{\"call\":\"d\"}]}", &error,
 			 NULL);
 	check_ok(r, &error);
 	/* Under the running call: redefine, undefine, define again, many times. */
-	for (unsigned k = 0; k < 200; k++) {
+	for (unsigned k = 0; k < 100; k++) {
 		r = client_call(c, "Define", &error, NULL, "ss", "d",
 				"{\"on\":{\"lines\":[12],\"for\":\"100us\"}}");
 		check_ok(r, &error);

@@ -33,6 +33,7 @@ static const char *const steps[] = {
     "the definitions",
     "the signals",
     "the timers",
+    "the state writer",
     "the wall clock watch",
     "the bus connection",
     "the bus in the event loop",
@@ -233,23 +234,23 @@ static void test_real_causes(void)
 	r = run_blinkd(CONFIG_LIT, NULL);
 	if (setenv("DBUS_SESSION_BUS_ADDRESS", address, 1) < 0)
 		harness_fatal("setenv: %m");
-	check_failed(&r, 11, "Failed to connect to the session bus");
+	check_failed(&r, 12, "Failed to connect to the session bus");
 	check_int(r.n_lit, 2);
 	figure("no bus at the address, lines lit | exit %d, \"Failed to connect to the session "
-	       "bus\"; the lines dark again; step 11 (the bus connection) the last",
+	       "bus\"; the lines dark again; step 12 (the bus connection) the last",
 	       r.code);
 	run_done(&r);
 
 	/* The bus name taken by another blinkd: the --trace case that read freed memory. */
 	harness_start_daemon(NULL);
 	r = run_blinkd(CONFIG_LIT, NULL);
-	check_failed(&r, 14, "Failed to take the bus name io.blinkd1");
+	check_failed(&r, 15, "Failed to take the bus name io.blinkd1");
 	check_int(r.n_lit, 2);
 	check(harness_daemon_alive());
 	check_int(harness_stop_daemon(SIGTERM), 0);
 	figure("a second blinkd with --trace, the name taken by the first | exit %d, \"Failed to "
 	       "take the bus name\", no sanitizer report (it read the freed engine before); the "
-	       "lines dark again; step 14 (the bus name) the last; the first runs on",
+	       "lines dark again; step 15 (the bus name) the last; the first runs on",
 	       r.code);
 	run_done(&r);
 
@@ -260,10 +261,10 @@ static void test_real_causes(void)
 	    "{\"first\": {\"on\": {\"lines\": [13, 10]}}, "
 	    "\"second\": {\"call\": \"nothing\"}}}",
 	    NULL);
-	check_failed(&r, 16, "$.autostart.second");
+	check_failed(&r, 17, "$.autostart.second");
 	check_int(r.n_lit, 3);
 	figure("an autostart program calling no definition, after one that lit two lines | exit "
-	       "%d, the program named; the 3 lit lines dark again; step 16 (the autostart "
+	       "%d, the program named; the 3 lit lines dark again; step 17 (the autostart "
 	       "programs) the last",
 	       r.code);
 	run_done(&r);
@@ -289,7 +290,7 @@ static void test_every_step(void)
 		/* From the lines on, two lines are lit; from the autostart on, five. */
 		if (step > 6)
 			check(r.n_lit >= 2);
-		if (step > 16)
+		if (step > 17)
 			check_int(r.n_lit, 5);
 		if (test_failures == failures)
 			n_ok++;
