@@ -56,6 +56,31 @@ static ssize_t number_end(const char *text, size_t len, size_t i)
 	return (ssize_t)i;
 }
 
+static unsigned hex4(const char *s)
+{
+	unsigned v = 0;
+
+	for (int k = 0; k < 4; k++)
+		v = v << 4 | (unsigned)(is_digit(s[k]) ? s[k] - '0' : (s[k] | 0x20) - 'a' + 10);
+	return v;
+}
+
+/* Whether the \uXXXX escape at @s (a surrogate pair, when it is one) writes a noncharacter. */
+static bool escape_is_noncharacter(const char *s, size_t len)
+{
+	unsigned hi = hex4(s + 2), lo;
+
+	if (hi < 0xd800 || hi > 0xdbff)
+		return utf8_is_noncharacter(hi);
+	if (len < 12 || s[6] != '\\' || s[7] != 'u' || !is_hex(s[8]) || !is_hex(s[9]) ||
+	    !is_hex(s[10]) || !is_hex(s[11]))
+		return false;
+	lo = hex4(s + 8);
+	if (lo < 0xdc00 || lo > 0xdfff)
+		return false;
+	return utf8_is_noncharacter(0x10000 + ((hi - 0xd800) << 10) + (lo - 0xdc00));
+}
+
 /*
  * Where the tokenizer is in the document's structure, kept just well enough
  * to name the JSON path of a bad string: the containers it is in, the
@@ -184,6 +209,12 @@ ssize_t json_check_tokens(const char *text, size_t len, const char **what, char 
 					/* json-c would cut the string at it, silently: refused instead. */
 					if (strncmp(text + i + 2, "0000", 4) == 0) {
 						bad = "a NUL character (\\u0000) inside a string";
+						bad_at = i;
+						break;
+					}
+					/* D-Bus cannot carry it back: a name or label with one would never be listed. */
+					if (escape_is_noncharacter(text + i, len - i)) {
+						bad = "a Unicode noncharacter (such as \\uffff) inside a string";
 						bad_at = i;
 						break;
 					}
@@ -432,6 +463,13 @@ int json_parse_strict(const char *text, size_t len, int max_depth, json_object *
 	 * json-c's strict mode still takes 'quotes', NaN, 1. and raw control
 	 * characters, and cuts a string at an escaped NUL.
 	 */
+	bad = utf8_invalid_at(text, len);
+	if (bad >= 0) {
+		snprintf(error->path, sizeof(error->path), "$");
+		snprintf(error->message, sizeof(error->message),
+			 "invalid JSON at byte %zd: not valid UTF-8", bad);
+		return -EINVAL;
+	}
 	bad = json_check_tokens(text, len, &what, error->path, sizeof(error->path));
 	if (bad >= 0) {
 		snprintf(error->message, sizeof(error->message), "invalid JSON at byte %zd: %s", bad,

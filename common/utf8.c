@@ -6,6 +6,11 @@
 
 #include "utf8.h"
 
+bool utf8_is_noncharacter(uint32_t cp)
+{
+	return (cp >= 0xfdd0 && cp <= 0xfdef) || (cp & 0xfffe) == 0xfffe;
+}
+
 /* The offset of the first byte that is not part of valid UTF-8, or -1. */
 ssize_t utf8_invalid_at(const char *s, size_t len)
 {
@@ -39,9 +44,13 @@ ssize_t utf8_invalid_at(const char *s, size_t len)
 				return (ssize_t)i;
 			cp = cp << 6 | (u[i + k] & 0x3f);
 		}
-		/* Overlong forms, surrogates, and beyond U+10FFFF. */
+		/*
+		 * Overlong forms, surrogates, and beyond U+10FFFF; and the
+		 * noncharacters, which sd-bus refuses in a message it sends or
+		 * reads (U+FDD0..U+FDEF, and the last two of each plane).
+		 */
 		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
+		    (cp >= 0xd800 && cp <= 0xdfff) || utf8_is_noncharacter(cp))
 			return (ssize_t)i;
 		i += n + 1;
 	}

@@ -8,11 +8,22 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/types.h>
 
-/* The offset of the first byte of @s (@len bytes) that is not part of valid UTF-8, or -1. */
+/*
+ * Whether @cp is a Unicode noncharacter (U+FDD0..U+FDEF, U+xFFFE, U+xFFFF):
+ * valid UTF-8, but sd-bus refuses a message with one in a string.
+ */
+bool utf8_is_noncharacter(uint32_t cp);
+
+/*
+ * The offset of the first byte of @s (@len bytes) that is not part of valid
+ * UTF-8 as D-Bus takes it (no noncharacter either), or -1.
+ */
 ssize_t utf8_invalid_at(const char *s, size_t len);
 
 /* Drop from @s the bytes that are not part of valid UTF-8 (a character cut in two). */

@@ -15,6 +15,7 @@
 #include "bus.h"
 #include "config.h" /* BLINKD_VERSION */
 #include "log.h"
+#include "utf8.h"
 
 static const char *const error_names[_MANAGER_ERROR_MAX] = {
 	[MANAGER_ERROR_INVALID_PROGRAM] = BLINKD_ERROR_INVALID_PROGRAM,
@@ -95,9 +96,9 @@ static int read_start_options(sd_bus_message *msg, ManagerStartOptions *o, Manag
 			if (streq(start_options[i].key, key))
 				break;
 		if (i == _OPTION_MAX)
-			return manager_error_set(e, MANAGER_ERROR_INVALID_OPTIONS, "unknown option \"%.40s\" (expected priority, replace, "
+			return manager_error_set(e, MANAGER_ERROR_INVALID_OPTIONS, "unknown option \"%s\" (expected priority, replace, "
 					       "bind, persist, timeout, at)",
-					    key);
+					    QUOTE(key, QUOTE_CHARS_MAX));
 		if (seen[i])
 			return manager_error_set(e, MANAGER_ERROR_INVALID_OPTIONS, "%s: given twice", key);
 		seen[i] = true;

@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "manager.h"
+#include "utf8.h"
 
 /* Frames go out at most this often: 50 per second. */
 #define FRAME_INTERVAL (20 * USEC_PER_MSEC)
@@ -60,6 +61,8 @@ int manager_error_set(ManagerError *error, ManagerErrorKind kind, const char *fm
 	va_start(ap, fmt);
 	vsnprintf(error->message, sizeof(error->message), fmt, ap);
 	va_end(ap);
+	/* The message goes out in a D-Bus reply, which must be valid UTF-8 or is not sent. */
+	utf8_drop_invalid(error->message);
 	return -EINVAL;
 }
 
@@ -552,9 +555,9 @@ static int parse_named_program(Manager *m, const char *what, const char *name, c
 
 	if (!program_name_is_valid(name))
 		return manager_error_set(error, MANAGER_ERROR_INVALID_NAME,
-				    "\"%.80s\" is not a valid %s name: names are 1 to 64 of A-Z "
+				    "\"%s\" is not a valid %s name: names are 1 to 64 of A-Z "
 				    "a-z 0-9 _ . -",
-				    name, what);
+				    QUOTE(name, QUOTE_CHARS_MAX), what);
 	k = program_parse(text, m->config->layout, 0, ret, &perr);
 	if (k == -EINVAL)
 		return manager_error_set(error, MANAGER_ERROR_INVALID_PROGRAM, "%s: %s", perr.path,
@@ -725,7 +728,7 @@ int manager_stop_program(Manager *m, const char *name, ManagerError *error)
 	r = name_table_get(&m->running, name);
 	if (!r || !r->run)
 		return manager_error_set(error, MANAGER_ERROR_NOT_RUNNING,
-				    "no program named \"%.80s\" is running", name);
+				    "no program named \"%s\" is running", QUOTE(name, QUOTE_CHARS_MAX));
 	(void)engine_stop(m->engine, r->run, RUN_STOPPED, engine_now(m->engine));
 	manager_end(m);
 	return 0;
@@ -873,8 +876,8 @@ int manager_undefine(Manager *m, const char *name, ManagerError *error)
 	Definition *d = name_table_remove(&m->definitions, name);
 
 	if (!d)
-		return manager_error_set(error, MANAGER_ERROR_NOT_DEFINED, "no definition named \"%.80s\"",
-				    name);
+		return manager_error_set(error, MANAGER_ERROR_NOT_DEFINED, "no definition named \"%s\"",
+				    QUOTE(name, QUOTE_CHARS_MAX));
 	if (d->persistent) {
 		definition_unref(d);
 		manager_persist(m);
@@ -1103,8 +1106,8 @@ static int manager_resume(Manager *m)
 		if (r >= 0)
 			r = definition_add(m, c.definitions[i].name, p, true, &error);
 		if (r < 0)
-			log_warning("Stored definition %.80s no longer fits (%s), dropped.",
-				    c.definitions[i].name,
+			log_warning("Stored definition \"%s\" no longer fits (%s), dropped.",
+				    QUOTE(c.definitions[i].name, QUOTE_CHARS_MAX),
 				    r == -EINVAL ? (error.kind ? error.message : perr.message)
 						 : strerror(-r));
 	}
@@ -1117,7 +1120,8 @@ static int manager_resume(Manager *m)
 
 		r = parse_named_program(m, "program", s->name, s->program, &p, &error);
 		if (r < 0) {
-			log_warning("Stored program %.80s cannot resume (%s), dropped.", s->name,
+			log_warning("Stored program \"%s\" cannot resume (%s), dropped.",
+				    QUOTE(s->name, QUOTE_CHARS_MAX),
 				    error.kind ? error.message : strerror(-r));
 			n_dropped++;
 			continue;
@@ -1141,7 +1145,8 @@ static int manager_resume(Manager *m)
 				 },
 				 &error);
 		if (r < 0) {
-			log_warning("Stored program %.80s cannot resume (%s), dropped.", s->name,
+			log_warning("Stored program \"%s\" cannot resume (%s), dropped.",
+				    QUOTE(s->name, QUOTE_CHARS_MAX),
 				    error.kind ? error.message : strerror(-r));
 			n_dropped++;
 			continue;

@@ -60,6 +60,11 @@ static void test_quote_invalid(void)
 	check_str(quote("\xed\xa0\x80", 10), "\\xed\\xa0\\x80");
 	check_str(quote("\xf4\x90\x80\x80", 10), "\\xf4\\x90\\x80\\x80");
 	check_str(quote("\x80z", 10), "\\x80z");
+	/* noncharacters: valid UTF-8 that sd-bus refuses */
+	check_str(quote("\xef\xbf\xbf", 10), "\\xef\\xbf\\xbf");
+	check_str(quote("\xef\xb7\x90", 10), "\\xef\\xb7\\x90");
+	check_str(quote("\xf0\x9f\xbf\xbe", 10), "\\xf0\\x9f\\xbf\\xbe");
+	check_str(quote("\xef\xbf\xbd", 10), "\xef\xbf\xbd");
 	/* an escaped byte is one character of the count */
 	check_str(quote("\xff\xff\xff", 2), "\\xff\\xff\xe2\x80\xa6");
 }
@@ -232,6 +237,21 @@ static void test_duplicates(void)
 	}
 }
 
+/* JSON escapes that write what D-Bus cannot carry back are refused; others are kept. */
+static void test_noncharacters(void)
+{
+	JsonError e;
+
+	check_int(parse("{\"a\":\"\\ud83d\\udca1 \\ufffd \\u00e9\"}", &e), 0);
+	check_int(parse("{\"a\":\"x\\uffff\"}", &e), -EINVAL);
+	check_str(e.path, "$.a");
+	check(strstr(e.message, "noncharacter") != NULL);
+	check_int(parse("{\"\\uFDD0\":1}", &e), -EINVAL);
+	check_int(parse("[\"\\ud83f\\udfff\"]", &e), -EINVAL);
+	check_int(parse("[\"\xef\xbf\xbe\"]", &e), -EINVAL);
+	check(strstr(e.message, "not valid UTF-8") != NULL);
+}
+
 /* A path that names a bad string in a long key is valid UTF-8 (it was cut at 60 bytes). */
 static void test_path_cut(void)
 {
@@ -254,5 +274,6 @@ int main(void)
 	test_log_one_line();
 	test_duplicates();
 	test_path_cut();
+	test_noncharacters();
 	return test_summary("test-json-util");
 }
