@@ -134,6 +134,21 @@ static void test_broken(void)
 	check_int(back.n_programs, 0);
 }
 
+/*
+ * A key written twice, at each level: refused as JSON is everywhere (json-c
+ * kept the last one), so the file is set aside, not half read.
+ */
+static void test_duplicate_keys(void)
+{
+	check_set_aside("{\"format\":\"blinkd-state-1\",\"programs\":[],\"programs\":[],"
+			"\"definitions\":[]}");
+	check_set_aside("{\"format\":\"blinkd-state-1\",\"programs\":[{\"name\":\"x\",\"name\":"
+			"\"y\",\"program\":\"{\\\"wait\\\":\\\"1s\\\"}\",\"priority\":0,\"timeout\":0,"
+			"\"started\":1}],\"definitions\":[]}");
+	check_set_aside("{\"format\":\"blinkd-state-1\",\"programs\":[],\"definitions\":[{"
+			"\"name\":\"d\",\"program\":\"{}\",\"program\":\"{\\\"wait\\\":1}\"}]}");
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/test-store-XXXXXX");
@@ -142,6 +157,7 @@ int main(void)
 	test_round_trip();
 	test_crash_before_rename();
 	test_broken();
+	test_duplicate_keys();
 	(void)unlink(path_of("state.json"));
 	(void)unlink(path_of("state.json.broken"));
 	(void)unlink(path_of(".state.json.new"));
