@@ -14,7 +14,7 @@
  *
  * BLINKD_ANSWERS_SEED sets the seed (printed at the start, to replay a
  * finding); BLINKD_ANSWERS_CALLS the number of fuzzed calls (default
- * 1500); BLINKD_ANSWERS_SECONDS, when set, runs for that long instead.
+ * 3000); BLINKD_ANSWERS_SECONDS, when set, runs for that long instead.
  */
 #include <signal.h>
 #include <stdint.h>
@@ -27,7 +27,7 @@
 
 #define CONFIG                                                                                     \
 	"{\"definitions\": {\"cfgdef\": {\"on\": {\"lines\": [4]}}}, \"max_programs\": 64}"
-#define CALLS_DEFAULT 1500
+#define CALLS_DEFAULT 3000
 #define TEXT_MAX (70 * 1024)
 
 /* The bound on one answer: generous, for a busy machine or a sanitizer build. */
@@ -862,7 +862,8 @@ static void test_fuzz(Client *c)
 		tally.slowest_method);
 	figure("%u calls with seeded random arguments (names, option keys and values of 17 "
 	       "types, programs in both forms with 1- to 4-byte characters across every cut the "
-	       "daemon made, controls, lone surrogates and U+0085 as JSON escapes, duplicate keys, "
+	       "daemon made, controls, lone surrogates, noncharacters and U+0085 as JSON escapes, "
+	       "duplicate keys, "
 	       "texts up to 70 KB, raw bytes for strings) to Start, Replace, StartWithOptions, "
 	       "Stop, Define, Undefine, StopAll, List, ListDefinitions, SetChipPresent, program "
 	       "objects' Stop and property Gets | every call answered within %.0f s: %u returns, "
