@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "layout.h"
+#include "utf8.h"
 
 const unsigned layout_default_matrix[5][5] = {
 	{ 11, 10, 27, 4, 2 },
@@ -269,7 +270,7 @@ int layout_add_ref(Layout *l, const char *ref, const char *where, char *error, s
 		    streq(ref + 4, ".."))
 			return fail(error, error_size,
 				    "\"%s\" is not an LED (led:NAME, NAME as in /sys/class/leds)",
-				    ref);
+				    QUOTE(ref, QUOTE_CHARS_MAX));
 		r = chip_index(l, ref, len, &chip);
 		if (r < 0)
 			return r;
@@ -284,7 +285,8 @@ int layout_add_ref(Layout *l, const char *ref, const char *where, char *error, s
 	line_len = strlen(line);
 	if (colon && (colon == ref || line_len == 0))
 		return fail(error, error_size,
-			    "\"%s\" is not a line reference (OFFSET, NAME or CHIP:LINE)", ref);
+			    "\"%s\" is not a line reference (OFFSET, NAME or CHIP:LINE)",
+			    QUOTE(ref, QUOTE_CHARS_MAX));
 	has_offset = parse_offset(line, line_len, &offset);
 	if (!has_offset && line[strspn(line, "0123456789")] == '\0')
 		return fail(error, error_size, "line offset %s is out of range (0 to %u)", line,

@@ -270,7 +270,7 @@ static int parse_line_ref(Parser *ps, json_object *j, Lines *l)
 		if (r < 0) {
 			if (ps->flags & PROGRAM_PARSE_NAMES_UNCHECKED)
 				return 0;
-			return parser_fail(ps, "no line is named \"%s\"", name);
+			return parser_fail(ps, "no line is named \"%s\"", QUOTE(name, QUOTE_CHARS_MAX));
 		}
 		ref->offset = offset;
 		return lines_add_offset(ps, l, offset);

@@ -574,7 +574,8 @@ static int method_set_chip_present(sd_bus_message *msg, void *userdata, sd_bus_e
 	r = manager_sim_set_chip_present(b->manager, chip[0] ? chip : NULL, present);
 	if (r == -ENOENT)
 		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-					 "No simulated chip is called \"%s\".", chip);
+					 "No simulated chip is called \"%s\".",
+					 QUOTE(chip, QUOTE_CHARS_MAX));
 	if (r < 0)
 		return r;
 	return sd_bus_reply_method_return(msg, NULL);
