@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "layout.h"
-#include "utf8.h"
 
 const unsigned layout_default_matrix[5][5] = {
 	{ 11, 10, 27, 4, 2 },
@@ -270,7 +269,7 @@ int layout_add_ref(Layout *l, const char *ref, const char *where, char *error, s
 		    streq(ref + 4, ".."))
 			return fail(error, error_size,
 				    "\"%s\" is not an LED (led:NAME, NAME as in /sys/class/leds)",
-				    QUOTE(ref, QUOTE_CHARS_MAX));
+				    ref);
 		r = chip_index(l, ref, len, &chip);
 		if (r < 0)
 			return r;
@@ -285,8 +284,7 @@ int layout_add_ref(Layout *l, const char *ref, const char *where, char *error, s
 	line_len = strlen(line);
 	if (colon && (colon == ref || line_len == 0))
 		return fail(error, error_size,
-			    "\"%s\" is not a line reference (OFFSET, NAME or CHIP:LINE)",
-			    QUOTE(ref, QUOTE_CHARS_MAX));
+			    "\"%s\" is not a line reference (OFFSET, NAME or CHIP:LINE)", ref);
 	has_offset = parse_offset(line, line_len, &offset);
 	if (!has_offset && line[strspn(line, "0123456789")] == '\0')
 		return fail(error, error_size, "line offset %s is out of range (0 to %u)", line,
