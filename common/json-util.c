@@ -363,7 +363,8 @@ static int key_scan_close(KeyScan *ks, JsonError *error)
 	PathLevel *top = path_top(&ks->tracker);
 	char quoted[UTF8_QUOTE_SIZE(PATH_KEY_CHARS_MAX)];
 
-	qsort(keys, n, sizeof(SeenKey), compare_keys);
+	if (n > 1)
+		qsort(keys, n, sizeof(SeenKey), compare_keys);
 	for (size_t i = 1; i < n; i++)
 		if (keys[i].len == keys[i - 1].len &&
 		    memcmp(keys[i].key, keys[i - 1].key, keys[i].len) == 0 &&

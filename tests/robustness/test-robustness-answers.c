@@ -372,6 +372,13 @@ static void tally_error(const char *name)
 	}
 }
 
+static void tally_reset(void)
+{
+	for (size_t i = 0; i < ELEMENTSOF(tally.error_names); i++)
+		free((char *)tally.error_names[i]);
+	memset(&tally, 0, sizeof(tally));
+}
+
 /* The paths of program objects calls returned, for their Stop and their properties. */
 static char *paths[16];
 
@@ -832,7 +839,7 @@ static void test_fuzz(Client *c)
 	if (!name || !program)
 		harness_fatal("out of memory");
 	figure_mark();
-	memset(&tally, 0, sizeof(tally));
+	tally_reset();
 	rng_state = seed;
 	fprintf(stderr, "fuzz: seed %llu (BLINKD_ANSWERS_SEED to replay)\n",
 		(unsigned long long)seed);
@@ -891,6 +898,7 @@ int main(void)
 	check_int(harness_stop_daemon(SIGTERM), 0);
 	for (size_t i = 0; i < ELEMENTSOF(paths); i++)
 		free(paths[i]);
+	tally_reset();
 	figures_end();
 	return test_summary("test-robustness-answers");
 }
