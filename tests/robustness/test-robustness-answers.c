@@ -14,7 +14,9 @@
  *
  * BLINKD_ANSWERS_SEED sets the seed (default 23; printed at the start, to
  * replay a finding); BLINKD_ANSWERS_CALLS the number of fuzzed calls (default
- * 3000); BLINKD_ANSWERS_SECONDS, when set, runs for that long instead.
+ * 3000); BLINKD_ANSWERS_SECONDS, when set, runs for that long instead;
+ * BLINKD_ANSWERS_AT_PAST_US how far back an "at" option may be (default
+ * 2 s; 0 for none in the past).
  */
 #include <signal.h>
 #include <stdint.h>
@@ -354,6 +356,9 @@ static void gen_program(Text *t, unsigned depth)
 
 /* ---------------------------------------------------------------- calls */
 
+/* How far back an "at" may be; 0 keeps every "at" ahead (catch-up is another test's). */
+static unsigned at_past_us = 2000000;
+
 static struct {
 	unsigned calls, returns, errors, unsent;
 	unsigned by_error[16];
@@ -499,13 +504,13 @@ static int append_option_value(sd_bus_message *m, const char *key)
 		break;
 	case 't':
 		if (rng_chance(30)) {
-			/* "at" near now */
+			/* "at" near now: up to 2 s back (BLINKD_ANSWERS_AT_PAST_US) and ahead */
 			struct timespec ts;
 			clock_gettime(CLOCK_REALTIME, &ts);
 			r = sd_bus_message_append(m, "t",
 						  (uint64_t)ts.tv_sec * USEC_PER_SEC +
-							  (uint64_t)ts.tv_nsec / 1000 -
-							  2000000 + rng_below(4000000));
+							  (uint64_t)ts.tv_nsec / 1000 - at_past_us +
+							  rng_below(2000000 + at_past_us));
 		} else
 			r = sd_bus_message_append(m, "t",
 						  rng_chance(50) ? uedge[rng_below(ELEMENTSOF(uedge))]
@@ -841,6 +846,7 @@ static void test_fuzz(Client *c)
 
 	if (!name || !program)
 		harness_fatal("out of memory");
+	at_past_us = env_unsigned("BLINKD_ANSWERS_AT_PAST_US", at_past_us);
 	figure_mark();
 	tally_reset();
 	rng_state = seed;
