@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "utf8.h"
 
 static int max_level = LOG_INFO;
 static int prefix = -1; /* -1: decide on first use */
@@ -55,8 +57,9 @@ int log_internal(int level, int error, const char *fmt, ...)
 	int e = error < 0 ? -error : error;
 
 	if (level <= max_level) {
-		char buf[2048];
+		char buf[2048], line[UTF8_QUOTE_SIZE(sizeof(buf))];
 		va_list ap;
+		int n;
 
 		if (prefix < 0)
 			prefix = !isatty(STDERR_FILENO);
@@ -64,15 +67,23 @@ int log_internal(int level, int error, const char *fmt, ...)
 		/* %m prints the error we were handed, not whatever errno is. */
 		errno = e;
 		va_start(ap, fmt);
-		vsnprintf(buf, sizeof(buf), fmt, ap);
+		n = vsnprintf(buf, sizeof(buf), fmt, ap);
 		va_end(ap);
+		/*
+		 * One message is one line of valid UTF-8, whatever it quotes: a
+		 * newline in a name must not forge a second line, and a message
+		 * cut to fit must not end in half a character.
+		 */
+		if (n >= (int)sizeof(buf))
+			utf8_trim_partial(buf);
+		utf8_escape_controls(line, sizeof(line), buf, strlen(buf), SIZE_MAX);
 
 		if (prefix)
-			fprintf(stderr, "<%d>%s\n", level, buf);
+			fprintf(stderr, "<%d>%s\n", level, line);
 		else if (ident)
-			fprintf(stderr, "%s: %s\n", ident, buf);
+			fprintf(stderr, "%s: %s\n", ident, line);
 		else
-			fprintf(stderr, "%s\n", buf);
+			fprintf(stderr, "%s\n", line);
 	}
 
 	errno = saved_errno;

@@ -129,7 +129,12 @@ static int parser_fail(Parser *ps, const char *fmt, ...)
 static size_t path_push_key(Parser *ps, const char *key)
 {
 	size_t old = ps->path_len;
-	int n = snprintf(ps->path + old, sizeof(ps->path) - old, ".%s", key);
+	char shown[UTF8_QUOTE_SIZE(40)];
+	int n;
+
+	/* A key is what the caller wrote: control characters escaped, cut on a character. */
+	utf8_escape_controls(shown, sizeof(shown), key, strlen(key), 40);
+	n = snprintf(ps->path + old, sizeof(ps->path) - old, ".%s", shown);
 	ps->path_len = n > 0 ? old + (size_t)n : old;
 	if (ps->path_len >= sizeof(ps->path))
 		ps->path_len = sizeof(ps->path) - 1;
@@ -194,9 +199,9 @@ static int parse_duration(Parser *ps, json_object *j, usec_t *ret)
 			return parser_fail(ps, "must be between 100us and 1d");
 		if (r < 0)
 			return parser_fail(ps,
-					   "\"%.40s\" is not a duration (seconds as a number, or a "
+					   "\"%s\" is not a duration (seconds as a number, or a "
 					   "number with a unit: us, ms, s, m, h, d)",
-					   json_object_get_string(j));
+					   QUOTE(json_object_get_string(j), 40));
 		break;
 	default:
 		return parser_fail(ps, "must be a duration (a number of seconds or a string like "
@@ -265,7 +270,7 @@ static int parse_line_ref(Parser *ps, json_object *j, Lines *l)
 		if (r < 0) {
 			if (ps->flags & PROGRAM_PARSE_NAMES_UNCHECKED)
 				return 0;
-			return parser_fail(ps, "no line is named \"%s\"", name);
+			return parser_fail(ps, "no line is named \"%s\"", QUOTE(name, QUOTE_CHARS_MAX));
 		}
 		ref->offset = offset;
 		return lines_add_offset(ps, l, offset);
@@ -872,8 +877,8 @@ static int parse_body(Parser *ps, Program *p, json_object *body, unsigned depth)
 			return parser_fail(ps, "must be the name of a definition, not %s",
 					   json_type_name(body));
 		if (!program_name_is_valid(json_object_get_string(body)))
-			return parser_fail(ps, "\"%.70s\" is not a valid name (1-64 of A-Z a-z 0-9 _ . -)",
-					   json_object_get_string(body));
+			return parser_fail(ps, "\"%s\" is not a valid name (1-64 of A-Z a-z 0-9 _ . -)",
+					   QUOTE(json_object_get_string(body), QUOTE_CHARS_MAX));
 		p->call = strdup(json_object_get_string(body));
 		return p->call ? 0 : -ENOMEM;
 	default:
@@ -910,10 +915,10 @@ static int parse_node(Parser *ps, json_object *j, unsigned depth, Program **ret)
 		if (streq(kind_names[kind], key))
 			break;
 	if (kind == _PROGRAM_KIND_MAX)
-		return parser_fail(ps, "unknown program \"%.40s\" (expected blink, cycle, on, "
+		return parser_fail(ps, "unknown program \"%s\" (expected blink, cycle, on, "
 				       "wait, sequence, all, any, forever, repeat, call, dim, fade, "
 				       "pattern, heartbeat, morse)",
-				   key);
+				   QUOTE(key, 40));
 
 	p = calloc(1, sizeof(*p));
 	if (!p)

@@ -15,6 +15,7 @@
 #include "bus.h"
 #include "config.h" /* BLINKD_VERSION */
 #include "log.h"
+#include "utf8.h"
 
 static const char *const error_names[_MANAGER_ERROR_MAX] = {
 	[MANAGER_ERROR_INVALID_PROGRAM] = BLINKD_ERROR_INVALID_PROGRAM,
@@ -155,9 +156,9 @@ static int read_start_options(sd_bus_message *msg, ManagerStartOptions *o, Manag
 			if (streq(start_options[i].key, key))
 				break;
 		if (i == _OPTION_MAX)
-			return manager_error_set(e, MANAGER_ERROR_INVALID_OPTIONS, "unknown option \"%.40s\" (expected priority, replace, "
+			return manager_error_set(e, MANAGER_ERROR_INVALID_OPTIONS, "unknown option \"%s\" (expected priority, replace, "
 					       "bind, persist, timeout, at)",
-					    key);
+					    QUOTE(key, QUOTE_CHARS_MAX));
 		if (seen[i])
 			return manager_error_set(e, MANAGER_ERROR_INVALID_OPTIONS, "%s: given twice", key);
 		seen[i] = true;
@@ -645,7 +646,8 @@ static int method_set_chip_present(sd_bus_message *msg, void *userdata, sd_bus_e
 	r = manager_sim_set_chip_present(b->manager, chip[0] ? chip : NULL, present);
 	if (r == -ENOENT)
 		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-					 "No simulated chip is called \"%s\".", chip);
+					 "No simulated chip is called \"%s\".",
+					 QUOTE(chip, QUOTE_CHARS_MAX));
 	if (r < 0)
 		return r;
 	return sd_bus_reply_method_return(msg, NULL);

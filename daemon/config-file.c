@@ -12,6 +12,7 @@
 #include "json-util.h"
 #include "log.h"
 #include "program.h"
+#include "utf8.h"
 
 #define CONFIG_SIZE_MAX (1024 * 1024)
 
@@ -50,6 +51,7 @@ static int config_fail(const Config *c, const char *path, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	utf8_trim_partial(msg);
 	log_error("%s: %s: %s", c->path, path, msg);
 	return -EINVAL;
 }
@@ -71,7 +73,7 @@ static int parse_string(Config *c, json_object *v, const char *key, char **ret)
 /* "$.lines[\"KEY\"]", cut to fit. */
 static void line_path(char *buf, size_t size, const char *key)
 {
-	snprintf(buf, size, "$.lines[\"%.100s\"]", key);
+	snprintf(buf, size, "$.lines[\"%s\"]", QUOTE(key, 40));
 }
 
 static int add_ref(Config *c, const char *ref, const char *path)
@@ -204,7 +206,7 @@ static bool alias_is_valid(const char *a)
 
 static int parse_line_settings(Config *c, const char *key, json_object *v, LayoutLine *line)
 {
-	char path[160], base[128];
+	char path[UTF8_QUOTE_SIZE(40) + UTF8_QUOTE_SIZE(20) + 16], base[UTF8_QUOTE_SIZE(40) + 16];
 	int k = 0, r = 0;
 
 	line_path(base, sizeof(base), key);
@@ -212,7 +214,7 @@ static int parse_line_settings(Config *c, const char *key, json_object *v, Layou
 		return config_fail(c, base, "must be an object of line settings");
 	json_object_object_foreach(v, name, val)
 	{
-		snprintf(path, sizeof(path), "%s.%.20s", base, name);
+		snprintf(path, sizeof(path), "%s.%s", base, QUOTE(name, 20));
 		if (line->analog &&
 		    (streq(name, "active_low") || streq(name, "drive") || streq(name, "bias")))
 			return config_fail(c, path, "an LED class device has no %s (alias, initial "
@@ -257,7 +259,7 @@ static int parse_line_settings(Config *c, const char *key, json_object *v, Layou
 
 static int parse_lines(Config *c, json_object *v)
 {
-	char path[128];
+	char path[UTF8_QUOTE_SIZE(40) + 16];
 	int r;
 
 	if (!json_object_is_type(v, json_type_object))
@@ -310,7 +312,7 @@ static int check_lines(Config *c)
 
 static int parse_sim_chip(Config *c, json_object *v, size_t i, SimChipConfig *s)
 {
-	char base[64], path[96];
+	char base[64], path[64 + UTF8_QUOTE_SIZE(20)];
 	json_object *names = NULL, *levels = NULL;
 	int r = 0;
 
@@ -321,7 +323,7 @@ static int parse_sim_chip(Config *c, json_object *v, size_t i, SimChipConfig *s)
 	s->present = true;
 	json_object_object_foreach(v, key, val)
 	{
-		snprintf(path, sizeof(path), "%s.%.20s", base, key);
+		snprintf(path, sizeof(path), "%s.%s", base, QUOTE(key, 20));
 		if (streq(key, "label")) {
 			const char *t = json_object_is_type(val, json_type_string)
 						? json_object_get_string(val)
@@ -403,7 +405,8 @@ static int parse_sim_chip(Config *c, json_object *v, size_t i, SimChipConfig *s)
 	}
 	for (size_t k = 0; k < i; k++)
 		if (streq(c->sim_chips[k].label, s->label))
-			return config_fail(c, base, "label \"%s\" is already chip %zu's", s->label, k);
+			return config_fail(c, base, "label \"%s\" is already chip %zu's",
+					   QUOTE(s->label, QUOTE_CHARS_MAX), k);
 	return 0;
 }
 
@@ -476,9 +479,9 @@ static int parse_named_programs(Config *c, json_object *v, const char *key, json
 		(void)prog;
 		if (!program_name_is_valid(name)) {
 			snprintf(path, sizeof(path), "%s", key);
-			return config_fail(c, path, "\"%.70s\" is not a valid name (1-64 of A-Z a-z "
+			return config_fail(c, path, "\"%s\" is not a valid name (1-64 of A-Z a-z "
 						    "0-9 _ . -)",
-					   name);
+					   QUOTE(name, QUOTE_CHARS_MAX));
 		}
 	}
 	json_object_put(*ret);
@@ -537,9 +540,9 @@ int config_parse(Config **ret, const char *text, size_t len, const char *label)
 
 	json_object_object_foreach(root, key, v)
 	{
-		char kpath[80];
+		char kpath[UTF8_QUOTE_SIZE(40) + 4];
 
-		snprintf(kpath, sizeof(kpath), "$.%.60s", key);
+		snprintf(kpath, sizeof(kpath), "$.%s", QUOTE(key, 40));
 		if (streq(key, "chip"))
 			r = parse_string(c, v, kpath, &c->chip);
 		else if (streq(key, "consumer"))

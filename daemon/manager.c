@@ -16,6 +16,7 @@
 #include "log.h"
 #include "manager.h"
 #include "startup.h"
+#include "utf8.h"
 
 /* Frames go out at most this often: 50 per second. */
 #define FRAME_INTERVAL (20 * USEC_PER_MSEC)
@@ -61,6 +62,8 @@ int manager_error_set(ManagerError *error, ManagerErrorKind kind, const char *fm
 	va_start(ap, fmt);
 	vsnprintf(error->message, sizeof(error->message), fmt, ap);
 	va_end(ap);
+	/* The message goes out in a D-Bus reply, which must be valid UTF-8 or is not sent. */
+	utf8_drop_invalid(error->message);
 	return -EINVAL;
 }
 
@@ -844,9 +847,9 @@ static int parse_named_program(Manager *m, const char *what, const char *name, c
 
 	if (!program_name_is_valid(name))
 		return manager_error_set(error, MANAGER_ERROR_INVALID_NAME,
-				    "\"%.80s\" is not a valid %s name: names are 1 to 64 of A-Z "
+				    "\"%s\" is not a valid %s name: names are 1 to 64 of A-Z "
 				    "a-z 0-9 _ . -",
-				    name, what);
+				    QUOTE(name, QUOTE_CHARS_MAX), what);
 	k = program_parse(text, m->config->layout, 0, ret, &perr);
 	if (k == -EINVAL)
 		return manager_error_set(error, MANAGER_ERROR_INVALID_PROGRAM, "%s: %s", perr.path,
@@ -1074,7 +1077,7 @@ int manager_stop_program(Manager *m, const char *name, ManagerError *error)
 	r = name_table_get(&m->running, name);
 	if (!r || !r->run)
 		return manager_error_set(error, MANAGER_ERROR_NOT_RUNNING,
-				    "no program named \"%.80s\" is running", name);
+				    "no program named \"%s\" is running", QUOTE(name, QUOTE_CHARS_MAX));
 	running_stop(m, r, RUN_STOPPED);
 	manager_end(m);
 	return 0;
@@ -1248,8 +1251,8 @@ int manager_undefine(Manager *m, const char *name, ManagerError *error)
 	m->persist_call = NULL;
 	d = name_table_remove(&m->definitions, name);
 	if (!d)
-		return manager_error_set(error, MANAGER_ERROR_NOT_DEFINED, "no definition named \"%.80s\"",
-				    name);
+		return manager_error_set(error, MANAGER_ERROR_NOT_DEFINED, "no definition named \"%s\"",
+				    QUOTE(name, QUOTE_CHARS_MAX));
 	if (d->persistent) {
 		c = manager_persist_change(m, PERSIST_UNDEFINE, name);
 		if (c)

@@ -439,6 +439,80 @@ static void test_example(void)
 	check(engine_n_tasks(e) < 64);
 }
 
+/* What config_parse() logs for @text, read back from stderr; its result in @ret_r. */
+static char *parse_logged(const char *text, int *ret_r)
+{
+	char path[] = "/tmp/test-config-XXXXXX";
+	int fd = mkstemp(path), saved = dup(STDERR_FILENO), level = log_get_max_level();
+	char *out = calloc(1, 4096);
+	Config *c = NULL;
+
+	if (fd < 0 || saved < 0 || !out)
+		abort();
+	(void)unlink(path);
+	fflush(stderr);
+	dup2(fd, STDERR_FILENO);
+	log_set_max_level(LOG_INFO);
+	log_set_prefix(false);
+	*ret_r = parse(text, &c);
+	config_free(c);
+	log_set_max_level(level);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	if (pread(fd, out, 4095, 0) < 0)
+		abort();
+	close(fd);
+	return out;
+}
+
+static void check_logged(const char *text, const char *line)
+{
+	int r = 0;
+	_cleanup_(freep) char *log = parse_logged(text, &r);
+
+	check_int(r, -EINVAL);
+	check_str(log, line);
+}
+
+/* A key written twice is refused at every level, naming its path; json-c kept the last. */
+static void test_duplicate_keys(void)
+{
+	check_logged("{\"lines\":{\"11\":{}},\"lines\":{\"12\":{}}}",
+		     "test.json: $.lines: duplicate key \"lines\"\n");
+	check_logged("{\"chip\":\"sim\",\"max_programs\":3,\"chip\":\"sim\"}",
+		     "test.json: $.chip: duplicate key \"chip\"\n");
+	check_logged("{\"lines\":{\"11\":{\"alias\":\"a\",\"alias\":\"b\"}}}",
+		     "test.json: $.lines.11.alias: duplicate key \"alias\"\n");
+	check_logged("{\"sim_chips\":[{\"label\":\"x\",\"lines\":2,\"lines\":3}]}",
+		     "test.json: $.sim_chips[0].lines: duplicate key \"lines\"\n");
+	check_logged("{\"definitions\":{\"a\":{\"wait\":1},\"a\":{\"wait\":2}}}",
+		     "test.json: $.definitions.a: duplicate key \"a\"\n");
+	check_logged("{\"autostart\":{\"a\":{\"fade\":{\"lines\":[11],\"from\":0,\"from\":1,"
+		     "\"to\":1,\"duration\":\"1s\"}}}}",
+		     "test.json: $.autostart.a.fade.from: duplicate key \"from\"\n");
+}
+
+/* A label (or any name) with a newline stays on its one log line, escaped. */
+static void test_label_newline_logged(void)
+{
+	check_logged("{\"sim_chips\":[{\"label\":\"a\\nb\",\"lines\":2},"
+		     "{\"label\":\"a\\nb\",\"lines\":2}]}",
+		     "test.json: $.sim_chips[1]: label \"a\\x0ab\" is already chip 0's\n");
+	/* a key quoted in a path: cut on a character, control characters escaped */
+	check_logged("{\"\\u0001\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+		     "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+		     "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+		     "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+		     "\xc3\xa9\xc3\xa9\xc3\xa9\":1}",
+		     "test.json: $.\\x01\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+		     "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+		     "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+		     "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+		     "\xc3\xa9\xe2\x80\xa6: unknown key (expected chip, consumer, matrix, lines, "
+		     "sim_chips, definitions, autostart, max_programs, precision, pwm_hz)\n");
+}
+
 int main(void)
 {
 	log_set_max_level(-1); /* refused configs log; that is not under test here */
@@ -448,6 +522,8 @@ int main(void)
 	test_lines();
 	test_lines_refused();
 	test_lines_rebuilt();
+	test_duplicate_keys();
+	test_label_newline_logged();
 	test_board_example();
 	test_example();
 	for (size_t i = 0; i < n_example_defs; i++)

@@ -320,6 +320,24 @@ static void test_utf8_messages(void)
 	check_int(utf8_invalid_at(e.path, strlen(e.path)), -1);
 }
 
+/* A key written twice is refused at every level, naming its path (json-c kept the last). */
+static void test_duplicate_keys(void)
+{
+	check_invalid("{\"fade\":{\"lines\":[11],\"from\":0,\"from\":1,\"to\":1,\"duration\":\"1s\"}}",
+		      "$.fade.from", "duplicate key \"from\"");
+	check_invalid("{\"on\":{\"lines\":[11]},\"on\":{\"lines\":[12]}}", "$.on",
+		      "duplicate key \"on\"");
+	check_invalid("{\"sequence\":[{\"on\":{\"lines\":[11],\"for\":1}},{\"blink\":{\"lines\":[11],"
+		      "\"interval\":1,\"interval\":2}}]}",
+		      "$.sequence[1].blink.interval", "duplicate key \"interval\"");
+	check_invalid("{\"on\":{\"lines\":{\"row\":1,\"row\":2}}}", "$.on.lines.row",
+		      "duplicate key \"row\"");
+	/* the same key, escaped once */
+	check_invalid("{\"wait\":1,\"w\\u0061it\":2}", "$.wait", "duplicate key \"wait\"");
+	/* and the messages that quote a key escape its control characters */
+	check_invalid("{\"wa\\nit\":1}", "$", "unknown program \"wa\\x0ait\"");
+}
+
 /* dim, fade, pattern, heartbeat, morse: canonical forms and every refusal with its place. */
 static void test_levels(void)
 {
@@ -403,6 +421,7 @@ int main(void)
 	test_invalid();
 	test_levels();
 	test_utf8_messages();
+	test_duplicate_keys();
 	test_names();
 
 	layout_free(layout);

@@ -793,6 +793,21 @@ static void test_write_side(void)
 	test_writer();
 }
 
+/*
+ * A key written twice, at each level: refused as JSON is everywhere (json-c
+ * kept the last one), so the file is set aside, not half read.
+ */
+static void test_duplicate_keys(void)
+{
+	check_set_aside("{\"format\":\"blinkd-state-1\",\"programs\":[],\"programs\":[],"
+			"\"definitions\":[]}");
+	check_set_aside("{\"format\":\"blinkd-state-1\",\"programs\":[{\"name\":\"x\",\"name\":"
+			"\"y\",\"program\":\"{\\\"wait\\\":\\\"1s\\\"}\",\"priority\":0,\"timeout\":0,"
+			"\"started\":1}],\"definitions\":[]}");
+	check_set_aside("{\"format\":\"blinkd-state-1\",\"programs\":[],\"definitions\":[{"
+			"\"name\":\"d\",\"program\":\"{}\",\"program\":\"{\\\"wait\\\":1}\"}]}");
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/test-store-XXXXXX");
@@ -811,6 +826,7 @@ int main(void)
 	test_startup_programs();
 	test_startup_deep_chain();
 	test_write_side();
+	test_duplicate_keys();
 	(void)unlink(path_of("state.json"));
 	(void)unlink(path_of(".state.json.new"));
 	remove_broken();

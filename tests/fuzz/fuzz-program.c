@@ -2,7 +2,8 @@
 /*
  * Fuzz target: the program language, from text to a tree and back. Every
  * accepted program must print a canonical form that parses to itself, and a
- * text form that parses to the same program.
+ * text form that parses to the same program; every refusal's message must
+ * be text D-Bus carries, on one line.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "log.h"
 #include "program-text.h"
 #include "program.h"
+#include "utf8.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -30,11 +32,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(text, data, size);
 	text[size] = '\0';
 
-	if (program_parse(text, layout, 0, &p, &error) < 0)
+	if (program_parse(text, layout, 0, &p, &error) < 0) {
+		/* A refusal goes out over D-Bus: valid UTF-8 (no noncharacter), one line. */
+		if (utf8_invalid_at(error.message, strlen(error.message)) >= 0 ||
+		    utf8_invalid_at(error.path, strlen(error.path)) >= 0)
+			fuzz_fail("an error message that D-Bus refuses", text);
+		if (strchr(error.message, '\n') || strchr(error.path, '\n'))
+			fuzz_fail("an error message with a newline", text);
 		return 0;
+	}
+	/* What is accepted is listed over D-Bus: its canonical form must be sendable. */
 	canonical = program_format(p);
 	if (!canonical)
 		abort();
+	if (utf8_invalid_at(canonical, strlen(canonical)) >= 0)
+		fuzz_fail("a canonical form that D-Bus refuses", canonical);
 	if (program_parse(canonical, layout, 0, &again, &error) < 0)
 		fuzz_fail("canonical form does not parse", canonical);
 	canonical2 = program_format(again);

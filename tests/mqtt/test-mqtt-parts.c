@@ -277,6 +277,29 @@ static void test_numbers(void)
 	request_done(&r);
 }
 
+/* A key written twice in a payload is refused with its path (json-c kept the last). */
+static void test_payload_duplicates(void)
+{
+	static const char *const texts[][2] = {
+		{ "{\"program\": {}, \"program\": {\"wait\": 1}}", "$.program: duplicate key" },
+		{ "{\"program\": {}, \"options\": {\"priority\": 1, \"priority\": 2}}",
+		  "$.options.priority: duplicate key" },
+		{ "{\"program\": {\"fade\": {\"from\": 0, \"from\": 1}}}",
+		  "$.program.fade.from: duplicate key" },
+	};
+	Request r;
+	RequestError e;
+
+	for (size_t i = 0; i < ELEMENTSOF(texts); i++) {
+		check_int(payload(REQUEST_START, texts[i][0], 200, &r, &e), -EINVAL);
+		check_str(e.name, MQTT_ERROR_INVALID_PAYLOAD);
+		if (strncmp(e.message, texts[i][1], strlen(texts[i][1])) != 0)
+			fprintf(stderr, "duplicate case %zu: \"%s\"\n", i, e.message);
+		check(strncmp(e.message, texts[i][1], strlen(texts[i][1])) == 0);
+		request_done(&r);
+	}
+}
+
 static int command(const char *text, DiscoveryCommand *c, RequestError *e)
 {
 	*c = (DiscoveryCommand){};
@@ -336,6 +359,7 @@ int main(void)
 	test_topics();
 	test_payloads();
 	test_numbers();
+	test_payload_duplicates();
 	test_discovery();
 	return test_summary("test-mqtt-parts");
 }
