@@ -980,6 +980,7 @@ TracePwm trace_check_pwm(const Trace *t, unsigned offset, uint64_t from, uint64_
 		}
 	}
 	f.rising_off = f.rising - best;
+	f.phase = phase;
 	/* A rising edge in phase is less than a period after its period's start. */
 	for (size_t i = 1; i < f.rising; i++) {
 		uint64_t a = (rise[i] - phase) / period - (rise[0] - phase) / period, b = f.spacing;

@@ -224,6 +224,7 @@ typedef struct TracePwm {
 	size_t falling_near; /* falling edges within TRACE_PWM_SLACK of the end of the on-time */
 	uint64_t spacing;    /* the gcd of the numbers of periods between rising edges */
 	size_t periods;	     /* whole periods in the window */
+	uint64_t phase;	     /* where in the period (CLOCK_MONOTONIC ns modulo it) they start */
 } TracePwm;
 
 /*
