@@ -1024,3 +1024,20 @@ bool trace_pwm_holds(const TracePwm *f, const char *what)
 	       f->falling, f->falling_off, f->falling_near, ok ? "" : ": WRONG");
 	return ok;
 }
+
+size_t trace_wait_count(Client *c, size_t from, unsigned offset, size_t n)
+{
+	usec_t end = now_usec(CLOCK_MONOTONIC) + harness_timeout();
+
+	for (;;) {
+		Trace t = {};
+		size_t k = 0;
+
+		if (trace_read(harness_trace_path(), &t) >= 0)
+			k = trace_count(&t, from, offset);
+		trace_done(&t);
+		if (k >= n || now_usec(CLOCK_MONOTONIC) >= end)
+			return k;
+		client_settle(c, 20 * USEC_PER_MSEC);
+	}
+}

@@ -260,3 +260,11 @@ TracePwm trace_check_pwm(const Trace *t, unsigned offset, uint64_t from, uint64_
  * too long every distance is even). Prints the figures, named @what.
  */
 bool trace_pwm_holds(const TracePwm *f, const char *what);
+
+/*
+ * trace_wait_count() - process @c's bus until the trace holds at least @n
+ * events of line @offset from index @from on, up to harness_timeout();
+ * returns how many it holds then. For "the blink goes on": how soon is the
+ * machine's, and a busy one takes longer.
+ */
+size_t trace_wait_count(Client *c, size_t from, unsigned offset, size_t n);
