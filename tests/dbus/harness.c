@@ -1041,3 +1041,13 @@ size_t trace_wait_count(Client *c, size_t from, unsigned offset, size_t n)
 		client_settle(c, 20 * USEC_PER_MSEC);
 	}
 }
+
+const char *harness_path_outside(const char *path)
+{
+	if (strlen(path) >= PATH_LEN)
+		harness_fatal("path too long: %s", path);
+	if (h.n_paths >= PATHS_MAX)
+		harness_fatal("too many files to remove at exit");
+	snprintf(h.paths[h.n_paths], PATH_LEN, "%s", path);
+	return h.paths[h.n_paths++];
+}

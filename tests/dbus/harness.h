@@ -268,3 +268,10 @@ bool trace_pwm_holds(const TracePwm *f, const char *what);
  * machine's, and a busy one takes longer.
  */
 size_t trace_wait_count(Client *c, size_t from, unsigned offset, size_t n);
+
+/*
+ * harness_path_outside() - register @path (absolute, e.g. in /dev/shm) to be
+ * unlinked when the harness cleans up, as the files in the temporary
+ * directory are, also when the test is killed. Returns the stored copy.
+ */
+const char *harness_path_outside(const char *path);
