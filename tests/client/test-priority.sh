@@ -31,8 +31,10 @@ expect_stdout_has '"priority":10,"bound":false'
 wait_until 5 '! program_running alarm'
 [ "$(trace_since "$before" | awk '{ printf "%s=%s ", $2, $3 }')" = "11=0 11=1 11=0 11=1 11=0 11=1 " ] ||
 	fail "the alarm did not cover the steady line: $(trace_since "$before")"
-# Each dark half lasts the alarm's interval.
-trace_since "$before" | awk '{ t[NR] = $1 } END { for (i = 1; i < NR; i += 2) { d = (t[i + 1] - t[i]) / 1000000; if (d < 80 || d > 250) { print "dark for " d " ms"; exit 1 } } }' ||
+# Each dark half lasts the alarm's interval: its falling edge may be late by
+# a busy machine's wakeup (60 ms, not 80, still fails the 50 ms of "under"),
+# its rising one too (400 ms).
+trace_since "$before" | awk '{ t[NR] = $1 } END { for (i = 1; i < NR; i += 2) { d = (t[i + 1] - t[i]) / 1000000; if (d < 60 || d > 400) { print "dark for " d " ms"; exit 1 } } }' ||
 	fail "the alarm's dark halves: $(trace_since "$before")"
 [ "$(trace_lit_now)" = 11 ] || fail "the steady line is not lit after the alarm"
 

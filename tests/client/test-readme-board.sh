@@ -62,7 +62,7 @@ while IFS= read -r line; do
 		n_watch=$((n_watch + 1))
 		[ -f "$TEST_DIR/text.$n_watch" ] || fail "no text block for watch number $n_watch"
 		# Chips come and go at once, but say so to watch a moment later.
-		deadline=$(($(date +%s) + 2))
+		deadline=$(($(date +%s) + 10))
 		until eval "$line" >"$OUT" 2>"$ERR" && cmp -s "$OUT" "$TEST_DIR/text.$n_watch"; do
 			[ "$(date +%s)" -le "$deadline" ] ||
 				fail "'$line' printed:

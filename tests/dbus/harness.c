@@ -947,3 +947,107 @@ size_t trace_count(const Trace *t, size_t from, unsigned offset)
 			n++;
 	return n;
 }
+
+TracePwm trace_check_pwm(const Trace *t, unsigned offset, uint64_t from, uint64_t to,
+			 uint64_t period, uint64_t on)
+{
+	_cleanup_(freep) uint64_t *rise = calloc(t->n + 1, sizeof(uint64_t));
+	TracePwm f = { .periods = (to - from) / period };
+	uint64_t phase = 0;
+	size_t best = 0;
+	int v = -1;
+
+	if (!rise)
+		harness_fatal("out of memory");
+	for (size_t i = 0; i < t->n; i++) {
+		const TraceEvent *e = &t->events[i];
+
+		if (e->offset != offset)
+			continue;
+		if (e->ns >= from && e->ns < to && v != 1 && e->value)
+			rise[f.rising++] = e->ns;
+		v = e->value;
+	}
+	for (size_t j = 0; j < f.rising; j++) {
+		size_t in = 0;
+
+		for (size_t i = 0; i < f.rising; i++)
+			if ((rise[i] - rise[j] % period + period) % period < on + TRACE_PWM_SLACK)
+				in++;
+		if (in > best) {
+			best = in;
+			phase = rise[j] % period;
+		}
+	}
+	f.rising_off = f.rising - best;
+	f.phase = phase;
+	/* A rising edge in phase is less than a period after its period's start. */
+	for (size_t i = 1; i < f.rising; i++) {
+		uint64_t a = (rise[i] - phase) / period - (rise[0] - phase) / period, b = f.spacing;
+
+		while (b) {
+			uint64_t r = a % b;
+			a = b;
+			b = r;
+		}
+		f.spacing = a;
+	}
+	v = -1;
+	for (size_t i = 0; i < t->n; i++) {
+		const TraceEvent *e = &t->events[i];
+		uint64_t at;
+
+		if (e->offset != offset)
+			continue;
+		at = (e->ns - phase + period) % period;
+		if (e->ns >= from && e->ns < to && v == 1 && !e->value) {
+			f.falling++;
+			if (at >= TRACE_PWM_SLACK && at + TRACE_PWM_SLACK < on)
+				f.falling_off++;
+			if (at + TRACE_PWM_SLACK >= on && at < on + TRACE_PWM_SLACK)
+				f.falling_near++;
+		}
+		v = e->value;
+	}
+	return f;
+}
+
+bool trace_pwm_holds(const TracePwm *f, const char *what)
+{
+	bool ok = f->rising >= 10 && f->rising <= f->periods + 1 && f->rising_off * 20 <= f->rising &&
+		  f->falling_off * 20 <= f->falling && f->falling_near * 20 >= f->falling &&
+		  f->spacing == 1;
+
+	printf("%s: %zu rising edges in %zu periods (%zu off phase, their distances' gcd %llu "
+	       "periods), %zu falling (%zu off phase, %zu right at the end of the on-time)%s\n",
+	       what, f->rising, f->periods, f->rising_off, (unsigned long long)f->spacing,
+	       f->falling, f->falling_off, f->falling_near, ok ? "" : ": WRONG");
+	return ok;
+}
+
+size_t trace_wait_count(Client *c, size_t from, unsigned offset, size_t n)
+{
+	usec_t end = now_usec(CLOCK_MONOTONIC) + harness_timeout();
+
+	for (;;) {
+		Trace t = {};
+		size_t k = 0;
+
+		if (trace_read(harness_trace_path(), &t) >= 0)
+			k = trace_count(&t, from, offset);
+		trace_done(&t);
+		if (k >= n || now_usec(CLOCK_MONOTONIC) >= end)
+			return k;
+		client_settle(c, 20 * USEC_PER_MSEC);
+	}
+}
+
+const char *harness_path_outside(const char *path)
+{
+	if (strlen(path) >= PATH_LEN)
+		harness_fatal("path too long: %s", path);
+	if (h.n_paths >= PATHS_MAX)
+		harness_fatal("too many files to remove at exit");
+	snprintf(h.paths[h.n_paths], PATH_LEN, "%s", path);
+	return h.paths[h.n_paths++];
+}

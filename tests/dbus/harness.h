@@ -215,3 +215,63 @@ int trace_value_after(const Trace *t, size_t n, unsigned offset);
 
 /* How many of the events from index @from on are for @offset. */
 size_t trace_count(const Trace *t, size_t from, unsigned offset);
+
+/* What trace_check_pwm() found of one line's square wave in a trace. */
+typedef struct TracePwm {
+	size_t rising, falling;
+	size_t rising_off;   /* rising edges outside the first on-time of their period */
+	size_t falling_off;  /* falling edges inside it */
+	size_t falling_near; /* falling edges within TRACE_PWM_SLACK of the end of the on-time */
+	uint64_t spacing;    /* the gcd of the numbers of periods between rising edges */
+	size_t periods;	     /* whole periods in the window */
+	uint64_t phase;	     /* where in the period (CLOCK_MONOTONIC ns modulo it) they start */
+} TracePwm;
+
+/*
+ * How far an edge's trace time may be from the instant the daemon computed
+ * its value, in ns: the trace is stamped after the write, and the punctual
+ * edges that fix the phase are some tens of microseconds late even on a
+ * quiet machine.
+ */
+#define TRACE_PWM_SLACK (100 * 1000ULL)
+
+/*
+ * trace_check_pwm() - the edges of line @offset within [@from, @to) ns
+ * against a square wave of @period ns, lit for the first @on ns of each
+ * (a dim's PWM, or a blink: period twice its interval). The daemon writes
+ * at each wakeup the value the line has at that instant, so however late a
+ * wakeup, a rising edge lies in the first @on of a period and a falling edge
+ * after it: a late wakeup can drop a pulse (or a gap), never move one. This
+ * holds on a machine as busy as it gets, where counting edges in a window of
+ * wall-clock time does not. The phase is that of the rising edges (the start
+ * of the window of @on + TRACE_PWM_SLACK holding most of them).
+ */
+TracePwm trace_check_pwm(const Trace *t, unsigned offset, uint64_t from, uint64_t to,
+			 uint64_t period, uint64_t on);
+
+/*
+ * trace_pwm_holds() - whether @f is a square wave as asked, each part of it
+ * true on a busy machine: at least 10 rising edges, and at most one a
+ * period; rising edges at the start of a period and falling edges after its
+ * on-time (1 in 20 may be off, by a stall between the write and the
+ * trace's stamp); at least 1 in 20 falling edges right at the end of the
+ * on-time (an on-time too long has none); and rising edges a number of
+ * periods apart that no multiple of the period divides (with a period twice
+ * too long every distance is even). Prints the figures, named @what.
+ */
+bool trace_pwm_holds(const TracePwm *f, const char *what);
+
+/*
+ * trace_wait_count() - process @c's bus until the trace holds at least @n
+ * events of line @offset from index @from on, up to harness_timeout();
+ * returns how many it holds then. For "the blink goes on": how soon is the
+ * machine's, and a busy one takes longer.
+ */
+size_t trace_wait_count(Client *c, size_t from, unsigned offset, size_t n);
+
+/*
+ * harness_path_outside() - register @path (absolute, e.g. in /dev/shm) to be
+ * unlinked when the harness cleans up, as the files in the temporary
+ * directory are, also when the test is killed. Returns the stored copy.
+ */
+const char *harness_path_outside(const char *path);

@@ -194,10 +194,10 @@ static void test_hotplug(Client *c)
 		check(changed != NULL);
 	}
 	mark = trace_mark();
-	client_settle(c, 200 * MS);
+	/* Line 10 goes on blinking (10 edges in 200 ms; a busy machine takes longer), ledb not. */
+	check(trace_wait_count(c, mark, 10, 5) >= 5);
 	read_trace(&t);
 	check_int(trace_count(&t, mark, LEDB), 0);
-	check(trace_count(&t, mark, 10) >= 5);
 	trace_done(&t);
 	check(!client_wait_finished(c, "both", 10 * MS, NULL));
 	/* Started while its chip is away: it runs, and shows once the chip is back. */
@@ -207,6 +207,7 @@ static void test_hotplug(Client *c)
 	r = set_present(c, "exp", true, &error);
 	check_ok(r, &error);
 	client_settle(c, 200 * MS);
+	(void)trace_wait_count(c, mark, LEDB, 5);
 	chips = chips_text(c);
 	check_str(chips, "sim sim yes;exp sim/exp yes;gone  no;act led:act yes;");
 	read_trace(&t);
@@ -265,6 +266,7 @@ static void test_led(Client *c)
 	const TraceEvent *e;
 	Trace t = {};
 	size_t mark = trace_mark(), n = 0;
+	unsigned last_level = 0;
 	bool between = true;
 	int r;
 
@@ -294,15 +296,28 @@ static void test_led(Client *c)
 			"\"curve\":\"linear\"}}");
 	check_ok(r, &error);
 	client_settle(c, 400 * MS); /* the fade's own Finished follows the dim's "replaced" */
-	read_trace(&t);
-	/* Rising through the levels between, one step per 5 ms period, then dark. */
+	/* Over and dark by then, or (a busy machine) within the harness's timeout. */
+	for (usec_t end = now_usec(CLOCK_MONOTONIC) + harness_timeout();; client_settle(c, 20 * MS)) {
+		read_trace(&t);
+		e = last_event(&t, ACT);
+		if ((e && e->level == 0) || now_usec(CLOCK_MONOTONIC) >= end)
+			break;
+		trace_done(&t);
+	}
+	/*
+	 * Rising through the levels between, one step per 5 ms period, then
+	 * dark: 20 steps, of which a busy machine's late wakeups merge some
+	 * (the engine writes the level of the instant it wakes), but never
+	 * one step back, nor one to the end.
+	 */
 	for (size_t i = mark; i < t.n; i++)
 		if (t.events[i].offset == ACT && t.events[i].level > 0) {
-			between = between && t.events[i].level < 10000;
+			between = between && t.events[i].level < 10000 && t.events[i].level > last_level;
+			last_level = t.events[i].level;
 			n++;
 		}
 	check(between);
-	check(n >= 10);
+	check(n >= 3);
 	e = last_event(&t, ACT);
 	check(e && e->level == 0);
 	trace_done(&t);

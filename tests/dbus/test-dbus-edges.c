@@ -368,6 +368,7 @@ static void test_redefine_under_call(void)
 	sd_bus_error error = SD_BUS_ERROR_NULL;
 	_cleanup_(freep) char *result = NULL;
 	Trace t = {};
+	usec_t t0;
 	int r, n;
 
 	harness_start_daemon(NULL);
@@ -379,6 +380,7 @@ static void test_redefine_under_call(void)
 	 */
 	r = client_call(c, "Define", &error, NULL, "ss", "d", "{\"on\":{\"lines\":[11],\"for\":\"5s\"}}");
 	check_ok(r, &error);
+	t0 = now_usec(CLOCK_MONOTONIC);
 	r = client_start(c, "caller", "{\"sequence\":[{\"call\":\"d\"},{\"call\":\"d\"}]}", &error,
 			 NULL);
 	check_ok(r, &error);
@@ -391,7 +393,14 @@ static void test_redefine_under_call(void)
 		check_ok(r, &error);
 	}
 	r = client_get_property(c, path, BLINKD_PROGRAM_INTERFACE, "Lines", "au", &reply);
-	check_int(r >= 0, 1);
+	/*
+	 * Judged when the reply came within the program's 4 s (it started
+	 * after t0): a machine busy enough can take longer for the 400 calls.
+	 */
+	if (now_usec(CLOCK_MONOTONIC) < t0 + 4 * S)
+		check_int(r >= 0, 1);
+	else if (r < 0)
+		printf("redefine under call: the calls outlasted the program, its Lines not read\n");
 	if (r >= 0) {
 		n = message_read_au(reply, &lines);
 		check_str(format_au(lines, n > 0 ? (size_t)n : 0), "11");
@@ -672,8 +681,13 @@ static void test_sliced_replies_outlive_programs(void)
 		if (r < 0)
 			goto finish;
 	}
+	/*
+	 * 2.5 s, and on a busy machine (slower calls, fewer rounds) on until
+	 * the objects are gone, up to the harness's timeout more.
+	 */
 	end = now_usec(CLOCK_MONOTONIC) + 2500 * MS;
-	while (now_usec(CLOCK_MONOTONIC) < end) {
+	while (now_usec(CLOCK_MONOTONIC) < end ||
+	       (last > 0 && now_usec(CLOCK_MONOTONIC) < end + harness_timeout())) {
 		sd_bus_message *replies[ELEMENTSOF(calls)] = {};
 		usec_t deadline = now_usec(CLOCK_MONOTONIC) + harness_timeout();
 		bool whole = true;

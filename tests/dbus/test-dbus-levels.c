@@ -4,9 +4,14 @@
  * cycle over a second, the PWM frequency from the config, the Levels
  * property and signal, and a fade that ends where it should.
  *
- * The duty cycle is a ratio of times on the real clock, checked within 1%;
- * under a wrapper (valgrind), where every wakeup is late by much more, only
- * that edges happen.
+ * Every PWM edge goes out as late as the daemon's wakeup, and on a machine
+ * busy with other work (two CPU hogs beside the suite) a wakeup late by more
+ * than a pulse drops that pulse. So the PWM is judged by what the daemon
+ * wrote and when its trace says it wrote it, edge by edge, which no lateness
+ * can fake (trace_check_pwm()); the duty cycle within 1% over a whole second and
+ * every period's edge need a quiet machine, and the levels phase of bench/
+ * measures them (bench/RESULTS.md). Under a wrapper (valgrind), where every
+ * wakeup is late by much more, only that edges happen.
  */
 #include <math.h>
 #include <signal.h>
@@ -76,9 +81,10 @@ static double level_of(Client *c, unsigned number)
 
 /*
  * One dim at 0.3 for 1.2 s: its duty cycle over one second from its first
- * edge (200 periods at the default 200 Hz), and its rising edges.
+ * edge (200 periods at the default 200 Hz), its rising edges, and its edges
+ * against a PWM of 5 ms periods lit for 1.5 ms (trace_check_pwm()).
  */
-static double dim_duty(Client *c, size_t *ret_rising)
+static double dim_duty(Client *c, size_t *ret_rising, TracePwm *ret_pwm)
 {
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *levels = NULL;
 	sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -101,8 +107,11 @@ static double dim_duty(Client *c, size_t *ret_rising)
 	read_trace(&t);
 	first = first_event(&t, mark, 11);
 	check(first != NULL);
-	if (first)
+	if (first) {
 		duty = lit_ns(&t, 11, first->ns, first->ns + 1000000000ULL, ret_rising) / 1e9;
+		*ret_pwm = trace_check_pwm(&t, 11, first->ns, first->ns + 1000000000ULL, 5000000ULL,
+				     1500000ULL);
+	}
 	check_int(trace_value_after(&t, t.n, 11), 0);
 	trace_done(&t);
 	sd_bus_error_free(&error);
@@ -113,6 +122,8 @@ static void test_dim_duty(Client *c)
 {
 	sd_bus_error error = SD_BUS_ERROR_NULL;
 	size_t rising = 0;
+	TracePwm pwm = {};
+	bool held = false;
 	double duty = -1;
 	int r;
 
@@ -120,31 +131,34 @@ static void test_dim_duty(Client *c)
 	check_ok(r, &error);
 	sd_bus_error_free(&error);
 	if (!timing()) {
-		(void)dim_duty(c, &rising);
+		(void)dim_duty(c, &rising, &pwm);
 		check(rising > 0);
 		return;
 	}
 	/*
-	 * Within 1%. Every edge is as late as its wakeup, so a machine busy with
-	 * other work can tip one second over: up to three tries. A wrong on-time
-	 * or period is off in every one of them.
+	 * Up to three tries: a machine stalled for most of a second leaves too
+	 * few edges to judge. A wrong on-time or period is off in every try.
 	 */
-	for (int attempt = 0; attempt < 3; attempt++) {
-		duty = dim_duty(c, &rising);
-		if (fabs(duty - 0.3) < 0.01 && rising >= 190 && rising <= 201)
-			break;
-		fprintf(stderr, "try %d: duty cycle %.4f, %zu rising edges; expected 0.3, 200\n",
-			attempt + 1, duty, rising);
+	for (int attempt = 0; attempt < 3 && !held; attempt++) {
+		duty = dim_duty(c, &rising, &pwm);
+		printf("try %d: duty cycle %.4f over the second\n", attempt + 1, duty);
+		held = trace_pwm_holds(&pwm, "dim at 0.3, 200 Hz");
 	}
-	check(fabs(duty - 0.3) < 0.01);
-	check(rising >= 190 && rising <= 201);
+	check(held);
+	check(rising <= 201);
 }
 
-/* A fade's end: 1 s later it is over, and the line dark. */
+/*
+ * A fade's end: over after 300 ms (never before; a hang is the 5 s wait),
+ * the line dark; in between, a level between dark and lit, and the line's
+ * PWM pulses in the trace.
+ */
 static void test_fade(Client *c)
 {
 	sd_bus_error error = SD_BUS_ERROR_NULL;
 	usec_t t0 = now_usec(CLOCK_MONOTONIC), took;
+	size_t mark = trace_mark(), rising = 0;
+	Trace t = {};
 	int r;
 
 	r = client_start(c, "fade", "{\"fade\":{\"lines\":[10],\"from\":1,\"to\":0,\"over\":\"300ms\"}}",
@@ -153,13 +167,27 @@ static void test_fade(Client *c)
 	client_settle(c, 150 * MS);
 	if (timing()) {
 		double l = level_of(c, 10);
-		check(l > 0 && l < 1);
+
+		/* Only a reply from within the fade can say: on a busy machine it may come after. */
+		if (now_usec(CLOCK_MONOTONIC) - t0 < 300 * MS)
+			check(l > 0 && l < 1);
+		else
+			printf("fade: the Levels reply came after the fade's end, not judged\n");
 	}
 	check(client_wait_finished(c, "fade", 5 * S, NULL));
 	took = now_usec(CLOCK_MONOTONIC) - t0;
 	if (timing())
-		check(took >= 300 * MS && took < 2 * S);
+		check(took >= 300 * MS);
 	check(level_of(c, 10) < 0); /* not above 0 any more */
+	/* Pulses, not one step from lit to dark: some of 60 periods' rising edges. */
+	read_trace(&t);
+	for (size_t i = mark; i < t.n; i++)
+		if (t.events[i].offset == 10 && t.events[i].value && trace_value_after(&t, i, 10) == 0)
+			rising++;
+	if (timing())
+		check(rising >= 2);
+	check_int(trace_value_after(&t, t.n, 10), 0);
+	trace_done(&t);
 	sd_bus_error_free(&error);
 }
 
@@ -170,6 +198,7 @@ static void test_pwm_hz(Client *c)
 	Trace t = {};
 	size_t mark, rising;
 	const TraceEvent *first;
+	TracePwm pwm;
 	int r;
 
 	check_int(harness_stop_daemon(SIGTERM), 0);
@@ -186,8 +215,10 @@ static void test_pwm_hz(Client *c)
 	check(first != NULL);
 	if (first) {
 		(void)lit_ns(&t, 11, first->ns, first->ns + 400000000ULL, &rising);
+		/* 1 ms periods lit for 0.5 ms; the default 200 Hz puts rising edges 5 periods apart. */
+		pwm = trace_check_pwm(&t, 11, first->ns, first->ns + 400000000ULL, 1000000ULL, 500000ULL);
 		if (timing())
-			check(rising >= 380 && rising <= 401);
+			check(trace_pwm_holds(&pwm, "dim at 0.5, 1000 Hz"));
 		else
 			check(rising > 0);
 	}

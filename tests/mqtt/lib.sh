@@ -71,10 +71,12 @@ now_ms() {
 }
 
 # wait_until SECONDS 'SHELL CODE': poll every 50 ms until it succeeds.
+# SECONDS only bounds a hang: the wait is three times as long, for a
+# machine busy with other work.
 wait_until() {
-	local deadline=$(($(date +%s%N) + $1 * 1000000000))
+	local deadline=$(($(date +%s%N) + $1 * 3 * 1000000000))
 	until eval "$2"; do
-		[ "$(date +%s%N)" -lt "$deadline" ] || fail "timed out after $1 s waiting for: $2"
+		[ "$(date +%s%N)" -lt "$deadline" ] || fail "timed out after $(($1 * 3)) s waiting for: $2"
 		sleep 0.05
 	done
 }
