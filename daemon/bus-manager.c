@@ -379,8 +379,16 @@ static int method_unsubscribe(sd_bus_message *msg, void *userdata, sd_bus_error 
 {
 	Bus *b = userdata;
 
-	if (b->subscribers)
+	if (b->subscribers) {
 		(void)sd_bus_track_remove_sender(b->subscribers, msg); /* not subscribed: fine */
+		/*
+		 * sd-bus reports an emptied track only on a later dispatch; a tick
+		 * in between would send a Frame after this reply. The last one
+		 * gone, the frames stop now.
+		 */
+		if (sd_bus_track_count(b->subscribers) == 0)
+			(void)on_subscribers_gone(b->subscribers, b);
+	}
 	return sd_bus_reply_method_return(msg, NULL);
 }
 
