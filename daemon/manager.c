@@ -1572,13 +1572,13 @@ static int check_call_defined(const char *name, void *userdata)
 static void definition_left_out(const char *name, const char *fmt, ...) _printf_(2, 3);
 static void definition_left_out(const char *name, const char *fmt, ...)
 {
-	char escaped[STORE_ESCAPED_MAX], why[1300];
+	char why[1300];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	log_warning("Stored definition \"%s\" left out: %s.", store_escape(name, escaped), why);
+	log_warning("Stored definition \"%s\" left out: %s.", QUOTE(name, QUOTE_CHARS_MAX), why);
 }
 
 /* Marked, not removed: removing from the middle of a table of a million moves it each time. */
@@ -1891,7 +1891,7 @@ static size_t resume_definitions(Manager *m, const StoreContent *s, NameTable *l
 		if (c->out || program_for_each_call(c->program, check_call_defined, &v) >= 0)
 			continue;
 		definition_left_out(c->stored->name, "it calls \"%s\", which is no longer defined",
-				    store_escape(v.missing, (char[STORE_ESCAPED_MAX]){}));
+				    QUOTE(v.missing, QUOTE_CHARS_MAX));
 		candidate_leave_out(&v, c);
 		queue[n_queue++] = i;
 	}
@@ -1912,7 +1912,7 @@ static size_t resume_definitions(Manager *m, const StoreContent *s, NameTable *l
 					continue;
 				definition_left_out(c->stored->name,
 						    "it calls \"%s\", which is no longer defined",
-						    store_escape(name, (char[STORE_ESCAPED_MAX]){}));
+						    QUOTE(name, QUOTE_CHARS_MAX));
 				candidate_leave_out(&v, c);
 				queue[n_queue++] = edges[e].caller;
 			}
@@ -1953,13 +1953,13 @@ static size_t resume_definitions(Manager *m, const StoreContent *s, NameTable *l
 static void program_left_out(const char *name, const char *fmt, ...) _printf_(2, 3);
 static void program_left_out(const char *name, const char *fmt, ...)
 {
-	char escaped[STORE_ESCAPED_MAX], why[1300];
+	char why[1300];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	log_warning("Stored program \"%s\" left out: %s.", store_escape(name, escaped), why);
+	log_warning("Stored program \"%s\" left out: %s.", QUOTE(name, QUOTE_CHARS_MAX), why);
 }
 
 /*
@@ -1989,7 +1989,7 @@ static int resume_program(Manager *m, const StoredProgram *s, usec_t now_realtim
 	if (started > now_realtime + MANAGER_AT_AHEAD_MAX) {
 		log_warning("Stored program \"%s\" was to start %llu s from now, more than a day "
 			    "ahead: starts now instead.",
-			    store_escape(s->name, (char[STORE_ESCAPED_MAX]){}),
+			    QUOTE(s->name, QUOTE_CHARS_MAX),
 			    (unsigned long long)((started - now_realtime) / USEC_PER_SEC));
 		started = now_realtime;
 	}
@@ -2077,7 +2077,7 @@ static int start_autostart(Manager *m, const NameTable *left_out)
 				log_error("%s: $.autostart.%s: calls \"%s\", a stored definition that "
 					  "was left out; not started.",
 					  m->config->path, name,
-					  store_escape(l.name, (char[STORE_ESCAPED_MAX]){}));
+					  QUOTE(l.name, QUOTE_CHARS_MAX));
 				continue;
 			}
 			r = 0;

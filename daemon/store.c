@@ -18,6 +18,7 @@
 #include "name-table.h"
 #include "program.h"
 #include "store.h"
+#include "utf8.h"
 
 #define STORE_FORMAT "blinkd-state-1"
 #define STORE_TEMPORARY ".state.json.new"
@@ -68,32 +69,13 @@ static int make_directory(const char *dir)
 	return 0;
 }
 
-const char *store_escape(const char *s, char buf[static STORE_ESCAPED_MAX])
-{
-	size_t len = 0, i;
-
-	/* Printable ASCII as it is, every other byte as \xNN: a log line stays one line of text. */
-	for (i = 0; s[i] && i < STORE_ESCAPED_INPUT_MAX; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		if (ch >= 0x20 && ch < 0x7f && ch != '\\' && ch != '"')
-			buf[len++] = (char)ch;
-		else
-			len += (size_t)snprintf(buf + len, 5, "\\x%02x", ch);
-	}
-	if (s[i])
-		len += (size_t)snprintf(buf + len, 4, "...");
-	buf[len] = '\0';
-	return buf;
-}
-
 /* Why an entry is left out: one log line naming it, escaped. */
 static void left_out(const char *path, const char *what, size_t index, const char *name,
 		     const char *fmt, ...) _printf_(5, 6);
 static void left_out(const char *path, const char *what, size_t index, const char *name,
 		     const char *fmt, ...)
 {
-	char escaped[STORE_ESCAPED_MAX], why[512];
+	char why[512];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -101,7 +83,7 @@ static void left_out(const char *path, const char *what, size_t index, const cha
 	va_end(ap);
 	if (name)
 		log_warning("%s: stored %s \"%s\" left out: %s.", path, what,
-			    store_escape(name, escaped), why);
+			    QUOTE(name, QUOTE_CHARS_MAX), why);
 	else
 		log_warning("%s: stored %s #%zu left out: %s.", path, what, index, why);
 }
@@ -184,7 +166,7 @@ static bool read_program(const char *path, size_t index, json_object *o, NameTab
 	if ((key = unknown_key(o, keys)))
 		return left_out(path, "program", index, name,
 				"it has a key blinkd does not know (%s)",
-				store_escape(key, (char[STORE_ESCAPED_MAX]){})),
+				QUOTE(key, QUOTE_CHARS_MAX)),
 		       false;
 	program = string_of(o, "program");
 	if (!program)
@@ -233,7 +215,7 @@ static bool read_definition(const char *path, size_t index, json_object *o, Name
 	if ((key = unknown_key(o, keys)))
 		return left_out(path, "definition", index, name,
 				"it has a key blinkd does not know (%s)",
-				store_escape(key, (char[STORE_ESCAPED_MAX]){})),
+				QUOTE(key, QUOTE_CHARS_MAX)),
 		       false;
 	program = string_of(o, "program");
 	if (!program)
@@ -280,7 +262,7 @@ static int store_read(const char *path, json_object *root, StoreContent *c)
 		return -EBADMSG;
 	if ((key = unknown_key(root, keys)))
 		log_warning("%s: a key blinkd does not know (%s), ignored.", path,
-			    store_escape(key, (char[STORE_ESCAPED_MAX]){}));
+			    QUOTE(key, QUOTE_CHARS_MAX));
 	programs = list_of(path, root, "programs");
 	definitions = list_of(path, root, "definitions");
 

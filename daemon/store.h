@@ -100,15 +100,3 @@ int store_write_temporary_at(int dir_fd, const char *text, size_t len, const cha
 int store_commit_temporary_at(int dir_fd, const char **ret_step);
 
 void store_content_done(StoreContent *c);
-
-/* How much of a name store_escape() shows, and the buffer it needs for that. */
-#define STORE_ESCAPED_INPUT_MAX 64
-#define STORE_ESCAPED_MAX (4 * STORE_ESCAPED_INPUT_MAX + 4)
-
-/*
- * store_escape() - @s as it may go in a log line, in @buf: printable ASCII
- * as it is, every other byte (and " and \) as \xNN, at most the first 64
- * bytes of @s, then "...". Names in the state file are anyone's text.
- * Returns @buf.
- */
-const char *store_escape(const char *s, char buf[static STORE_ESCAPED_MAX]);

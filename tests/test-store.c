@@ -368,18 +368,6 @@ static void test_directory_mode(void)
 	check_int(rmdir(sub), 0);
 }
 
-static void test_escape(void)
-{
-	char buf[STORE_ESCAPED_MAX];
-	char long_name[200];
-
-	check_str(store_escape("plain-name_1.2", buf), "plain-name_1.2");
-	check_str(store_escape("a\nb\"c\\\xc3\xa9", buf), "a\\x0ab\\x22c\\x5c\\xc3\\xa9");
-	memset(long_name, '\n', sizeof(long_name) - 1);
-	long_name[sizeof(long_name) - 1] = '\0';
-	check_int(strlen(store_escape(long_name, buf)), 4 * STORE_ESCAPED_INPUT_MAX + 3);
-}
-
 /* ------------------------------------------------- the manager's startup */
 
 static usec_t vnow = 1000ULL * 24 * USEC_PER_HOUR, vreal = 1700000000ULL * USEC_PER_SEC;
@@ -820,7 +808,6 @@ int main(void)
 	test_entries();
 	test_not_regular();
 	test_directory_mode();
-	test_escape();
 	test_startup_definition_gone();
 	test_startup_limit();
 	test_startup_programs();
