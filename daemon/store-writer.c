@@ -94,11 +94,13 @@ static void *writer_thread(void *arg)
 	 * inherit it; it runs as a normal thread instead, which the loop
 	 * preempts at once. (Not at a lower weight: on a busy machine a nice
 	 * 19 thread waited so long for a CPU that 400 Defines took seconds.)
-	 * blinkd.service's system call filter refuses this (EPERM): there the
-	 * unit's CPUSchedulingResetOnFork=yes has made it a normal thread
-	 * already.
+	 * Only when it is not one already: blinkd.service's system call filter
+	 * refuses the change (EPERM), and there the unit's
+	 * CPUSchedulingResetOnFork=yes has made it a normal thread already.
 	 */
-	(void)pthread_setschedparam(pthread_self(), SCHED_OTHER, &(struct sched_param){ 0 });
+	if (sched_getscheduler(0) != SCHED_OTHER)
+		(void)pthread_setschedparam(pthread_self(), SCHED_OTHER,
+					    &(struct sched_param){ 0 });
 
 	while (read_whole(t->work_fd, &content, sizeof(content)) > 0) {
 		_cleanup_(freep) char *text = NULL;
