@@ -34,7 +34,18 @@
  * little later still counts), STATEFUL_SKIP (comma-separated switches that
  * leave out what a known finding blocks; see skip_names below),
  * STATEFUL_LOG (a file for the whole step log; else the last steps are
- * printed on a finding).
+ * printed on a finding), STATEFUL_HOLD (seconds to leave the daemon alive
+ * after a finding, to look at it with gdb -p).
+ *
+ * A state directory that cannot be written is made by putting a directory
+ * where the temporary file goes (.state.json.new): it works as root too,
+ * where a read-only mode would not. A persistent start or a Define must
+ * then fail with an error; a Stop or an Undefine may answer either way, and
+ * what state.json holds is taken as unknown until the next restart shows it.
+ *
+ * The tested daemon is $BLINKD, the one of the build this test is part of:
+ * under -Db_sanitize=address,undefined, the sanitized one. It runs with its
+ * stdout and stderr in one log, read for sanitizer reports after every step.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -840,10 +851,18 @@ static void start_daemon(void)
 		if (ready)
 			break;
 		if (waitpid(d.pid, &status, WNOHANG) == d.pid) {
+			_cleanup_(freep) char *text = read_file(d.log);
+			const char *report = NULL;
+
+			for (size_t i = 0; text && !report && i < ELEMENTSOF(sanitizer_marks); i++)
+				if (strstr(text, sanitizer_marks[i]))
+					report = sanitizer_marks[i];
 			d.pid = 0;
-			finding("the daemon exited (%s %d) before it was ready",
+			finding("the daemon exited (%s %d) before it was ready%s%s%s",
 				WIFEXITED(status) ? "status" : "signal",
-				WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+				WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
+				report ? "; its log has a sanitizer report (\"" : "",
+				report ? report : "", report ? "\")" : "");
 			return;
 		}
 		if (now_usec(CLOCK_MONOTONIC) >= deadline) {
@@ -1868,6 +1887,13 @@ int main(void)
 	       "states resolved, %lu answers taken either way; no finding (seed %" PRIu64 ")\n",
 	       n_step, d.restarts, d.terms, d.kills, d.wall_steps, d.calls, d.phase_checks,
 	       d.phase_skipped, d.resolved, d.replies_unsure, seed);
+	for (unsigned i = 0; i <= N_SLOTS; i++)
+		prog_clear(&model.prog[i]);
+	for (unsigned i = 0; i < N_DEFS; i++) {
+		node_free(model.def[i].tree);
+		free(model.def[i].text);
+	}
+	d.bus = sd_bus_flush_close_unref(d.bus);
 	fclose(steps);
 	free(steps_text);
 	return n_findings ? 1 : 0;
