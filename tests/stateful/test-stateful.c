@@ -1192,15 +1192,18 @@ static char *slot_program(unsigned slot, Node **ret_tree, Phase *ret_phase, usec
 	return text;
 }
 
+/* The slot op_start() fills with a persistent program, or -1: a random one, any options. */
+static int fill_slot = -1;
+
 static void op_start(void)
 {
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-	unsigned slot = rn(N_SLOTS);
+	unsigned slot = fill_slot >= 0 ? (unsigned)fill_slot : rn(N_SLOTS);
 	Prog *p = &model.prog[slot];
 	Node *tree;
 	Phase phase;
 	usec_t interval, timeout = 0, at = 0, now, dur, start;
-	bool with_options = chance(70), replace = false, bind = false, persist = false;
+	bool with_options = fill_slot >= 0 || chance(70), replace = false, bind = false, persist = false;
 	bool has_priority = false, bad_option = false, temp_bus = false, notdef = false,
 	     unsure = false, at_future = false;
 	int priority = 0;
@@ -1243,6 +1246,13 @@ static void op_start(void)
 				at = now + 2 * USEC_PER_DAY; /* refused */
 				bad_option = true;
 			}
+		}
+		if (fill_slot >= 0) {
+			persist = true;
+			bind = false;
+			timeout = at = 0;
+			at_future = false;
+			bad_option = priority > 1000;
 		}
 		if (replace && at_future && skip[SKIP_REPLACE_AT])
 			at = 0, at_future = false;
@@ -1370,6 +1380,17 @@ static void op_start(void)
 			}
 		}
 	}
+}
+
+/* Persistent programs on every slot: the program limit, at runtime and at the next start. */
+static void op_fill(void)
+{
+	note("fill every slot with a persistent program");
+	for (int i = 0; i < N_SLOTS; i++) {
+		fill_slot = i;
+		op_start();
+	}
+	fill_slot = -1;
 }
 
 static void op_stop(void)
@@ -1874,6 +1895,8 @@ int main(void)
 			op_unwritable();
 		else if (c < 88)
 			op_restart();
+		else if (c < 90)
+			op_fill();
 		else {
 			usec_t w = (usec_t)rn(1500) * USEC_PER_MSEC;
 			note("wait %llu ms", (unsigned long long)(w / USEC_PER_MSEC));
