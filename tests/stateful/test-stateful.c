@@ -371,6 +371,13 @@ typedef struct Prog {
 	Phase prev_phase;
 	usec_t prev_start, prev_interval, prev_until, prev_end;
 	bool stale; /* state.json may still hold it (or not hold it) */
+	/*
+	 * A persistent program the store could not lose (stopped or replaced
+	 * while the state could not be written) may come back at a restart, as
+	 * the daemon still has it on disk: the model knows neither its program
+	 * nor its phase, so it follows what the daemon lists, and checks no line.
+	 */
+	bool ghost;
 } Prog;
 
 static struct {
@@ -515,7 +522,7 @@ static int phase_value(Phase ph, usec_t start, usec_t interval, usec_t end, usec
 
 static int own_value(const Prog *p, usec_t t)
 {
-	if (p->state == MAYBE)
+	if (p->state == MAYBE || p->ghost)
 		return -1;
 	if (p->state == ABSENT)
 		return 0;
@@ -1372,7 +1379,7 @@ static void op_start(void)
 			.end_slack = r.t1 - r.t0,
 			.phase = phase,
 			.interval = interval,
-			.stale = model.unwritable && (persist || old.persist),
+			.stale = old.stale || (model.unwritable && (persist || old.persist || old.ghost)),
 		};
 		/* A future start of a Replace: the old program drives the line until then. */
 		if (replace && at_future && old.state == PRESENT && !old.end_unknown) {
@@ -1386,6 +1393,17 @@ static void op_start(void)
 			p->prev_until = at;
 		}
 		prog_clear(&old);
+	} else if (replace && streq(r.error, "io.blinkd1.Error.StateNotWritable") &&
+		   p->state != ABSENT) {
+		/*
+		 * The old program was replaced before the write failed, and the
+		 * new one stopped: nothing runs there, but the store may still
+		 * hold the old one.
+		 */
+		bool stale = p->stale || p->persist || p->ghost;
+
+		prog_clear(p);
+		p->stale = stale;
 	}
 	node_free(tree);
 	reply_done(&r);
@@ -1432,10 +1450,10 @@ static void op_stop(void)
 	expect(&r, here == PRESENT ? "OK" : here == ABSENT ? "io.blinkd1.Error.NotRunning" : NULL,
 	       what);
 	note("  -> %s", reply_name(&r));
-	if (p->persist && model.unwritable)
+	if ((p->persist || p->ghost) && model.unwritable)
 		model.prog[slot].stale = true;
 	{
-		bool stale = p->stale || (p->persist && model.unwritable);
+		bool stale = p->stale || ((p->persist || p->ghost) && model.unwritable);
 		prog_clear(p);
 		p->stale = stale;
 	}
@@ -1451,7 +1469,8 @@ static void op_stop_all(void)
 	call(m, "StopAll", &r);
 	expect(&r, "OK", "StopAll");
 	for (unsigned i = 0; i <= N_SLOTS; i++) {
-		bool stale = model.prog[i].stale || (model.prog[i].persist && model.unwritable);
+		bool stale = model.prog[i].stale ||
+			     ((model.prog[i].persist || model.prog[i].ghost) && model.unwritable);
 		prog_clear(&model.prog[i]);
 		model.prog[i].stale = stale;
 	}
@@ -1720,7 +1739,22 @@ static void op_restart(void)
 		bool stale = p->stale, notdef = false, unsure = false;
 		usec_t dur;
 
-		p->stale = false;
+		/*
+		 * Startup rewrites the store without what it left out, unless it
+		 * cannot be written: then what it holds stays, for the next start.
+		 */
+		p->stale = model.unwritable && (stale || p->persist || p->ghost);
+		/* What the store could not lose may come back (see Prog.ghost). */
+		if ((stale && !(p->persist && p->tree)) || (p->ghost && p->state != ABSENT)) {
+			bool still = p->stale;
+
+			prog_clear(p);
+			p->state = MAYBE;
+			p->ghost = true;
+			p->end_unknown = true;
+			p->stale = still;
+			continue;
+		}
 		if (!p->persist || !p->tree || (p->state == ABSENT && !stale)) {
 			prog_clear(p);
 			continue;
