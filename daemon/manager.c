@@ -1983,15 +1983,15 @@ static int resume_program(Manager *m, const StoredProgram *s, usec_t now_realtim
 	/*
 	 * Later than a start "at" may be (a day ahead): the wall clock was set
 	 * back since it was stored (a board without a real-time clock, not yet
-	 * synchronised), or the file was written by hand. It starts now, in
-	 * phase from now, rather than stay dark for as long.
+	 * synchronised), or the file was written by hand. Its phase means
+	 * nothing then: it is left out, as any entry that no longer fits.
 	 */
 	if (started > now_realtime + MANAGER_AT_AHEAD_MAX) {
-		log_warning("Stored program \"%s\" was to start %llu s from now, more than a day "
-			    "ahead: starts now instead.",
-			    QUOTE(s->name, QUOTE_CHARS_MAX),
-			    (unsigned long long)((started - now_realtime) / USEC_PER_SEC));
-		started = now_realtime;
+		program_left_out(s->name,
+				 "it was to start %llu s from now, more than a day ahead (the wall "
+				 "clock was set back, or the file was written by hand)",
+				 (unsigned long long)((started - now_realtime) / USEC_PER_SEC));
+		return 0;
 	}
 	/* A finite program whose end has passed is dropped, not started to end at once. */
 	d = engine_program_duration(p, lookup_definition, m);
