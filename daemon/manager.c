@@ -224,6 +224,8 @@ static void persist_change_free(PersistChange *c)
 	free(c);
 }
 
+static void running_stop(Manager *m, Running *r, RunResult result);
+
 /* Take back a change its write could not hold, so what runs is what the store has. */
 static void persist_change_undo(Manager *m, PersistChange *c)
 {
@@ -234,8 +236,8 @@ static void persist_change_undo(Manager *m, PersistChange *c)
 		if (c->running && c->running->run) {
 			/* Out of the store already: its end is not a change to write. */
 			c->running->persistent = false;
-			(void)engine_stop(m->engine, c->running->run, RUN_FAILED,
-					  engine_now(m->engine));
+			/* And a program it replaces at a later instant, which runs on until then. */
+			running_stop(m, c->running, RUN_FAILED);
 		}
 		break;
 	case PERSIST_DEFINE:
