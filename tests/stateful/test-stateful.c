@@ -1613,9 +1613,23 @@ static void op_unwritable(void)
 	snprintf(p, sizeof(p), "%s/.state.json.new", d.state);
 	if (!model.unwritable) {
 		(void)mkdir(d.state, 0700);
-		if (mkdir(p, 0700) < 0)
-			harness_fatal("mkdir %s: %m", p);
+		/* The daemon's own temporary file may be there for the moment a write takes. */
+		for (int tries = 0; mkdir(p, 0700) < 0; tries++) {
+			if (errno != EEXIST || tries >= 200)
+				harness_fatal("mkdir %s: %m", p);
+			/* Still there after a second: a killed daemon's, which its next write removes too. */
+			if (tries >= 100)
+				(void)unlink(p);
+			sleep_usec(10 * USEC_PER_MSEC);
+		}
 		model.unwritable = true;
+		/*
+		 * The end of a persistent program (stopped, or by itself) is
+		 * written after its answer, off the daemon's loop: a write still
+		 * to come fails now, so the store may keep any program it held.
+		 */
+		for (unsigned i = 0; i <= N_SLOTS; i++)
+			model.prog[i].stale = true;
 		note("the state directory can no longer be written (a directory at "
 		     ".state.json.new)");
 	} else {
