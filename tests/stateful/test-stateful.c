@@ -1773,11 +1773,15 @@ static void op_restart(void)
 			prog_clear(p);
 			continue;
 		}
-		/* Ended before the daemon went: gone from the store, or about to be. */
+		/*
+		 * Ended before the daemon went: gone from the store, or about to
+		 * be; unless the store could not be written since, and then it
+		 * comes back, bound to the definitions as they are now.
+		 */
 		if (p->end_unknown)
 			p->state = MAYBE;
 		else if (p->end != USEC_INFINITY && p->end <= t_stop + MARGIN)
-			p->state = p->end + p->end_slack + MARGIN < t_stop ? ABSENT : MAYBE;
+			p->state = p->end + p->end_slack + MARGIN < t_stop && !stale ? ABSENT : MAYBE;
 		if (stale && p->state == PRESENT)
 			p->state = MAYBE;
 		if (p->state == ABSENT) {
