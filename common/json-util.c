@@ -358,7 +358,7 @@ static int key_scan_add(KeyScan *ks, const char *start, const char *end)
 static int key_scan_close(KeyScan *ks, JsonError *error)
 {
 	size_t start = ks->levels[ks->depth - 1].keys_start;
-	SeenKey *keys = ks->keys + start, *dup = NULL;
+	SeenKey *keys = ks->keys ? ks->keys + start : NULL, *dup = NULL; /* none yet: "{}" */
 	size_t n = ks->n_keys - start;
 	PathLevel *top = path_top(&ks->tracker);
 	char quoted[UTF8_QUOTE_SIZE(PATH_KEY_CHARS_MAX)];
