@@ -402,6 +402,10 @@ static int lex_string(TextParser *ps, Token *t)
 			for (int i = 0; i < 6; i++)
 				skip_byte(ps);
 		}
+		/* As the JSON form refuses it: D-Bus carries no noncharacter. */
+		if (utf8_is_noncharacter((uint32_t)cp))
+			return fail_at(ps, line, column, "\\u%04X is a noncharacter, which D-Bus refuses",
+				       (unsigned)cp);
 		for (int i = 0; i < 5; i++)
 			skip_byte(ps);
 		utf8_append(&q, (uint32_t)cp);
