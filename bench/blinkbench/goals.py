@@ -5,8 +5,9 @@ A goal is a row of GOALS: the figure it judges (a key of the flattened
 medians that report.flatten() and report.add_ratios() make, or one a report
 computes and names here), how the figure must compare with the threshold,
 the threshold in the figure's own unit, that unit, the issue that set the
-goal, and what the figure is measured against when it is a ratio (the floor,
-cyclictest, asyncio: the figure in the denominator), else None.
+goal, and what the figure is measured against, else None: the figure in
+the denominator of a ratio (the floor, cyclictest, asyncio, the distinct
+deadlines), or the level a duty cycle's error is taken from.
 
 A figure with {placeholders} is a family of figures the same goal judges,
 one for each value of the placeholders: figure_key() fills them in.
@@ -57,7 +58,7 @@ class Goal:
     threshold: float
     unit: str
     issue: Optional[int]      # None: set by the levels phase, which had no numbered issue
-    against: Optional[str]    # the figure's denominator when it is a ratio, else None
+    against: Optional[str]    # what the figure is measured against (a ratio's denominator), or None
     text: str
 
     def figure_key(self, **params):
