@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 """Unit tests of the benchmark's analysis, on synthetic traces whose right
 answers are known: exact edges, late edges, merged on/off pairs, lost edges,
-stalls, the schedule check, percentiles, PWM duty cycles. `meson test --suite unit` runs it;
+stalls, the schedule check, percentiles, PWM duty cycles, drift. `meson test --suite unit` runs it;
 it ends with "N passed, N failed" and exits non-zero on any failure."""
 import os
 import sys
@@ -10,8 +10,9 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from blinkbench.analysis import (analyse_edges, duty_figures, edge_lateness, find_stalls,  # noqa: E402
-                                 percentile, pwm_window, schedule_check, summary)
+from blinkbench.analysis import (analyse_edges, drift_figures, duty_figures, edge_lateness,  # noqa: E402
+                                 find_stalls, percentile, pwm_window, schedule_check, summary)
+from blinkbench.common import BenchError, NS_PER_S  # noqa: E402
 from blinkbench.control import longest_hold, longest_send, parse_perf_holds  # noqa: E402
 from blinkbench.workloads import (floor_arguments, lines_workload, seed_workload,  # noqa: E402
                                   workload_expected_edges)
@@ -210,6 +211,79 @@ class Stalls(unittest.TestCase):
         self.assertEqual(fig["lost_edges"], 4)
         s = find_stalls(fig["_per_time"], 100_000)
         self.assertEqual((s["count"], s["longest_ns"]), (1, 400_000))
+
+
+class Drift(unittest.TestCase):
+    # Two lines blinking for ever from one start instant, as the drift phase
+    # runs the seed's workload: line 1 every 100 ms, line 2 every 250 ms.
+    WORKLOAD = {"matrix": [[1, 2]], "blinks": [([1], 100, None), ([2], 250, None)]}
+    INTERVALS = {1: 100 * MS, 2: 250 * MS}
+    START_CALL = 90_000  # edge 0 leaves with the Start call, this long after the start instant
+
+    def trace(self, seconds, late):
+        """Each line's edges over @seconds; edge k of a line @late(t) late
+        (t its ideal time after T0), edge 0 START_CALL late."""
+        return {o: blink(T0, i, seconds * NS_PER_S // i,
+                         late=lambda k, i=i: self.START_CALL if k == 0 else late(k * i))
+                for o, i in self.INTERVALS.items()}
+
+    def test_no_drift(self):
+        # Every timed edge 5 µs late over 40 s: no growth anywhere.
+        fig = drift_figures(self.trace(40, lambda t: 5_000), self.WORKLOAD, 40 / 60, start_ns=T0)
+        self.assertEqual(fig["edges"], 400 + 160)
+        self.assertEqual(fig["lost_edges"], 0)
+        self.assertEqual(fig["minutes"], 40 / 60)
+        # A quarter of the run (first edge to last), since it is shorter than 4 minutes.
+        self.assertEqual(fig["span_s"], ((399 * 100 * MS + 5_000) - self.START_CALL) // 4 / NS_PER_S)
+        self.assertEqual(fig["first_span"]["p50"], 5_000)
+        self.assertEqual(fig["last_span"]["p50"], 5_000)
+        self.assertEqual(fig["slope_ns_per_min"], 0.0)
+        # Each line's first timed edge, not edge 0, which the Start call wrote.
+        self.assertEqual(fig["first_edges"], {"n": 2, "p50": 5_000, "p99": 5_000, "max": 5_000, "min": 5_000})
+        self.assertEqual(fig["last_edges"]["max"], 5_000)
+        # Edge 0 is in the lateness of every edge, as in the workloads' tables.
+        self.assertEqual(fig["lateness"]["max"], self.START_CALL)
+
+    def test_linear_drift(self):
+        # Lateness growing 1 µs a second: a trend of 60 µs a minute, found
+        # by the least squares over the windows' medians.
+        fig = drift_figures(self.trace(120, lambda t: 5_000 + t // 1_000_000), self.WORKLOAD, 2, start_ns=T0)
+        self.assertAlmostEqual(fig["slope_ns_per_min"], 60_000, delta=600)
+        self.assertAlmostEqual(fig["span_s"], 30.0, delta=0.1)
+        # The last 30 s against the first 30 s: medians 90 s apart.
+        growth = fig["last_span"]["p50"] - fig["first_span"]["p50"]
+        self.assertAlmostEqual(growth, 90_000, delta=1_000)
+        # The lines' first timed edges at 100 and 250 ms, their last at 119.9 and 119.75 s.
+        self.assertEqual((fig["first_edges"]["min"], fig["first_edges"]["max"]), (5_100, 5_250))
+        self.assertEqual((fig["last_edges"]["min"], fig["last_edges"]["max"]), (124_750, 124_900))
+
+    def test_spikes_are_no_trend(self):
+        # Constant lateness but for a burst of 20 edges 5 ms late near the
+        # end: the windows' medians do not move, so neither does the trend
+        # (a mean would make it a slope).
+        burst = range(110 * NS_PER_S, 112 * NS_PER_S)
+        fig = drift_figures(self.trace(120, lambda t: 5 * MS if t in burst else 5_000), self.WORKLOAD, 2,
+                            start_ns=T0)
+        self.assertEqual(fig["lateness"]["max"], 5 * MS)
+        self.assertEqual(fig["slope_ns_per_min"], 0.0)
+        self.assertEqual(fig["last_span"]["p50"], 5_000)
+
+    def test_span_is_at_most_a_minute(self):
+        fig = drift_figures(self.trace(600, lambda t: 5_000), self.WORKLOAD, 10, start_ns=T0)
+        self.assertEqual(fig["span_s"], 60.0)
+        self.assertEqual(fig["first_span"]["n"], 601 + 241)  # edges 0 to 600 and 0 to 240
+
+    def test_lost_edges_are_counted(self):
+        # Line 1's edges 100 and 101 merged (a wakeup past both).
+        lines = self.trace(40, lambda t: 5_000)
+        lines[1] = [e for k, e in enumerate(lines[1]) if k not in (100, 101)]
+        fig = drift_figures(lines, self.WORKLOAD, 40 / 60, start_ns=T0)
+        self.assertEqual(fig["lost_edges"], 2)
+        self.assertEqual(fig["edges"], 400 + 160 - 2)
+
+    def test_no_edges(self):
+        with self.assertRaises(BenchError):
+            drift_figures({1: [], 2: []}, self.WORKLOAD, 1, start_ns=T0)
 
 
 def pwm_rows(numbers, period, on, periods, t0=T0, skip=()):

@@ -83,6 +83,20 @@ typedef struct LayoutLine {
 	LineSettings settings;
 } LayoutLine;
 
+/*
+ * Who owns a Layout: whoever made it (layout_new(), layout_new_default(),
+ * layout_new_empty()) frees it with layout_free(); everything in it is its
+ * own. In the daemon the Config owns the one layout (config_load() builds
+ * it, config_free() frees it); manager_new() may put --chip in chips[0]
+ * before anything borrows it. The engine, the trace and the chips borrow it
+ * for their whole life, so it outlives them; the chips write into it the
+ * names the chips give their lines (layout_set_name()) and keep pointers to
+ * its chips[] strings. The bus code reads it through the Manager's Config.
+ * program_parse() and program_parse_json() borrow it for the call only: a
+ * Program keeps line numbers, never the layout. In a client, a layout
+ * rebuilt from the daemon's Layout and Lines properties (layout_new_empty(),
+ * layout_add_numbered()) belongs to whoever asked for it, who frees it.
+ */
 typedef struct Layout {
 	unsigned n_rows; /* 0 when the layout has no matrix */
 	unsigned n_cols;

@@ -18,7 +18,6 @@
 
 #define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Take the value out of a variable, leaving its "empty" value behind. */
 /* free() that returns NULL, for "p = mfree(p)". */
 static inline void *mfree(void *p)
 {
@@ -26,6 +25,7 @@ static inline void *mfree(void *p)
 	return NULL;
 }
 
+/* Take the value out of a variable, leaving its "empty" value behind (NULL, -1). */
 #define TAKE_PTR(p)                                                                                \
 	({                                                                                         \
 		__typeof__(p) _p = (p);                                                            \

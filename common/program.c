@@ -11,7 +11,6 @@
 #include "json-util.h"
 #include "program.h"
 #include "utf8.h"
-#include "program-text.h"
 
 static const char *const kind_names[_PROGRAM_KIND_MAX] = {
 	[PROGRAM_BLINK] = "blink",	 [PROGRAM_CYCLE] = "cycle", [PROGRAM_ON] = "on",
@@ -952,8 +951,8 @@ int program_parse_json(json_object *json, const char *path, const Layout *layout
 	return parse_node(&ps, json, 1, ret);
 }
 
-int program_parse(const char *text, const Layout *layout, unsigned flags, Program **ret,
-		  ProgramError *error)
+int program_parse_json_text(const char *text, const Layout *layout, unsigned flags, Program **ret,
+			    ProgramError *error)
 {
 	_cleanup_(json_object_putp) json_object *json = NULL;
 	Parser ps = {
@@ -965,8 +964,6 @@ int program_parse(const char *text, const Layout *layout, unsigned flags, Progra
 	JsonError why;
 	int r;
 
-	if (!program_looks_like_json(text))
-		return program_parse_text(text, layout, flags, ret, error);
 	if (len > PROGRAM_TEXT_MAX)
 		return parser_fail(&ps, "program text is longer than %u bytes", PROGRAM_TEXT_MAX);
 

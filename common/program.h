@@ -144,7 +144,7 @@ typedef enum ProgramParseFlags {
 } ProgramParseFlags;
 
 /*
- * program_parse() - parse and validate program text.
+ * program_parse() - parse and validate program text, in either form.
  * @text: the program, NUL-terminated: JSON when it starts with "{" (after
  * white space), else the text form (see program_looks_like_json())
  * @layout: resolves rows, columns, "all", offsets and names
@@ -153,9 +153,22 @@ typedef enum ProgramParseFlags {
  * @error: filled on -EINVAL with the place and the rule
  *
  * Returns 0, -EINVAL for text that is not a valid program, or -ENOMEM.
+ *
+ * It is defined in program-parse.c, above both forms: the text form
+ * (program-text.c) is built on this file's JSON parser, so the choice
+ * between them cannot live in program.c without a call circle.
  */
 int program_parse(const char *text, const Layout *layout, unsigned flags, Program **ret,
 		  ProgramError *error);
+
+/*
+ * program_parse_json_text() - program_parse() for text in the JSON form:
+ * at most PROGRAM_TEXT_MAX bytes of strict JSON, nested no deeper than
+ * the language allows. @error's path is a JSON path ("$" for the text as
+ * a whole), its line and column 0.
+ */
+int program_parse_json_text(const char *text, const Layout *layout, unsigned flags, Program **ret,
+			    ProgramError *error);
 
 /* Like program_parse(), from a json-c object (used for the config file). */
 struct json_object;

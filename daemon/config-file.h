@@ -30,6 +30,19 @@ typedef struct SimChipConfig {
 	bool present;	/* at start */
 } SimChipConfig;
 
+/*
+ * Who owns a Config: config_load() and config_parse() make it for the
+ * caller, who frees it with config_free(); it owns everything in it (the
+ * Layout, the sim chips, the definitions and autostart JSON). In the daemon
+ * the Manager owns the one Config (m->config, loaded first in manager_new(),
+ * freed last in manager_free()) and reads its settings (max_programs,
+ * path for messages) for as long; everything else borrows it through the
+ * Manager: the Layout for the daemon's whole life (see layout.h); the chips
+ * only inside chips_new(), which copies the consumer, the path and the sim
+ * chips. The definitions and autostart JSON are parsed into programs of
+ * their own at startup, where autostart also decides which stored programs
+ * resume first.
+ */
 typedef struct Config {
 	char *path;			/* where it came from, NULL for built-in defaults */
 	char *chip;			/* the default chip: path, name, label, or "sim" */

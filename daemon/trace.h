@@ -17,6 +17,14 @@
 #include "layout.h"
 #include "macro.h"
 
+/*
+ * Who owns a Trace: trace_open() makes it for the caller, who closes it with
+ * trace_close(); it owns its file descriptor and its buffer, and borrows
+ * the Layout, which must outlive it. In the daemon the Manager owns it
+ * (m->trace, opened in manager_new() when --trace names a file, closed in
+ * manager_free() before the engine and the Config) and alone writes to it,
+ * from the chips' callbacks and at exit. bench/floor owns one of its own.
+ */
 typedef struct Trace Trace;
 
 /*

@@ -8,6 +8,7 @@ import sys
 import time
 
 from .common import NS_PER_MS, NS_PER_US
+from .goals import FAIL, GOAL, NO_FIGURE, PASS, verdict
 from .phases import CHOICES, seed_python
 
 # ------------------------------------------------------------------- report
@@ -111,10 +112,12 @@ def fmt_num(x, digits=0):
     return f"{x:,.{digits}f}"
 
 
-def verdict(ok):
-    if ok is None:
-        return "not measured"
-    return "met" if ok else "**missed**"
+VERDICT_WORDS = {PASS: "met", FAIL: "**missed**", NO_FIGURE: "not measured"}
+
+
+def judged(goal, figure):
+    """verdict() of @figure against @goal, in the report's words."""
+    return VERDICT_WORDS[verdict(goal, figure)]
 
 
 def machine_info():
@@ -165,57 +168,48 @@ def render(med, runs, machine, load, drift, args):
                "blinkd ÷ cyclictest (1ns / 50us) | goal | |")
     out.append("|---|---|---|---|---|---|---|---|")
 
-    def row(label, b, a="—", c="—", ra="—", rc="—", goal="", ok=None):
-        out.append(f"| {label} | {b} | {a} | {c} | {ra} | {rc} | {goal} | "
-                   f"{verdict(ok) if goal else ''} |")
+    def row(label, b, a="—", c="—", ra="—", rc="—", goal=None, figure=None):
+        out.append(f"| {label} | {b} | {a} | {c} | {ra} | {rc} | {goal.text if goal else ''} | "
+                   f"{judged(goal, figure) if goal else ''} |")
 
     ct = lambda p: f"{fmt_us(g(f'cyclictest.lateness.{p}'))} / {fmt_us(g(f'cyclictest.default_slack.lateness.{p}'))}"
     for w, title in (("seed", "seed's workload (25 lines, 100-500ms)"),
                      ("lines", f"{int(g('lines.blinkd.edges_per_batch_max') or 0)} lines at 10ms")):
         for p in ("p50", "p99", "max"):
-            goal, ok = "", None
-            if p == "p99":
-                goal = "≤ 1.5x cyclictest p99"
-                r = g(f"ratio.{w}.cyclictest.p99")
-                ok = None if r is None else r <= 1.5
+            goal = GOAL[f"{w}.lateness_p99.cyclictest"] if p == "p99" else None
             row(f"{title}: lateness {p}", fmt_us(g(f"{w}.blinkd.lateness.{p}")),
                 fmt_us(g(f"{w}.asyncio.lateness.{p}")), ct(p),
                 fmt_ratio(g(f"ratio.{w}.asyncio.{p}")),
                 f"{fmt_ratio(g(f'ratio.{w}.cyclictest.{p}'))} / {fmt_ratio(g(f'ratio.{w}.cyclictest50.{p}'))}",
-                goal, ok)
+                goal, goal and g(goal.figure))
         row(f"{title}: lateness against the first edge + k·interval, p50 / p99 / max",
             " / ".join(fmt_us(g(f"{w}.blinkd.lateness_first_edge.{p}")) for p in ("p50", "p99", "max")),
             " / ".join(fmt_us(g(f"{w}.asyncio.lateness.{p}")) for p in ("p50", "p99", "max")))
         row(f"{title}: drift (last 1s p50 − first 1s p50)", fmt_us(g(f"{w}.blinkd.drift_ns")),
             fmt_us(g(f"{w}.asyncio.drift_ns")))
-        r = g(f"ratio.{w}.asyncio.cpu_per_edge_ns")
+        goal = GOAL[f"{w}.cpu_per_edge.asyncio"]
+        r = g(goal.figure)
         row(f"{title}: CPU per edge", fmt_us(g(f"{w}.blinkd.cpu_per_edge_ns"), 2),
-            fmt_us(g(f"{w}.asyncio.cpu_per_edge_ns"), 2), "—", fmt_ratio(r), "—",
-            "≥ 20x less than asyncio", None if r is None else r <= 1 / 20)
+            fmt_us(g(f"{w}.asyncio.cpu_per_edge_ns"), 2), "—", fmt_ratio(r), "—", goal, r)
         row(f"{title}: CPU per wakeup (cyclictest: its whole loop, the kernel's floor)",
             fmt_us(g(f"{w}.blinkd.cpu_per_wakeup_ns"), 2), fmt_us(g(f"{w}.asyncio.cpu_per_wakeup_ns"), 2),
             f"{fmt_us(g('cyclictest.cpu_per_wakeup_ns'), 2)} / {fmt_us(g('cyclictest.default_slack.cpu_per_wakeup_ns'), 2)}")
         row(f"{title}: edges (lost)", f"{fmt_num(g(f'{w}.blinkd.edges'))} ({fmt_num(g(f'{w}.blinkd.lost_edges'))})",
             fmt_num(g(f"{w}.asyncio.edges")))
-        wpd = g(f"{w}.blinkd.wakeups_per_deadline")
+        goal = GOAL[f"{w}.wakeups_per_deadline"]
         row(f"{title}: wakeups (of them the bench's D-Bus calls) / distinct deadlines / batches",
             f"{fmt_num(g(f'{w}.blinkd.wakeups'))} ({fmt_num(g(f'{w}.blinkd.bus_calls'))}) / "
             f"{fmt_num(g(f'{w}.blinkd.distinct_deadlines'))} / {fmt_num(g(f'{w}.blinkd.batches'))}",
-            f"{fmt_num(g(f'{w}.asyncio.wakeups'))} / — / —", "—", "—", "—",
-            "≤ 1 wakeup per deadline", None if wpd is None else wpd <= 1.0)
+            f"{fmt_num(g(f'{w}.asyncio.wakeups'))} / — / —", "—", "—", "—", goal, g(goal.figure))
         row(f"{title}: peak RSS", fmt_num((g(f"{w}.blinkd.peak_rss") or 0) / 1024) + " KiB")
 
     p = "programs.blinkd"
     title = f"{n_prog:,} programs (100ms-1s)"
     for q in ("p50", "p99", "max"):
-        goal, ok = "", None
-        if q == "p99":
-            goal = "< 2 ms"
-            v = g(f"{p}.lateness.p99")
-            ok = None if v is None else v < 2 * NS_PER_MS
+        goal = GOAL["programs.lateness_p99"] if q == "p99" else None
         row(f"{title}: lateness {q}", fmt_us(g(f"{p}.lateness.{q}")), "—",
             ct(q) if q != "max" else ct(q), "—",
-            fmt_ratio(g("ratio.programs.cyclictest.p99")) if q == "p99" else "—", goal, ok)
+            fmt_ratio(g("ratio.programs.cyclictest.p99")) if q == "p99" else "—", goal, goal and g(goal.figure))
     row(f"{title}: lateness against the first edge + k·interval, p50 / p99 / max",
         " / ".join(fmt_us(g(f"{p}.lateness_first_edge.{q}")) for q in ("p50", "p99", "max")))
     row(f"{title}: first edge after its program's start instant, p50 / p99",
@@ -225,34 +219,35 @@ def render(med, runs, machine, load, drift, args):
         f"{fmt_us(g('cyclictest.cpu_per_wakeup_ns'), 2)} / {fmt_us(g('cyclictest.default_slack.cpu_per_wakeup_ns'), 2)}")
     row(f"{title}: edges in {fmt_num(g(f'{p}.seconds'))}s window (lost)",
         f"{fmt_num(g(f'{p}.edges'))} ({fmt_num(g(f'{p}.lost_edges'))})")
-    wpd = g(f"{p}.wakeups_per_deadline")
+    goal = GOAL["programs.wakeups_per_deadline"]
     row(f"{title}: wakeups / distinct deadlines / batches",
         f"{fmt_num(g(f'{p}.wakeups'))} / {fmt_num(g(f'{p}.distinct_deadlines'))} / {fmt_num(g(f'{p}.batches'))}",
-        goal="≤ 1 wakeup per deadline", ok=None if wpd is None else wpd <= 1.0)
-    rss = g(f"{p}.peak_rss")
-    row(f"{title}: daemon peak RSS (VmHWM)", f"{(rss or 0) / 1024 / 1024:.1f} MiB", goal="< 64 MiB",
-        ok=None if rss is None else rss < 64 * 1024 * 1024)
+        goal=goal, figure=g(goal.figure))
+    goal = GOAL["programs.peak_rss"]
+    rss = g(goal.figure)
+    row(f"{title}: daemon peak RSS (VmHWM)", f"{(rss or 0) / 1024 / 1024:.1f} MiB", goal=goal, figure=rss)
     row(f"{title}: per running program: RSS / address space (VmData)",
         f"{fmt_num(g(f'{p}.bytes_per_program'))} B / {fmt_num(g(f'{p}.vmdata_per_program'))} B")
     row(f"{title}: RSS growth during the window", f"{fmt_num((g(f'{p}.rss_growth_in_window') or 0) / 1024)} KiB")
     row(f"{title}: starting them (pipelined, 64 in flight)", f"{g(f'{p}.ramp_s') or 0:.2f} s")
     for call in ("start", "stop", "list"):
-        mx = g(f"{p}.{call}_answer.max")
+        goal = GOAL[f"programs.{call}_answer_max"]
+        mx = g(goal.figure)
         row(f"{title}: {call.capitalize()}() answer p50 / p99 / max",
             f"{fmt_ms(g(f'{p}.{call}_answer.p50'))} / {fmt_ms(g(f'{p}.{call}_answer.p99'))} / {fmt_ms(mx)}",
-            goal="< 10 ms", ok=None if mx is None else mx < 10 * NS_PER_MS)
+            goal=goal, figure=mx)
 
-    idle = g("idle.wakeups_per_s")
-    row("idle (no program): wakeups per second", fmt_num(idle, 2), goal="0",
-        ok=None if idle is None else idle == 0)
+    goal = GOAL["idle.wakeups"]
+    idle = g(goal.figure)
+    row("idle (no program): wakeups per second", fmt_num(idle, 2), goal=goal, figure=idle)
     s = "start_latency"
     row(f"Start() call → first edge p50 / p99 ({fmt_num(g(f'{s}.starts'))} starts)",
         f"{fmt_us(g(f'{s}.call_to_edge.p50'))} / {fmt_us(g(f'{s}.call_to_edge.p99'))}")
     row("first edge after the program's start instant (seed's workload; lines workload)",
         f"{fmt_us(g('seed.blinkd.first_edge_delay.p50'))}; {fmt_us(g('lines.blinkd.first_edge_delay.p50'))}")
-    if g(f"{s}.failed_starts"):
-        row("Start() calls that failed (see the log)", fmt_num(g(f"{s}.failed_starts")),
-            goal="0", ok=False)
+    goal = GOAL["start.failed_starts"]
+    if g(goal.figure):
+        row("Start() calls that failed (see the log)", fmt_num(g(goal.figure)), goal=goal, figure=g(goal.figure))
     row("Start() reply arrives after the first edge, p50 / p99",
         f"{fmt_us(g(f'{s}.reply_after_edge.p50'))} / {fmt_us(g(f'{s}.reply_after_edge.p99'))}")
     if drift:
@@ -264,7 +259,7 @@ def render(med, runs, machine, load, drift, args):
             f"→ of the last {drift['span_s']:.0f}s",
             f"{fmt_us(drift['first_span']['p50'])} / {fmt_us(drift['first_span']['p99'])} → "
             f"{fmt_us(drift['last_span']['p50'])} / {fmt_us(drift['last_span']['p99'])}",
-            goal="last median no larger than first", ok=drift["last_span"]["p50"] <= drift["first_span"]["p50"])
+            goal=GOAL["drift.last_span"], figure=drift["last_span"]["p50"] - drift["first_span"]["p50"])
         row(f"drift over {drift['minutes']:g} min: each line's first timed edge → its last edge, p50 / max",
             f"{fmt_us(drift['first_edges']['p50'])} / {fmt_us(drift['first_edges']['max'])} → "
             f"{fmt_us(drift['last_edges']['p50'])} / {fmt_us(drift['last_edges']['max'])}")
@@ -273,7 +268,7 @@ def render(med, runs, machine, load, drift, args):
             f"10 windows) × duration; edges (lost)",
             f"{drift['slope_ns_per_min'] / NS_PER_US:+.3f} µs/min × {drift['minutes']:g} = {fmt_us(growth)}; "
             f"{fmt_num(drift['edges'])} ({fmt_num(drift['lost_edges'])})",
-            goal="no growth (≤ 10 µs over the run)", ok=growth <= 10 * NS_PER_US)
+            goal=GOAL["drift.trend"], figure=growth)
     return "\n".join(out) + "\n"
 
 
@@ -462,38 +457,34 @@ def render_issue17(med, notes, plot):
             f"{fmt_ms(g('startup.first_edge.max'))} ({fmt_num(g('startup.tries'))} starts, sim chip, timed from the "
             "forked child's execve())."]
 
-    def ok(x, limit):
-        return None if x is None else x <= limit
+    # The floor's figure beside each ratio, or what else the verdict rests on.
     rows = [
-        ("seed's workload: lateness p99 ÷ the floor's (timed edges)", "≤ 1.1x",
-         g("ratio.seed.floor.lateness_timed.p99"), 1.1, f"floor p99 {fmt_us(g('seed.floor.lateness_timed.p99'))}"),
-        ("1000 lines at 10 ms: lateness p99 ÷ the floor's (timed edges)", "≤ 1.1x",
-         g("ratio.lines.floor.lateness_timed.p99"), 1.1, f"floor p99 {fmt_us(g('lines.floor.lateness_timed.p99'))}"),
-        ("seed's workload: CPU per wakeup ÷ the floor's", "≤ 1.2x", g("ratio.seed.floor.cpu_per_wakeup_ns"), 1.2,
+        ("seed's workload: lateness p99 ÷ the floor's (timed edges)", "seed.floor.lateness_p99",
+         f"floor p99 {fmt_us(g('seed.floor.lateness_timed.p99'))}"),
+        ("1000 lines at 10 ms: lateness p99 ÷ the floor's (timed edges)", "lines.floor.lateness_p99",
+         f"floor p99 {fmt_us(g('lines.floor.lateness_timed.p99'))}"),
+        ("seed's workload: CPU per wakeup ÷ the floor's", "seed.floor.cpu_per_wakeup",
          f"floor {fmt_us(g('seed.floor.cpu_per_wakeup_ns'), 1)} a wakeup"),
-        ("1000 lines at 10 ms: CPU per wakeup ÷ the floor's", "≤ 1.2x", g("ratio.lines.floor.cpu_per_wakeup_ns"),
-         1.2, f"floor {fmt_us(g('lines.floor.cpu_per_wakeup_ns'), 1)} a wakeup"),
-        ("lateness p99 with 4 clients calling GetManagedObjects and List ÷ without", "≤ 1.5x",
-         g("ratio.control_load.p99"), 1.5,
+        ("1000 lines at 10 ms: CPU per wakeup ÷ the floor's", "lines.floor.cpu_per_wakeup",
+         f"floor {fmt_us(g('lines.floor.cpu_per_wakeup_ns'), 1)} a wakeup"),
+        ("lateness p99 with 4 clients calling GetManagedObjects and List ÷ without", "control_load.lateness_p99",
          f"{fmt_us(g('control_load.quiet.lateness.p99'))} → {fmt_us(g('control_load.loaded.lateness.p99'))}"),
-        ("longest hold of the loop by any call, 1024 programs", "≤ 0.5 ms", g("control.1024.hold_max_ns"),
-         0.5 * NS_PER_MS, hold_why(g, 1024)),
-        ("longest hold of the loop by any call, 10,000 programs", "≤ 0.5 ms", g("control.10000.hold_max_ns"),
-         0.5 * NS_PER_MS, hold_why(g, 10000)),
-        ("precision spin: lateness p99 of the timed edges, seed's workload", "≤ 0.02 ms",
-         g("precision.spin.lateness_timed.p99"), 20_000,
+        ("longest hold of the loop by any call, 1024 programs", "control.1024.hold_max", hold_why(g, 1024)),
+        ("longest hold of the loop by any call, 10,000 programs", "control.10000.hold_max", hold_why(g, 10000)),
+        ("precision spin: lateness p99 of the timed edges, seed's workload", "precision.spin.lateness_p99",
          f"{fmt_ms(g('precision.spin.cpu_per_s_ns'))} of CPU a second, default "
          f"{fmt_ms(g('seed.blinkd.cpu_per_s_ns'))}"),
-        ("CPU per edge, 10 to 100,000 programs: largest ÷ smallest", "≤ 2x",
-         g("ratio.scale.cpu_per_edge_spread"), 2.0, ""),
-        ("exec → READY=1, p50", "< 20 ms", g("startup.ready.p50"), 20 * NS_PER_MS, ""),
-        ("exec → first autostart edge, p50", "< 20 ms", g("startup.first_edge.p50"), 20 * NS_PER_MS, ""),
+        ("CPU per edge, 10 to 100,000 programs: largest ÷ smallest", "scale.cpu_per_edge_spread", ""),
+        ("exec → READY=1, p50", "startup.ready_p50", ""),
+        ("exec → first autostart edge, p50", "startup.first_edge_p50", ""),
     ]
     out += ["", "### Verdicts (issue 17)", "", "| figure | goal | measured | | the floor, or why |",
             "|---|---|---|---|---|"]
-    for label, goal, x, limit, why in rows:
-        shown = fmt_ms(x) if "ms" in goal else fmt_ratio(x)
-        out.append(f"| {label} | {goal} | {shown} | {verdict(ok(x, limit))} | {why} |")
+    for label, name, why in rows:
+        goal = GOAL[name]
+        x = g(goal.figure)
+        shown = fmt_ms(x) if goal.unit == "ns" else fmt_ratio(x)
+        out.append(f"| {label} | {goal.text} | {shown} | {judged(goal, x)} | {why} |")
     for n in notes:
         out.append(f"| {n} | | | not measured | |")
     return "\n".join(out) + "\n"
@@ -582,18 +573,17 @@ def render_levels(med, stacks=None, notes=()):
             out += ["", f"Where {where} allocated (perf record, DWARF stacks, innermost first):", ""]
             out += [f"- {n}× {stack}" for n, stack in top]
 
-    def duty_ok(key, hz):
-        x = g(f"levels.hz{hz}.{key}.duty_error_max")
-        return None if x is None else x <= 0.02
-
-    rows = []
+    duty = GOAL["levels.duty_error"]
+    alloc = GOAL["levels.allocations"]
+    rows = []  # (figure, goal or a text, shown, verdict or "", beside it)
     for hz in hzs:
         for key in keys:
             p = f"levels.hz{hz}.{key}"
             if g(f"{p}.lines") is None:
                 continue
+            x = g(duty.figure_key(hz=hz, workload=key))
             rows.append((f"{names.get(key, key)} at {hz} Hz: duty cycle within 0.02 of the level, every line",
-                         "≤ 0.02", f"{fmt_num(g(f'{p}.duty_error_max'), 4)}", duty_ok(key, hz),
+                         duty.text, f"{fmt_num(x, 4)}", judged(duty, x),
                          f"duty p50 {fmt_num(g(f'{p}.duty_p50'), 4)}"))
         for key in ("dim1", "dim25", "dim100", "dim100p"):
             p = f"levels.hz{hz}.{key}"
@@ -611,17 +601,17 @@ def render_levels(med, stacks=None, notes=()):
                          "CPU ms/s"))
         for key, label in (("fade25", "25 lines fading"), ("dim100", "100 lines dimmed")):
             p = f"levels.hz{hz}.alloc_{key}"
-            total = g(f"{p}.total")
+            total = g(alloc.figure_key(hz=hz, workload=key))
             if total is None:
                 continue
-            rows.append((f"{label} at {hz} Hz: allocation-free in steady state", "0 allocations",
-                         f"{fmt_num(total)} in {fmt_num(g(f'{p}.seconds'))} s", total == 0,
+            rows.append((f"{label} at {hz} Hz: allocation-free in steady state", alloc.text,
+                         f"{fmt_num(total)} in {fmt_num(g(f'{p}.seconds'))} s", judged(alloc, total),
                          "perf uprobes on libc malloc/calloc/realloc"))
     if hzs and not alloc_rows:
         why = next((n for n in notes if "allocations" in n), "not counted in this run")
-        rows.append(("allocation-free in steady state", "0 allocations", "—", None, why))
+        rows.append(("allocation-free in steady state", alloc.text, "—", judged(alloc, None), why))
     out += ["", "### Verdicts (levels)", "", "| figure | goal | measured | | beside it |",
             "|---|---|---|---|---|"]
-    for label, goal, shown, ok, why in rows:
-        out.append(f"| {label} | {goal} | {shown} | {verdict(ok) if ok != '' else ''} | {why} |")
+    for label, goal, shown, judgement, why in rows:
+        out.append(f"| {label} | {goal} | {shown} | {judgement} | {why} |")
     return "\n".join(out) + "\n"
