@@ -109,8 +109,7 @@ static int read_line_settings(sd_bus_message *m, LineEntry *e)
 		else if (streq(key, "kind")) {
 			r = read_setting(m, 's', &word, &got);
 			e->analog = got && streq(word, "led");
-		}
-		else if (streq(key, "name"))
+		} else if (streq(key, "name"))
 			r = read_setting(m, 's', &e->name, &got);
 		else if (streq(key, "active_low")) {
 			r = read_setting(m, 'b', &flag, &got);
@@ -119,13 +118,19 @@ static int read_line_settings(sd_bus_message *m, LineEntry *e)
 		} else if (streq(key, "drive") || streq(key, "bias") || streq(key, "initial") ||
 			   streq(key, "exit")) {
 			r = read_setting(m, 's', &word, &got);
-			if (got && streq(key, "drive") && line_drive_from_string(word) >= 0)
+			/*
+			 * A word this reader does not know (a newer daemon's) leaves the
+			 * default. The enums are unsigned to the compiler: their -1 for
+			 * an unknown word is only seen as an int.
+			 */
+			if (got && streq(key, "drive") && (int)line_drive_from_string(word) >= 0)
 				e->settings.drive = line_drive_from_string(word);
-			else if (got && streq(key, "bias") && line_bias_from_string(word) >= 0)
+			else if (got && streq(key, "bias") && (int)line_bias_from_string(word) >= 0)
 				e->settings.bias = line_bias_from_string(word);
-			else if (got && streq(key, "initial") && line_state_from_string(word) >= 0)
+			else if (got && streq(key, "initial") &&
+				 (int)line_state_from_string(word) >= 0)
 				e->settings.initial = line_state_from_string(word);
-			else if (got && streq(key, "exit") && line_state_from_string(word) >= 0)
+			else if (got && streq(key, "exit") && (int)line_state_from_string(word) >= 0)
 				e->settings.exit = line_state_from_string(word);
 		} else
 			r = sd_bus_message_skip(m, "v");
