@@ -16,8 +16,10 @@
 #include <string.h>
 
 #include "bus-names.h"
+#include "lines.h"
 #include "log.h"
 #include "remote.h"
+#include "strv.h"
 
 #define FLAGS_SUBSCRIBE (BLINKD_REMOTE_FRAMES | BLINKD_REMOTE_LIT | BLINKD_REMOTE_LEVELS)
 #define FLAGS_PROPERTIES                                                                           \
@@ -73,13 +75,6 @@ static BlinkdRemote *remote_ref(BlinkdRemote *r)
 	return r;
 }
 
-static void strv_free_local(char **v)
-{
-	for (char **p = v; p && *p; p++)
-		free(*p);
-	free(v);
-}
-
 static void programs_free(BlinkdRemoteProgram *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -121,8 +116,7 @@ static void remote_forget(BlinkdRemote *r)
 	r->matrix = NULL;
 	r->n_rows = r->n_cols = 0;
 	r->layout = layout_free(r->layout);
-	strv_free_local(r->labels);
-	r->labels = NULL;
+	r->labels = strv_free(r->labels);
 	free(r->chip);
 	free(r->version);
 	r->chip = r->version = NULL;
@@ -628,49 +622,6 @@ static int read_chips(sd_bus_message *m, BlinkdRemoteChip **ret, size_t *ret_n)
 	return 0;
 }
 
-/* The Layout property (aau): a rectangular matrix of line numbers, row-major. */
-static int read_matrix(sd_bus_message *m, unsigned **ret, unsigned *ret_rows, unsigned *ret_cols)
-{
-	_cleanup_(freep) unsigned *matrix = NULL;
-	unsigned n_rows = 0, n_cols = 0;
-	size_t n = 0;
-	int r;
-
-	r = sd_bus_message_enter_container(m, 'a', "au");
-	if (r < 0)
-		return r;
-	while ((r = sd_bus_message_enter_container(m, 'a', "u")) > 0) {
-		unsigned cols = 0, number;
-
-		while ((r = sd_bus_message_read_basic(m, 'u', &number)) > 0) {
-			unsigned *grown = realloc(matrix, (n + 1) * sizeof(unsigned));
-			if (!grown)
-				return -ENOMEM;
-			matrix = grown;
-			matrix[n++] = number;
-			cols++;
-		}
-		if (r < 0)
-			return r;
-		if (cols == 0 || (n_rows > 0 && cols != n_cols))
-			return -EBADMSG;
-		n_cols = cols;
-		n_rows++;
-		r = sd_bus_message_exit_container(m);
-		if (r < 0)
-			return r;
-	}
-	if (r < 0)
-		return r;
-	r = sd_bus_message_exit_container(m);
-	if (r < 0)
-		return r;
-	*ret = TAKE_PTR(matrix);
-	*ret_rows = n_rows;
-	*ret_cols = n_cols;
-	return 0;
-}
-
 /*
  * The layout anew: from the Lines value at @lines (a(sssa{sv})) with the
  * matrix of Layout, or from the matrix alone when @lines is NULL (a daemon
@@ -682,17 +633,16 @@ static int remote_set_layout(BlinkdRemote *r, sd_bus_message *lines)
 	char **labels = NULL;
 	int k;
 
-	/* Until the Lines decoder is in the library, the matrix alone. */
-	if (lines && (k = sd_bus_message_skip(lines, "a(sssa{sv})")) < 0)
-		return k;
-	if (r->n_rows > 0)
+	if (lines)
+		k = lines_read_layout(lines, r->n_rows, r->n_cols, r->matrix, &l, &labels);
+	else if (r->n_rows > 0)
 		k = layout_new(&l, r->n_rows, r->n_cols, r->matrix);
 	else
 		k = -EBADMSG;
 	if (k < 0)
 		return k;
 	layout_free(r->layout);
-	strv_free_local(r->labels);
+	strv_free(r->labels);
 	r->layout = l;
 	r->labels = labels;
 	return 0;
@@ -750,7 +700,7 @@ static int read_properties(BlinkdRemote *r, sd_bus_message *m, PropertiesRead *r
 				r->matrix = NULL;
 				k = sd_bus_message_enter_container(m, 'v', "aau");
 				if (k >= 0)
-					k = read_matrix(m, &r->matrix, &r->n_rows, &r->n_cols);
+					k = lines_read_matrix(m, &r->matrix, &r->n_rows, &r->n_cols);
 				if (k >= 0)
 					k = sd_bus_message_exit_container(m);
 				done.lines = true;

@@ -16,6 +16,7 @@
 
 #include "dbus-checks.h"
 #include "remote.h"
+#include "strv.h"
 
 typedef struct Seen {
 	unsigned appeared, vanished, settled, frames, lit, levels, lines, chips;
@@ -175,6 +176,15 @@ static bool defined(const BlinkdRemote *r, const char *name)
 	return has_program(v, n, name);
 }
 
+/* Whether the first chip of Chips is there (false before Chips was read). */
+static bool chip_present(const BlinkdRemote *r)
+{
+	size_t n;
+	const BlinkdRemoteChip *v = blinkd_remote_get_chips(r, &n);
+
+	return n > 0 && v[0].present;
+}
+
 static double level_of(const BlinkdRemote *r, unsigned number)
 {
 	size_t n;
@@ -291,9 +301,25 @@ static void test_daemon(sd_event *e, BlinkdRemote *r, Seen *s, Client *c)
 	check(RUN_UNTIL(e, blinkd_remote_get_programs(r, &n) && blinkd_remote_get_definitions(r, &n) &&
 				   blinkd_remote_get_layout(r) && blinkd_remote_get_chips(r, &n)));
 	check_int(blinkd_remote_get_layout(r)->n_lines, 25);
+	/* Lines decoded: each line's chip label, by position. */
+	check(blinkd_remote_get_labels(r) != NULL);
+	check_int(strv_length(blinkd_remote_get_labels(r)), 25);
 	check_str(blinkd_remote_get_chip(r), "sim");
 	check(blinkd_remote_get_version(r) != NULL);
 	check(lit_is(r, NULL, 0));
+
+	/* A chip goes and comes back: Chips follows through PropertiesChanged. */
+	k = sd_bus_call_method(c->bus, BLINKD_BUS_NAME, BLINKD_OBJECT_PATH,
+			       BLINKD_SIMULATION_INTERFACE, "SetChipPresent", &error, NULL, "sb", "",
+			       0);
+	check_ok(k, &error);
+	check(RUN_UNTIL(e, !chip_present(r)));
+	k = sd_bus_call_method(c->bus, BLINKD_BUS_NAME, BLINKD_OBJECT_PATH,
+			       BLINKD_SIMULATION_INTERFACE, "SetChipPresent", &error, NULL, "sb", "",
+			       1);
+	check_ok(k, &error);
+	check(RUN_UNTIL(e, chip_present(r)));
+	check(blinkd_remote_get_layout(r) && blinkd_remote_get_layout(r)->n_lines == 25);
 
 	/* Lit and List() follow a started program. */
 	k = client_start(c, "top", "{\"on\":{\"lines\":{\"row\":0}}}", &error, NULL);
