@@ -5,8 +5,9 @@
  * programs below them; Ctrl-C, SIGTERM or "q" give the terminal back as it
  * was. A layout with a matrix is drawn as the matrix, its other lines
  * listed below it; one without as a list, a line a row, with the chip each
- * is on and whether that chip is there (the Chips and Lines properties,
- * followed through PropertiesChanged). Without a terminal, one line per
+ * is on and whether that chip is there. What is drawn is what the library's
+ * remote blinkd (remote.h) keeps: levels, layout, chips and programs, each
+ * followed as the daemon changes them. Without a terminal, one line per
  * frame: "<monotonic usec> <lit line numbers, comma-separated, or ->". With
  * --once, the current state, as text or JSON, and no loop.
  */
@@ -27,6 +28,7 @@
 #include "program.h"
 #include "json-util.h"
 #include "log.h"
+#include "remote.h"
 
 static const char watch_help[] =
 	"Usage: blinkd-client watch [--once] [--json]\n"
@@ -60,21 +62,21 @@ static const char watch_help[] =
 typedef struct Watch {
 	Client *client;
 	sd_event *event;
-	Layout *layout;
-	char **labels;	      /* each line's chip label, by position; NULL from an old daemon */
-	ClientChip *chips;    /* the Chips property, by the layout's chip index */
+	BlinkdRemote *remote;	/* live: the daemon as it changes; owns what it keeps */
+	Layout *own_layout;	/* read at start, for --once and until the remote has one */
+	char **own_labels;
+	const Layout *layout;	/* what is drawn: own_layout, or the remote's */
+	char *const *labels;	/* each line's chip label, by position; NULL from an old daemon */
+	ClientChip *chips;	/* the Chips property, by the layout's chip index */
 	size_t n_chips;
-	char *chip;
-	bool *lit;	      /* by position in layout->lines */
-	uint16_t *level;      /* likewise: 0..LEVEL_MAX, from Levels */
-	uint64_t lit_cookie;  /* Frames older than the Lit reply are stale */
-	char **names;	      /* running programs, sorted */
-	bool listing;	      /* a List() call is on its way */
-	bool list_again;      /* and the programs changed since it left */
+	const char *chip;	/* the Chip property, the remote's */
+	bool *lit;		/* by position in layout->lines */
+	uint16_t *level;	/* likewise: 0..LEVEL_MAX, from Levels */
+	char **names;		/* running programs, sorted */
 	bool tty;
-	bool dim;	      /* the chip column in faint type */
-	bool screen_taken;    /* the alternate screen is on, the cursor hidden */
-	bool termios_changed; /* echo and line buffering are off */
+	bool dim;		/* the chip column in faint type */
+	bool screen_taken;	/* the alternate screen is on, the cursor hidden */
+	bool termios_changed;	/* echo and line buffering are off */
 	struct termios saved_termios;
 } Watch;
 
@@ -95,10 +97,10 @@ static void watch_give_back_terminal(Watch *w)
 static void watch_done(Watch *w)
 {
 	watch_give_back_terminal(w);
-	layout_free(w->layout);
-	strv_free(w->labels);
+	w->remote = blinkd_remote_free(w->remote);
+	layout_free(w->own_layout);
+	strv_free(w->own_labels);
 	client_chips_free(w->chips, w->n_chips);
-	free(w->chip);
 	free(w->lit);
 	free(w->level);
 	strv_free(w->names);
@@ -334,7 +336,8 @@ static void watch_title(const Watch *w, FILE *f)
 		n_absent += !line_chip_present(w, (size_t)first[k]);
 	}
 	if (l->n_rows > 0)
-		fprintf(f, "blinkd: %s, %ux%u lines", w->chip, l->n_rows, l->n_cols);
+		fprintf(f, "blinkd: %s, %ux%u lines", w->chip ? w->chip : "?", l->n_rows,
+			l->n_cols);
 	else if (n_used <= 1)
 		fprintf(f, "blinkd: %s, %zu line%s", line_chip_label(w, 0), l->n_lines,
 			l->n_lines == 1 ? "" : "s");
@@ -344,13 +347,25 @@ static void watch_title(const Watch *w, FILE *f)
 		fprintf(f, ", %zu absent", n_absent);
 }
 
+/* Whether the remote has read all that is drawn: nothing is drawn before. */
+static bool watch_ready(const Watch *w)
+{
+	size_t n;
+
+	return w->remote && blinkd_remote_get_layout(w->remote) &&
+	       blinkd_remote_get_programs(w->remote, &n);
+}
+
 /* Redraw the whole screen in one write, so that it never flickers. */
 static void watch_draw(Watch *w)
 {
 	char *buf = NULL;
 	size_t size = 0;
-	FILE *f = open_memstream(&buf, &size);
+	FILE *f;
 
+	if (!watch_ready(w))
+		return;
+	f = open_memstream(&buf, &size);
 	if (!f)
 		return;
 	fputs(ANSI_HOME, f);
@@ -366,43 +381,19 @@ static void watch_draw(Watch *w)
 	free(buf);
 }
 
-static int on_frame(sd_bus_message *m, void *userdata, sd_bus_error *error)
+/* Without a terminal: each Frame as it comes, "<usec> <lit numbers>" or "<usec> -". */
+static void on_remote_frame(BlinkdRemote *remote, uint64_t usec, const unsigned *lit, size_t n_lit,
+			    void *userdata)
 {
 	Watch *w = userdata;
-	uint64_t cookie, usec;
-	unsigned offset;
-	bool first = true;
-	int r;
 
-	if (sd_bus_message_get_cookie(m, &cookie) >= 0 && cookie < w->lit_cookie)
-		return 0;
-	r = sd_bus_message_read_basic(m, 't', &usec);
-	if (r < 0)
-		goto bad_message;
-
-	if (w->tty) {
-		r = watch_read_lit(w, m);
-		if (r < 0)
-			goto bad_message;
-		watch_draw(w);
-		return 0;
-	}
-
-	r = sd_bus_message_enter_container(m, 'a', "u");
-	if (r < 0)
-		goto bad_message;
+	if (w->tty)
+		return; /* drawn from the levels that follow */
 	printf("%" PRIu64 " ", usec);
-	while ((r = sd_bus_message_read_basic(m, 'u', &offset)) > 0) {
-		printf("%s%u", first ? "" : ",", offset);
-		first = false;
-	}
-	printf("%s\n", first ? "-" : "");
+	for (size_t i = 0; i < n_lit; i++)
+		printf("%s%u", i ? "," : "", lit[i]);
+	printf("%s\n", n_lit == 0 ? "-" : "");
 	fflush(stdout);
-	return 0;
-
-bad_message:
-	log_warning_errno(r, "Ignoring a Frame signal that does not parse: %m");
-	return 0;
 }
 
 /* A new layout for the same lines (their chips seen or gone): what is lit moves by number. */
@@ -425,12 +416,12 @@ static int watch_replace_layout(Watch *w, Layout *l, char **labels)
 			level[k] = w->level[i];
 		}
 	}
-	layout_free(w->layout);
-	strv_free(w->labels);
+	layout_free(w->own_layout);
+	strv_free(w->own_labels);
 	free(w->lit);
 	free(w->level);
-	w->layout = l;
-	w->labels = labels;
+	w->layout = w->own_layout = l;
+	w->labels = w->own_labels = labels;
 	w->lit = lit;
 	w->level = level;
 	return 0;
@@ -467,137 +458,135 @@ static int watch_get_chips(Watch *w)
 	return 0;
 }
 
-/* PropertiesChanged of the Manager: chips that come and go, and the names they give lines. */
-static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error *error)
+/* The remote's levels, by position in what is drawn: a line above 0 is lit. */
+static void watch_follow_levels(Watch *w)
+{
+	const BlinkdRemoteLevel *levels;
+	size_t n;
+
+	memset(w->lit, 0, w->layout->n_lines * sizeof(bool));
+	memset(w->level, 0, w->layout->n_lines * sizeof(uint16_t));
+	levels = blinkd_remote_get_levels(w->remote, &n);
+	for (size_t k = 0; k < n; k++) {
+		int i = layout_index_of(w->layout, levels[k].number);
+		double level = levels[k].level;
+
+		if (i < 0)
+			continue;
+		w->level[i] = level >= 1 ? LEVEL_MAX : (uint16_t)(level * LEVEL_MAX + 0.5);
+		w->lit[i] = w->level[i] > 0;
+	}
+}
+
+/* The remote's layout when it has one, else the one read at start; the arrays follow. */
+static int watch_follow_layout(Watch *w)
+{
+	const Layout *l = blinkd_remote_get_layout(w->remote);
+	char *const *labels = l ? blinkd_remote_get_labels(w->remote) : w->own_labels;
+	bool *lit;
+	uint16_t *level;
+
+	if (!l)
+		l = w->own_layout;
+	lit = calloc(l->n_lines, sizeof(bool));
+	level = calloc(l->n_lines, sizeof(uint16_t));
+	if (!lit || !level) {
+		free(lit);
+		free(level);
+		return -ENOMEM;
+	}
+	free(w->lit);
+	free(w->level);
+	w->layout = l;
+	w->labels = labels;
+	w->lit = lit;
+	w->level = level;
+	w->chip = blinkd_remote_get_chip(w->remote);
+	watch_follow_levels(w);
+	return 0;
+}
+
+/* The owner came or went: what the remote kept is gone, until it has read it anew. */
+static void on_remote_owner(BlinkdRemote *remote, void *userdata)
+{
+	if (watch_follow_layout(userdata) < 0)
+		(void)log_oom();
+}
+
+static void on_remote_appeared(BlinkdRemote *remote, const char *owner, void *userdata)
+{
+	on_remote_owner(remote, userdata);
+}
+
+static void on_remote_lines(BlinkdRemote *remote, void *userdata)
 {
 	Watch *w = userdata;
-	const char *interface, *name;
-	int r;
 
-	r = sd_bus_message_read_basic(m, 's', &interface);
-	if (r < 0 || !streq(interface, BLINKD_MANAGER_INTERFACE))
-		return 0;
-	r = sd_bus_message_enter_container(m, 'a', "{sv}");
-	if (r < 0)
-		goto bad_message;
-	while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-		r = sd_bus_message_read_basic(m, 's', &name);
-		if (r < 0)
-			goto bad_message;
-		if (streq(name, "Chips")) {
-			ClientChip *chips = NULL;
-			size_t n = 0;
-
-			r = sd_bus_message_enter_container(m, 'v', "a(ssb)");
-			if (r >= 0)
-				r = client_read_chips(m, &chips, &n);
-			if (r < 0)
-				goto bad_message;
-			client_chips_free(w->chips, w->n_chips);
-			w->chips = chips;
-			w->n_chips = n;
-			r = sd_bus_message_exit_container(m);
-		} else if (streq(name, "Lines")) {
-			Layout *l = NULL;
-			char **labels = NULL;
-
-			r = sd_bus_message_enter_container(m, 'v', "a(sssa{sv})");
-			if (r >= 0)
-				r = client_layout_from_lines(m, w->layout->n_rows, w->layout->n_cols,
-							     w->layout->matrix, &l, &labels);
-			if (r >= 0)
-				r = watch_replace_layout(w, l, labels);
-			if (r >= 0)
-				r = sd_bus_message_exit_container(m);
-		} else if (streq(name, "Chip")) {
-			const char *chip;
-			char *copy;
-
-			r = sd_bus_message_read(m, "v", "s", &chip);
-			if (r >= 0 && (copy = strdup(chip))) {
-				free(w->chip);
-				w->chip = copy;
-			}
-		} else
-			r = sd_bus_message_skip(m, "v");
-		if (r < 0)
-			goto bad_message;
-		r = sd_bus_message_exit_container(m);
-		if (r < 0)
-			goto bad_message;
-	}
-	if (r < 0)
-		goto bad_message;
-	r = sd_bus_message_exit_container(m);
-	if (r < 0)
-		goto bad_message;
-	/* Said changed without the value: ask. */
-	r = sd_bus_message_enter_container(m, 'a', "s");
-	while (r >= 0 && (r = sd_bus_message_read_basic(m, 's', &name)) > 0) {
-		if (streq(name, "Chips"))
-			(void)watch_get_chips(w);
-		else if (streq(name, "Lines"))
-			(void)watch_get_lines(w);
-	}
+	if (watch_follow_layout(w) < 0)
+		(void)log_oom();
 	watch_draw(w);
-	return 0;
-
-bad_message:
-	log_warning_errno(r, "Ignoring a PropertiesChanged signal that does not parse: %m");
-	return 0;
 }
 
-static int on_list_reply(sd_bus_message *m, void *userdata, sd_bus_error *error);
-
-static int watch_list_programs(Watch *w)
+static void on_remote_levels(BlinkdRemote *remote, void *userdata)
 {
-	int r;
+	Watch *w = userdata;
 
-	if (w->listing) {
-		w->list_again = true;
-		return 0;
-	}
-	r = sd_bus_call_method_async(w->client->bus, NULL, BLINKD_BUS_NAME, BLINKD_OBJECT_PATH,
-				     BLINKD_MANAGER_INTERFACE, "List", on_list_reply, w, NULL);
-	if (r < 0)
-		return log_warning_errno(r, "Failed to ask for the running programs: %m");
-	w->listing = true;
-	w->list_again = false;
-	return 0;
+	watch_follow_levels(w);
+	watch_draw(w);
 }
 
-static int on_list_reply(sd_bus_message *m, void *userdata, sd_bus_error *error)
+static void on_remote_chips(BlinkdRemote *remote, void *userdata)
+{
+	Watch *w = userdata;
+	const BlinkdRemoteChip *chips;
+	ClientChip *copy;
+	size_t n;
+
+	chips = blinkd_remote_get_chips(remote, &n);
+	copy = calloc(n ? n : 1, sizeof(ClientChip));
+	if (!copy)
+		return (void)log_oom();
+	for (size_t i = 0; i < n; i++) {
+		copy[i] = (ClientChip){ .label = strdup(chips[i].label),
+					.path = strdup(chips[i].path),
+					.present = chips[i].present };
+		if (!copy[i].label || !copy[i].path) {
+			client_chips_free(copy, i + 1);
+			return (void)log_oom();
+		}
+	}
+	client_chips_free(w->chips, w->n_chips);
+	w->chips = copy;
+	w->n_chips = n;
+	watch_draw(w);
+}
+
+static void on_remote_programs(BlinkdRemote *remote, bool changed, void *userdata)
 {
 	Watch *w = userdata;
 	_cleanup_(strv_freep) char **names = NULL;
-	const char *name, *program;
-	int r;
+	const BlinkdRemoteProgram *programs;
+	size_t n;
 
-	w->listing = false;
-	if (w->list_again)
-		return watch_list_programs(w);
-	if (sd_bus_message_is_method_error(m, NULL))
-		return 0;
-
-	r = sd_bus_message_enter_container(m, 'a', "(ss)");
-	if (r < 0)
-		return 0;
-	while ((r = sd_bus_message_read(m, "(ss)", &name, &program)) > 0)
-		if (strv_extend(&names, name) < 0)
-			return log_oom();
-	if (r < 0)
-		return 0;
+	programs = blinkd_remote_get_programs(remote, &n);
+	for (size_t i = 0; i < n; i++)
+		if (strv_extend(&names, programs[i].name) < 0)
+			return (void)log_oom();
 	strv_sort(names);
 	strv_free(w->names);
 	w->names = TAKE_PTR(names);
 	watch_draw(w);
-	return 0;
 }
 
-static int on_programs_changed(sd_bus_message *m, void *userdata, sd_bus_error *error)
-{
-	return watch_list_programs(userdata);
-}
+static const BlinkdRemoteOps watch_remote_ops = {
+	.appeared = on_remote_appeared,
+	.vanished = on_remote_owner,
+	.frame = on_remote_frame,
+	.lines_changed = on_remote_lines,
+	.levels_changed = on_remote_levels,
+	.chips_changed = on_remote_chips,
+	.programs_read = on_remote_programs,
+};
 
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
@@ -640,9 +629,6 @@ static int watch_get_lit(Watch *w)
 	r = watch_read_lit(w, reply);
 	if (r < 0)
 		return log_error_errno(r, "Failed to read the Lit property: %m");
-	r = sd_bus_message_get_cookie(reply, &w->lit_cookie);
-	if (r < 0)
-		return log_error_errno(r, "Failed to get the serial of a reply: %m");
 	watch_get_levels(w);
 	return 0;
 }
@@ -656,35 +642,6 @@ static void watch_get_levels(Watch *w)
 	if (sd_bus_get_property(w->client->bus, BLINKD_BUS_NAME, BLINKD_OBJECT_PATH,
 				BLINKD_MANAGER_INTERFACE, "Levels", &error, &reply, "a(ud)") >= 0)
 		(void)watch_read_levels(w, reply);
-}
-
-static int on_levels(sd_bus_message *m, void *userdata, sd_bus_error *error)
-{
-	Watch *w = userdata;
-	uint64_t cookie, usec;
-	int r;
-
-	if (!w->tty || (sd_bus_message_get_cookie(m, &cookie) >= 0 && cookie < w->lit_cookie))
-		return 0;
-	r = sd_bus_message_read_basic(m, 't', &usec);
-	if (r >= 0)
-		r = watch_read_levels(w, m);
-	if (r < 0)
-		return log_warning_errno(r, "Ignoring a Levels signal that does not parse: %m"), 0;
-	watch_draw(w);
-	return 0;
-}
-
-static int watch_get_chip(Watch *w)
-{
-	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-	int r;
-
-	r = sd_bus_get_property_string(w->client->bus, BLINKD_BUS_NAME, BLINKD_OBJECT_PATH,
-				       BLINKD_MANAGER_INTERFACE, "Chip", &error, &w->chip);
-	if (r < 0)
-		return client_report_bus_error(w->client, &error, r);
-	return 0;
 }
 
 /* A level as the programs write it: 0, 0.25, 1. */
@@ -780,64 +737,23 @@ static void watch_take_terminal(Watch *w)
 
 static int watch_live(Watch *w)
 {
+	/* A terminal draws levels, layout, chips and programs; a pipe gets the frames. */
+	unsigned flags = w->tty ? BLINKD_REMOTE_LEVELS | BLINKD_REMOTE_LINES |
+					  BLINKD_REMOTE_CHIPS | BLINKD_REMOTE_PROGRAMS
+				: BLINKD_REMOTE_FRAMES;
 	int r;
 
 	r = sd_event_default(&w->event);
 	if (r < 0)
 		return log_error_errno(r, "Failed to create the event loop: %m");
 
-	/* Matches first, then Subscribe(), then the state: no change falls in between. */
-	r = sd_bus_match_signal(w->client->bus, NULL, BLINKD_BUS_NAME, BLINKD_OBJECT_PATH,
-				BLINKD_MANAGER_INTERFACE, "Frame", on_frame, w);
+	/* It subscribes, then reads the state: no change falls in between. */
+	r = blinkd_remote_new(&w->remote, w->client->bus, flags, &watch_remote_ops, w);
 	if (r < 0)
 		return client_report_bus_error(w->client, NULL, r);
-	if (w->tty) {
-		static const char *const members[] = { "InterfacesAdded", "InterfacesRemoved" };
-
-		r = sd_bus_match_signal(w->client->bus, NULL, BLINKD_BUS_NAME,
-					BLINKD_OBJECT_PATH, BLINKD_MANAGER_INTERFACE, "Finished",
-					on_programs_changed, w);
-		if (r >= 0)
-			r = sd_bus_match_signal(w->client->bus, NULL, BLINKD_BUS_NAME,
-						BLINKD_OBJECT_PATH, BLINKD_MANAGER_INTERFACE,
-						"Levels", on_levels, w);
-		if (r >= 0)
-			r = sd_bus_match_signal(w->client->bus, NULL, BLINKD_BUS_NAME,
-						BLINKD_OBJECT_PATH, "org.freedesktop.DBus.Properties",
-						"PropertiesChanged", on_properties_changed, w);
-		for (size_t i = 0; r >= 0 && i < ELEMENTSOF(members); i++)
-			r = sd_bus_match_signal(w->client->bus, NULL, BLINKD_BUS_NAME,
-						BLINKD_OBJECT_PATH,
-						"org.freedesktop.DBus.ObjectManager", members[i],
-						on_programs_changed, w);
-		if (r < 0)
-			return client_report_bus_error(w->client, NULL, r);
-	}
 	r = client_attach_event(w->client, w->event);
 	if (r < 0)
 		return r;
-	r = client_call(w->client, "Subscribe", NULL, NULL);
-	if (r != 0)
-		return r;
-
-	if (w->tty) {
-		r = watch_get_chip(w);
-		if (r != 0)
-			return r;
-		/* Again, now that changes are heard: a chip may have come or gone since. */
-		r = watch_get_lines(w);
-		if (r != 0)
-			return r;
-		r = watch_get_chips(w);
-		if (r != 0)
-			return r;
-		r = watch_get_lit(w);
-		if (r != 0)
-			return r;
-		r = client_list_names(w->client, &w->names, NULL);
-		if (r != 0)
-			return r;
-	}
 
 	r = sd_event_add_signal(w->event, NULL, SIGINT | SD_EVENT_SIGNAL_PROCMASK, on_signal, w);
 	if (r >= 0)
