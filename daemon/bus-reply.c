@@ -19,7 +19,8 @@
 #include <time.h>
 
 #include "bus-names.h"
-#include "bus.h"
+#include "bus-program.h"
+#include "bus-reply.h"
 #include "log.h"
 
 /* Work per dispatch: well under the 500us an edge may wait for a call. */

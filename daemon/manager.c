@@ -54,19 +54,6 @@ bool running_is_scheduled(const Running *r)
 	return r->run && engine_run_is_scheduled(r->run);
 }
 
-int manager_error_set(ManagerError *error, ManagerErrorKind kind, const char *fmt, ...)
-{
-	va_list ap;
-
-	error->kind = kind;
-	va_start(ap, fmt);
-	vsnprintf(error->message, sizeof(error->message), fmt, ap);
-	va_end(ap);
-	/* The message goes out in a D-Bus reply, which must be valid UTF-8 or is not sent. */
-	utf8_drop_invalid(error->message);
-	return -EINVAL;
-}
-
 static void manager_notify_status(Manager *m)
 {
 	size_t n = m->running.n;
