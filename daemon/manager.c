@@ -56,7 +56,7 @@ bool running_is_scheduled(const Running *r)
 
 static void manager_notify_status(Manager *m)
 {
-	size_t n = m->running.n;
+	size_t n = m->registry.running.n;
 
 	if (!getenv("NOTIFY_SOCKET"))
 		return;
@@ -126,48 +126,14 @@ size_t manager_get_levels(const Manager *m, unsigned *numbers, uint16_t *levels,
 
 /* ------------------------------------------------------------- programs */
 
-static void running_destroy(Running *r)
-{
-	free(r->name);
-	free(r->canonical);
-	free(r->lines);
-	free(r);
-}
-
-/* Frees @r; while the manager is pinned, it waits in the graveyard instead. */
-static Running *running_free(Running *r)
-{
-	if (!r)
-		return NULL;
-	if (r->manager && r->manager->n_pins > 0) {
-		r->grave_next = r->manager->graveyard;
-		r->manager->graveyard = r;
-		return NULL;
-	}
-	running_destroy(r);
-	return NULL;
-}
-DEFINE_TRIVIAL_CLEANUP_FUNC(Running *, running_free);
-
 void manager_pin_running(Manager *m)
 {
-	m->n_pins++;
-}
-
-static void manager_bury(Manager *m)
-{
-	while (m->graveyard) {
-		Running *r = m->graveyard;
-
-		m->graveyard = r->grave_next;
-		running_destroy(r);
-	}
+	registry_pin(&m->registry);
 }
 
 void manager_unpin_running(Manager *m)
 {
-	if (m->n_pins > 0 && --m->n_pins == 0)
-		manager_bury(m);
+	registry_unpin(&m->registry);
 }
 
 /* ----------------------------------------------------------- persistence */
@@ -177,7 +143,6 @@ void manager_unpin_running(Manager *m)
 
 static void manager_begin(Manager *m);
 static void manager_end(Manager *m);
-Definition *definition_unref(Definition *d);
 
 typedef enum PersistChangeKind {
 	PERSIST_START,
@@ -216,7 +181,7 @@ static void running_stop(Manager *m, Running *r, RunResult result);
 /* Take back a change its write could not hold, so what runs is what the store has. */
 static void persist_change_undo(Manager *m, PersistChange *c)
 {
-	Definition *now = name_table_get(&m->definitions, c->name);
+	Definition *now = registry_get_definition(&m->registry, c->name);
 
 	switch (c->kind) {
 	case PERSIST_START:
@@ -231,13 +196,13 @@ static void persist_change_undo(Manager *m, PersistChange *c)
 		/* Only while it is still the definition of that name: a later change stands. */
 		if (now != c->added)
 			break;
-		name_table_remove(&m->definitions, c->name);
+		registry_remove_definition(&m->registry, c->name);
 		definition_unref(now);
-		if (c->previous && name_table_put(&m->definitions, c->previous->name, c->previous) >= 0)
+		if (c->previous && registry_put_definition(&m->registry, c->previous) >= 0)
 			c->previous = NULL;
 		break;
 	case PERSIST_UNDEFINE:
-		if (!now && name_table_put(&m->definitions, c->previous->name, c->previous) >= 0)
+		if (!now && registry_put_definition(&m->registry, c->previous) >= 0)
 			c->previous = NULL;
 		break;
 	}
@@ -304,16 +269,16 @@ static int manager_store_snapshot(Manager *m, StoreContent **ret)
 	StoreContent *c;
 	char *pool;
 
-	for (size_t i = 0; i < m->running.n; i++) {
-		const Running *r = m->running.entries[i].value;
+	for (size_t i = 0; i < m->registry.running.n; i++) {
+		const Running *r = m->registry.running.entries[i].value;
 
 		if (r->persistent && r->run) {
 			n_programs++;
 			size += strlen(r->name) + strlen(r->canonical) + 2;
 		}
 	}
-	for (size_t i = 0; i < m->definitions.n; i++) {
-		const Definition *d = m->definitions.entries[i].value;
+	for (size_t i = 0; i < m->registry.definitions.n; i++) {
+		const Definition *d = m->registry.definitions.entries[i].value;
 
 		if (d->persistent) {
 			n_definitions++;
@@ -329,8 +294,8 @@ static int manager_store_snapshot(Manager *m, StoreContent **ret)
 		.definitions = (StoredDefinition *)((StoredProgram *)(c + 1) + n_programs),
 	};
 	pool = (char *)(c->definitions + n_definitions);
-	for (size_t i = 0; i < m->running.n; i++) {
-		const Running *r = m->running.entries[i].value;
+	for (size_t i = 0; i < m->registry.running.n; i++) {
+		const Running *r = m->registry.running.entries[i].value;
 
 		if (!r->persistent || !r->run)
 			continue;
@@ -342,8 +307,8 @@ static int manager_store_snapshot(Manager *m, StoreContent **ret)
 			.started = r->started_realtime,
 		};
 	}
-	for (size_t i = 0; i < m->definitions.n; i++) {
-		const Definition *d = m->definitions.entries[i].value;
+	for (size_t i = 0; i < m->registry.definitions.n; i++) {
+		const Definition *d = m->registry.definitions.entries[i].value;
 
 		if (!d->persistent)
 			continue;
@@ -523,7 +488,7 @@ void manager_report_ended(Manager *m)
 			log_debug("Program %s ended: %s.", r->name, run_result_to_string(r->result));
 			if (m->bus_ops && m->bus_ops->program_ended)
 				m->bus_ops->program_ended(m->bus_userdata, r, r->result);
-			(void)name_table_remove(&m->running, r->name);
+			registry_unlist_running(&m->registry, r);
 			persist = persist || r->persistent;
 		}
 		/* A start still waiting for its write: nothing is left to undo. */
@@ -659,8 +624,8 @@ static void running_stop(Manager *m, Running *r, RunResult result)
 /* Every program still running ends with @result at the engine's instant. */
 static void manager_stop_all(Manager *m, RunResult result)
 {
-	for (size_t i = 0; i < m->running.n; i++)
-		running_stop(m, m->running.entries[i].value, result);
+	for (size_t i = 0; i < m->registry.running.n; i++)
+		running_stop(m, m->registry.running.entries[i].value, result);
 }
 
 /* Bring the timeline to @now and write the batch. */
@@ -752,79 +717,15 @@ static void manager_end(Manager *m)
 
 Running *manager_get_running(Manager *m, const char *name)
 {
-	return name_table_get(&m->running, name);
+	return registry_get_running(&m->registry, name);
 }
 
+/* The program defined as @name: an EngineLookup over the manager. */
 static Program *lookup_definition(const char *name, void *userdata)
 {
 	Manager *m = userdata;
-	Definition *d = name_table_get(&m->definitions, name);
 
-	return d ? d->program : NULL;
-}
-
-typedef struct LineCollector {
-	unsigned *offsets;
-	size_t n, cap;
-	NameTable seen_defs; /* each definition once */
-	int error;
-} LineCollector;
-
-/* Gather every line @p may drive, following calls into the definitions. */
-static void collect_lines(Manager *m, const Program *p, LineCollector *c)
-{
-	if (c->n + p->lines.n_offsets > c->cap) {
-		size_t cap = (c->n + p->lines.n_offsets) * 2;
-		unsigned *o = realloc(c->offsets, cap * sizeof(unsigned));
-		if (!o) {
-			c->error = -ENOMEM;
-			return;
-		}
-		c->offsets = o;
-		c->cap = cap;
-	}
-	if (p->lines.n_offsets > 0) {
-		memcpy(c->offsets + c->n, p->lines.offsets, p->lines.n_offsets * sizeof(unsigned));
-		c->n += p->lines.n_offsets;
-	}
-
-	if (p->kind == PROGRAM_CALL) {
-		Definition *d = name_table_get(&m->definitions, p->call);
-		if (d && name_table_put(&c->seen_defs, d->name, d) == 0)
-			collect_lines(m, d->program, c);
-	}
-	for (size_t i = 0; i < p->n_children; i++)
-		collect_lines(m, p->children[i], c);
-}
-
-static int running_new(Manager *m, const char *name, Program *p, Running **ret)
-{
-	_cleanup_(running_freep) Running *r = NULL;
-	LineCollector c = {};
-
-	r = calloc(1, sizeof(*r));
-	if (!r)
-		return -ENOMEM;
-	r->manager = m;
-	r->name = strdup(name);
-	r->canonical = program_format(p);
-	if (!r->name || !r->canonical)
-		return -ENOMEM;
-
-	collect_lines(m, p, &c);
-	name_table_done(&c.seen_defs);
-	if (c.error < 0) {
-		free(c.offsets);
-		return c.error;
-	}
-	if (c.n > 0)
-		qsort(c.offsets, c.n, sizeof(unsigned), offset_compare);
-	for (size_t i = 0; i < c.n; i++)
-		if (r->n_lines == 0 || c.offsets[r->n_lines - 1] != c.offsets[i])
-			c.offsets[r->n_lines++] = c.offsets[i];
-	r->lines = c.offsets;
-	*ret = TAKE_PTR(r);
-	return 0;
+	return registry_lookup_program(name, &m->registry);
 }
 
 /* Check a name and parse a program sent over the bus; @what is "program" or "definition". */
@@ -906,11 +807,10 @@ static int check_start_options(Manager *m, const ManagerStartOptions *o, usec_t 
 /* List @r by its name and announce it. */
 static int running_list(Manager *m, Running *r)
 {
-	int k = name_table_put(&m->running, r->name, r);
+	int k = registry_list_running(&m->registry, r);
 
 	if (k < 0)
 		return k;
-	r->listed = true;
 	if (m->bus_ops && m->bus_ops->program_added)
 		m->bus_ops->program_added(m->bus_userdata, r);
 	return 0;
@@ -962,8 +862,7 @@ static bool running_replace(Manager *m, Running *old, Running *r)
 		log_debug("Program %s replaced; it runs on until its successor starts.", old->name);
 		if (m->bus_ops && m->bus_ops->program_ended)
 			m->bus_ops->program_ended(m->bus_userdata, old, RUN_REPLACED);
-		(void)name_table_remove(&m->running, old->name);
-		old->listed = false;
+		registry_unlist_running(&m->registry, old);
 		return persist;
 	}
 	/*
@@ -993,19 +892,20 @@ static int start_parsed(Manager *m, const char *name, Program *p, const ManagerS
 		return k;
 
 	manager_begin(m);
-	old = name_table_get(&m->running, name);
+	old = registry_get_running(&m->registry, name);
 	if (old && !opts->replace)
 		return manager_error_set(error, MANAGER_ERROR_EXISTS,
 				    "a program named \"%s\" is running; stop it or use Replace",
 				    name);
-	if (!old && m->running.n >= m->config->max_programs)
+	if (!old && registry_is_full(&m->registry))
 		return manager_error_set(error, MANAGER_ERROR_LIMIT_EXCEEDED,
 				    "%u programs are running, the most there may be",
 				    m->config->max_programs);
 
-	k = running_new(m, name, p, &r);
+	k = running_new(&m->registry, name, p, &r);
 	if (k < 0)
 		return k;
+	r->manager = m;
 	/* On the wall clock once, then on the engine's timeline: at, or the store's start. */
 	start_realtime = opts->resume_from ? opts->resume_from : opts->at ? opts->at : now_realtime;
 	offset = realtime_offset(start_realtime, now_realtime);
@@ -1063,7 +963,7 @@ int manager_stop_program(Manager *m, const char *name, ManagerError *error)
 	Running *r;
 
 	manager_begin(m);
-	r = name_table_get(&m->running, name);
+	r = registry_get_running(&m->registry, name);
 	if (!r || !r->run)
 		return manager_error_set(error, MANAGER_ERROR_NOT_RUNNING,
 				    "no program named \"%s\" is running", QUOTE(name, QUOTE_CHARS_MAX));
@@ -1084,8 +984,8 @@ void manager_realtime_changed(Manager *m)
 	usec_t now_realtime = manager_now_realtime(m);
 
 	manager_begin(m);
-	for (size_t i = 0; i < m->running.n; i++) {
-		Running *r = m->running.entries[i].value;
+	for (size_t i = 0; i < m->registry.running.n; i++) {
+		Running *r = m->registry.running.entries[i].value;
 
 		if (running_is_scheduled(r))
 			(void)engine_run_reschedule(m->engine, r->run, engine_now(m->engine),
@@ -1120,39 +1020,6 @@ static int on_clock_set(sd_event_source *s, int fd, uint32_t revents, void *user
 
 /* ---------------------------------------------------------- definitions */
 
-Definition *definition_ref(Definition *d)
-{
-	d->n_ref++;
-	return d;
-}
-
-Definition *definition_unref(Definition *d)
-{
-	if (!d || --d->n_ref > 0)
-		return NULL;
-	free(d->name);
-	free(d->canonical);
-	program_unref(d->program);
-	free(d);
-	return NULL;
-}
-DEFINE_TRIVIAL_CLEANUP_FUNC(Definition *, definition_unref);
-
-typedef struct CandidateLookup {
-	Manager *manager;
-	const Definition *candidate;
-} CandidateLookup;
-
-/* The definitions as they would be with the candidate in: to find a cycle it would close. */
-static Program *lookup_with_candidate(const char *name, void *userdata)
-{
-	CandidateLookup *l = userdata;
-
-	if (streq(name, l->candidate->name))
-		return l->candidate->program;
-	return lookup_definition(name, l->manager);
-}
-
 /*
  * @check: look for a call cycle the new definition would close, a walk of
  * what it reaches; false only where the caller proved there is none
@@ -1161,42 +1028,14 @@ static Program *lookup_with_candidate(const char *name, void *userdata)
 static int definition_add_with(Manager *m, const char *name, Program *p, bool persistent,
 			       bool check, ManagerError *error)
 {
-	_cleanup_(definition_unrefp) Definition *d = NULL;
 	ProgramError perr = {};
-	CandidateLookup lookup;
-	Definition *old;
 	int k;
 
-	d = calloc(1, sizeof(*d));
-	if (!d)
-		return -ENOMEM;
-	d->n_ref = 1;
-	d->name = strdup(name);
-	d->canonical = program_format(p);
-	d->program = program_ref(p);
-	d->persistent = persistent;
-	if (!d->name || !d->canonical)
-		return -ENOMEM;
-
-	lookup = (CandidateLookup){ m, d };
-	k = check ? engine_check_calls(p, lookup_with_candidate, &lookup, name, &perr) : 0;
+	k = registry_define(&m->registry, name, p, persistent, check, &perr);
 	if (k == -ELOOP)
 		return manager_error_set(error, MANAGER_ERROR_INVALID_PROGRAM, "%s: %s", perr.path,
 				    perr.message);
-	if (k < 0)
-		return k;
-
-	/* Runs bound what they call when they started: replacing it here changes none of them. */
-	old = name_table_get(&m->definitions, name);
-	if (old) {
-		name_table_remove(&m->definitions, name);
-		definition_unref(old);
-	}
-	k = name_table_put(&m->definitions, d->name, d);
-	if (k < 0)
-		return k;
-	TAKE_PTR(d);
-	return 0;
+	return k;
 }
 
 static int definition_add(Manager *m, const char *name, Program *p, bool persistent,
@@ -1217,7 +1056,7 @@ int manager_define(Manager *m, const char *name, const char *text, ManagerError 
 	if (k < 0)
 		return k;
 	/* Kept, to be put back if the store cannot hold the new one. */
-	previous = name_table_get(&m->definitions, name);
+	previous = registry_get_definition(&m->registry, name);
 	if (previous)
 		definition_ref(previous);
 	k = definition_add(m, name, p, true, error);
@@ -1225,7 +1064,7 @@ int manager_define(Manager *m, const char *name, const char *text, ManagerError 
 		return k;
 	c = manager_persist_change(m, PERSIST_DEFINE, name);
 	if (c) {
-		c->added = definition_ref(name_table_get(&m->definitions, name));
+		c->added = definition_ref(registry_get_definition(&m->registry, name));
 		c->previous = TAKE_PTR(previous);
 	}
 	manager_persist(m);
@@ -1238,7 +1077,7 @@ int manager_undefine(Manager *m, const char *name, ManagerError *error)
 	PersistChange *c;
 
 	m->persist_call = NULL;
-	d = name_table_remove(&m->definitions, name);
+	d = registry_remove_definition(&m->registry, name);
 	if (!d)
 		return manager_error_set(error, MANAGER_ERROR_NOT_DEFINED, "no definition named \"%s\"",
 				    QUOTE(name, QUOTE_CHARS_MAX));
@@ -1323,7 +1162,7 @@ static int on_sim_fault(sd_event_source *s, const struct signalfd_siginfo *si, v
  *                         config; call back into m, which reads the engine
  *                         and the trace
  *   6 the lines           chips_start(): requested, at their initial state
- *   7 the definitions     the config's, in m->definitions
+ *   7 the definitions     the config's, in m->registry
  *   8 the signals         blocked; handlers the loop owns
  *   9 the timers          m->timer, m->frame_timer, m->report_source
  *  10 the state writer    m->store_writer (its thread), m->persist_source,
@@ -1384,6 +1223,7 @@ int manager_new(Manager **ret, const ManagerOptions *opts)
 		m->config->layout->chips[0] = c;
 	}
 
+	registry_init(&m->registry, m->config->max_programs);
 	m->spin = m->config->precision_spin;
 	precision_init(&m->precision);
 
@@ -1602,7 +1442,7 @@ static ssize_t view_node(const CandidateView *v, const char *name)
 
 	if (i >= 0 && !((Candidate *)v->candidates.entries[i].value)->out)
 		return i;
-	i = name_table_index(&v->manager->definitions, name);
+	i = name_table_index(&v->manager->registry.definitions, name);
 	return i >= 0 ? (ssize_t)v->candidates.n + i : -1;
 }
 
@@ -1610,7 +1450,7 @@ static Program *view_program(const CandidateView *v, size_t node)
 {
 	if (node < v->candidates.n)
 		return ((Candidate *)v->candidates.entries[node].value)->program;
-	return ((Definition *)v->manager->definitions.entries[node - v->candidates.n].value)
+	return ((Definition *)v->manager->registry.definitions.entries[node - v->candidates.n].value)
 		->program;
 }
 
@@ -1618,7 +1458,7 @@ static const char *view_name(const CandidateView *v, size_t node)
 {
 	if (node < v->candidates.n)
 		return v->candidates.entries[node].name;
-	return v->manager->definitions.entries[node - v->candidates.n].name;
+	return v->manager->registry.definitions.entries[node - v->candidates.n].name;
 }
 
 typedef struct CallList {
@@ -1830,9 +1670,9 @@ static size_t resume_definitions(Manager *m, const StoreContent *s, NameTable *l
 	_cleanup_(freep) Candidate *candidates = calloc(s->n_definitions + 1, sizeof(Candidate));
 	_cleanup_(freep) size_t *queue = calloc(s->n_definitions + 1, sizeof(size_t));
 	/* The walk's marks, a node each: the candidates, then the config's definitions. */
-	_cleanup_(freep) unsigned *height = calloc(s->n_definitions + m->definitions.n + 1,
+	_cleanup_(freep) unsigned *height = calloc(s->n_definitions + m->registry.definitions.n + 1,
 						   sizeof(unsigned));
-	_cleanup_(freep) Frame *frames = calloc(s->n_definitions + m->definitions.n + 1,
+	_cleanup_(freep) Frame *frames = calloc(s->n_definitions + m->registry.definitions.n + 1,
 						sizeof(Frame));
 	_cleanup_(freep) CallEdge *edges = NULL;
 	CandidateView v = { .manager = m };
@@ -2018,7 +1858,7 @@ typedef struct LeftOutCall {
 static int find_left_out_call(const char *name, void *userdata)
 {
 	LeftOutCall *l = userdata;
-	Definition *d = name_table_get(&l->manager->definitions, name);
+	Definition *d = registry_get_definition(&l->manager->registry, name);
 
 	if (!d) {
 		if (!name_table_get(l->left_out, name))
@@ -2054,7 +1894,7 @@ static int start_autostart(Manager *m, const NameTable *left_out)
 		LeftOutCall l = { .manager = m, .left_out = left_out };
 
 		/* A program of that name resumed from the store goes on as it was. */
-		if (name_table_get(&m->running, name)) {
+		if (registry_get_running(&m->registry, name)) {
 			log_info("Autostart program %s runs already, resumed.", name);
 			continue;
 		}
@@ -2156,12 +1996,12 @@ int manager_startup(Manager *m)
 	r = startup_step("ready");
 	if (r < 0)
 		return r;
-	(void)sd_notifyf(false, "READY=1\nSTATUS=%zu program%s running", m->running.n,
-			 m->running.n == 1 ? "" : "s");
+	(void)sd_notifyf(false, "READY=1\nSTATUS=%zu program%s running", m->registry.running.n,
+			 m->registry.running.n == 1 ? "" : "s");
 	log_info("Ready: %zu line%s on %zu chip%s (%zu absent), %zu definition%s.",
 		 m->config->layout->n_lines, m->config->layout->n_lines == 1 ? "" : "s",
 		 chips_count(m->chips), chips_count(m->chips) == 1 ? "" : "s",
-		 chips_n_absent(m->chips), m->definitions.n, m->definitions.n == 1 ? "" : "s");
+		 chips_n_absent(m->chips), m->registry.definitions.n, m->registry.definitions.n == 1 ? "" : "s");
 	return 0;
 }
 
@@ -2237,9 +2077,6 @@ Manager *manager_free(Manager *m)
 		(void)engine_advance(m->engine, engine_now(m->engine));
 		manager_report_ended(m);
 	}
-	m->n_pins = 0;
-	manager_bury(m);
-	name_table_done(&m->running);
 
 	/* 11, 10, 9: the loop's sources. 8: the signal handlers are the loop's, and go with it. */
 	m->persist_exit_source = sd_event_source_disable_unref(m->persist_exit_source);
@@ -2250,9 +2087,7 @@ Manager *manager_free(Manager *m)
 	m->timer = sd_event_source_disable_unref(m->timer);
 
 	/* 7: the definitions (runs hold their programs, not them; none is left anyway). */
-	for (size_t i = 0; i < m->definitions.n; i++)
-		definition_unref(m->definitions.entries[i].value);
-	name_table_done(&m->definitions);
+	registry_done(&m->registry);
 
 	/* 6: each line to its exit state, traced against what the engine last wrote; released. */
 	manager_exit_lines(m);

@@ -45,50 +45,12 @@
 #include "manager-error.h"
 #include "engine.h"
 #include "chips.h"
-#include "name-table.h"
+#include "registry.h"
 #include "precision.h"
 #include "program.h"
 #include "store.h"
 #include "store-writer.h"
 #include "trace.h"
-
-/* A named program that runs. */
-typedef struct Running {
-	struct Manager *manager;
-	char *name;
-	char *canonical;
-	EngineRun *run;		/* borrowed from the engine; NULL once ended */
-	usec_t started_realtime; /* when it started or starts (CLOCK_REALTIME) */
-	unsigned *lines;	/* every line it may drive, sorted */
-	size_t n_lines;
-	int priority;
-	bool bound;		/* ends when its caller leaves the bus (the bus watches) */
-	bool persistent;	/* in the store: survives a restart */
-	usec_t timeout;		/* ends "done" this long after its start; 0: never */
-	void *bus_data;		/* the bus's own (the caller's track): the bus frees it in program_ended() */
-	struct PersistChange *persist_change; /* its start, until the store holds it or cannot */
-
-	/*
-	 * Replace at a later instant: the program this one replaced, which
-	 * runs on, unlisted and already reported "replaced", until this one
-	 * starts (the engine then ends it in the same batch); this one owns
-	 * it. NULL once it has ended. @successor is the link back.
-	 */
-	struct Running *predecessor, *successor;
-
-	bool listed;		/* in m->running */
-	RunResult result;	/* once ended */
-	struct Running *ended_next; /* queued for manager_report_ended() */
-	struct Running *grave_next; /* freed while pinned: m->graveyard */
-} Running;
-
-typedef struct Definition {
-	unsigned n_ref;
-	char *name;
-	Program *program;
-	char *canonical;
-	bool persistent;	/* made with Define(), kept in the store; not the config's */
-} Definition;
 
 /*
  * How the manager tells the bus what happened. Each may be NULL; the
@@ -170,11 +132,8 @@ typedef struct Manager {
 	bool lines_exited;	/* the exit state is written, the lines released */
 	Engine *engine;
 	Trace *trace;
-	NameTable running;	/* name -> Running */
-	NameTable definitions;	/* name -> Definition */
+	Registry registry;	/* what runs and what is defined (registry.h) */
 	Running *ended_first, *ended_last;
-	unsigned n_pins;	/* manager_pin_running() without its unpin */
-	Running *graveyard;	/* programs freed while pinned */
 
 	/*
 	 * Precision mode ("precision": "spin"): the timer fires a margin
@@ -320,18 +279,9 @@ int manager_store_flush(Manager *m, usec_t timeout);
 
 Running *manager_get_running(Manager *m, const char *name);
 
-/*
- * While pinned, a Running the manager frees is kept until the last unpin:
- * a sliced reply pins once and lists the programs by pointer, instead of a
- * reference on each of 10,000 (a cache line each, about 200us at the
- * call's arrival).
- */
+/* Pin the registry (registry_pin()): a Running freed meanwhile stays readable until the unpin. */
 void manager_pin_running(Manager *m);
 void manager_unpin_running(Manager *m);
-
-/* References, for replies that list Definitions over several dispatches. */
-Definition *definition_ref(Definition *d);
-Definition *definition_unref(Definition *d);
 
 /* Store the lit offsets, ascending, in @offsets (at most @max); returns how many are lit. */
 size_t manager_get_lit(const Manager *m, unsigned *offsets, size_t max);
