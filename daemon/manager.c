@@ -138,315 +138,40 @@ void manager_unpin_running(Manager *m)
 
 /* ----------------------------------------------------------- persistence */
 
-/* How long the exit waits for the state to be written. */
-#define STORE_EXIT_TIMEOUT (5 * USEC_PER_SEC)
-
 static void manager_begin(Manager *m);
 static void manager_end(Manager *m);
-
-typedef enum PersistChangeKind {
-	PERSIST_START,
-	PERSIST_DEFINE,
-	PERSIST_UNDEFINE,
-} PersistChangeKind;
-
-/*
- * A persistent change and how to undo it. Owned by the list it is in
- * (m->persist_waiting, then m->persist_in_flight); it holds a reference
- * on each Definition it names.
- */
-struct PersistChange {
-	PersistChangeKind kind;
-	Running *running;	/* PERSIST_START: the program, while it is listed */
-	char *name;
-	Definition *added;	/* PERSIST_DEFINE: the new definition */
-	Definition *previous;	/* PERSIST_DEFINE: the one it replaced; PERSIST_UNDEFINE: the one removed */
-	ManagerDurableFn done;
-	void *userdata;
-	PersistChange *next;
-};
-
-static void persist_change_free(PersistChange *c)
-{
-	if (c->running)
-		c->running->persist_change = NULL;
-	definition_unref(c->added);
-	definition_unref(c->previous);
-	free(c->name);
-	free(c);
-}
-
 static void running_stop(Manager *m, Running *r, RunResult result);
 
-/* Take back a change its write could not hold, so what runs is what the store has. */
-static void persist_change_undo(Manager *m, PersistChange *c)
+/* Undoing changes a write could not hold happens at one instant, as every call. */
+static void persist_begin_cb(void *userdata)
 {
-	Definition *now = registry_get_definition(&m->registry, c->name);
-
-	switch (c->kind) {
-	case PERSIST_START:
-		if (c->running && c->running->run) {
-			/* Out of the store already: its end is not a change to write. */
-			c->running->persistent = false;
-			/* And a program it replaces at a later instant, which runs on until then. */
-			running_stop(m, c->running, RUN_FAILED);
-		}
-		break;
-	case PERSIST_DEFINE:
-		/* Only while it is still the definition of that name: a later change stands. */
-		if (now != c->added)
-			break;
-		registry_remove_definition(&m->registry, c->name);
-		definition_unref(now);
-		if (c->previous && registry_put_definition(&m->registry, c->previous) >= 0)
-			c->previous = NULL;
-		break;
-	case PERSIST_UNDEFINE:
-		if (!now && registry_put_definition(&m->registry, c->previous) >= 0)
-			c->previous = NULL;
-		break;
-	}
+	manager_begin(userdata);
 }
 
-/*
- * A change the store must hold from now on: the next write takes it. The
- * new PersistChange (NULL when none is needed, or out of memory: the change
- * is then written, but nobody waits for it) is the call's, for
- * manager_when_durable().
- */
-static PersistChange *manager_persist_change(Manager *m, PersistChangeKind kind, const char *name)
+static void persist_end_cb(void *userdata)
 {
-	PersistChange *c, **tail;
-
-	if (!m->state_dir || m->resuming)
-		return NULL;
-	c = calloc(1, sizeof(*c));
-	if (!c || !(c->name = strdup(name))) {
-		free(c);
-		(void)log_oom();
-		return NULL;
-	}
-	c->kind = kind;
-	for (tail = &m->persist_waiting; *tail; tail = &(*tail)->next)
-		;
-	*tail = c;
-	m->persist_call = c;
-	return c;
+	manager_end(userdata);
 }
 
-/*
- * What must survive a restart changed: the persistent programs that run,
- * or the definitions made over the bus. The write happens off the loop,
- * after the call (persist_source).
- */
-static void manager_persist(Manager *m)
+static void persist_undo_start_cb(void *userdata, Running *r)
 {
-	if (!m->state_dir || m->resuming)
-		return;
-	m->store_dirty = true;
-	if (m->persist_source)
-		(void)sd_event_source_set_enabled(m->persist_source, SD_EVENT_ONESHOT);
+	running_stop(userdata, r, RUN_FAILED);
 }
 
-/* Copy @text to *@pool, moving it on; returns the copy. */
-static char *pool_copy(char **pool, const char *text, size_t len)
-{
-	char *copy = memcpy(*pool, text, len + 1);
-
-	*pool += len + 1;
-	return copy;
-}
-
-/*
- * A snapshot of what the store must hold, a copy of every string: the
- * writer's thread formats it while the loop goes on. One allocation holds
- * it all (the arrays, then the strings), freed with free(): at 500
- * programs a malloc() per string was most of what the loop spent here.
- */
-static int manager_store_snapshot(Manager *m, StoreContent **ret)
-{
-	size_t n_programs = 0, n_definitions = 0, size = sizeof(StoreContent);
-	StoreContent *c;
-	char *pool;
-
-	for (size_t i = 0; i < m->registry.running.n; i++) {
-		const Running *r = m->registry.running.entries[i].value;
-
-		if (r->persistent && r->run) {
-			n_programs++;
-			size += strlen(r->name) + strlen(r->canonical) + 2;
-		}
-	}
-	for (size_t i = 0; i < m->registry.definitions.n; i++) {
-		const Definition *d = m->registry.definitions.entries[i].value;
-
-		if (d->persistent) {
-			n_definitions++;
-			size += strlen(d->name) + strlen(d->canonical) + 2;
-		}
-	}
-	size += n_programs * sizeof(StoredProgram) + n_definitions * sizeof(StoredDefinition);
-	c = malloc(size);
-	if (!c)
-		return -ENOMEM;
-	*c = (StoreContent){
-		.programs = (StoredProgram *)(c + 1),
-		.definitions = (StoredDefinition *)((StoredProgram *)(c + 1) + n_programs),
-	};
-	pool = (char *)(c->definitions + n_definitions);
-	for (size_t i = 0; i < m->registry.running.n; i++) {
-		const Running *r = m->registry.running.entries[i].value;
-
-		if (!r->persistent || !r->run)
-			continue;
-		c->programs[c->n_programs++] = (StoredProgram){
-			.name = pool_copy(&pool, r->name, strlen(r->name)),
-			.program = pool_copy(&pool, r->canonical, strlen(r->canonical)),
-			.priority = r->priority,
-			.timeout = r->timeout,
-			.started = r->started_realtime,
-		};
-	}
-	for (size_t i = 0; i < m->registry.definitions.n; i++) {
-		const Definition *d = m->registry.definitions.entries[i].value;
-
-		if (!d->persistent)
-			continue;
-		c->definitions[c->n_definitions].name = pool_copy(&pool, d->name, strlen(d->name));
-		c->definitions[c->n_definitions++].program =
-			pool_copy(&pool, d->canonical, strlen(d->canonical));
-	}
-	*ret = c;
-	return 0;
-}
-
-static void on_store_written(void *userdata, int error, const char *step);
-
-/* Hand the writer what changed, unless a write is in flight: its result brings us back. */
-static void manager_store_kick(Manager *m)
-{
-	StoreContent *content = NULL;
-	int r;
-
-	if (!m->store_writer || !m->store_dirty || store_writer_busy(m->store_writer))
-		return;
-	r = manager_store_snapshot(m, &content);
-	if (r >= 0)
-		r = store_writer_submit(m->store_writer, content);
-	m->store_dirty = false;
-	/* The changes made until now are in these bytes: they wait for this write. */
-	m->persist_in_flight = m->persist_waiting;
-	m->persist_waiting = NULL;
-	/* Nothing went to the writer: whoever waits hears it now, as a failed write. */
-	if (r < 0)
-		on_store_written(m, r, "prepare");
-}
-
-/*
- * The loop is ending: what changed is written, and the calls waiting for it
- * answered, before sd-bus's own exit source (at the bus's priority, after
- * this one) flushes and closes the connection.
- */
-static int on_exit_persist(sd_event_source *s, void *userdata)
-{
-	(void)manager_store_flush(userdata, STORE_EXIT_TIMEOUT);
-	return 0;
-}
-
-static int on_persist(sd_event_source *s, void *userdata)
-{
-	manager_store_kick(userdata);
-	return 0;
-}
-
-/* The writer's result for the changes in flight: answer each; undo each it could not hold. */
-static void on_store_written(void *userdata, int error, const char *step)
-{
-	Manager *m = userdata;
-	PersistChange *changes = m->persist_in_flight;
-	ManagerError e = {};
-	bool undo;
-
-	m->persist_in_flight = NULL;
-	if (error < 0) {
-		(void)log_error_errno(error, "Failed to write the state in %s (%s): %m", m->state_dir,
-				      step);
-		(void)manager_error_set(&e, MANAGER_ERROR_STATE_NOT_WRITABLE,
-				   "the state cannot be written in %s (%s: %s); nothing changed",
-				   m->state_dir, step, strerror(-error));
-	}
-	/* Undoing a start stops a run: at one instant, as every call. */
-	undo = changes && error < 0;
-	if (undo)
-		manager_begin(m);
-	while (changes) {
-		PersistChange *c = changes;
-
-		changes = c->next;
-		if (error < 0)
-			persist_change_undo(m, c);
-		if (c->done)
-			c->done(c->userdata, error, &e);
-		persist_change_free(c);
-	}
-	if (undo)
-		manager_end(m);
-	manager_store_kick(m);
-}
+static const PersistOps persist_ops = {
+	.begin = persist_begin_cb,
+	.end = persist_end_cb,
+	.undo_start = persist_undo_start_cb,
+};
 
 int manager_when_durable(Manager *m, ManagerDurableFn done, void *userdata)
 {
-	PersistChange *c = m->persist_call;
-
-	m->persist_call = NULL;
-	if (!c)
-		return 0;
-	c->done = done;
-	c->userdata = userdata;
-	return 1;
+	return persist_when_durable(m->persist, done, userdata);
 }
 
 int manager_store_flush(Manager *m, usec_t timeout)
 {
-	usec_t deadline = clock_monotonic(NULL) + timeout, now;
-
-	if (!m->store_writer)
-		return 0;
-	manager_store_kick(m);
-	while (store_writer_busy(m->store_writer)) {
-		now = clock_monotonic(NULL);
-		if (now >= deadline || store_writer_wait(m->store_writer, deadline - now) < 0) {
-			log_warning("The state in %s was not written within %llu ms; exiting "
-				    "without it.",
-				    m->state_dir, (unsigned long long)(timeout / USEC_PER_MSEC));
-			return -ETIMEDOUT;
-		}
-		/* Its result handed what changed meanwhile to the writer: wait for that too. */
-	}
-	return 0;
-}
-
-/* The changes that never heard from a write: the exit could not wait for it. */
-static void persist_changes_cancel(PersistChange **list, const ManagerError *e)
-{
-	while (*list) {
-		PersistChange *c = *list;
-
-		*list = c->next;
-		if (c->done)
-			c->done(c->userdata, -ECANCELED, e);
-		persist_change_free(c);
-	}
-}
-
-static void manager_persist_cancel(Manager *m)
-{
-	ManagerError e = {};
-
-	(void)manager_error_set(&e, MANAGER_ERROR_STATE_NOT_WRITABLE,
-			   "the daemon exited before the state was written in %s", m->state_dir);
-	persist_changes_cancel(&m->persist_in_flight, &e);
-	persist_changes_cancel(&m->persist_waiting, &e);
+	return persist_flush(m->persist, timeout);
 }
 
 /* The engine's finished(): only queue the end; manager_report_ended() reports it. */
@@ -492,13 +217,12 @@ void manager_report_ended(Manager *m)
 			persist = persist || r->persistent;
 		}
 		/* A start still waiting for its write: nothing is left to undo. */
-		if (r->persist_change)
-			r->persist_change->running = NULL;
+		persist_running_gone(r);
 		running_free(r);
 	}
 	/* A persistent program that ended is gone from the store too (not when the daemon exits). */
 	if (persist && !m->exiting)
-		manager_persist(m);
+		persist_mark_dirty(m->persist);
 	if (any)
 		manager_notify_status(m);
 }
@@ -886,7 +610,7 @@ static int start_parsed(Manager *m, const char *name, Program *p, const ManagerS
 	bool persist = false;
 	int k;
 
-	m->persist_call = NULL;
+	persist_call_begin(m->persist);
 	k = check_start_options(m, opts, now_realtime, error);
 	if (k < 0)
 		return k;
@@ -929,17 +653,11 @@ static int start_parsed(Manager *m, const char *name, Program *p, const ManagerS
 		return k;
 	}
 	log_debug("Program %s started: %s", r->name, r->canonical);
-	if (r->persistent || persist) {
-		PersistChange *c =
-			r->persistent ? manager_persist_change(m, PERSIST_START, r->name) : NULL;
-
-		/* A persistent predecessor that runs on until r starts is out of the store now. */
-		if (c) {
-			c->running = r;
-			r->persist_change = c;
-		}
-		manager_persist(m);
-	}
+	if (r->persistent)
+		persist_start(m->persist, r);
+	/* A persistent predecessor that runs on until r starts is out of the store now. */
+	if (r->persistent || persist)
+		persist_mark_dirty(m->persist);
 	TAKE_PTR(r);
 	manager_end(m);
 	manager_notify_status(m);
@@ -1047,11 +765,10 @@ static int definition_add(Manager *m, const char *name, Program *p, bool persist
 int manager_define(Manager *m, const char *name, const char *text, ManagerError *error)
 {
 	_cleanup_(program_unrefp) Program *p = NULL;
-	_cleanup_(definition_unrefp) Definition *previous = NULL;
-	PersistChange *c;
+	_cleanup_(definition_unrefp) Definition *previous = NULL; /* for persist_define() */
 	int k;
 
-	m->persist_call = NULL;
+	persist_call_begin(m->persist);
 	k = parse_named_program(m, "definition", name, text, &p, error);
 	if (k < 0)
 		return k;
@@ -1062,33 +779,25 @@ int manager_define(Manager *m, const char *name, const char *text, ManagerError 
 	k = definition_add(m, name, p, true, error);
 	if (k < 0)
 		return k;
-	c = manager_persist_change(m, PERSIST_DEFINE, name);
-	if (c) {
-		c->added = definition_ref(registry_get_definition(&m->registry, name));
-		c->previous = TAKE_PTR(previous);
-	}
-	manager_persist(m);
+	persist_define(m->persist, name, registry_get_definition(&m->registry, name), previous);
+	persist_mark_dirty(m->persist);
 	return 0;
 }
 
 int manager_undefine(Manager *m, const char *name, ManagerError *error)
 {
 	Definition *d;
-	PersistChange *c;
 
-	m->persist_call = NULL;
+	persist_call_begin(m->persist);
 	d = registry_remove_definition(&m->registry, name);
 	if (!d)
 		return manager_error_set(error, MANAGER_ERROR_NOT_DEFINED, "no definition named \"%s\"",
 				    QUOTE(name, QUOTE_CHARS_MAX));
 	if (d->persistent) {
-		c = manager_persist_change(m, PERSIST_UNDEFINE, name);
-		if (c)
-			c->previous = TAKE_PTR(d);	/* to be put back if the store cannot lose it */
-		definition_unref(d);
-		manager_persist(m);
-	} else
-		definition_unref(d);
+		persist_undefine(m->persist, d); /* to be put back if the store cannot lose it */
+		persist_mark_dirty(m->persist);
+	}
+	definition_unref(d);
 	return 0;
 }
 
@@ -1165,8 +874,9 @@ static int on_sim_fault(sd_event_source *s, const struct signalfd_siginfo *si, v
  *   7 the definitions     the config's, in m->registry
  *   8 the signals         blocked; handlers the loop owns
  *   9 the timers          m->timer, m->frame_timer, m->report_source
- *  10 the state writer    m->store_writer (its thread), m->persist_source,
- *                         m->persist_exit_source (with a state directory)
+ *  10 the state writer    m->persist (with a state directory): the writer's
+ *                         thread and its sources; borrows the loop and
+ *                         m->registry, calls back into m
  *  11 the wall clock      m->clock_set_source
  *
  * main() then builds the Bus (steps 12-15: bus_new()) and starts what runs
@@ -1320,22 +1030,9 @@ int manager_new(Manager **ret, const ManagerOptions *opts)
 	if (r < 0)
 		return r;
 	if (m->state_dir) {
-		r = store_writer_new(&m->store_writer, m->event, m->state_dir, on_store_written, m);
+		r = persist_new(&m->persist, m->event, m->state_dir, &m->registry, &persist_ops, m);
 		if (r < 0)
-			return log_error_errno(r, "Failed to start the state writer: %m");
-		/*
-		 * After the call that changed the state, at the bus's priority:
-		 * the calls queued meanwhile change the same one write.
-		 */
-		r = sd_event_add_defer(m->event, &m->persist_source, on_persist, m);
-		if (r < 0)
-			return log_error_errno(r, "Failed to add the persist event: %m");
-		(void)sd_event_source_set_enabled(m->persist_source, SD_EVENT_OFF);
-		(void)sd_event_source_set_description(m->persist_source, "persist");
-		r = sd_event_add_exit(m->event, &m->persist_exit_source, on_exit_persist, m);
-		if (r < 0)
-			return log_error_errno(r, "Failed to add the persist exit event: %m");
-		(void)sd_event_source_set_priority(m->persist_exit_source, SD_EVENT_PRIORITY_IMPORTANT);
+			return r; /* logged */
 	}
 
 	r = startup_step("the wall clock watch");
@@ -1962,7 +1659,7 @@ int manager_startup(Manager *m)
 	}
 	n_definitions_out = resume_definitions(m, &c, &left_out);
 
-	m->resuming = true; /* one write at the end, not one per program */
+	persist_set_resuming(m->persist, true); /* one write at the end, not one per program */
 	for (size_t i = 0; i < c.n_programs; i++)
 		if (is_autostart(m, c.programs[i].name)) {
 			r = resume_program(m, &c.programs[i], now_realtime);
@@ -1973,7 +1670,7 @@ int manager_startup(Manager *m)
 	if (r >= 0)
 		r = start_autostart(m, &left_out);
 	if (r < 0) {
-		m->resuming = false;
+		persist_set_resuming(m->persist, false);
 		name_table_done(&left_out);
 		store_content_done(&c);
 		return r;
@@ -1984,11 +1681,11 @@ int manager_startup(Manager *m)
 			n_resumed += r > 0;
 			n_dropped += r == 0;
 		}
-	m->resuming = false;
+	persist_set_resuming(m->persist, false);
 	name_table_done(&left_out); /* its names are in @c */
 	store_content_done(&c);
 	if (n_dropped + n_definitions_out > 0)
-		manager_persist(m);
+		persist_mark_dirty(m->persist);
 	if (n_resumed + n_dropped > 0)
 		log_info("Resumed %zu stored program%s in phase, dropped %zu.", n_resumed,
 			 n_resumed == 1 ? "" : "s", n_dropped);
@@ -2045,7 +1742,7 @@ int manager_run(Manager *m)
 	 * What was changed is on disk before the programs stop (they stay in
 	 * the store): done by the exit event already, unless the loop failed.
 	 */
-	(void)manager_store_flush(m, STORE_EXIT_TIMEOUT);
+	(void)manager_store_flush(m, PERSIST_EXIT_TIMEOUT);
 	k = manager_shutdown(m);
 	if (k < 0 && r == 0)
 		r = k;
@@ -2065,9 +1762,8 @@ Manager *manager_free(Manager *m)
 
 	/* 10: a daemon that never ran its loop (tests, a failed start) writes what changed too. */
 	if (m->engine)
-		(void)manager_store_flush(m, STORE_EXIT_TIMEOUT);
-	m->store_writer = store_writer_free(m->store_writer, 0);
-	manager_persist_cancel(m);
+		(void)manager_store_flush(m, PERSIST_EXIT_TIMEOUT);
+	m->persist = persist_free(m->persist);
 
 	/* 18-16, manager_startup(): what still runs ends; the bus has gone, nobody is told. */
 	if (m->engine) {
@@ -2079,8 +1775,6 @@ Manager *manager_free(Manager *m)
 	}
 
 	/* 11, 10, 9: the loop's sources. 8: the signal handlers are the loop's, and go with it. */
-	m->persist_exit_source = sd_event_source_disable_unref(m->persist_exit_source);
-	m->persist_source = sd_event_source_disable_unref(m->persist_source);
 	m->clock_set_source = sd_event_source_disable_unref(m->clock_set_source);
 	m->report_source = sd_event_source_disable_unref(m->report_source);
 	m->frame_timer = sd_event_source_disable_unref(m->frame_timer);

@@ -5,32 +5,36 @@
  * definitions. It knows no D-Bus: it tells the bus what happened through
  * ManagerBusOps, and the bus handlers call the manager_*() functions here.
  *
+ * It is made of parts, none of which calls it back but through an ops
+ * table: the registry (registry.h: Running, Definition, the name tables,
+ * the pins and the graveyard), persistence (persist.h: what is written to
+ * state.json, when, and the undo of a change that could not be), the
+ * engine (engine.h) and the chips (chips.h). This file is the loop, its
+ * timers, and the wiring: the Manager owns the sd_event, the engine, the
+ * chips, the trace, the registry (embedded) and the Persist, and borrows
+ * the bus through ManagerBusOps.
+ *
  * Owners, each object one:
  *  - Running: the manager's, from manager_start_program() until its end has
- *    been reported; a bus reply built in slices (bus-reply.c) pins the
- *    manager, and a Running freed meanwhile waits in m->graveyard, so what
- *    the reply lists stays valid until it is sent, and no longer. While it runs it is listed by name in m->running. Its
- *    end (the engine's finished()) only queues it; manager_report_ended()
- *    reports the queue (InterfacesRemoved, Finished), unlists and frees it,
- *    and runs only where no caller up the stack holds a Running: at the
- *    start of each manager_*() call, after each timer wakeup, and from a
- *    deferred event right after the bus call in progress, so a call's reply
- *    goes out before the Finished of a program that ended inside it.
- *    A program replaced by one that starts later is reported and unlisted
- *    at the Replace, but runs on, owned by its successor (predecessor),
- *    until the engine ends it at the successor's start.
+ *    been reported (the registry says how a pinned one waits in the
+ *    graveyard for the last reply that lists it). While it runs it is
+ *    listed by name in m->registry. Its end (the engine's finished()) only
+ *    queues it; manager_report_ended() reports the queue
+ *    (InterfacesRemoved, Finished), unlists and frees it, and runs only
+ *    where no caller up the stack holds a Running: at the start of each
+ *    manager_*() call, after each timer wakeup, and from a deferred event
+ *    right after the bus call in progress, so a call's reply goes out
+ *    before the Finished of a program that ended inside it. A program
+ *    replaced by one that starts later is reported and unlisted at the
+ *    Replace, but runs on, owned by its successor (predecessor), until
+ *    the engine ends it at the successor's start.
  *  - EngineRun: the engine's (engine.h). A Running borrows its run until
  *    finished() says it ended; r->run is NULL from then on.
- *  - Definition: m->definitions'; its Program is shared by reference count
- *    with the runs that bound it, so redefining a name under a running
- *    "call" changes nothing for that run. A sliced reply holds a reference
- *    on each Definition it lists.
+ *  - Definition: reference counted, one reference m->registry's
+ *    (registry.h); a sliced reply and a persistent change hold others.
  *  - Program: immutable, reference counted (program.h).
- *  - PersistChange: the manager's, in m->persist_waiting, then in
- *    m->persist_in_flight, until the write that holds it reports; it holds a
- *    reference on the Definitions it names. A start's change and its
- *    Running point at each other, borrowed: whichever goes first clears the
- *    other's pointer. The StoreWriter is the manager's too (store-writer.h).
+ *  - Persist, with its StoreWriter and PersistChanges: the manager's
+ *    (persist.h).
  *
  * Every manager_*() call is one instant: it reads the clock once, brings the
  * timeline to it (reporting what ended), acts at that instant and writes the
@@ -46,10 +50,10 @@
 #include "engine.h"
 #include "chips.h"
 #include "registry.h"
+#include "persist.h"
 #include "precision.h"
 #include "program.h"
 #include "store.h"
-#include "store-writer.h"
 #include "trace.h"
 
 /*
@@ -99,18 +103,8 @@ typedef struct ManagerStartOptions {
 #define MANAGER_TIMEOUT_MIN (100ULL)
 #define MANAGER_AT_AHEAD_MAX USEC_PER_DAY
 
-/*
- * A persistent change (a Start with "persist", a Define, an Undefine of a
- * Define'd name) waiting for the write that makes it durable; manager.c's.
- */
-typedef struct PersistChange PersistChange;
-
-/*
- * What the caller of a persistent change hears once the write that holds
- * it is done: @error 0, the state is durable; or a negative errno, @e says
- * why (STATE_NOT_WRITABLE), and the change was undone.
- */
-typedef void (*ManagerDurableFn)(void *userdata, int error, const ManagerError *e);
+/* What the caller of a persistent change hears once it is durable, or undone (persist.h). */
+typedef PersistDurableFn ManagerDurableFn;
 
 typedef struct Manager {
 	sd_event *event;
@@ -150,22 +144,8 @@ typedef struct Manager {
 	bool frame_dirty;	/* lines changed since it went out */
 	int exit_error;		/* what manager_run() returns, set by manager_exit() */
 	bool exiting;		/* the loop is over: programs end, but stay in the store */
-	bool resuming;		/* starting what the store kept: it is written once, after */
 
-	/*
-	 * Persistence, off the loop (store-writer.h): a change marks the
-	 * store dirty and enables persist_source, which hands one snapshot
-	 * to the writer when no write is in flight; the changes made while
-	 * one is collapse into the next. Each persistent change waits in
-	 * persist_waiting for the write that will hold it, then in
-	 * persist_in_flight for its result.
-	 */
-	StoreWriter *store_writer;
-	sd_event_source *persist_source;
-	sd_event_source *persist_exit_source; /* the last writes, while the bus can still answer */
-	bool store_dirty;		/* the store lags what runs and is defined */
-	PersistChange *persist_waiting, *persist_in_flight;
-	PersistChange *persist_call;	/* made by the call in progress: manager_when_durable() */
+	Persist *persist;	/* what survives a restart (persist.h); NULL: no state directory */
 } Manager;
 
 /*
