@@ -599,32 +599,17 @@ static bool running_replace(Manager *m, Running *old, Running *r)
 	return persist;
 }
 
-/* Start @p, parsed already, as @name: manager_start_program_with() after the parse. */
-static int start_parsed(Manager *m, const char *name, Program *p, const ManagerStartOptions *opts,
-			ManagerError *error)
+/*
+ * A Running for @p as @name, its run started on the engine as @opts say
+ * (at, or the store's start, become an offset on the timeline). Nothing is
+ * listed or replaced yet: a start that fails here changes nothing.
+ */
+static int running_make(Manager *m, const char *name, Program *p, const ManagerStartOptions *opts,
+			usec_t now_realtime, Running **ret, ManagerError *error)
 {
 	_cleanup_(running_freep) Running *r = NULL;
-	usec_t now_realtime = manager_now_realtime(m), start_realtime;
-	Running *old;
-	int64_t offset = 0;
-	bool persist = false;
+	usec_t start_realtime;
 	int k;
-
-	persist_call_begin(m->persist);
-	k = check_start_options(m, opts, now_realtime, error);
-	if (k < 0)
-		return k;
-
-	manager_begin(m);
-	old = registry_get_running(&m->registry, name);
-	if (old && !opts->replace)
-		return manager_error_set(error, MANAGER_ERROR_EXISTS,
-				    "a program named \"%s\" is running; stop it or use Replace",
-				    name);
-	if (!old && registry_is_full(&m->registry))
-		return manager_error_set(error, MANAGER_ERROR_LIMIT_EXCEEDED,
-				    "%u programs are running, the most there may be",
-				    m->config->max_programs);
 
 	k = running_new(&m->registry, name, p, &r);
 	if (k < 0)
@@ -632,23 +617,31 @@ static int start_parsed(Manager *m, const char *name, Program *p, const ManagerS
 	r->manager = m;
 	/* On the wall clock once, then on the engine's timeline: at, or the store's start. */
 	start_realtime = opts->resume_from ? opts->resume_from : opts->at ? opts->at : now_realtime;
-	offset = realtime_offset(start_realtime, now_realtime);
 	r->started_realtime = start_realtime;
 	r->priority = opts->priority;
 	r->bound = opts->bind;
 	r->persistent = opts->persist;
 	r->timeout = opts->timeout;
-	/* Nothing has changed yet: a start that fails here leaves the old one running. */
-	k = running_start(m, r, p, offset, error);
+	k = running_start(m, r, p, realtime_offset(start_realtime, now_realtime), error);
 	if (k < 0)
 		return k;
-	if (old && old->run)
-		persist = running_replace(m, old, r);
+	*ret = TAKE_PTR(r);
+	return 0;
+}
+
+/*
+ * @r, started, is listed and announced, and the store hears of it (and,
+ * with @persist, of the persistent program it replaced); the call's
+ * instant ends. @r is the manager's from here, whatever happens.
+ */
+static int running_publish(Manager *m, Running *r, bool persist)
+{
+	int k;
+
 	k = running_list(m, r);
 	if (k < 0) {
 		/* Out of memory: take it back; the engine reports it, unlisted, to nobody. */
-		running_stop(m, r, RUN_FAILED);
-		TAKE_PTR(r); /* queued: the report frees it */
+		running_stop(m, r, RUN_FAILED); /* queued: the report frees it */
 		manager_end(m);
 		return k;
 	}
@@ -658,10 +651,70 @@ static int start_parsed(Manager *m, const char *name, Program *p, const ManagerS
 	/* A persistent predecessor that runs on until r starts is out of the store now. */
 	if (r->persistent || persist)
 		persist_mark_dirty(m->persist);
-	TAKE_PTR(r);
 	manager_end(m);
 	manager_notify_status(m);
 	return 0;
+}
+
+/* Start @p as @name, which no program has. */
+static int start_new(Manager *m, const char *name, Program *p, const ManagerStartOptions *opts,
+		     usec_t now_realtime, ManagerError *error)
+{
+	Running *r;
+	int k;
+
+	if (registry_is_full(&m->registry))
+		return manager_error_set(error, MANAGER_ERROR_LIMIT_EXCEEDED,
+				    "%u programs are running, the most there may be",
+				    m->config->max_programs);
+	k = running_make(m, name, p, opts, now_realtime, &r, error);
+	if (k < 0)
+		return k;
+	return running_publish(m, r, false);
+}
+
+/*
+ * Replace: start @p as @name, which @old has, in @old's place
+ * (running_replace() says how at each instant). If the new one cannot
+ * start, @old runs on untouched.
+ */
+static int replace_parsed(Manager *m, Running *old, const char *name, Program *p,
+			  const ManagerStartOptions *opts, usec_t now_realtime, ManagerError *error)
+{
+	bool persist = false;
+	Running *r;
+	int k;
+
+	k = running_make(m, name, p, opts, now_realtime, &r, error);
+	if (k < 0)
+		return k;
+	if (old->run)
+		persist = running_replace(m, old, r);
+	return running_publish(m, r, persist);
+}
+
+/* Start @p, parsed already, as @name: manager_start_program_with() after the parse. */
+static int start_parsed(Manager *m, const char *name, Program *p, const ManagerStartOptions *opts,
+			ManagerError *error)
+{
+	usec_t now_realtime = manager_now_realtime(m);
+	Running *old;
+	int k;
+
+	persist_call_begin(m->persist);
+	k = check_start_options(m, opts, now_realtime, error);
+	if (k < 0)
+		return k;
+
+	manager_begin(m);
+	old = registry_get_running(&m->registry, name);
+	if (!old)
+		return start_new(m, name, p, opts, now_realtime, error);
+	if (!opts->replace)
+		return manager_error_set(error, MANAGER_ERROR_EXISTS,
+				    "a program named \"%s\" is running; stop it or use Replace",
+				    name);
+	return replace_parsed(m, old, name, p, opts, now_realtime, error);
 }
 
 int manager_start_program_with(Manager *m, const char *name, const char *text,
