@@ -19,6 +19,7 @@
 
 #include "manager.h"
 
+/* A reply built in slices: the Bus's, in b->replies, until it is sent (bus-reply.h). */
 typedef struct SlicedReply SlicedReply;
 
 typedef struct Bus {

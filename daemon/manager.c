@@ -1391,7 +1391,11 @@ Manager *manager_free(Manager *m)
 	if (!m)
 		return NULL;
 
-	/* 10: a daemon that never ran its loop (tests, a failed start) writes what changed too. */
+	/*
+	 * 10: a daemon that never ran its loop (tests, a failed start) writes
+	 * what changed too; then the writer and its sources go, and a change
+	 * still waiting hears it was cancelled.
+	 */
 	if (m->engine)
 		(void)manager_store_flush(m, PERSIST_EXIT_TIMEOUT);
 	m->persist = persist_free(m->persist);
@@ -1405,13 +1409,16 @@ Manager *manager_free(Manager *m)
 		manager_report_ended(m);
 	}
 
-	/* 11, 10, 9: the loop's sources. 8: the signal handlers are the loop's, and go with it. */
+	/* 11, 9: the loop's sources. 8: the signal handlers are the loop's, and go with it. */
 	m->clock_set_source = sd_event_source_disable_unref(m->clock_set_source);
 	m->report_source = sd_event_source_disable_unref(m->report_source);
 	m->frame_timer = sd_event_source_disable_unref(m->frame_timer);
 	m->timer = sd_event_source_disable_unref(m->timer);
 
-	/* 7: the definitions (runs hold their programs, not them; none is left anyway). */
+	/*
+	 * 7: the definitions (runs hold their programs, not them; none is left
+	 * anyway), and the registry with them: its graveyard too, pinned or not.
+	 */
 	registry_done(&m->registry);
 
 	/* 6: each line to its exit state, traced against what the engine last wrote; released. */
