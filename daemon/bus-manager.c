@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * io.blinkd1.Manager at /io/blinkd1: vtable and handlers only. Each handler
- * reads its arguments, lets the manager act, and replies; bus_map_error() is
- * the one place where failures become D-Bus errors.
+ * reads its arguments, lets the manager act, and replies; bus_map_error()
+ * (bus-error.c) is the one place where failures become D-Bus errors.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -12,28 +12,13 @@
 #include <string.h>
 
 #include "bus-names.h"
-#include "bus.h"
+#include "bus-error.h"
+#include "bus-manager.h"
+#include "bus-program.h"
+#include "bus-reply.h"
 #include "config.h" /* BLINKD_VERSION */
 #include "log.h"
 #include "utf8.h"
-
-static const char *const error_names[_MANAGER_ERROR_MAX] = {
-	[MANAGER_ERROR_INVALID_PROGRAM] = BLINKD_ERROR_INVALID_PROGRAM,
-	[MANAGER_ERROR_INVALID_NAME] = BLINKD_ERROR_INVALID_NAME,
-	[MANAGER_ERROR_EXISTS] = BLINKD_ERROR_EXISTS,
-	[MANAGER_ERROR_NOT_RUNNING] = BLINKD_ERROR_NOT_RUNNING,
-	[MANAGER_ERROR_NOT_DEFINED] = BLINKD_ERROR_NOT_DEFINED,
-	[MANAGER_ERROR_LIMIT_EXCEEDED] = BLINKD_ERROR_LIMIT_EXCEEDED,
-	[MANAGER_ERROR_INVALID_OPTIONS] = BLINKD_ERROR_INVALID_OPTIONS,
-	[MANAGER_ERROR_STATE_NOT_WRITABLE] = BLINKD_ERROR_STATE_NOT_WRITABLE,
-};
-
-int bus_map_error(sd_bus_error *error, int r, const ManagerError *e)
-{
-	if (e->kind > MANAGER_ERROR_NONE && e->kind < _MANAGER_ERROR_MAX)
-		return sd_bus_error_set(error, error_names[e->kind], e->message);
-	return sd_bus_error_set_errno(error, r);
-}
 
 /* Replies with the object path of the program @name, which runs now. */
 static int reply_program_path(sd_bus_message *msg, const char *name)
@@ -272,9 +257,21 @@ static int method_start_with_options(sd_bus_message *msg, void *userdata, sd_bus
 	return start_with(msg, userdata, name, text, &o, error);
 }
 
-/* A method whose one argument is a name, and @op does the work. */
-static int method_on_name(sd_bus_message *msg, Manager *m,
-			  int (*op)(Manager *, const char *, ManagerError *), sd_bus_error *error)
+/* The reply of a method done: @msg answered now, or once its change is on disk. */
+static int reply_empty(sd_bus_message *msg, Bus *b)
+{
+	return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int reply_empty_when_durable(sd_bus_message *msg, Bus *b)
+{
+	return reply_when_durable(msg, b, NULL);
+}
+
+/* A method whose one argument is a name: @op does the work, @reply answers. */
+static int method_on_name(sd_bus_message *msg, Bus *b,
+			  int (*op)(Manager *, const char *, ManagerError *),
+			  int (*reply)(sd_bus_message *, Bus *), sd_bus_error *error)
 {
 	ManagerError e = {};
 	const char *name;
@@ -283,17 +280,15 @@ static int method_on_name(sd_bus_message *msg, Manager *m,
 	k = sd_bus_message_read(msg, "s", &name);
 	if (k < 0)
 		return k;
-	k = op(m, name, &e);
+	k = op(b->manager, name, &e);
 	if (k < 0)
 		return bus_map_error(error, k, &e);
-	return sd_bus_reply_method_return(msg, NULL);
+	return reply(msg, b);
 }
 
 static int method_stop(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
-	Bus *b = userdata;
-
-	return method_on_name(msg, b->manager, manager_stop_program, error);
+	return method_on_name(msg, userdata, manager_stop_program, reply_empty, error);
 }
 
 static int method_stop_all(sd_bus_message *msg, void *userdata, sd_bus_error *error)
@@ -327,18 +322,7 @@ static int method_define(sd_bus_message *msg, void *userdata, sd_bus_error *erro
 
 static int method_undefine(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
-	Bus *b = userdata;
-	ManagerError e = {};
-	const char *name;
-	int k;
-
-	k = sd_bus_message_read(msg, "s", &name);
-	if (k < 0)
-		return k;
-	k = manager_undefine(b->manager, name, &e);
-	if (k < 0)
-		return bus_map_error(error, k, &e);
-	return reply_when_durable(msg, b, NULL);
+	return method_on_name(msg, userdata, manager_undefine, reply_empty_when_durable, error);
 }
 
 static int method_list_definitions(sd_bus_message *msg, void *userdata, sd_bus_error *error)

@@ -10,7 +10,8 @@
 #include <string.h>
 
 #include "bus-names.h"
-#include "bus.h"
+#include "bus-error.h"
+#include "bus-program.h"
 #include "log.h"
 
 int bus_program_path(const char *name, char **ret)

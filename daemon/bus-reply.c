@@ -19,7 +19,8 @@
 #include <time.h>
 
 #include "bus-names.h"
-#include "bus.h"
+#include "bus-program.h"
+#include "bus-reply.h"
 #include "log.h"
 
 /* Work per dispatch: well under the 500us an edge may wait for a call. */
@@ -293,8 +294,8 @@ static int on_slice(sd_event_source *source, void *userdata)
 
 int bus_reply_sliced(Bus *b, sd_bus_message *call, SliceKind kind)
 {
-	const NameTable *table = kind_lists_definitions(kind) ? &b->manager->definitions
-							       : &b->manager->running;
+	const NameTable *table = kind_lists_definitions(kind) ? &b->manager->registry.definitions
+							       : &b->manager->registry.running;
 	SlicedReply *s;
 	int k;
 

@@ -5,6 +5,9 @@
 
 #include "bus-names.h"
 #include "bus.h"
+#include "bus-manager.h"
+#include "bus-program.h"
+#include "bus-reply.h"
 #include "log.h"
 #include "startup.h"
 

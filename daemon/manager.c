@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "manager.h"
+#include "resume.h"
 #include "startup.h"
 #include "utf8.h"
 
@@ -54,22 +55,9 @@ bool running_is_scheduled(const Running *r)
 	return r->run && engine_run_is_scheduled(r->run);
 }
 
-int manager_error_set(ManagerError *error, ManagerErrorKind kind, const char *fmt, ...)
-{
-	va_list ap;
-
-	error->kind = kind;
-	va_start(ap, fmt);
-	vsnprintf(error->message, sizeof(error->message), fmt, ap);
-	va_end(ap);
-	/* The message goes out in a D-Bus reply, which must be valid UTF-8 or is not sent. */
-	utf8_drop_invalid(error->message);
-	return -EINVAL;
-}
-
 static void manager_notify_status(Manager *m)
 {
-	size_t n = m->running.n;
+	size_t n = m->registry.running.n;
 
 	if (!getenv("NOTIFY_SOCKET"))
 		return;
@@ -139,362 +127,52 @@ size_t manager_get_levels(const Manager *m, unsigned *numbers, uint16_t *levels,
 
 /* ------------------------------------------------------------- programs */
 
-static void running_destroy(Running *r)
-{
-	free(r->name);
-	free(r->canonical);
-	free(r->lines);
-	free(r);
-}
-
-/* Frees @r; while the manager is pinned, it waits in the graveyard instead. */
-static Running *running_free(Running *r)
-{
-	if (!r)
-		return NULL;
-	if (r->manager && r->manager->n_pins > 0) {
-		r->grave_next = r->manager->graveyard;
-		r->manager->graveyard = r;
-		return NULL;
-	}
-	running_destroy(r);
-	return NULL;
-}
-DEFINE_TRIVIAL_CLEANUP_FUNC(Running *, running_free);
-
 void manager_pin_running(Manager *m)
 {
-	m->n_pins++;
-}
-
-static void manager_bury(Manager *m)
-{
-	while (m->graveyard) {
-		Running *r = m->graveyard;
-
-		m->graveyard = r->grave_next;
-		running_destroy(r);
-	}
+	registry_pin(&m->registry);
 }
 
 void manager_unpin_running(Manager *m)
 {
-	if (m->n_pins > 0 && --m->n_pins == 0)
-		manager_bury(m);
+	registry_unpin(&m->registry);
 }
 
 /* ----------------------------------------------------------- persistence */
 
-/* How long the exit waits for the state to be written. */
-#define STORE_EXIT_TIMEOUT (5 * USEC_PER_SEC)
-
 static void manager_begin(Manager *m);
 static void manager_end(Manager *m);
-Definition *definition_unref(Definition *d);
-
-typedef enum PersistChangeKind {
-	PERSIST_START,
-	PERSIST_DEFINE,
-	PERSIST_UNDEFINE,
-} PersistChangeKind;
-
-/*
- * A persistent change and how to undo it. Owned by the list it is in
- * (m->persist_waiting, then m->persist_in_flight); it holds a reference
- * on each Definition it names.
- */
-struct PersistChange {
-	PersistChangeKind kind;
-	Running *running;	/* PERSIST_START: the program, while it is listed */
-	char *name;
-	Definition *added;	/* PERSIST_DEFINE: the new definition */
-	Definition *previous;	/* PERSIST_DEFINE: the one it replaced; PERSIST_UNDEFINE: the one removed */
-	ManagerDurableFn done;
-	void *userdata;
-	PersistChange *next;
-};
-
-static void persist_change_free(PersistChange *c)
-{
-	if (c->running)
-		c->running->persist_change = NULL;
-	definition_unref(c->added);
-	definition_unref(c->previous);
-	free(c->name);
-	free(c);
-}
-
 static void running_stop(Manager *m, Running *r, RunResult result);
 
-/* Take back a change its write could not hold, so what runs is what the store has. */
-static void persist_change_undo(Manager *m, PersistChange *c)
+/* Undoing changes a write could not hold happens at one instant, as every call. */
+static void persist_begin_cb(void *userdata)
 {
-	Definition *now = name_table_get(&m->definitions, c->name);
-
-	switch (c->kind) {
-	case PERSIST_START:
-		if (c->running && c->running->run) {
-			/* Out of the store already: its end is not a change to write. */
-			c->running->persistent = false;
-			/* And a program it replaces at a later instant, which runs on until then. */
-			running_stop(m, c->running, RUN_FAILED);
-		}
-		break;
-	case PERSIST_DEFINE:
-		/* Only while it is still the definition of that name: a later change stands. */
-		if (now != c->added)
-			break;
-		name_table_remove(&m->definitions, c->name);
-		definition_unref(now);
-		if (c->previous && name_table_put(&m->definitions, c->previous->name, c->previous) >= 0)
-			c->previous = NULL;
-		break;
-	case PERSIST_UNDEFINE:
-		if (!now && name_table_put(&m->definitions, c->previous->name, c->previous) >= 0)
-			c->previous = NULL;
-		break;
-	}
+	manager_begin(userdata);
 }
 
-/*
- * A change the store must hold from now on: the next write takes it. The
- * new PersistChange (NULL when none is needed, or out of memory: the change
- * is then written, but nobody waits for it) is the call's, for
- * manager_when_durable().
- */
-static PersistChange *manager_persist_change(Manager *m, PersistChangeKind kind, const char *name)
+static void persist_end_cb(void *userdata)
 {
-	PersistChange *c, **tail;
-
-	if (!m->state_dir || m->resuming)
-		return NULL;
-	c = calloc(1, sizeof(*c));
-	if (!c || !(c->name = strdup(name))) {
-		free(c);
-		(void)log_oom();
-		return NULL;
-	}
-	c->kind = kind;
-	for (tail = &m->persist_waiting; *tail; tail = &(*tail)->next)
-		;
-	*tail = c;
-	m->persist_call = c;
-	return c;
+	manager_end(userdata);
 }
 
-/*
- * What must survive a restart changed: the persistent programs that run,
- * or the definitions made over the bus. The write happens off the loop,
- * after the call (persist_source).
- */
-static void manager_persist(Manager *m)
+static void persist_undo_start_cb(void *userdata, Running *r)
 {
-	if (!m->state_dir || m->resuming)
-		return;
-	m->store_dirty = true;
-	if (m->persist_source)
-		(void)sd_event_source_set_enabled(m->persist_source, SD_EVENT_ONESHOT);
+	running_stop(userdata, r, RUN_FAILED);
 }
 
-/* Copy @text to *@pool, moving it on; returns the copy. */
-static char *pool_copy(char **pool, const char *text, size_t len)
-{
-	char *copy = memcpy(*pool, text, len + 1);
-
-	*pool += len + 1;
-	return copy;
-}
-
-/*
- * A snapshot of what the store must hold, a copy of every string: the
- * writer's thread formats it while the loop goes on. One allocation holds
- * it all (the arrays, then the strings), freed with free(): at 500
- * programs a malloc() per string was most of what the loop spent here.
- */
-static int manager_store_snapshot(Manager *m, StoreContent **ret)
-{
-	size_t n_programs = 0, n_definitions = 0, size = sizeof(StoreContent);
-	StoreContent *c;
-	char *pool;
-
-	for (size_t i = 0; i < m->running.n; i++) {
-		const Running *r = m->running.entries[i].value;
-
-		if (r->persistent && r->run) {
-			n_programs++;
-			size += strlen(r->name) + strlen(r->canonical) + 2;
-		}
-	}
-	for (size_t i = 0; i < m->definitions.n; i++) {
-		const Definition *d = m->definitions.entries[i].value;
-
-		if (d->persistent) {
-			n_definitions++;
-			size += strlen(d->name) + strlen(d->canonical) + 2;
-		}
-	}
-	size += n_programs * sizeof(StoredProgram) + n_definitions * sizeof(StoredDefinition);
-	c = malloc(size);
-	if (!c)
-		return -ENOMEM;
-	*c = (StoreContent){
-		.programs = (StoredProgram *)(c + 1),
-		.definitions = (StoredDefinition *)((StoredProgram *)(c + 1) + n_programs),
-	};
-	pool = (char *)(c->definitions + n_definitions);
-	for (size_t i = 0; i < m->running.n; i++) {
-		const Running *r = m->running.entries[i].value;
-
-		if (!r->persistent || !r->run)
-			continue;
-		c->programs[c->n_programs++] = (StoredProgram){
-			.name = pool_copy(&pool, r->name, strlen(r->name)),
-			.program = pool_copy(&pool, r->canonical, strlen(r->canonical)),
-			.priority = r->priority,
-			.timeout = r->timeout,
-			.started = r->started_realtime,
-		};
-	}
-	for (size_t i = 0; i < m->definitions.n; i++) {
-		const Definition *d = m->definitions.entries[i].value;
-
-		if (!d->persistent)
-			continue;
-		c->definitions[c->n_definitions].name = pool_copy(&pool, d->name, strlen(d->name));
-		c->definitions[c->n_definitions++].program =
-			pool_copy(&pool, d->canonical, strlen(d->canonical));
-	}
-	*ret = c;
-	return 0;
-}
-
-static void on_store_written(void *userdata, int error, const char *step);
-
-/* Hand the writer what changed, unless a write is in flight: its result brings us back. */
-static void manager_store_kick(Manager *m)
-{
-	StoreContent *content = NULL;
-	int r;
-
-	if (!m->store_writer || !m->store_dirty || store_writer_busy(m->store_writer))
-		return;
-	r = manager_store_snapshot(m, &content);
-	if (r >= 0)
-		r = store_writer_submit(m->store_writer, content);
-	m->store_dirty = false;
-	/* The changes made until now are in these bytes: they wait for this write. */
-	m->persist_in_flight = m->persist_waiting;
-	m->persist_waiting = NULL;
-	/* Nothing went to the writer: whoever waits hears it now, as a failed write. */
-	if (r < 0)
-		on_store_written(m, r, "prepare");
-}
-
-/*
- * The loop is ending: what changed is written, and the calls waiting for it
- * answered, before sd-bus's own exit source (at the bus's priority, after
- * this one) flushes and closes the connection.
- */
-static int on_exit_persist(sd_event_source *s, void *userdata)
-{
-	(void)manager_store_flush(userdata, STORE_EXIT_TIMEOUT);
-	return 0;
-}
-
-static int on_persist(sd_event_source *s, void *userdata)
-{
-	manager_store_kick(userdata);
-	return 0;
-}
-
-/* The writer's result for the changes in flight: answer each; undo each it could not hold. */
-static void on_store_written(void *userdata, int error, const char *step)
-{
-	Manager *m = userdata;
-	PersistChange *changes = m->persist_in_flight;
-	ManagerError e = {};
-	bool undo;
-
-	m->persist_in_flight = NULL;
-	if (error < 0) {
-		(void)log_error_errno(error, "Failed to write the state in %s (%s): %m", m->state_dir,
-				      step);
-		(void)manager_error_set(&e, MANAGER_ERROR_STATE_NOT_WRITABLE,
-				   "the state cannot be written in %s (%s: %s); nothing changed",
-				   m->state_dir, step, strerror(-error));
-	}
-	/* Undoing a start stops a run: at one instant, as every call. */
-	undo = changes && error < 0;
-	if (undo)
-		manager_begin(m);
-	while (changes) {
-		PersistChange *c = changes;
-
-		changes = c->next;
-		if (error < 0)
-			persist_change_undo(m, c);
-		if (c->done)
-			c->done(c->userdata, error, &e);
-		persist_change_free(c);
-	}
-	if (undo)
-		manager_end(m);
-	manager_store_kick(m);
-}
+static const PersistOps persist_ops = {
+	.begin = persist_begin_cb,
+	.end = persist_end_cb,
+	.undo_start = persist_undo_start_cb,
+};
 
 int manager_when_durable(Manager *m, ManagerDurableFn done, void *userdata)
 {
-	PersistChange *c = m->persist_call;
-
-	m->persist_call = NULL;
-	if (!c)
-		return 0;
-	c->done = done;
-	c->userdata = userdata;
-	return 1;
+	return persist_when_durable(m->persist, done, userdata);
 }
 
 int manager_store_flush(Manager *m, usec_t timeout)
 {
-	usec_t deadline = clock_monotonic(NULL) + timeout, now;
-
-	if (!m->store_writer)
-		return 0;
-	manager_store_kick(m);
-	while (store_writer_busy(m->store_writer)) {
-		now = clock_monotonic(NULL);
-		if (now >= deadline || store_writer_wait(m->store_writer, deadline - now) < 0) {
-			log_warning("The state in %s was not written within %llu ms; exiting "
-				    "without it.",
-				    m->state_dir, (unsigned long long)(timeout / USEC_PER_MSEC));
-			return -ETIMEDOUT;
-		}
-		/* Its result handed what changed meanwhile to the writer: wait for that too. */
-	}
-	return 0;
-}
-
-/* The changes that never heard from a write: the exit could not wait for it. */
-static void persist_changes_cancel(PersistChange **list, const ManagerError *e)
-{
-	while (*list) {
-		PersistChange *c = *list;
-
-		*list = c->next;
-		if (c->done)
-			c->done(c->userdata, -ECANCELED, e);
-		persist_change_free(c);
-	}
-}
-
-static void manager_persist_cancel(Manager *m)
-{
-	ManagerError e = {};
-
-	(void)manager_error_set(&e, MANAGER_ERROR_STATE_NOT_WRITABLE,
-			   "the daemon exited before the state was written in %s", m->state_dir);
-	persist_changes_cancel(&m->persist_in_flight, &e);
-	persist_changes_cancel(&m->persist_waiting, &e);
+	return persist_flush(m->persist, timeout);
 }
 
 /* The engine's finished(): only queue the end; manager_report_ended() reports it. */
@@ -536,17 +214,16 @@ void manager_report_ended(Manager *m)
 			log_debug("Program %s ended: %s.", r->name, run_result_to_string(r->result));
 			if (m->bus_ops && m->bus_ops->program_ended)
 				m->bus_ops->program_ended(m->bus_userdata, r, r->result);
-			(void)name_table_remove(&m->running, r->name);
+			registry_unlist_running(&m->registry, r);
 			persist = persist || r->persistent;
 		}
 		/* A start still waiting for its write: nothing is left to undo. */
-		if (r->persist_change)
-			r->persist_change->running = NULL;
+		persist_running_gone(r);
 		running_free(r);
 	}
 	/* A persistent program that ended is gone from the store too (not when the daemon exits). */
 	if (persist && !m->exiting)
-		manager_persist(m);
+		persist_mark_dirty(m->persist);
 	if (any)
 		manager_notify_status(m);
 }
@@ -672,8 +349,8 @@ static void running_stop(Manager *m, Running *r, RunResult result)
 /* Every program still running ends with @result at the engine's instant. */
 static void manager_stop_all(Manager *m, RunResult result)
 {
-	for (size_t i = 0; i < m->running.n; i++)
-		running_stop(m, m->running.entries[i].value, result);
+	for (size_t i = 0; i < m->registry.running.n; i++)
+		running_stop(m, m->registry.running.entries[i].value, result);
 }
 
 /* Bring the timeline to @now and write the batch. */
@@ -765,79 +442,15 @@ static void manager_end(Manager *m)
 
 Running *manager_get_running(Manager *m, const char *name)
 {
-	return name_table_get(&m->running, name);
+	return registry_get_running(&m->registry, name);
 }
 
+/* The program defined as @name: an EngineLookup over the manager. */
 static Program *lookup_definition(const char *name, void *userdata)
 {
 	Manager *m = userdata;
-	Definition *d = name_table_get(&m->definitions, name);
 
-	return d ? d->program : NULL;
-}
-
-typedef struct LineCollector {
-	unsigned *offsets;
-	size_t n, cap;
-	NameTable seen_defs; /* each definition once */
-	int error;
-} LineCollector;
-
-/* Gather every line @p may drive, following calls into the definitions. */
-static void collect_lines(Manager *m, const Program *p, LineCollector *c)
-{
-	if (c->n + p->lines.n_offsets > c->cap) {
-		size_t cap = (c->n + p->lines.n_offsets) * 2;
-		unsigned *o = realloc(c->offsets, cap * sizeof(unsigned));
-		if (!o) {
-			c->error = -ENOMEM;
-			return;
-		}
-		c->offsets = o;
-		c->cap = cap;
-	}
-	if (p->lines.n_offsets > 0) {
-		memcpy(c->offsets + c->n, p->lines.offsets, p->lines.n_offsets * sizeof(unsigned));
-		c->n += p->lines.n_offsets;
-	}
-
-	if (p->kind == PROGRAM_CALL) {
-		Definition *d = name_table_get(&m->definitions, p->call);
-		if (d && name_table_put(&c->seen_defs, d->name, d) == 0)
-			collect_lines(m, d->program, c);
-	}
-	for (size_t i = 0; i < p->n_children; i++)
-		collect_lines(m, p->children[i], c);
-}
-
-static int running_new(Manager *m, const char *name, Program *p, Running **ret)
-{
-	_cleanup_(running_freep) Running *r = NULL;
-	LineCollector c = {};
-
-	r = calloc(1, sizeof(*r));
-	if (!r)
-		return -ENOMEM;
-	r->manager = m;
-	r->name = strdup(name);
-	r->canonical = program_format(p);
-	if (!r->name || !r->canonical)
-		return -ENOMEM;
-
-	collect_lines(m, p, &c);
-	name_table_done(&c.seen_defs);
-	if (c.error < 0) {
-		free(c.offsets);
-		return c.error;
-	}
-	if (c.n > 0)
-		qsort(c.offsets, c.n, sizeof(unsigned), offset_compare);
-	for (size_t i = 0; i < c.n; i++)
-		if (r->n_lines == 0 || c.offsets[r->n_lines - 1] != c.offsets[i])
-			c.offsets[r->n_lines++] = c.offsets[i];
-	r->lines = c.offsets;
-	*ret = TAKE_PTR(r);
-	return 0;
+	return registry_lookup_program(name, &m->registry);
 }
 
 /* Check a name and parse a program sent over the bus; @what is "program" or "definition". */
@@ -919,11 +532,10 @@ static int check_start_options(Manager *m, const ManagerStartOptions *o, usec_t 
 /* List @r by its name and announce it. */
 static int running_list(Manager *m, Running *r)
 {
-	int k = name_table_put(&m->running, r->name, r);
+	int k = registry_list_running(&m->registry, r);
 
 	if (k < 0)
 		return k;
-	r->listed = true;
 	if (m->bus_ops && m->bus_ops->program_added)
 		m->bus_ops->program_added(m->bus_userdata, r);
 	return 0;
@@ -975,8 +587,7 @@ static bool running_replace(Manager *m, Running *old, Running *r)
 		log_debug("Program %s replaced; it runs on until its successor starts.", old->name);
 		if (m->bus_ops && m->bus_ops->program_ended)
 			m->bus_ops->program_ended(m->bus_userdata, old, RUN_REPLACED);
-		(void)name_table_remove(&m->running, old->name);
-		old->listed = false;
+		registry_unlist_running(&m->registry, old);
 		return persist;
 	}
 	/*
@@ -989,74 +600,122 @@ static bool running_replace(Manager *m, Running *old, Running *r)
 	return persist;
 }
 
-/* Start @p, parsed already, as @name: manager_start_program_with() after the parse. */
-static int start_parsed(Manager *m, const char *name, Program *p, const ManagerStartOptions *opts,
-			ManagerError *error)
+/*
+ * A Running for @p as @name, its run started on the engine as @opts say
+ * (at, or the store's start, become an offset on the timeline). Nothing is
+ * listed or replaced yet: a start that fails here changes nothing.
+ */
+static int running_make(Manager *m, const char *name, Program *p, const ManagerStartOptions *opts,
+			usec_t now_realtime, Running **ret, ManagerError *error)
 {
 	_cleanup_(running_freep) Running *r = NULL;
-	usec_t now_realtime = manager_now_realtime(m), start_realtime;
-	Running *old;
-	int64_t offset = 0;
-	bool persist = false;
+	usec_t start_realtime;
 	int k;
 
-	m->persist_call = NULL;
-	k = check_start_options(m, opts, now_realtime, error);
+	k = running_new(&m->registry, name, p, &r);
 	if (k < 0)
 		return k;
-
-	manager_begin(m);
-	old = name_table_get(&m->running, name);
-	if (old && !opts->replace)
-		return manager_error_set(error, MANAGER_ERROR_EXISTS,
-				    "a program named \"%s\" is running; stop it or use Replace",
-				    name);
-	if (!old && m->running.n >= m->config->max_programs)
-		return manager_error_set(error, MANAGER_ERROR_LIMIT_EXCEEDED,
-				    "%u programs are running, the most there may be",
-				    m->config->max_programs);
-
-	k = running_new(m, name, p, &r);
-	if (k < 0)
-		return k;
+	r->manager = m;
 	/* On the wall clock once, then on the engine's timeline: at, or the store's start. */
 	start_realtime = opts->resume_from ? opts->resume_from : opts->at ? opts->at : now_realtime;
-	offset = realtime_offset(start_realtime, now_realtime);
 	r->started_realtime = start_realtime;
 	r->priority = opts->priority;
 	r->bound = opts->bind;
 	r->persistent = opts->persist;
 	r->timeout = opts->timeout;
-	/* Nothing has changed yet: a start that fails here leaves the old one running. */
-	k = running_start(m, r, p, offset, error);
+	k = running_start(m, r, p, realtime_offset(start_realtime, now_realtime), error);
 	if (k < 0)
 		return k;
-	if (old && old->run)
-		persist = running_replace(m, old, r);
+	*ret = TAKE_PTR(r);
+	return 0;
+}
+
+/*
+ * @r, started, is listed and announced, and the store hears of it (and,
+ * with @persist, of the persistent program it replaced); the call's
+ * instant ends. @r is the manager's from here, whatever happens.
+ */
+static int running_publish(Manager *m, Running *r, bool persist)
+{
+	int k;
+
 	k = running_list(m, r);
 	if (k < 0) {
 		/* Out of memory: take it back; the engine reports it, unlisted, to nobody. */
-		running_stop(m, r, RUN_FAILED);
-		TAKE_PTR(r); /* queued: the report frees it */
+		running_stop(m, r, RUN_FAILED); /* queued: the report frees it */
 		manager_end(m);
 		return k;
 	}
 	log_debug("Program %s started: %s", r->name, r->canonical);
-	if (r->persistent || persist) {
-		PersistChange *c =
-			r->persistent ? manager_persist_change(m, PERSIST_START, r->name) : NULL;
-
-		/* A persistent predecessor that runs on until r starts is out of the store now. */
-		if (c) {
-			c->running = r;
-			r->persist_change = c;
-		}
-		manager_persist(m);
-	}
-	TAKE_PTR(r);
+	if (r->persistent)
+		persist_start(m->persist, r);
+	/* A persistent predecessor that runs on until r starts is out of the store now. */
+	if (r->persistent || persist)
+		persist_mark_dirty(m->persist);
 	manager_end(m);
 	manager_notify_status(m);
 	return 0;
+}
+
+/* Start @p as @name, which no program has. */
+static int start_new(Manager *m, const char *name, Program *p, const ManagerStartOptions *opts,
+		     usec_t now_realtime, ManagerError *error)
+{
+	Running *r;
+	int k;
+
+	if (registry_is_full(&m->registry))
+		return manager_error_set(error, MANAGER_ERROR_LIMIT_EXCEEDED,
+				    "%u programs are running, the most there may be",
+				    m->config->max_programs);
+	k = running_make(m, name, p, opts, now_realtime, &r, error);
+	if (k < 0)
+		return k;
+	return running_publish(m, r, false);
+}
+
+/*
+ * Replace: start @p as @name, which @old has, in @old's place
+ * (running_replace() says how at each instant). If the new one cannot
+ * start, @old runs on untouched.
+ */
+static int replace_parsed(Manager *m, Running *old, const char *name, Program *p,
+			  const ManagerStartOptions *opts, usec_t now_realtime, ManagerError *error)
+{
+	bool persist = false;
+	Running *r;
+	int k;
+
+	k = running_make(m, name, p, opts, now_realtime, &r, error);
+	if (k < 0)
+		return k;
+	if (old->run)
+		persist = running_replace(m, old, r);
+	return running_publish(m, r, persist);
+}
+
+/* Start @p, parsed already, as @name: manager_start_program_with() after the parse. */
+static int start_parsed(Manager *m, const char *name, Program *p, const ManagerStartOptions *opts,
+			ManagerError *error)
+{
+	usec_t now_realtime = manager_now_realtime(m);
+	Running *old;
+	int k;
+
+	persist_call_begin(m->persist);
+	k = check_start_options(m, opts, now_realtime, error);
+	if (k < 0)
+		return k;
+
+	manager_begin(m);
+	old = registry_get_running(&m->registry, name);
+	if (!old)
+		return start_new(m, name, p, opts, now_realtime, error);
+	if (!opts->replace)
+		return manager_error_set(error, MANAGER_ERROR_EXISTS,
+				    "a program named \"%s\" is running; stop it or use Replace",
+				    name);
+	return replace_parsed(m, old, name, p, opts, now_realtime, error);
 }
 
 int manager_start_program_with(Manager *m, const char *name, const char *text,
@@ -1076,7 +735,7 @@ int manager_stop_program(Manager *m, const char *name, ManagerError *error)
 	Running *r;
 
 	manager_begin(m);
-	r = name_table_get(&m->running, name);
+	r = registry_get_running(&m->registry, name);
 	if (!r || !r->run)
 		return manager_error_set(error, MANAGER_ERROR_NOT_RUNNING,
 				    "no program named \"%s\" is running", QUOTE(name, QUOTE_CHARS_MAX));
@@ -1097,8 +756,8 @@ void manager_realtime_changed(Manager *m)
 	usec_t now_realtime = manager_now_realtime(m);
 
 	manager_begin(m);
-	for (size_t i = 0; i < m->running.n; i++) {
-		Running *r = m->running.entries[i].value;
+	for (size_t i = 0; i < m->registry.running.n; i++) {
+		Running *r = m->registry.running.entries[i].value;
 
 		if (running_is_scheduled(r))
 			(void)engine_run_reschedule(m->engine, r->run, engine_now(m->engine),
@@ -1133,136 +792,56 @@ static int on_clock_set(sd_event_source *s, int fd, uint32_t revents, void *user
 
 /* ---------------------------------------------------------- definitions */
 
-Definition *definition_ref(Definition *d)
-{
-	d->n_ref++;
-	return d;
-}
-
-Definition *definition_unref(Definition *d)
-{
-	if (!d || --d->n_ref > 0)
-		return NULL;
-	free(d->name);
-	free(d->canonical);
-	program_unref(d->program);
-	free(d);
-	return NULL;
-}
-DEFINE_TRIVIAL_CLEANUP_FUNC(Definition *, definition_unref);
-
-typedef struct CandidateLookup {
-	Manager *manager;
-	const Definition *candidate;
-} CandidateLookup;
-
-/* The definitions as they would be with the candidate in: to find a cycle it would close. */
-static Program *lookup_with_candidate(const char *name, void *userdata)
-{
-	CandidateLookup *l = userdata;
-
-	if (streq(name, l->candidate->name))
-		return l->candidate->program;
-	return lookup_definition(name, l->manager);
-}
-
-/*
- * @check: look for a call cycle the new definition would close, a walk of
- * what it reaches; false only where the caller proved there is none
- * (resume_definitions(), for the whole store at once).
- */
-static int definition_add_with(Manager *m, const char *name, Program *p, bool persistent,
-			       bool check, ManagerError *error)
-{
-	_cleanup_(definition_unrefp) Definition *d = NULL;
-	ProgramError perr = {};
-	CandidateLookup lookup;
-	Definition *old;
-	int k;
-
-	d = calloc(1, sizeof(*d));
-	if (!d)
-		return -ENOMEM;
-	d->n_ref = 1;
-	d->name = strdup(name);
-	d->canonical = program_format(p);
-	d->program = program_ref(p);
-	d->persistent = persistent;
-	if (!d->name || !d->canonical)
-		return -ENOMEM;
-
-	lookup = (CandidateLookup){ m, d };
-	k = check ? engine_check_calls(p, lookup_with_candidate, &lookup, name, &perr) : 0;
-	if (k == -ELOOP)
-		return manager_error_set(error, MANAGER_ERROR_INVALID_PROGRAM, "%s: %s", perr.path,
-				    perr.message);
-	if (k < 0)
-		return k;
-
-	/* Runs bound what they call when they started: replacing it here changes none of them. */
-	old = name_table_get(&m->definitions, name);
-	if (old) {
-		name_table_remove(&m->definitions, name);
-		definition_unref(old);
-	}
-	k = name_table_put(&m->definitions, d->name, d);
-	if (k < 0)
-		return k;
-	TAKE_PTR(d);
-	return 0;
-}
-
+/* Define @name as @p; a call cycle it would close is the caller's INVALID_PROGRAM. */
 static int definition_add(Manager *m, const char *name, Program *p, bool persistent,
 			  ManagerError *error)
 {
-	return definition_add_with(m, name, p, persistent, true, error);
+	ProgramError perr = {};
+	int k;
+
+	k = registry_define(&m->registry, name, p, persistent, true, &perr);
+	if (k == -ELOOP)
+		return manager_error_set(error, MANAGER_ERROR_INVALID_PROGRAM, "%s: %s", perr.path,
+				    perr.message);
+	return k;
 }
 
 int manager_define(Manager *m, const char *name, const char *text, ManagerError *error)
 {
 	_cleanup_(program_unrefp) Program *p = NULL;
-	_cleanup_(definition_unrefp) Definition *previous = NULL;
-	PersistChange *c;
+	_cleanup_(definition_unrefp) Definition *previous = NULL; /* for persist_define() */
 	int k;
 
-	m->persist_call = NULL;
+	persist_call_begin(m->persist);
 	k = parse_named_program(m, "definition", name, text, &p, error);
 	if (k < 0)
 		return k;
 	/* Kept, to be put back if the store cannot hold the new one. */
-	previous = name_table_get(&m->definitions, name);
+	previous = registry_get_definition(&m->registry, name);
 	if (previous)
 		definition_ref(previous);
 	k = definition_add(m, name, p, true, error);
 	if (k < 0)
 		return k;
-	c = manager_persist_change(m, PERSIST_DEFINE, name);
-	if (c) {
-		c->added = definition_ref(name_table_get(&m->definitions, name));
-		c->previous = TAKE_PTR(previous);
-	}
-	manager_persist(m);
+	persist_define(m->persist, name, registry_get_definition(&m->registry, name), previous);
+	persist_mark_dirty(m->persist);
 	return 0;
 }
 
 int manager_undefine(Manager *m, const char *name, ManagerError *error)
 {
 	Definition *d;
-	PersistChange *c;
 
-	m->persist_call = NULL;
-	d = name_table_remove(&m->definitions, name);
+	persist_call_begin(m->persist);
+	d = registry_remove_definition(&m->registry, name);
 	if (!d)
 		return manager_error_set(error, MANAGER_ERROR_NOT_DEFINED, "no definition named \"%s\"",
 				    QUOTE(name, QUOTE_CHARS_MAX));
 	if (d->persistent) {
-		c = manager_persist_change(m, PERSIST_UNDEFINE, name);
-		if (c)
-			c->previous = TAKE_PTR(d);	/* to be put back if the store cannot lose it */
-		definition_unref(d);
-		manager_persist(m);
-	} else
-		definition_unref(d);
+		persist_undefine(m->persist, d); /* to be put back if the store cannot lose it */
+		persist_mark_dirty(m->persist);
+	}
+	definition_unref(d);
 	return 0;
 }
 
@@ -1336,11 +915,12 @@ static int on_sim_fault(sd_event_source *s, const struct signalfd_siginfo *si, v
  *                         config; call back into m, which reads the engine
  *                         and the trace
  *   6 the lines           chips_start(): requested, at their initial state
- *   7 the definitions     the config's, in m->definitions
+ *   7 the definitions     the config's, in m->registry
  *   8 the signals         blocked; handlers the loop owns
  *   9 the timers          m->timer, m->frame_timer, m->report_source
- *  10 the state writer    m->store_writer (its thread), m->persist_source,
- *                         m->persist_exit_source (with a state directory)
+ *  10 the state writer    m->persist (with a state directory): the writer's
+ *                         thread and its sources; borrows the loop and
+ *                         m->registry, calls back into m
  *  11 the wall clock      m->clock_set_source
  *
  * main() then builds the Bus (steps 12-15: bus_new()) and starts what runs
@@ -1397,6 +977,7 @@ int manager_new(Manager **ret, const ManagerOptions *opts)
 		m->config->layout->chips[0] = c;
 	}
 
+	registry_init(&m->registry, m->config->max_programs);
 	m->spin = m->config->precision_spin;
 	precision_init(&m->precision);
 
@@ -1493,22 +1074,9 @@ int manager_new(Manager **ret, const ManagerOptions *opts)
 	if (r < 0)
 		return r;
 	if (m->state_dir) {
-		r = store_writer_new(&m->store_writer, m->event, m->state_dir, on_store_written, m);
+		r = persist_new(&m->persist, m->event, m->state_dir, &m->registry, &persist_ops, m);
 		if (r < 0)
-			return log_error_errno(r, "Failed to start the state writer: %m");
-		/*
-		 * After the call that changed the state, at the bus's priority:
-		 * the calls queued meanwhile change the same one write.
-		 */
-		r = sd_event_add_defer(m->event, &m->persist_source, on_persist, m);
-		if (r < 0)
-			return log_error_errno(r, "Failed to add the persist event: %m");
-		(void)sd_event_source_set_enabled(m->persist_source, SD_EVENT_OFF);
-		(void)sd_event_source_set_description(m->persist_source, "persist");
-		r = sd_event_add_exit(m->event, &m->persist_exit_source, on_exit_persist, m);
-		if (r < 0)
-			return log_error_errno(r, "Failed to add the persist exit event: %m");
-		(void)sd_event_source_set_priority(m->persist_exit_source, SD_EVENT_PRIORITY_IMPORTANT);
+			return r; /* logged */
 	}
 
 	r = startup_step("the wall clock watch");
@@ -1537,419 +1105,6 @@ int manager_new(Manager **ret, const ManagerOptions *opts)
 
 	*ret = TAKE_PTR(m);
 	return 0;
-}
-
-/* A stored definition on its way in: parsed, and whether it was left out. */
-typedef struct Candidate {
-	const StoredDefinition *stored;
-	Program *program;
-	bool out;
-} Candidate;
-
-typedef struct CandidateView {
-	Manager *manager;
-	NameTable candidates; /* name -> Candidate; those left out are passed over */
-	const char *missing;  /* the first name a check found undefined */
-} CandidateView;
-
-/* The definitions as they will be: the store's over the config's of the same name. */
-static Program *lookup_view(const char *name, void *userdata)
-{
-	CandidateView *v = userdata;
-	Candidate *c = name_table_get(&v->candidates, name);
-
-	return c && !c->out ? c->program : lookup_definition(name, v->manager);
-}
-
-static int check_call_defined(const char *name, void *userdata)
-{
-	CandidateView *v = userdata;
-
-	if (lookup_view(name, v))
-		return 0;
-	v->missing = name;
-	return -ENOENT;
-}
-
-static void definition_left_out(const char *name, const char *fmt, ...) _printf_(2, 3);
-static void definition_left_out(const char *name, const char *fmt, ...)
-{
-	char why[1300];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
-	log_warning("Stored definition \"%s\" left out: %s.", QUOTE(name, QUOTE_CHARS_MAX), why);
-}
-
-/* Marked, not removed: removing from the middle of a table of a million moves it each time. */
-static void candidate_leave_out(CandidateView *v, Candidate *c)
-{
-	c->out = true;
-}
-
-/* The index of @name in @t (sorted), or -1. */
-static ssize_t name_table_index(const NameTable *t, const char *name)
-{
-	size_t lo = 0, hi = t->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(t->entries[mid].name, name);
-
-		if (c == 0)
-			return (ssize_t)mid;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -1;
-}
-
-/* A node of the definitions as they will be: the candidates, then the config's. */
-static ssize_t view_node(const CandidateView *v, const char *name)
-{
-	ssize_t i = name_table_index(&v->candidates, name);
-
-	if (i >= 0 && !((Candidate *)v->candidates.entries[i].value)->out)
-		return i;
-	i = name_table_index(&v->manager->definitions, name);
-	return i >= 0 ? (ssize_t)v->candidates.n + i : -1;
-}
-
-static Program *view_program(const CandidateView *v, size_t node)
-{
-	if (node < v->candidates.n)
-		return ((Candidate *)v->candidates.entries[node].value)->program;
-	return ((Definition *)v->manager->definitions.entries[node - v->candidates.n].value)
-		->program;
-}
-
-static const char *view_name(const CandidateView *v, size_t node)
-{
-	if (node < v->candidates.n)
-		return v->candidates.entries[node].name;
-	return v->manager->definitions.entries[node - v->candidates.n].name;
-}
-
-typedef struct CallList {
-	ssize_t *nodes;
-	size_t n, cap;
-	const CandidateView *view;
-} CallList;
-
-static int collect_call(const char *name, void *userdata)
-{
-	CallList *l = userdata;
-	ssize_t node = view_node(l->view, name);
-
-	if (node < 0)
-		return 0; /* undefined: the config's own (the candidates' were checked) */
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 8;
-		ssize_t *n = realloc(l->nodes, cap * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		l->nodes = n;
-		l->cap = cap;
-	}
-	l->nodes[l->n++] = node;
-	return 0;
-}
-
-typedef struct Frame {
-	size_t node;
-	CallList calls;
-	size_t next;
-} Frame;
-
-/*
- * One depth-first walk of the definitions as they will be, without
- * recursion (a store may chain a million): the first call cycle found, or
- * the first definition whose calls nest deeper than a run can bind
- * (PROGRAM_NODES_MAX), has a candidate on it left out, in *@ret. Returns
- * 1 when one was left out, 0 when there is neither, -ENOMEM.
- *
- * @frames has room for a frame per node. @height (a node each: 0 not seen, 1 open, h + 2 done with calls nested h
- * deep) is kept from one call to the next: a node done never reaches a
- * node open at the time (that would have been a cycle), so neither the
- * one left out nor those calling it, which go next, are below it, and its
- * height holds. So the walks of a store with many cycles add up to one.
- */
-static int find_cycle_or_depth(CandidateView *v, unsigned *height, Frame *frames,
-			       size_t *next_root, Candidate **ret)
-{
-	size_t n_frames = 0, root;
-	Candidate *blame = NULL;
-	char why[1300] = "";
-	int r = 0;
-
-	/* The roots before *@next_root are done or left out: no need to look at them again. */
-	for (root = *next_root; root < v->candidates.n && !blame && r >= 0; root++) {
-		if (height[root] != 0 || ((Candidate *)v->candidates.entries[root].value)->out)
-			continue;
-		frames[n_frames++] = (Frame){ .node = root, .calls.view = v };
-		height[root] = 1;
-		r = program_for_each_call(view_program(v, root), collect_call, &frames[0].calls);
-		while (n_frames > 0 && !blame && r >= 0) {
-			Frame *f = &frames[n_frames - 1];
-
-			if (f->next < f->calls.n) {
-				size_t to = (size_t)f->calls.nodes[f->next++];
-
-				if (height[to] == 1) {
-					/* A cycle: the frames from @to up. Its last candidate goes. */
-					size_t len = (size_t)snprintf(why, sizeof(why), "call cycle:");
-					size_t first = n_frames;
-
-					while (first > 0 && frames[first - 1].node != to)
-						first--;
-					for (size_t i = first - 1; i < n_frames; i++) {
-						if (len < sizeof(why))
-							len += (size_t)snprintf(why + len, sizeof(why) - len,
-										" %s ->",
-										view_name(v, frames[i].node));
-						if (frames[i].node < v->candidates.n)
-							blame = v->candidates.entries[frames[i].node].value;
-					}
-					if (len < sizeof(why))
-						snprintf(why + len, sizeof(why) - len, " %s", view_name(v, to));
-				} else if (height[to] == 0) {
-					frames[n_frames++] = (Frame){ .node = to, .calls.view = v };
-					height[to] = 1;
-					r = program_for_each_call(view_program(v, to), collect_call,
-								  &frames[n_frames - 1].calls);
-				}
-				continue;
-			}
-			/* Done: its height is one more than its highest call's. */
-			{
-				unsigned h = 1;
-
-				for (size_t i = 0; i < f->calls.n; i++)
-					if (height[f->calls.nodes[i]] - 1 > h)
-						h = height[f->calls.nodes[i]] - 1;
-				height[f->node] = h + 2;
-				if (h >= PROGRAM_NODES_MAX && f->node < v->candidates.n) {
-					blame = v->candidates.entries[f->node].value;
-					snprintf(why, sizeof(why), "its calls nest more than %d deep",
-						 PROGRAM_NODES_MAX - 1);
-				}
-				free(f->calls.nodes);
-				n_frames--;
-			}
-		}
-		/* Open ones are walked again next time; done ones stay done (see above). */
-		while (n_frames > 0) {
-			n_frames--;
-			height[frames[n_frames].node] = 0;
-			free(frames[n_frames].calls.nodes);
-		}
-	}
-	*next_root = blame ? root - 1 : root;
-	if (r < 0)
-		return r;
-	if (!blame)
-		return 0;
-	definition_left_out(blame->stored->name, "%s", why);
-	candidate_leave_out(v, blame);
-	*ret = blame;
-	return 1;
-}
-
-/* A call from candidate @caller to the name @callee. */
-typedef struct CallEdge {
-	const char *callee;
-	size_t caller;
-} CallEdge;
-
-typedef struct EdgeCollector {
-	CallEdge *edges;
-	size_t n, cap;
-	size_t caller;
-} EdgeCollector;
-
-static int collect_edge(const char *name, void *userdata)
-{
-	EdgeCollector *c = userdata;
-
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? 2 * c->cap : 64;
-		CallEdge *e = realloc(c->edges, cap * sizeof(*e));
-		if (!e)
-			return -ENOMEM;
-		c->edges = e;
-		c->cap = cap;
-	}
-	c->edges[c->n++] = (CallEdge){ name, c->caller };
-	return 0;
-}
-
-static int compare_edges(const void *a, const void *b)
-{
-	return strcmp(((const CallEdge *)a)->callee, ((const CallEdge *)b)->callee);
-}
-
-/* Every call of the candidates not left out, sorted by the name called. */
-static int call_edges(CandidateView *v, Candidate *candidates, size_t n, CallEdge **ret,
-		      size_t *ret_n)
-{
-	EdgeCollector c = {};
-
-	for (size_t i = 0; i < n; i++) {
-		if (candidates[i].out)
-			continue;
-		c.caller = i;
-		if (program_for_each_call(candidates[i].program, collect_edge, &c) < 0) {
-			free(c.edges);
-			return -ENOMEM;
-		}
-	}
-	if (c.n > 0)
-		qsort(c.edges, c.n, sizeof(*c.edges), compare_edges);
-	*ret = c.edges;
-	*ret_n = c.n;
-	return 0;
-}
-
-/* The first edge calling @name, or @n. */
-static size_t first_edge(const CallEdge *edges, size_t n, const char *name)
-{
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (strcmp(edges[mid].callee, name) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-/*
- * The store's definitions, each only if it still fits: it parses against
- * the lines there are now, every name it calls is defined (by the store or
- * the config), and it closes no cycle of calls. Leaving one out may leave
- * another calling a name no longer defined, so the checks run until none
- * is left out. A definition the config has too is the store's, as Define
- * made it, unless the store's is left out. Returns how many were left out.
- */
-static size_t resume_definitions(Manager *m, const StoreContent *s, NameTable *left_out)
-{
-	_cleanup_(freep) Candidate *candidates = calloc(s->n_definitions + 1, sizeof(Candidate));
-	_cleanup_(freep) size_t *queue = calloc(s->n_definitions + 1, sizeof(size_t));
-	/* The walk's marks, a node each: the candidates, then the config's definitions. */
-	_cleanup_(freep) unsigned *height = calloc(s->n_definitions + m->definitions.n + 1,
-						   sizeof(unsigned));
-	_cleanup_(freep) Frame *frames = calloc(s->n_definitions + m->definitions.n + 1,
-						sizeof(Frame));
-	_cleanup_(freep) CallEdge *edges = NULL;
-	CandidateView v = { .manager = m };
-	size_t n_out = 0, n_queue = 0, n_edges = 0, next_root = 0;
-	bool checked = true; /* cycles and depth looked for; false after running out of memory */
-	int r;
-
-	if (!candidates || !queue || !height || !frames) {
-		log_oom();
-		return s->n_definitions;
-	}
-	for (size_t i = 0; i < s->n_definitions; i++) {
-		Candidate *c = &candidates[i];
-		ProgramError perr = {};
-
-		c->stored = &s->definitions[i];
-		r = program_parse(c->stored->program, m->config->layout, 0, &c->program, &perr);
-		if (r >= 0)
-			r = name_table_put(&v.candidates, c->stored->name, c);
-		if (r < 0) {
-			c->out = true;
-			if (r == -EINVAL)
-				definition_left_out(c->stored->name, "it no longer parses (%s: %s)",
-						    perr.path, perr.message);
-			else
-				definition_left_out(c->stored->name, "%s", strerror(-r));
-		}
-	}
-	/*
-	 * Each name a definition calls; then, for each one left out, only
-	 * the definitions calling its name again (the edges, sorted by the
-	 * name called); then one walk of the whole graph for a cycle or calls
-	 * nested too deep, again after each one left out for that. Work in
-	 * proportion to the calls, however they chain.
-	 */
-	r = call_edges(&v, candidates, s->n_definitions, &edges, &n_edges);
-	if (r < 0) {
-		log_oom();
-		checked = false;
-	}
-	for (size_t i = 0; checked && i < s->n_definitions; i++) {
-		Candidate *c = &candidates[i];
-
-		v.missing = NULL;
-		if (c->out || program_for_each_call(c->program, check_call_defined, &v) >= 0)
-			continue;
-		definition_left_out(c->stored->name, "it calls \"%s\", which is no longer defined",
-				    QUOTE(v.missing, QUOTE_CHARS_MAX));
-		candidate_leave_out(&v, c);
-		queue[n_queue++] = i;
-	}
-	while (checked) {
-		Candidate *blame = NULL;
-
-		while (n_queue > 0) {
-			const char *name = candidates[queue[--n_queue]].stored->name;
-
-			/* The config's of that name, if any, is what its callers call now. */
-			if (lookup_view(name, &v))
-				continue;
-			for (size_t e = first_edge(edges, n_edges, name);
-			     e < n_edges && streq(edges[e].callee, name); e++) {
-				Candidate *c = &candidates[edges[e].caller];
-
-				if (c->out)
-					continue;
-				definition_left_out(c->stored->name,
-						    "it calls \"%s\", which is no longer defined",
-						    QUOTE(name, QUOTE_CHARS_MAX));
-				candidate_leave_out(&v, c);
-				queue[n_queue++] = edges[e].caller;
-			}
-		}
-		r = find_cycle_or_depth(&v, height, frames, &next_root, &blame);
-		if (r == -ENOMEM) {
-			log_oom();
-			checked = false;
-		}
-		if (r <= 0)
-			break;
-		queue[n_queue++] = (size_t)(blame - candidates);
-	}
-	for (size_t i = 0; i < s->n_definitions; i++) {
-		Candidate *c = &candidates[i];
-		ManagerError error = {};
-
-		if (!c->out) {
-			/* Checked for cycles above, the store at once: no walk per definition. */
-			r = definition_add_with(m, c->stored->name, c->program, true, !checked,
-						&error);
-			if (r < 0) {
-				definition_left_out(c->stored->name, "%s",
-						    error.kind ? error.message : strerror(-r));
-				c->out = true;
-			}
-		}
-		n_out += c->out;
-		/* The names are the store content's, which outlives the table. */
-		if (c->out)
-			(void)name_table_put(left_out, c->stored->name, c);
-		program_unref(c->program);
-	}
-	name_table_done(&v.candidates);
-	return n_out;
 }
 
 static void program_left_out(const char *name, const char *fmt, ...) _printf_(2, 3);
@@ -2031,7 +1186,7 @@ typedef struct LeftOutCall {
 static int find_left_out_call(const char *name, void *userdata)
 {
 	LeftOutCall *l = userdata;
-	Definition *d = name_table_get(&l->manager->definitions, name);
+	Definition *d = registry_get_definition(&l->manager->registry, name);
 
 	if (!d) {
 		if (!name_table_get(l->left_out, name))
@@ -2067,7 +1222,7 @@ static int start_autostart(Manager *m, const NameTable *left_out)
 		LeftOutCall l = { .manager = m, .left_out = left_out };
 
 		/* A program of that name resumed from the store goes on as it was. */
-		if (name_table_get(&m->running, name)) {
+		if (registry_get_running(&m->registry, name)) {
 			log_info("Autostart program %s runs already, resumed.", name);
 			continue;
 		}
@@ -2133,9 +1288,9 @@ int manager_startup(Manager *m)
 		if (r < 0)
 			return log_error_errno(r, "Failed to load the state in %s: %m", m->state_dir);
 	}
-	n_definitions_out = resume_definitions(m, &c, &left_out);
+	n_definitions_out = resume_definitions(&m->registry, m->config->layout, &c, &left_out);
 
-	m->resuming = true; /* one write at the end, not one per program */
+	persist_set_resuming(m->persist, true); /* one write at the end, not one per program */
 	for (size_t i = 0; i < c.n_programs; i++)
 		if (is_autostart(m, c.programs[i].name)) {
 			r = resume_program(m, &c.programs[i], now_realtime);
@@ -2146,7 +1301,7 @@ int manager_startup(Manager *m)
 	if (r >= 0)
 		r = start_autostart(m, &left_out);
 	if (r < 0) {
-		m->resuming = false;
+		persist_set_resuming(m->persist, false);
 		name_table_done(&left_out);
 		store_content_done(&c);
 		return r;
@@ -2157,11 +1312,11 @@ int manager_startup(Manager *m)
 			n_resumed += r > 0;
 			n_dropped += r == 0;
 		}
-	m->resuming = false;
+	persist_set_resuming(m->persist, false);
 	name_table_done(&left_out); /* its names are in @c */
 	store_content_done(&c);
 	if (n_dropped + n_definitions_out > 0)
-		manager_persist(m);
+		persist_mark_dirty(m->persist);
 	if (n_resumed + n_dropped > 0)
 		log_info("Resumed %zu stored program%s in phase, dropped %zu.", n_resumed,
 			 n_resumed == 1 ? "" : "s", n_dropped);
@@ -2169,12 +1324,12 @@ int manager_startup(Manager *m)
 	r = startup_step("ready");
 	if (r < 0)
 		return r;
-	(void)sd_notifyf(false, "READY=1\nSTATUS=%zu program%s running", m->running.n,
-			 m->running.n == 1 ? "" : "s");
+	(void)sd_notifyf(false, "READY=1\nSTATUS=%zu program%s running", m->registry.running.n,
+			 m->registry.running.n == 1 ? "" : "s");
 	log_info("Ready: %zu line%s on %zu chip%s (%zu absent), %zu definition%s.",
 		 m->config->layout->n_lines, m->config->layout->n_lines == 1 ? "" : "s",
 		 chips_count(m->chips), chips_count(m->chips) == 1 ? "" : "s",
-		 chips_n_absent(m->chips), m->definitions.n, m->definitions.n == 1 ? "" : "s");
+		 chips_n_absent(m->chips), m->registry.definitions.n, m->registry.definitions.n == 1 ? "" : "s");
 	return 0;
 }
 
@@ -2218,7 +1373,7 @@ int manager_run(Manager *m)
 	 * What was changed is on disk before the programs stop (they stay in
 	 * the store): done by the exit event already, unless the loop failed.
 	 */
-	(void)manager_store_flush(m, STORE_EXIT_TIMEOUT);
+	(void)manager_store_flush(m, PERSIST_EXIT_TIMEOUT);
 	k = manager_shutdown(m);
 	if (k < 0 && r == 0)
 		r = k;
@@ -2236,11 +1391,14 @@ Manager *manager_free(Manager *m)
 	if (!m)
 		return NULL;
 
-	/* 10: a daemon that never ran its loop (tests, a failed start) writes what changed too. */
+	/*
+	 * 10: a daemon that never ran its loop (tests, a failed start) writes
+	 * what changed too; then the writer and its sources go, and a change
+	 * still waiting hears it was cancelled.
+	 */
 	if (m->engine)
-		(void)manager_store_flush(m, STORE_EXIT_TIMEOUT);
-	m->store_writer = store_writer_free(m->store_writer, 0);
-	manager_persist_cancel(m);
+		(void)manager_store_flush(m, PERSIST_EXIT_TIMEOUT);
+	m->persist = persist_free(m->persist);
 
 	/* 18-16, manager_startup(): what still runs ends; the bus has gone, nobody is told. */
 	if (m->engine) {
@@ -2250,22 +1408,18 @@ Manager *manager_free(Manager *m)
 		(void)engine_advance(m->engine, engine_now(m->engine));
 		manager_report_ended(m);
 	}
-	m->n_pins = 0;
-	manager_bury(m);
-	name_table_done(&m->running);
 
-	/* 11, 10, 9: the loop's sources. 8: the signal handlers are the loop's, and go with it. */
-	m->persist_exit_source = sd_event_source_disable_unref(m->persist_exit_source);
-	m->persist_source = sd_event_source_disable_unref(m->persist_source);
+	/* 11, 9: the loop's sources. 8: the signal handlers are the loop's, and go with it. */
 	m->clock_set_source = sd_event_source_disable_unref(m->clock_set_source);
 	m->report_source = sd_event_source_disable_unref(m->report_source);
 	m->frame_timer = sd_event_source_disable_unref(m->frame_timer);
 	m->timer = sd_event_source_disable_unref(m->timer);
 
-	/* 7: the definitions (runs hold their programs, not them; none is left anyway). */
-	for (size_t i = 0; i < m->definitions.n; i++)
-		definition_unref(m->definitions.entries[i].value);
-	name_table_done(&m->definitions);
+	/*
+	 * 7: the definitions (runs hold their programs, not them; none is left
+	 * anyway), and the registry with them: its graveyard too, pinned or not.
+	 */
+	registry_done(&m->registry);
 
 	/* 6: each line to its exit state, traced against what the engine last wrote; released. */
 	manager_exit_lines(m);

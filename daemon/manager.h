@@ -5,32 +5,36 @@
  * definitions. It knows no D-Bus: it tells the bus what happened through
  * ManagerBusOps, and the bus handlers call the manager_*() functions here.
  *
+ * It is made of parts, none of which calls it back but through an ops
+ * table: the registry (registry.h: Running, Definition, the name tables,
+ * the pins and the graveyard), persistence (persist.h: what is written to
+ * state.json, when, and the undo of a change that could not be), the
+ * engine (engine.h) and the chips (chips.h). This file is the loop, its
+ * timers, and the wiring: the Manager owns the sd_event, the engine, the
+ * chips, the trace, the registry (embedded) and the Persist, and borrows
+ * the bus through ManagerBusOps.
+ *
  * Owners, each object one:
  *  - Running: the manager's, from manager_start_program() until its end has
- *    been reported; a bus reply built in slices (bus-reply.c) pins the
- *    manager, and a Running freed meanwhile waits in m->graveyard, so what
- *    the reply lists stays valid until it is sent, and no longer. While it runs it is listed by name in m->running. Its
- *    end (the engine's finished()) only queues it; manager_report_ended()
- *    reports the queue (InterfacesRemoved, Finished), unlists and frees it,
- *    and runs only where no caller up the stack holds a Running: at the
- *    start of each manager_*() call, after each timer wakeup, and from a
- *    deferred event right after the bus call in progress, so a call's reply
- *    goes out before the Finished of a program that ended inside it.
- *    A program replaced by one that starts later is reported and unlisted
- *    at the Replace, but runs on, owned by its successor (predecessor),
- *    until the engine ends it at the successor's start.
+ *    been reported (the registry says how a pinned one waits in the
+ *    graveyard for the last reply that lists it). While it runs it is
+ *    listed by name in m->registry. Its end (the engine's finished()) only
+ *    queues it; manager_report_ended() reports the queue
+ *    (InterfacesRemoved, Finished), unlists and frees it, and runs only
+ *    where no caller up the stack holds a Running: at the start of each
+ *    manager_*() call, after each timer wakeup, and from a deferred event
+ *    right after the bus call in progress, so a call's reply goes out
+ *    before the Finished of a program that ended inside it. A program
+ *    replaced by one that starts later is reported and unlisted at the
+ *    Replace, but runs on, owned by its successor (predecessor), until
+ *    the engine ends it at the successor's start.
  *  - EngineRun: the engine's (engine.h). A Running borrows its run until
  *    finished() says it ended; r->run is NULL from then on.
- *  - Definition: m->definitions'; its Program is shared by reference count
- *    with the runs that bound it, so redefining a name under a running
- *    "call" changes nothing for that run. A sliced reply holds a reference
- *    on each Definition it lists.
+ *  - Definition: reference counted, one reference m->registry's
+ *    (registry.h); a sliced reply and a persistent change hold others.
  *  - Program: immutable, reference counted (program.h).
- *  - PersistChange: the manager's, in m->persist_waiting, then in
- *    m->persist_in_flight, until the write that holds it reports; it holds a
- *    reference on the Definitions it names. A start's change and its
- *    Running point at each other, borrowed: whichever goes first clears the
- *    other's pointer. The StoreWriter is the manager's too (store-writer.h).
+ *  - Persist, with its StoreWriter and PersistChanges: the manager's
+ *    (persist.h).
  *
  * Every manager_*() call is one instant: it reads the clock once, brings the
  * timeline to it (reporting what ended), acts at that instant and writes the
@@ -42,81 +46,15 @@
 #include <systemd/sd-event.h>
 
 #include "config-file.h"
+#include "manager-error.h"
 #include "engine.h"
 #include "chips.h"
-#include "name-table.h"
+#include "registry.h"
+#include "persist.h"
 #include "precision.h"
 #include "program.h"
 #include "store.h"
-#include "store-writer.h"
 #include "trace.h"
-
-/* A named program that runs. */
-typedef struct Running {
-	struct Manager *manager;
-	char *name;
-	char *canonical;
-	EngineRun *run;		/* borrowed from the engine; NULL once ended */
-	usec_t started_realtime; /* when it started or starts (CLOCK_REALTIME) */
-	unsigned *lines;	/* every line it may drive, sorted */
-	size_t n_lines;
-	int priority;
-	bool bound;		/* ends when its caller leaves the bus (the bus watches) */
-	bool persistent;	/* in the store: survives a restart */
-	usec_t timeout;		/* ends "done" this long after its start; 0: never */
-	void *bus_data;		/* the bus's own (the caller's track): the bus frees it in program_ended() */
-	struct PersistChange *persist_change; /* its start, until the store holds it or cannot */
-
-	/*
-	 * Replace at a later instant: the program this one replaced, which
-	 * runs on, unlisted and already reported "replaced", until this one
-	 * starts (the engine then ends it in the same batch); this one owns
-	 * it. NULL once it has ended. @successor is the link back.
-	 */
-	struct Running *predecessor, *successor;
-
-	bool listed;		/* in m->running */
-	RunResult result;	/* once ended */
-	struct Running *ended_next; /* queued for manager_report_ended() */
-	struct Running *grave_next; /* freed while pinned: m->graveyard */
-} Running;
-
-typedef struct Definition {
-	unsigned n_ref;
-	char *name;
-	Program *program;
-	char *canonical;
-	bool persistent;	/* made with Define(), kept in the store; not the config's */
-} Definition;
-
-/*
- * What went wrong in a way the caller should hear about by name. A manager
- * call that fails returns a negative errno; when it also set @kind, the
- * failure is the caller's (a bad program, a taken name) and @message says
- * what a person needs to know. MANAGER_ERROR_NONE means the errno alone
- * says it (out of memory, ...). Errnos are never read as kinds.
- */
-typedef enum ManagerErrorKind {
-	MANAGER_ERROR_NONE,
-	MANAGER_ERROR_INVALID_PROGRAM,
-	MANAGER_ERROR_INVALID_NAME,
-	MANAGER_ERROR_EXISTS,
-	MANAGER_ERROR_NOT_RUNNING,
-	MANAGER_ERROR_NOT_DEFINED,
-	MANAGER_ERROR_LIMIT_EXCEEDED,
-	MANAGER_ERROR_INVALID_OPTIONS,
-	MANAGER_ERROR_STATE_NOT_WRITABLE,
-	_MANAGER_ERROR_MAX,
-} ManagerErrorKind;
-
-typedef struct ManagerError {
-	ManagerErrorKind kind;
-	char message[1200];
-} ManagerError;
-
-/* Set @error to @kind with a message; returns -EINVAL, for "return manager_error_set(...)". */
-int manager_error_set(ManagerError *error, ManagerErrorKind kind, const char *fmt, ...)
-	_printf_(3, 4);
 
 /*
  * How the manager tells the bus what happened. Each may be NULL; the
@@ -165,18 +103,8 @@ typedef struct ManagerStartOptions {
 #define MANAGER_TIMEOUT_MIN (100ULL)
 #define MANAGER_AT_AHEAD_MAX USEC_PER_DAY
 
-/*
- * A persistent change (a Start with "persist", a Define, an Undefine of a
- * Define'd name) waiting for the write that makes it durable; manager.c's.
- */
-typedef struct PersistChange PersistChange;
-
-/*
- * What the caller of a persistent change hears once the write that holds
- * it is done: @error 0, the state is durable; or a negative errno, @e says
- * why (STATE_NOT_WRITABLE), and the change was undone.
- */
-typedef void (*ManagerDurableFn)(void *userdata, int error, const ManagerError *e);
+/* What the caller of a persistent change hears once it is durable, or undone (persist.h). */
+typedef PersistDurableFn ManagerDurableFn;
 
 typedef struct Manager {
 	sd_event *event;
@@ -198,11 +126,8 @@ typedef struct Manager {
 	bool lines_exited;	/* the exit state is written, the lines released */
 	Engine *engine;
 	Trace *trace;
-	NameTable running;	/* name -> Running */
-	NameTable definitions;	/* name -> Definition */
+	Registry registry;	/* what runs and what is defined (registry.h) */
 	Running *ended_first, *ended_last;
-	unsigned n_pins;	/* manager_pin_running() without its unpin */
-	Running *graveyard;	/* programs freed while pinned */
 
 	/*
 	 * Precision mode ("precision": "spin"): the timer fires a margin
@@ -219,22 +144,8 @@ typedef struct Manager {
 	bool frame_dirty;	/* lines changed since it went out */
 	int exit_error;		/* what manager_run() returns, set by manager_exit() */
 	bool exiting;		/* the loop is over: programs end, but stay in the store */
-	bool resuming;		/* starting what the store kept: it is written once, after */
 
-	/*
-	 * Persistence, off the loop (store-writer.h): a change marks the
-	 * store dirty and enables persist_source, which hands one snapshot
-	 * to the writer when no write is in flight; the changes made while
-	 * one is collapse into the next. Each persistent change waits in
-	 * persist_waiting for the write that will hold it, then in
-	 * persist_in_flight for its result.
-	 */
-	StoreWriter *store_writer;
-	sd_event_source *persist_source;
-	sd_event_source *persist_exit_source; /* the last writes, while the bus can still answer */
-	bool store_dirty;		/* the store lags what runs and is defined */
-	PersistChange *persist_waiting, *persist_in_flight;
-	PersistChange *persist_call;	/* made by the call in progress: manager_when_durable() */
+	Persist *persist;	/* what survives a restart (persist.h); NULL: no state directory */
 } Manager;
 
 /*
@@ -348,18 +259,9 @@ int manager_store_flush(Manager *m, usec_t timeout);
 
 Running *manager_get_running(Manager *m, const char *name);
 
-/*
- * While pinned, a Running the manager frees is kept until the last unpin:
- * a sliced reply pins once and lists the programs by pointer, instead of a
- * reference on each of 10,000 (a cache line each, about 200us at the
- * call's arrival).
- */
+/* Pin the registry (registry_pin()): a Running freed meanwhile stays readable until the unpin. */
 void manager_pin_running(Manager *m);
 void manager_unpin_running(Manager *m);
-
-/* References, for replies that list Definitions over several dispatches. */
-Definition *definition_ref(Definition *d);
-Definition *definition_unref(Definition *d);
 
 /* Store the lit offsets, ascending, in @offsets (at most @max); returns how many are lit. */
 size_t manager_get_lit(const Manager *m, unsigned *offsets, size_t max);

@@ -42,6 +42,16 @@ typedef struct StoredDefinition {
 	char *program;
 } StoredDefinition;
 
+/*
+ * What the store holds. Owners: a StoreContent filled by store_load() is
+ * its caller's, usually a local, and every string and array in it is
+ * malloc'ed on its own, freed with store_content_done(). One that the
+ * loop hands to the writer (persist.c's snapshot) is a single allocation,
+ * the arrays and the strings after the struct, freed with free() by
+ * whoever has it: persistence until store_writer_submit() takes it, the
+ * writer's thread from then on. StoredPrograms and StoredDefinitions are
+ * their StoreContent's. Tests build one on the stack, borrowing strings.
+ */
 typedef struct StoreContent {
 	StoredProgram *programs;
 	size_t n_programs;
@@ -99,4 +109,5 @@ int store_write_at(int dir_fd, const char *text, size_t len, const char **ret_st
 int store_write_temporary_at(int dir_fd, const char *text, size_t len, const char **ret_step);
 int store_commit_temporary_at(int dir_fd, const char **ret_step);
 
+/* Free what store_load() put in @c, and empty it; not for a snapshot in one allocation. */
 void store_content_done(StoreContent *c);

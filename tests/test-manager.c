@@ -304,7 +304,7 @@ static void test_stop_all(void)
 	check_str(lit(m), "");
 	dispatch(m);
 	check_str(events(), "-b:done -a:stopped -c:stopped");
-	check_int(m->running.n, 0);
+	check_int(m->registry.running.n, 0);
 	manager_free(m);
 }
 
@@ -323,12 +323,12 @@ static void test_limit(void)
 	check_int(start(m, "c", "{\"wait\":2}", true, NULL), 0);
 	vnow += 100; /* a ends */
 	check_int(start(m, "d", "{\"wait\":1}", false, NULL), 0);
-	check_int(m->running.n, 3);
+	check_int(m->registry.running.n, 3);
 	check_int(manager_stop_program(m, "b", &e), 0);
 	/* Stopped but not yet reported: its place is free for the next call all the same. */
 	check_int(start(m, "e", "{\"wait\":1}", false, NULL), 0);
 	dispatch(m);
-	check_int(m->running.n, 3);
+	check_int(m->registry.running.n, 3);
 	manager_free(m);
 }
 
@@ -545,7 +545,7 @@ static void test_invalid_options(void)
 		check_int(e.kind, MANAGER_ERROR_INVALID_OPTIONS);
 		check(strncmp(e.message, bad[i].key, strlen(bad[i].key)) == 0);
 	}
-	check_int(m->running.n, 0);
+	check_int(m->registry.running.n, 0);
 	check_str(events(), "");
 	/* The edges of the ranges are fine. */
 	check_int(start_with(m, "a", "{\"wait\":1}", &(ManagerStartOptions){ .priority = 1000 }, &e), 0);
@@ -652,7 +652,7 @@ static void test_persist_reboot(void)
 	check_str(events(), "+heart");
 	check(manager_get_running(m, "brief") == NULL);	/* ended 6.25 s ago */
 	check(manager_get_running(m, "plain") == NULL);	/* never persistent */
-	check(name_table_get(&m->definitions, "d") != NULL);
+	check(name_table_get(&m->registry.definitions, "d") != NULL);
 	if (manager_get_running(m, "heart")) {
 		Running *r = manager_get_running(m, "heart");
 		check_int(r->started_realtime, started);
@@ -670,8 +670,8 @@ static void test_persist_reboot(void)
 	manager_free(m);
 	m = manager_with_state(16, dir);
 	check_int(manager_startup(m), 0);
-	check_int(m->running.n, 0);
-	check(name_table_get(&m->definitions, "d") == NULL);
+	check_int(m->registry.running.n, 0);
+	check(name_table_get(&m->registry.definitions, "d") == NULL);
 	manager_free(m);
 
 	/* A broken store is set aside; the daemon starts without it. */
@@ -687,7 +687,7 @@ static void test_persist_reboot(void)
 		fclose(f);
 		m = manager_with_state(16, dir);
 		check_int(manager_startup(m), 0);
-		check_int(m->running.n, 0);
+		check_int(m->registry.running.n, 0);
 		manager_free(m);
 		check(access(path, F_OK) < 0);
 		snprintf(path, sizeof(path), "%s/state.json.broken.1", dir);

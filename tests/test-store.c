@@ -405,7 +405,7 @@ static Manager *manager_from(const char *config, const char *state_dir)
 
 static Definition *definition(Manager *m, const char *name)
 {
-	return name_table_get(&m->definitions, name);
+	return name_table_get(&m->registry.definitions, name);
 }
 
 /* A program entry of state.json, started at @started. */
@@ -531,7 +531,7 @@ static void test_startup_limit(void)
 	check(manager_get_running(m, "p1") != NULL);
 	check(manager_get_running(m, "p2") != NULL);
 	check(manager_get_running(m, "p3") == NULL);
-	check_int(m->running.n, 3);
+	check_int(m->registry.running.n, 3);
 	manager_free(m);
 	check_int(store_load(dir, &back), 0);
 	check_int(back.n_programs, 2);
@@ -553,7 +553,7 @@ static void test_startup_limit(void)
 			 "\"autostart\":{\"a\":{\"on\":{\"lines\":[4]}}}}",
 			 dir);
 	check_int(manager_startup(m), 0);
-	check_int(m->running.n, 3);
+	check_int(m->registry.running.n, 3);
 	check(manager_get_running(m, "a") && manager_get_running(m, "a")->persistent);
 	manager_free(m);
 	(void)unlink(path_of("state.json"));
@@ -628,7 +628,7 @@ static void test_startup_deep_chain(void)
 	check(!definition(m, "k00005"));
 	check(definition(m, "k00006") != NULL);
 	check(!definition(m, "x00000"));
-	check_int(m->definitions.n, 4095);
+	check_int(m->registry.definitions.n, 4095);
 	check_int(manager_start_program(m, "deep", "{\"call\":\"k00006\"}", false, &e), 0);
 	manager_free(m);
 	(void)unlink(path_of("state.json"));
