@@ -162,8 +162,8 @@ typedef struct ManagerStartOptions {
 	usec_t resume_from;	/* the store's start (CLOCK_REALTIME) of a program resumed; 0: none */
 } ManagerStartOptions;
 
-#define MANAGER_TIMEOUT_MIN (100ULL)
-#define MANAGER_AT_AHEAD_MAX USEC_PER_DAY
+#define MANAGER_TIMEOUT_MIN START_TIMEOUT_MIN
+#define MANAGER_AT_AHEAD_MAX START_AT_AHEAD_MAX
 
 /*
  * A persistent change (a Start with "persist", a Define, an Undefine of a
