@@ -306,6 +306,22 @@ static void test_bus(void)
 	check_int(back.priority, -1000);
 	check_int(back.timeout, 1500000);
 
+	/* Every row of the command line, through an a{sv}, back. */
+	o = (StartOptions){};
+	check_int(start_options_parse_argument(table, row(table, "priority"), "1000", 0, &o, &e), 0);
+	check_int(start_options_parse_argument(table, row(table, "bind"), NULL, 0, &o, &e), 0);
+	check_int(start_options_parse_argument(table, row(table, "persist"), NULL, 0, &o, &e), 0);
+	check_int(start_options_parse_argument(table, row(table, "timeout"), "100us", 0, &o, &e), 0);
+	check_int(start_options_parse_argument(table, row(table, "at"), "+1m", NOV30_17H, &o, &e),
+		  0);
+	check_int(start_options_set_bool(table, &o, "replace", true), 0);
+	check_int(read_back(table, appended(table, &o), &back, &e), 0);
+	check_int(back.given, 0x3f);
+	check_int(back.priority, 1000);
+	check(back.replace && back.bind && back.persist);
+	check_int(back.timeout, 100);
+	check_int(back.at, NOV30_17H + USEC_PER_MINUTE);
+
 	/* Every row, from JSON, through an a{sv}, back; false stays false. */
 	check_int(json_options(table, "{\"priority\": 1000, \"replace\": true, \"bind\": false, "
 				      "\"persist\": true, \"timeout\": 100, \"at\": 1}",
