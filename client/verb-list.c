@@ -18,6 +18,7 @@
 #include "duration.h"
 #include "json-util.h"
 #include "log.h"
+#include "timestamp.h"
 
 static const char list_help[] =
 	"Usage: blinkd-client list [--json]\n"
@@ -322,15 +323,11 @@ static int max_int(int a, int b)
 
 static void print_table(const ProgramInfo *infos, size_t n, const Layout *layout)
 {
-	struct timespec ts;
-	uint64_t now;
+	uint64_t now = timestamp_now(CLOCK_REALTIME);
 	int w_name = 4, w_age = 3, w_lines = 5, w_prio = 4, w_flags = 5;
 	bool show_prio = false, show_flags = false;
 	char **lines = calloc(n + 1, sizeof(char *)), **flags = calloc(n + 1, sizeof(char *));
 	char age[32], prio[16];
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	now = (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / NSEC_PER_USEC;
 
 	for (size_t i = 0; i < n; i++) {
 		w_name = max_int(w_name, (int)strlen(infos[i].name));

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "program-source.h"
 #include "program.h"
+#include "start-options.h"
 #include "timestamp.h"
 
 #define PROGRAM_OPTIONS_HELP                                                                       \
@@ -89,90 +90,27 @@ enum {
 	OPTION_NAME,
 	OPTION_PROGRAM,
 	OPTION_FILE,
-	OPTION_PRIORITY,
-	OPTION_BIND,
-	OPTION_PERSIST,
-	OPTION_TIMEOUT,
-	OPTION_AT,
+	OPTION_START_FIRST, /* the rows of the start option table, by position, from here */
 };
 
-/* The options of StartWithOptions(), as given; none given: Start() or Replace(). */
-typedef struct StartOptions {
-	bool any;
-	bool has_priority;
-	int priority;
-	bool bind;
-	bool persist;
-	usec_t timeout; /* 0: none */
-	bool has_at;
-	usec_t at; /* CLOCK_REALTIME */
-} StartOptions;
-
-#define PRIORITY_MIN (-1000)
-#define PRIORITY_MAX 1000
-
-static usec_t now_realtime(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (usec_t)ts.tv_sec * USEC_PER_SEC + (usec_t)ts.tv_nsec / NSEC_PER_USEC;
-}
-
-/* One start option; EXIT_STATUS_USAGE after saying what is wrong with it. */
+/* One start option: EXIT_STATUS_USAGE after saying what is wrong with it. */
 static int parse_start_option(int opt, const char *arg, StartOptions *s)
 {
-	char *end;
-	long v;
+	const StartOptionTable *t = &start_option_table;
+	StartOptionError e;
 	int r;
 
-	s->any = true;
-	switch (opt) {
-	case OPTION_PRIORITY:
-		errno = 0;
-		v = strtol(arg, &end, 10);
-		if (errno != 0 || end == arg || *end != '\0' || v < PRIORITY_MIN ||
-		    v > PRIORITY_MAX)
-			return client_usage_error("--priority: \"%s\" is not an integer from %d to %d.",
-						  arg, PRIORITY_MIN, PRIORITY_MAX);
-		s->has_priority = true;
-		s->priority = (int)v;
-		return 0;
-	case OPTION_BIND:
-		s->bind = true;
-		return 0;
-	case OPTION_PERSIST:
-		s->persist = true;
-		return 0;
-	case OPTION_TIMEOUT:
-		r = duration_parse_argument(arg, &s->timeout);
-		if (r < 0)
-			return client_usage_error("--timeout: \"%s\" is not a duration "
-						  "(0.25, 250ms, 1.5s, 2m, ...).",
-						  arg);
-		if (s->timeout < DURATION_MIN)
-			return client_usage_error("--timeout: \"%s\" is shorter than 100us.", arg);
-		return 0;
-	case OPTION_AT:
-		r = timestamp_parse(arg, now_realtime(), &s->at);
-		if (r == -ERANGE)
-			return client_usage_error("--at: \"%s\" is out of range.", arg);
-		if (r < 0)
-			return client_usage_error("--at: \"%s\" is not a time: give RFC 3339 with a "
-						  "zone (2026-11-30T17:00:00Z, "
-						  "2026-11-30T18:00:00+01:00) or +DURATION.",
-						  arg);
-		s->has_at = true;
-		return 0;
-	default:
-		return -EINVAL;
-	}
+	r = start_options_parse_argument(t, &t->rows[opt - OPTION_START_FIRST], arg,
+					 timestamp_now(CLOCK_REALTIME), s, &e);
+	if (r < 0)
+		return client_usage_error("%s", e.message);
+	return 0;
 }
 
 static int parse_program_options(int argc, char **argv, Client *c, const char *help,
 				 ProgramOptions *o, StartOptions *s, int *ret_exit)
 {
-	static const struct option options[] = {
+	static const struct option program_options[] = {
 		{ "row", required_argument, NULL, OPTION_ROW },
 		{ "col", required_argument, NULL, OPTION_COL },
 		{ "lines", required_argument, NULL, OPTION_LINES },
@@ -183,18 +121,33 @@ static int parse_program_options(int argc, char **argv, Client *c, const char *h
 		{ "name", required_argument, NULL, OPTION_NAME },
 		{ "program", required_argument, NULL, OPTION_PROGRAM },
 		{ "file", required_argument, NULL, OPTION_FILE },
-		{ "priority", required_argument, NULL, OPTION_PRIORITY },
-		{ "bind", no_argument, NULL, OPTION_BIND },
-		{ "persist", no_argument, NULL, OPTION_PERSIST },
-		{ "timeout", required_argument, NULL, OPTION_TIMEOUT },
-		{ "at", required_argument, NULL, OPTION_AT },
 		CLIENT_COMMON_OPTIONS,
-		{},
 	};
+	const StartOptionTable *t = &start_option_table;
+	struct option options[ELEMENTSOF(program_options) + 64 + 1] = {};
+	size_t n = 0;
 	int opt;
+
+	/* The program's options, then the start options the table has for the command line. */
+	for (size_t i = 0; i < ELEMENTSOF(program_options); i++)
+		options[n++] = program_options[i];
+	for (size_t i = 0; i < t->n_rows && i < 64; i++)
+		if (t->rows[i].command_line)
+			options[n++] = (struct option){
+				t->rows[i].name,
+				t->rows[i].argument ? required_argument : no_argument,
+				NULL,
+				OPTION_START_FIRST + (int)i,
+			};
 
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, CLIENT_COMMON_SHORT, options, NULL)) >= 0) {
+		if (opt >= OPTION_START_FIRST && opt < OPTION_START_FIRST + (int)t->n_rows) {
+			*ret_exit = parse_start_option(opt, optarg, s);
+			if (*ret_exit != 0)
+				return 1;
+			continue;
+		}
 		switch (opt) {
 		case OPTION_ROW:
 			o->lines_kind = LINES_ROW;
@@ -233,15 +186,6 @@ static int parse_program_options(int argc, char **argv, Client *c, const char *h
 		case OPTION_FILE:
 			o->file = optarg;
 			break;
-		case OPTION_PRIORITY:
-		case OPTION_BIND:
-		case OPTION_PERSIST:
-		case OPTION_TIMEOUT:
-		case OPTION_AT:
-			*ret_exit = parse_start_option(opt, optarg, s);
-			if (*ret_exit != 0)
-				return 1;
-			break;
 		default:
 			if (client_parse_common_option(c, opt, optarg, help, ret_exit))
 				return 1;
@@ -257,33 +201,8 @@ static int parse_program_options(int argc, char **argv, Client *c, const char *h
 	return 0;
 }
 
-/* The a{sv} of StartWithOptions(), with what was given and nothing else. */
-static int append_start_options(sd_bus_message *m, const StartOptions *s, bool replace)
-{
-	int r;
-
-	r = sd_bus_message_open_container(m, 'a', "{sv}");
-	if (r < 0)
-		return r;
-	if (s->has_priority &&
-	    (r = sd_bus_message_append(m, "{sv}", "priority", "i", (int32_t)s->priority)) < 0)
-		return r;
-	if (replace && (r = sd_bus_message_append(m, "{sv}", "replace", "b", 1)) < 0)
-		return r;
-	if (s->bind && (r = sd_bus_message_append(m, "{sv}", "bind", "b", 1)) < 0)
-		return r;
-	if (s->persist && (r = sd_bus_message_append(m, "{sv}", "persist", "b", 1)) < 0)
-		return r;
-	if (s->timeout > 0 &&
-	    (r = sd_bus_message_append(m, "{sv}", "timeout", "t", (uint64_t)s->timeout)) < 0)
-		return r;
-	if (s->has_at && (r = sd_bus_message_append(m, "{sv}", "at", "t", (uint64_t)s->at)) < 0)
-		return r;
-	return sd_bus_message_close_container(m);
-}
-
 static int start_with_options(Client *c, const char *name, const char *text,
-			      const StartOptions *s, bool replace, uint64_t *ret_cookie)
+			      const StartOptions *s, uint64_t *ret_cookie)
 {
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
 	int r;
@@ -298,7 +217,7 @@ static int start_with_options(Client *c, const char *name, const char *text,
 	r = sd_bus_message_append(m, "ss", name, text);
 	if (r < 0)
 		return log_error_errno(r, "Failed to append to a method call: %m");
-	r = append_start_options(m, s, replace);
+	r = start_options_append(&start_option_table, s, m);
 	if (r < 0)
 		return log_error_errno(r, "Failed to append the start options: %m");
 
@@ -360,8 +279,7 @@ static int on_signal(sd_event_source *source, const struct signalfd_siginfo *si,
 			     EXIT_STATUS_SIGNAL_BASE + (int)si->ssi_signo);
 }
 
-static int start_bound(Client *c, const char *name, const char *text, const StartOptions *s,
-		       bool replace)
+static int start_bound(Client *c, const char *name, const char *text, const StartOptions *s)
 {
 	_cleanup_(sd_event_unrefp) sd_event *event = NULL;
 	Binding b = { .name = name };
@@ -396,7 +314,7 @@ static int start_bound(Client *c, const char *name, const char *text, const Star
 	if (r < 0)
 		return r;
 
-	r = start_with_options(c, name, text, s, replace, &b.reply_cookie);
+	r = start_with_options(c, name, text, s, &b.reply_cookie);
 	if (r != 0)
 		return r;
 
@@ -426,11 +344,14 @@ static int start_or_replace(int argc, char **argv, Client *c, bool replace, cons
 	if (r != 0)
 		return r;
 
+	if (s.given == 0)
+		return client_call(c, replace ? "Replace" : "Start", NULL, "ss", name, text);
+	/* With options, the replace verb is the option "replace" (a row: this cannot fail). */
+	if (replace)
+		(void)start_options_set_bool(&start_option_table, &s, "replace", true);
 	if (s.bind)
-		return start_bound(c, name, text, &s, replace);
-	if (s.any)
-		return start_with_options(c, name, text, &s, replace, NULL);
-	return client_call(c, replace ? "Replace" : "Start", NULL, "ss", name, text);
+		return start_bound(c, name, text, &s);
+	return start_with_options(c, name, text, &s, NULL);
 }
 
 int verb_start(int argc, char **argv, Client *c)

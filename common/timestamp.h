@@ -7,7 +7,16 @@
  */
 #pragma once
 
+#include <time.h>
+
 #include "macro.h"
+
+/*
+ * timestamp_now() - the clock @clock (CLOCK_REALTIME, CLOCK_MONOTONIC, ...)
+ * now, in microseconds. For the client and the bridge; the daemon's engine
+ * takes its time from its own clock, so tests can drive it.
+ */
+usec_t timestamp_now(clockid_t clock);
 
 /*
  * timestamp_parse() - parse an instant.

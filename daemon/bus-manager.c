@@ -18,6 +18,7 @@
 #include "bus-reply.h"
 #include "config.h" /* BLINKD_VERSION */
 #include "log.h"
+#include "start-options.h"
 #include "utf8.h"
 
 /* Replies with the object path of the program @name, which runs now. */
@@ -91,104 +92,30 @@ static int reply_when_durable(sd_bus_message *msg, Bus *b, const char *program_n
 			    : sd_bus_reply_method_return(msg, NULL);
 }
 
-/* Each option of StartWithOptions(): its type, and where it goes. */
-typedef enum StartOption {
-	OPTION_PRIORITY,
-	OPTION_REPLACE,
-	OPTION_BIND,
-	OPTION_PERSIST,
-	OPTION_TIMEOUT,
-	OPTION_AT,
-	_OPTION_MAX,
-} StartOption;
-
-static const struct {
-	const char *key;
-	char type;
-} start_options[_OPTION_MAX] = {
-	[OPTION_PRIORITY] = { "priority", 'i' },
-	[OPTION_REPLACE] = { "replace", 'b' },
-	[OPTION_BIND] = { "bind", 'b' },
-	[OPTION_PERSIST] = { "persist", 'b' },
-	[OPTION_TIMEOUT] = { "timeout", 't' },
-	[OPTION_AT] = { "at", 't' },
-};
-
 /*
- * Read an a{sv} of start options: each key known, of its type, once. The
- * ranges are the manager's to check. A malformed message is the caller's
+ * Read an a{sv} of start options with the start option table: each key
+ * known, of its type, once. The ranges that need the manager's clock or
+ * state are the manager's to check. A malformed message is the caller's
  * errno; a wrong option an INVALID_OPTIONS naming the key.
  */
 static int read_start_options(sd_bus_message *msg, ManagerStartOptions *o, ManagerError *e)
 {
-	bool seen[_OPTION_MAX] = {};
+	StartOptions so = {};
+	StartOptionError se;
 	int k;
 
-	k = sd_bus_message_enter_container(msg, 'a', "{sv}");
+	k = start_options_read(&start_option_table, msg, &so, &se);
+	if (k < 0 && se.message[0] != '\0')
+		return manager_error_set(e, MANAGER_ERROR_INVALID_OPTIONS, "%s", se.message);
 	if (k < 0)
 		return k;
-	while ((k = sd_bus_message_enter_container(msg, 'e', "sv")) > 0) {
-		const char *key, *contents;
-		char type_string[2] = { 0, 0 };
-		StartOption i;
-		int ival = 0;
-		uint64_t tval = 0;
-
-		if ((k = sd_bus_message_read_basic(msg, 's', &key)) < 0 ||
-		    (k = sd_bus_message_peek_type(msg, NULL, &contents)) < 0)
-			return k;
-		for (i = 0; i < _OPTION_MAX; i++)
-			if (streq(start_options[i].key, key))
-				break;
-		if (i == _OPTION_MAX)
-			return manager_error_set(e, MANAGER_ERROR_INVALID_OPTIONS, "unknown option \"%s\" (expected priority, replace, "
-					       "bind, persist, timeout, at)",
-					    QUOTE(key, QUOTE_CHARS_MAX));
-		if (seen[i])
-			return manager_error_set(e, MANAGER_ERROR_INVALID_OPTIONS, "%s: given twice", key);
-		seen[i] = true;
-		type_string[0] = start_options[i].type;
-		if (!streq(contents, type_string))
-			return manager_error_set(e, MANAGER_ERROR_INVALID_OPTIONS, "%s: must be of type \"%s\", not \"%.20s\"", key,
-					    type_string, contents);
-		if ((k = sd_bus_message_enter_container(msg, 'v', type_string)) < 0 ||
-		    (k = sd_bus_message_read_basic(msg, type_string[0],
-						   type_string[0] == 't' ? (void *)&tval
-									 : (void *)&ival)) < 0 ||
-		    (k = sd_bus_message_exit_container(msg)) < 0 ||
-		    (k = sd_bus_message_exit_container(msg)) < 0)
-			return k;
-		switch (i) {
-		case OPTION_PRIORITY:
-			o->priority = ival;
-			break;
-		case OPTION_REPLACE:
-			o->replace = ival;
-			break;
-		case OPTION_BIND:
-			o->bind = ival;
-			break;
-		case OPTION_PERSIST:
-			o->persist = ival;
-			break;
-		case OPTION_TIMEOUT:
-			if (tval == 0)
-				return manager_error_set(e, MANAGER_ERROR_INVALID_OPTIONS, "timeout: must be at least 100 us, not 0");
-			o->timeout = tval;
-			break;
-		case OPTION_AT:
-			if (tval == 0)
-				return manager_error_set(e, MANAGER_ERROR_INVALID_OPTIONS, "at: must be a CLOCK_REALTIME instant in "
-						       "microseconds, not 0");
-			o->at = tval;
-			break;
-		default:
-			break;
-		}
-	}
-	if (k < 0)
-		return k;
-	return sd_bus_message_exit_container(msg);
+	o->priority = so.priority;
+	o->replace = so.replace;
+	o->bind = so.bind;
+	o->persist = so.persist;
+	o->timeout = so.timeout;
+	o->at = so.at;
+	return 0;
 }
 
 /* Start(), Replace() and StartWithOptions(): read, let the manager act, bind, reply. */

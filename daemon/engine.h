@@ -27,6 +27,7 @@
 #include "layout.h"
 #include "macro.h"
 #include "program.h"
+#include "start-limits.h"
 
 typedef struct Engine Engine;
 typedef struct EngineRun EngineRun;
@@ -90,10 +91,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Engine *, engine_free);
 int engine_start(Engine *e, Program *program, EngineLookup lookup, void *lookup_userdata,
 		 usec_t now, void *run_userdata, EngineRun **ret, ProgramError *error);
 
-#define ENGINE_PRIORITY_MIN (-1000)
-#define ENGINE_PRIORITY_MAX 1000
+#define ENGINE_PRIORITY_MIN START_PRIORITY_MIN
+#define ENGINE_PRIORITY_MAX START_PRIORITY_MAX
 /* How far from now a run may start: some 73 years either way. */
-#define ENGINE_OFFSET_MAX ((int64_t)(1LL << 61))
+#define ENGINE_OFFSET_MAX START_SPAN_MAX
 
 typedef struct EngineStartOptions {
 	/* Higher covers lower on the lines both claim; equal ones are OR'd. */

@@ -100,8 +100,8 @@ typedef struct ManagerStartOptions {
 	usec_t resume_from;	/* the store's start (CLOCK_REALTIME) of a program resumed; 0: none */
 } ManagerStartOptions;
 
-#define MANAGER_TIMEOUT_MIN (100ULL)
-#define MANAGER_AT_AHEAD_MAX USEC_PER_DAY
+#define MANAGER_TIMEOUT_MIN START_TIMEOUT_MIN
+#define MANAGER_AT_AHEAD_MAX START_AT_AHEAD_MAX
 
 /* What the caller of a persistent change hears once it is durable, or undone (persist.h). */
 typedef PersistDurableFn ManagerDurableFn;

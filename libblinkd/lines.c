@@ -82,7 +82,7 @@ static int read_setting(sd_bus_message *m, char type, void *value, bool *ret_rea
 	return r;
 }
 
-/* The settings dict of a Lines entry; keys this client does not know are skipped. */
+/* The settings dict of a Lines entry; keys this reader does not know are skipped. */
 static int read_line_settings(sd_bus_message *m, LineEntry *e)
 {
 	int r;

@@ -22,23 +22,9 @@ static const char *const verb_names[_REQUEST_VERB_MAX] = {
 	[REQUEST_GET_DEFINITIONS] = "definitions/get",
 };
 
-/* The options of StartWithOptions, as the daemon's API will take them. */
-static const RequestOption options[] = {
-	{ "replace", 'b' }, { "at", 't' },	{ "priority", 'i' },
-	{ "bind", 'b' },    { "persist", 'b' }, { "timeout", 't' },
-};
-
 const char *request_verb_to_string(RequestVerb v)
 {
 	return v >= 0 && v < _REQUEST_VERB_MAX ? verb_names[v] : NULL;
-}
-
-const RequestOption *request_option_find(const char *name)
-{
-	for (size_t i = 0; i < ELEMENTSOF(options); i++)
-		if (streq(options[i].name, name))
-			return &options[i];
-	return NULL;
 }
 
 void request_done(Request *r)
@@ -46,7 +32,7 @@ void request_done(Request *r)
 	free(r->name);
 	json_object_put(r->id);
 	free(r->program);
-	json_object_put(r->options);
+	free(r->options);
 	*r = (Request){};
 }
 
@@ -293,47 +279,23 @@ static int scan_numbers(const char *text, size_t len, json_object *id, RequestEr
 	return ret;
 }
 
+/* The "options" of a start or replace, with the start option table; none given: none. */
 static int parse_options(Request *r, json_object *o, RequestError *e)
 {
-	if (!json_object_is_type(o, json_type_object))
-		return refuse(e, MQTT_ERROR_INVALID_PAYLOAD, -EINVAL,
-			      "$.options: must be an object");
-	json_object_object_foreach(o, key, v) {
-		const RequestOption *opt = request_option_find(key);
-		int64_t n;
+	_cleanup_(freep) StartOptions *options = NULL;
+	StartOptionError se;
+	int k;
 
-		if (!opt)
-			return refuse(e, MQTT_ERROR_INVALID_PAYLOAD, -EINVAL,
-				      "$.options.%s: unknown option (known: replace, at, priority, "
-				      "bind, persist, timeout)", key);
-		switch (opt->type) {
-		case 'b':
-			if (!json_object_is_type(v, json_type_boolean))
-				return refuse(e, MQTT_ERROR_INVALID_PAYLOAD, -EINVAL,
-					      "$.options.%s: must be true or false", key);
-			break;
-		case 't':
-			/* json-c keeps integers up to 2^64-1; doubles are not microseconds. */
-			if (!json_object_is_type(v, json_type_int))
-				return refuse(e, MQTT_ERROR_INVALID_PAYLOAD, -EINVAL,
-					      "$.options.%s: must be an integer of microseconds", key);
-			if (json_object_get_int64(v) < 0)
-				return refuse(e, MQTT_ERROR_INVALID_PAYLOAD, -EINVAL,
-					      "$.options.%s: must not be negative", key);
-			break;
-		case 'i':
-			if (!json_object_is_type(v, json_type_int))
-				return refuse(e, MQTT_ERROR_INVALID_PAYLOAD, -EINVAL,
-					      "$.options.%s: must be an integer", key);
-			n = json_object_get_int64(v);
-			if (n < INT32_MIN || n > INT32_MAX)
-				return refuse(e, MQTT_ERROR_INVALID_PAYLOAD, -EINVAL,
-					      "$.options.%s: must fit in 32 bits", key);
-			break;
-		}
+	options = calloc(1, sizeof(*options));
+	if (!options)
+		return -ENOMEM;
+	k = start_options_parse_json(&start_option_table, o, "$.options", options, &se);
+	if (k < 0)
+		return refuse(e, MQTT_ERROR_INVALID_PAYLOAD, k, "%s", se.message);
+	if (options->given != 0) {
+		free(r->options);
+		r->options = TAKE_PTR(options);
 	}
-	if (json_object_object_length(o) > 0)
-		r->options = json_object_get(o);
 	return 0;
 }
 
@@ -432,42 +394,10 @@ int request_payload_parse(Request *r, const void *payload, size_t len, size_t ma
 
 int request_append_options(const Request *r, sd_bus_message *m)
 {
-	int k;
+	StartOptions o = r->options ? *r->options : (StartOptions){};
 
-	k = sd_bus_message_open_container(m, 'a', "{sv}");
-	if (k < 0)
-		return k;
-	if (r->options) {
-		json_object_object_foreach(r->options, key, v) {
-			const RequestOption *opt = request_option_find(key);
-
-			if (!opt)
-				return -EINVAL;
-			/* The replace verb means what it says, whatever the options say. */
-			if (streq(key, "replace") && r->verb == REQUEST_REPLACE)
-				continue;
-			switch (opt->type) {
-			case 'b':
-				k = sd_bus_message_append(m, "{sv}", key, "b",
-							  (int)json_object_get_boolean(v));
-				break;
-			case 't':
-				k = sd_bus_message_append(m, "{sv}", key, "t",
-							  (uint64_t)json_object_get_uint64(v));
-				break;
-			case 'i':
-				k = sd_bus_message_append(m, "{sv}", key, "i",
-							  (int32_t)json_object_get_int64(v));
-				break;
-			}
-			if (k < 0)
-				return k;
-		}
-	}
-	if (r->verb == REQUEST_REPLACE) {
-		k = sd_bus_message_append(m, "{sv}", "replace", "b", 1);
-		if (k < 0)
-			return k;
-	}
-	return sd_bus_message_close_container(m);
+	/* The replace verb means what it says, whatever the options say (a row: cannot fail). */
+	if (r->verb == REQUEST_REPLACE)
+		(void)start_options_set_bool(&start_option_table, &o, "replace", true);
+	return start_options_append(&start_option_table, &o, m);
 }

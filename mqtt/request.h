@@ -28,6 +28,7 @@
 #include <systemd/sd-bus.h>
 
 #include "macro.h"
+#include "start-options.h"
 
 /* The bridge's own errors, beside blinkd's io.blinkd1.Error.* */
 #define MQTT_ERROR_INVALID_PAYLOAD "io.blinkd1.Mqtt.Error.InvalidPayload"
@@ -51,7 +52,7 @@ typedef struct Request {
 	char *name;	      /* start, replace, stop */
 	json_object *id;      /* as given, or NULL */
 	char *program;	      /* start, replace: the program text */
-	json_object *options; /* start, replace: a non-empty, checked object, or NULL */
+	StartOptions *options; /* start, replace: the options given, or NULL for none */
 } Request;
 
 /* Why a request was refused: an error name and a message naming the problem. */
@@ -93,14 +94,7 @@ void request_done(Request *r);
 
 /*
  * request_append_options() - append r->options to @m as the a{sv} that
- * StartWithOptions takes, with "replace": true for the replace verb.
+ * StartWithOptions takes, with "replace": true for the replace verb, whatever
+ * the options say.
  */
 int request_append_options(const Request *r, sd_bus_message *m);
-
-/* The options StartWithOptions knows, and their D-Bus types. */
-typedef struct RequestOption {
-	const char *name;
-	char type; /* 'b', 't' or 'i' */
-} RequestOption;
-
-const RequestOption *request_option_find(const char *name);

@@ -77,9 +77,28 @@ static void test_relative(void)
 	check_int(timestamp_parse("+18446744073709551615us", NOV30_17H, &u), -ERANGE);
 }
 
+/* The clocks now, in microseconds: bounds that hold on a busy machine. */
+static void test_now(void)
+{
+	time_t before = time(NULL);
+	usec_t now = timestamp_now(CLOCK_REALTIME);
+	time_t after = time(NULL);
+	usec_t a, b;
+
+	check(now >= (usec_t)before * USEC_PER_SEC);
+	check(now < ((usec_t)after + 1) * USEC_PER_SEC);
+	a = timestamp_now(CLOCK_MONOTONIC);
+	b = timestamp_now(CLOCK_MONOTONIC);
+	check(a > 0);
+	check(b >= a);
+	/* A clock the system lacks: 0, not garbage. */
+	check_int(timestamp_now((clockid_t)-1), 0);
+}
+
 int main(void)
 {
 	test_rfc3339();
 	test_relative();
+	test_now();
 	return test_summary("test-timestamp");
 }
