@@ -584,8 +584,8 @@ static int on_bus_disconnected(sd_bus_message *m, void *userdata, sd_bus_error *
 
 	log_warning("Lost the connection to the %s bus; reconnecting.",
 		    b->user_bus ? "session" : "system");
+	/* Forgets blinkd's state if it had an owner; without one there is nothing to forget. */
 	blinkd_vanished(b);
-	bridge_blinkd_forget(b);
 	/* Until the new connection's lookup answers, requests wait for it. */
 	b->owner_known = false;
 	b->bus = sd_bus_flush_close_unref(b->bus);

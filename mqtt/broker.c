@@ -35,7 +35,6 @@ struct Broker {
 
 	bool connected; /* the broker accepted CONNECT */
 	bool lost;	/* the connection broke inside a libmosquitto call */
-	unsigned n_connects;
 
 	OutMessage *outbox, *outbox_last;
 	size_t n_outbox;
@@ -215,7 +214,6 @@ static void on_connect(struct mosquitto *mosq, void *userdata, int rc)
 	}
 	b->connected = true;
 	b->backoff = BROKER_BACKOFF_MIN;
-	b->n_connects++;
 	log_info("Connected to the broker %s as %s.", b->config->broker, b->config->client_id);
 	flush_outbox(b);
 	if (b->callbacks.connected)
@@ -391,11 +389,6 @@ int broker_start(Broker *b)
 bool broker_is_connected(const Broker *b)
 {
 	return b->connected;
-}
-
-unsigned broker_n_connects(const Broker *b)
-{
-	return b->n_connects;
 }
 
 static int outbox_push(Broker *b, const char *topic, const char *payload, size_t len, bool retain)

@@ -79,6 +79,3 @@ int broker_subscribe(Broker *b, const char *pattern);
  * that the will is not sent.
  */
 void broker_shutdown(Broker *b, const char *topic, const char *payload, usec_t timeout);
-
-/* How many connections the broker accepted so far, and when the last began (monotonic). */
-unsigned broker_n_connects(const Broker *b);
