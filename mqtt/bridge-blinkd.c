@@ -1,22 +1,50 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * blinkd as the bridge sees it: a bus name that comes and goes. While
- * io.blinkd1 has an owner, the bridge knows whether it offers
- * StartWithOptions (introspected once per owner), is subscribed to its
- * frames, and mirrors its layout, running programs and definitions. When
- * the name goes, all of that is forgotten and the board is "offline";
- * when the bus itself goes, the bridge reconnects with a backoff.
+ * blinkd on D-Bus as the bridge's remote; see bridge-blinkd.h. What it
+ * learns it tells the bridge through RemoteEvents, never by calling it.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "bridge.h"
+#include <systemd/sd-bus.h>
+
+#include "bridge-blinkd.h"
 #include "bus-names.h"
 #include "json-util.h"
 #include "log.h"
 
 #define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+struct BridgeBlinkd {
+	sd_event *event;
+	bool user_bus;
+	const RemoteEvents *events;
+	void *userdata;
+
+	sd_bus *bus;
+	sd_event_source *bus_retry;
+	usec_t bus_backoff;
+
+	/* blinkd, while io.blinkd1 has an owner */
+	bool owner_known; /* the bus answered whether io.blinkd1 has one */
+	char *owner;
+	bool introspected;
+	bool has_start_with_options;
+	sd_bus_slot *introspect_slot, *subscribe_slot, *properties_slot;
+	sd_bus_slot *list_slot, *definitions_slot;
+	bool list_again, definitions_again;
+	unsigned *numbers; /* every line of the layout, row by row */
+	size_t n_numbers;
+	char *chip, *version;
+	json_object *running; /* array of {"name","program"} */
+	unsigned *lit;
+	size_t n_lit;
+
+	/* kept across owners: the last list read */
+	json_object *definitions; /* array of {"name","program"} */
+	char **definition_names;  /* NULL-terminated */
+};
 
 static void free_strv(char **v)
 {
@@ -25,7 +53,7 @@ static void free_strv(char **v)
 	free(v);
 }
 
-void bridge_blinkd_forget(Bridge *b)
+static void forget(BridgeBlinkd *b)
 {
 	b->introspect_slot = sd_bus_slot_unref(b->introspect_slot);
 	b->subscribe_slot = sd_bus_slot_unref(b->subscribe_slot);
@@ -36,13 +64,9 @@ void bridge_blinkd_forget(Bridge *b)
 	b->introspected = b->has_start_with_options = false;
 	free(b->owner);
 	b->owner = NULL;
-	for (size_t i = 0; b->light_states && i <= b->n_offsets; i++)
-		free(b->light_states[i]);
-	free(b->light_states);
-	b->light_states = NULL;
-	free(b->offsets);
-	b->offsets = NULL;
-	b->n_offsets = 0;
+	free(b->numbers);
+	b->numbers = NULL;
+	b->n_numbers = 0;
 	free(b->chip);
 	free(b->version);
 	b->chip = b->version = NULL;
@@ -109,9 +133,11 @@ static int read_pairs(sd_bus_message *m, json_object **ret, char ***ret_names)
 	return 0;
 }
 
+static void refresh_running(BridgeBlinkd *b);
+
 static int on_list_reply(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-	Bridge *b = userdata;
+	BridgeBlinkd *b = userdata;
 	json_object *running = NULL;
 	int r;
 
@@ -128,17 +154,17 @@ static int on_list_reply(sd_bus_message *m, void *userdata, sd_bus_error *error)
 		json_object_put(b->running);
 		b->running = running;
 		if (!same)
-			bridge_publish_running(b);
+			b->events->running_changed(b->userdata);
 	}
 	if (b->list_again) {
 		b->list_again = false;
-		bridge_refresh_running(b);
+		refresh_running(b);
 	}
 	return 0;
 }
 
 /* One List() in flight at a time; changes during it ask for one more. */
-void bridge_refresh_running(Bridge *b)
+static void refresh_running(BridgeBlinkd *b)
 {
 	int r;
 
@@ -156,9 +182,11 @@ void bridge_refresh_running(Bridge *b)
 
 /* -------------------------------------------------------- definitions */
 
+static void refresh_definitions(void *userdata);
+
 static int on_definitions_reply(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-	Bridge *b = userdata;
+	BridgeBlinkd *b = userdata;
 	json_object *defs = NULL;
 	char **names = NULL;
 	int r;
@@ -177,20 +205,19 @@ static int on_definitions_reply(sd_bus_message *m, void *userdata, sd_bus_error 
 		b->definitions = defs;
 		free_strv(b->definition_names);
 		b->definition_names = names;
-		/* Published even when unchanged: someone asked, or the broker is new. */
-		bridge_publish_definitions(b);
-		if (!same)
-			bridge_publish_discovery(b); /* the effect lists */
+		/* Told even when unchanged: someone asked, or the broker is new. */
+		b->events->definitions_read(!same, b->userdata);
 	}
 	if (b->definitions_again) {
 		b->definitions_again = false;
-		bridge_refresh_definitions(b);
+		refresh_definitions(b);
 	}
 	return 0;
 }
 
-void bridge_refresh_definitions(Bridge *b)
+static void refresh_definitions(void *userdata)
 {
+	BridgeBlinkd *b = userdata;
 	int r;
 
 	if (!b->owner)
@@ -229,7 +256,7 @@ static int read_au(sd_bus_message *m, unsigned **ret, size_t *ret_n)
 
 static int on_frame(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-	Bridge *b = userdata;
+	BridgeBlinkd *b = userdata;
 	unsigned *lit;
 	uint64_t when;
 	size_t n;
@@ -239,25 +266,25 @@ static int on_frame(sd_bus_message *m, void *userdata, sd_bus_error *error)
 	free(b->lit);
 	b->lit = lit;
 	b->n_lit = n;
-	bridge_lit_changed(b);
+	b->events->lit_changed(b->userdata);
 	return 0;
 }
 
 static int on_finished(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-	Bridge *b = userdata;
+	BridgeBlinkd *b = userdata;
 	const char *name, *result;
 
 	if (sd_bus_message_read(m, "ss", &name, &result) < 0)
 		return 0;
-	bridge_publish_finished(b, name, result);
-	bridge_refresh_running(b);
+	b->events->finished(name, result, b->userdata);
+	refresh_running(b);
 	return 0;
 }
 
 static int on_objects_changed(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-	bridge_refresh_running(userdata);
+	refresh_running(userdata);
 	return 0;
 }
 
@@ -265,14 +292,14 @@ static int on_objects_changed(sd_bus_message *m, void *userdata, sd_bus_error *e
 
 static int on_introspect_reply(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-	Bridge *b = userdata;
+	BridgeBlinkd *b = userdata;
 	const char *xml;
 
 	b->introspect_slot = sd_bus_slot_unref(b->introspect_slot);
 	if (sd_bus_message_is_method_error(m, NULL) || sd_bus_message_read(m, "s", &xml) < 0) {
 		log_warning("Cannot introspect blinkd; requests with options are refused.");
 		b->introspected = true;
-		bridge_blinkd_settled(b);
+		b->events->settled(b->userdata);
 		return 0;
 	}
 	b->introspected = true;
@@ -280,13 +307,13 @@ static int on_introspect_reply(sd_bus_message *m, void *userdata, sd_bus_error *
 	log_info("blinkd %s StartWithOptions: requests with options are %s.",
 		 b->has_start_with_options ? "has" : "has no",
 		 b->has_start_with_options ? "passed on" : "refused");
-	bridge_blinkd_settled(b);
+	b->events->settled(b->userdata);
 	return 0;
 }
 
 static int on_subscribe_reply(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-	Bridge *b = userdata;
+	BridgeBlinkd *b = userdata;
 
 	b->subscribe_slot = sd_bus_slot_unref(b->subscribe_slot);
 	if (sd_bus_message_is_method_error(m, NULL))
@@ -295,7 +322,7 @@ static int on_subscribe_reply(sd_bus_message *m, void *userdata, sd_bus_error *e
 	return 0;
 }
 
-static int read_layout(Bridge *b, sd_bus_message *m)
+static int read_layout(BridgeBlinkd *b, sd_bus_message *m)
 {
 	int r;
 
@@ -303,14 +330,14 @@ static int read_layout(Bridge *b, sd_bus_message *m)
 	if (r < 0)
 		return r;
 	while ((r = sd_bus_message_enter_container(m, 'a', "u")) > 0) {
-		unsigned offset;
+		unsigned number;
 
-		while ((r = sd_bus_message_read_basic(m, 'u', &offset)) > 0) {
-			unsigned *grown = realloc(b->offsets, (b->n_offsets + 1) * sizeof(unsigned));
+		while ((r = sd_bus_message_read_basic(m, 'u', &number)) > 0) {
+			unsigned *grown = realloc(b->numbers, (b->n_numbers + 1) * sizeof(unsigned));
 			if (!grown)
 				return -ENOMEM;
-			b->offsets = grown;
-			b->offsets[b->n_offsets++] = offset;
+			b->numbers = grown;
+			b->numbers[b->n_numbers++] = number;
 		}
 		if (r < 0)
 			return r;
@@ -325,9 +352,9 @@ static int read_layout(Bridge *b, sd_bus_message *m)
 
 /*
  * Lines: the lines outside the matrix (or every line, without one) join the
- * offsets after the matrix's, by number.
+ * numbers after the matrix's.
  */
-static int read_lines(Bridge *b, sd_bus_message *m)
+static int read_lines(BridgeBlinkd *b, sd_bus_message *m)
 {
 	int r;
 
@@ -358,14 +385,14 @@ static int read_lines(Bridge *b, sd_bus_message *m)
 			r = sd_bus_message_exit_container(m); /* the struct */
 		if (r < 0)
 			return r;
-		for (size_t i = 0; i < b->n_offsets; i++)
-			known = known || b->offsets[i] == number;
+		for (size_t i = 0; i < b->n_numbers; i++)
+			known = known || b->numbers[i] == number;
 		if (have && !known) {
-			unsigned *grown = realloc(b->offsets, (b->n_offsets + 1) * sizeof(unsigned));
+			unsigned *grown = realloc(b->numbers, (b->n_numbers + 1) * sizeof(unsigned));
 			if (!grown)
 				return -ENOMEM;
-			b->offsets = grown;
-			b->offsets[b->n_offsets++] = number;
+			b->numbers = grown;
+			b->numbers[b->n_numbers++] = number;
 		}
 	}
 	if (r < 0)
@@ -388,7 +415,7 @@ static int read_string_into(sd_bus_message *m, char **ret)
 
 static int on_properties_reply(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-	Bridge *b = userdata;
+	BridgeBlinkd *b = userdata;
 	const char *key;
 	int r;
 
@@ -397,9 +424,9 @@ static int on_properties_reply(sd_bus_message *m, void *userdata, sd_bus_error *
 		log_warning("Cannot read blinkd's properties: %s", sd_bus_message_get_error(m)->message);
 		return 0;
 	}
-	free(b->offsets);
-	b->offsets = NULL;
-	b->n_offsets = 0;
+	free(b->numbers);
+	b->numbers = NULL;
+	b->n_numbers = 0;
 
 	r = sd_bus_message_enter_container(m, 'a', "{sv}");
 	if (r < 0)
@@ -447,16 +474,9 @@ static int on_properties_reply(sd_bus_message *m, void *userdata, sd_bus_error *
 	if (r < 0)
 		goto bad;
 
-	for (size_t i = 0; b->light_states && i <= b->n_offsets; i++)
-		free(b->light_states[i]);
-	free(b->light_states);
-	b->light_states = calloc(b->n_offsets + 1, sizeof(char *));
-	if (!b->light_states)
-		return log_oom(), 0;
 	log_info("blinkd %s on %s: %zu lines.", b->version ? b->version : "?",
-		 b->chip ? b->chip : "?", b->n_offsets);
-	bridge_publish_discovery(b);
-	bridge_lit_changed(b);
+		 b->chip ? b->chip : "?", b->n_numbers);
+	b->events->layout_changed(b->userdata);
 	return 0;
 
 bad:
@@ -464,17 +484,16 @@ bad:
 	return 0;
 }
 
-static void blinkd_appeared(Bridge *b, const char *owner)
+static void blinkd_appeared(BridgeBlinkd *b, const char *owner)
 {
 	int r;
 
-	bridge_blinkd_forget(b);
+	forget(b);
 	b->owner = strdup(owner);
 	if (!b->owner) {
 		log_oom();
 		return;
 	}
-	b->generation++;
 	b->owner_known = true;
 	log_info("blinkd is on the bus as %s.", owner);
 
@@ -497,27 +516,23 @@ static void blinkd_appeared(Bridge *b, const char *owner)
 				     BLINKD_MANAGER_INTERFACE);
 	if (r < 0)
 		log_warning_errno(r, "Failed to read blinkd's properties: %m");
-	bridge_refresh_running(b);
-	bridge_refresh_definitions(b);
-	bridge_publish_state(b);
+	refresh_running(b);
+	refresh_definitions(b);
+	b->events->appeared(b->userdata);
 }
 
-static void blinkd_vanished(Bridge *b)
+static void blinkd_vanished(BridgeBlinkd *b)
 {
 	if (!b->owner)
 		return;
 	log_warning("blinkd left the bus; the board is offline until it is back.");
-	bridge_blinkd_forget(b);
-	b->generation++;
-	bridge_publish_state(b);
-	bridge_publish_running(b);
-	free(b->lit_published);
-	b->lit_published = NULL;
+	forget(b);
+	b->events->vanished(b->userdata);
 }
 
 static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-	Bridge *b = userdata;
+	BridgeBlinkd *b = userdata;
 	const char *name, *old_owner, *new_owner;
 
 	if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0 ||
@@ -528,13 +543,13 @@ static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error
 	if (new_owner[0])
 		blinkd_appeared(b, new_owner);
 	b->owner_known = true;
-	bridge_blinkd_settled(b);
+	b->events->settled(b->userdata);
 	return 0;
 }
 
 static int on_get_name_owner_reply(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-	Bridge *b = userdata;
+	BridgeBlinkd *b = userdata;
 	const char *owner;
 
 	if (sd_bus_message_is_method_error(m, NULL)) {
@@ -542,28 +557,29 @@ static int on_get_name_owner_reply(sd_bus_message *m, void *userdata, sd_bus_err
 		if (!b->owner)
 			log_warning("blinkd is not on the bus (nothing owns %s); waiting for it.",
 				    BLINKD_BUS_NAME);
-		bridge_publish_state(b);
+		b->events->absent(b->userdata);
 	} else if (sd_bus_message_read(m, "s", &owner) >= 0 && !b->owner)
 		blinkd_appeared(b, owner);
 	b->owner_known = true;
-	bridge_blinkd_settled(b);
+	b->events->settled(b->userdata);
 	return 0;
 }
 
 /* ---------------------------------------------------------------- bus */
 
-static void schedule_bus_retry(Bridge *b);
+static void schedule_bus_retry(BridgeBlinkd *b);
+static int bus_connect_or_retry(BridgeBlinkd *b);
 
 static int on_bus_retry(sd_event_source *s, uint64_t usec, void *userdata)
 {
-	Bridge *b = userdata;
+	BridgeBlinkd *b = userdata;
 
 	b->bus_retry = sd_event_source_disable_unref(b->bus_retry);
-	(void)bridge_bus_connect(b);
+	(void)bus_connect_or_retry(b);
 	return 0;
 }
 
-static void schedule_bus_retry(Bridge *b)
+static void schedule_bus_retry(BridgeBlinkd *b)
 {
 	usec_t delay = b->bus_backoff;
 	int r;
@@ -580,7 +596,7 @@ static void schedule_bus_retry(Bridge *b)
 
 static int on_bus_disconnected(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-	Bridge *b = userdata;
+	BridgeBlinkd *b = userdata;
 
 	log_warning("Lost the connection to the %s bus; reconnecting.",
 		    b->user_bus ? "session" : "system");
@@ -599,7 +615,7 @@ static int on_bus_disconnected(sd_bus_message *m, void *userdata, sd_bus_error *
  * anew at the same place has another, and sd-bus refuses the connection
  * (EPERM). Reconnecting means: to whatever bus is there now.
  */
-static int open_bus(Bridge *b, sd_bus **ret)
+static int open_bus(BridgeBlinkd *b, sd_bus **ret)
 {
 	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
 	_cleanup_(freep) char *address = NULL;
@@ -631,7 +647,7 @@ static int open_bus(Bridge *b, sd_bus **ret)
 	return 0;
 }
 
-static int bus_connect(Bridge *b)
+static int bus_connect(BridgeBlinkd *b)
 {
 	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
 	int r;
@@ -679,7 +695,7 @@ static int bus_connect(Bridge *b)
 }
 
 /* Failures are retried with a backoff: a bridge waits for its bus as it waits for blinkd. */
-int bridge_bus_connect(Bridge *b)
+static int bus_connect_or_retry(BridgeBlinkd *b)
 {
 	int r = bus_connect(b);
 
@@ -688,4 +704,234 @@ int bridge_bus_connect(Bridge *b)
 	if (r < 0)
 		schedule_bus_retry(b);
 	return 0;
+}
+
+/* -------------------------------------------------------------- calls */
+
+typedef struct Call {
+	RemoteReplyFn reply;
+	void *userdata;
+	bool want_path; /* the start calls answer with the program's object path */
+} Call;
+
+static int on_call_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+	Call *c = userdata;
+	const sd_bus_error *e = sd_bus_message_get_error(m);
+	RemoteReply reply = {};
+
+	if (e) {
+		reply.error_name = e->name;
+		reply.error_message = e->message ? e->message : "";
+	} else if (c->want_path)
+		(void)sd_bus_message_read(m, "o", &reply.path);
+	c->reply(&reply, c->userdata);
+	free(c);
+	return 0;
+}
+
+/* Call @method with the arguments that are not NULL, in order; see RemoteOps. */
+static int call_method(BridgeBlinkd *b, const char *method, const char *name,
+		       const char *program, json_object *options, bool replace,
+		       RemoteReplyFn reply, void *userdata, RequestError *e)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+	Call *c;
+	int k;
+
+	if (!b->bus) {
+		e->name = MQTT_ERROR_UNAVAILABLE;
+		snprintf(e->message, sizeof(e->message), "cannot call blinkd: %s",
+			 strerror(ENOTCONN));
+		return -ENOTCONN;
+	}
+	k = sd_bus_message_new_method_call(b->bus, &m, BLINKD_BUS_NAME, BLINKD_OBJECT_PATH,
+					   BLINKD_MANAGER_INTERFACE, method);
+	if (k >= 0 && name)
+		k = sd_bus_message_append(m, "s", name);
+	if (k >= 0 && program)
+		k = sd_bus_message_append(m, "s", program);
+	if (k >= 0 && options) {
+		Request r = {
+			.verb = replace ? REQUEST_REPLACE : REQUEST_START,
+			.options = options,
+		};
+		k = request_append_options(&r, m);
+	}
+	if (k < 0) {
+		e->name = MQTT_ERROR_INVALID_PAYLOAD;
+		snprintf(e->message, sizeof(e->message), "cannot be put into a D-Bus call: %s",
+			 strerror(-k));
+		return k;
+	}
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return log_oom();
+	c->reply = reply;
+	c->userdata = userdata;
+	c->want_path = program != NULL;
+
+	k = sd_bus_call_async(b->bus, NULL, m, on_call_reply, c, 0);
+	if (k < 0) {
+		e->name = MQTT_ERROR_UNAVAILABLE;
+		snprintf(e->message, sizeof(e->message), "cannot call blinkd: %s", strerror(-k));
+		free(c);
+		return k;
+	}
+	return 0;
+}
+
+static int op_start(void *remote, const char *name, const char *program, RemoteReplyFn reply,
+		    void *userdata, RequestError *e)
+{
+	return call_method(remote, "Start", name, program, NULL, false, reply, userdata, e);
+}
+
+static int op_replace(void *remote, const char *name, const char *program, RemoteReplyFn reply,
+		      void *userdata, RequestError *e)
+{
+	return call_method(remote, "Replace", name, program, NULL, false, reply, userdata, e);
+}
+
+static int op_start_with_options(void *remote, const char *name, const char *program,
+				 json_object *options, bool replace, RemoteReplyFn reply,
+				 void *userdata, RequestError *e)
+{
+	return call_method(remote, "StartWithOptions", name, program, options, replace, reply,
+			   userdata, e);
+}
+
+static int op_stop(void *remote, const char *name, RemoteReplyFn reply, void *userdata,
+		   RequestError *e)
+{
+	return call_method(remote, "Stop", name, NULL, NULL, false, reply, userdata, e);
+}
+
+static int op_stop_all(void *remote, RemoteReplyFn reply, void *userdata, RequestError *e)
+{
+	return call_method(remote, "StopAll", NULL, NULL, NULL, false, reply, userdata, e);
+}
+
+/* ------------------------------------------------------------ queries */
+
+static int op_watch(void *remote)
+{
+	return bus_connect_or_retry(remote);
+}
+
+static bool op_present(void *remote)
+{
+	BridgeBlinkd *b = remote;
+
+	return b->bus && b->owner;
+}
+
+/* Known whether blinkd is there, and what the one that is there offers. */
+static bool op_settled(void *remote)
+{
+	BridgeBlinkd *b = remote;
+
+	return b->owner_known && (!b->owner || b->introspected);
+}
+
+static bool op_has_start_with_options(void *remote)
+{
+	BridgeBlinkd *b = remote;
+
+	return b->has_start_with_options;
+}
+
+static const unsigned *op_numbers(void *remote, size_t *ret_n)
+{
+	BridgeBlinkd *b = remote;
+
+	*ret_n = b->n_numbers;
+	return b->numbers;
+}
+
+static const char *op_chip(void *remote)
+{
+	return ((BridgeBlinkd *)remote)->chip;
+}
+
+static const char *op_version(void *remote)
+{
+	return ((BridgeBlinkd *)remote)->version;
+}
+
+static json_object *op_running(void *remote)
+{
+	return ((BridgeBlinkd *)remote)->running;
+}
+
+static json_object *op_definitions(void *remote)
+{
+	return ((BridgeBlinkd *)remote)->definitions;
+}
+
+static char *const *op_definition_names(void *remote)
+{
+	return ((BridgeBlinkd *)remote)->definition_names;
+}
+
+static const unsigned *op_lit(void *remote, size_t *ret_n)
+{
+	BridgeBlinkd *b = remote;
+
+	*ret_n = b->n_lit;
+	return b->lit;
+}
+
+const RemoteOps bridge_blinkd_ops = {
+	.watch = op_watch,
+	.present = op_present,
+	.settled = op_settled,
+	.has_start_with_options = op_has_start_with_options,
+	.numbers = op_numbers,
+	.chip = op_chip,
+	.version = op_version,
+	.running = op_running,
+	.definitions = op_definitions,
+	.definition_names = op_definition_names,
+	.lit = op_lit,
+	.refresh_definitions = refresh_definitions,
+	.start = op_start,
+	.replace = op_replace,
+	.start_with_options = op_start_with_options,
+	.stop = op_stop,
+	.stop_all = op_stop_all,
+};
+
+/* ---------------------------------------------------------- lifecycle */
+
+int bridge_blinkd_new(BridgeBlinkd **ret, sd_event *event, bool user_bus,
+		      const RemoteEvents *events, void *userdata)
+{
+	BridgeBlinkd *b;
+
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return log_oom();
+	b->event = sd_event_ref(event);
+	b->user_bus = user_bus;
+	b->events = events;
+	b->userdata = userdata;
+	b->bus_backoff = BRIDGE_BUS_BACKOFF_MIN;
+	*ret = b;
+	return 0;
+}
+
+BridgeBlinkd *bridge_blinkd_free(BridgeBlinkd *b)
+{
+	if (!b)
+		return NULL;
+	forget(b);
+	b->bus = sd_bus_flush_close_unref(b->bus);
+	b->bus_retry = sd_event_source_disable_unref(b->bus_retry);
+	json_object_put(b->definitions);
+	free_strv(b->definition_names);
+	sd_event_unref(b->event);
+	free(b);
+	return NULL;
 }

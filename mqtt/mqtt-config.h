@@ -60,6 +60,9 @@ int mqtt_config_parse(MqttConfig **ret, const char *path, const char *text);
 MqttConfig *mqtt_config_free(MqttConfig *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(MqttConfig *, mqtt_config_free);
 
+/* "<prefix>/<board>/<leaf>", the topics of this board; NULL when out of memory. */
+char *mqtt_config_topic(const MqttConfig *c, const char *leaf);
+
 /*
  * mqtt_broker_url_parse() - split "mqtt://host:port" or "mqtts://host:port"
  * ("[v6addr]" for IPv6; default ports 1883 and 8883).
