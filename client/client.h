@@ -163,16 +163,6 @@ int client_get_layout(Client *c, Layout **ret);
  */
 int client_get_layout_labels(Client *c, Layout **ret, char ***ret_labels);
 
-/*
- * client_layout_from_lines() - the layout of a Lines value at @m
- * (a(sssa{sv})), with the matrix of numbers @matrix (@n_rows x @n_cols, none
- * for 0), and the chip labels by position if @ret_labels is not NULL.
- * Returns 0, -EBADMSG for a value that does not make a layout, or another
- * negative errno; nothing is reported.
- */
-int client_layout_from_lines(sd_bus_message *m, unsigned n_rows, unsigned n_cols,
-			     const unsigned *matrix, Layout **ret, char ***ret_labels);
-
 /* A chip of the daemon's layout, from its Chips property. */
 typedef struct ClientChip {
 	char *label; /* "" while never seen, for a chip named by its path */

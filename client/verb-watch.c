@@ -26,6 +26,7 @@
 #include "client.h"
 #include "program.h"
 #include "json-util.h"
+#include "lines.h"
 #include "log.h"
 
 static const char watch_help[] =
@@ -503,8 +504,8 @@ static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error
 
 			r = sd_bus_message_enter_container(m, 'v', "a(sssa{sv})");
 			if (r >= 0)
-				r = client_layout_from_lines(m, w->layout->n_rows, w->layout->n_cols,
-							     w->layout->matrix, &l, &labels);
+				r = lines_read_layout(m, w->layout->n_rows, w->layout->n_cols,
+						      w->layout->matrix, &l, &labels);
 			if (r >= 0)
 				r = watch_replace_layout(w, l, labels);
 			if (r >= 0)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * NULL-terminated arrays of strings, as the client collects program names.
+ * NULL-terminated arrays of strings: program names, chip labels. The
+ * array owns its strings; strv_free() frees both.
  */
 #pragma once
 
