@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * blinkd on D-Bus as the bridge's remote; see bridge-blinkd.h. What it
+ * blinkd on D-Bus as the bridge's remote; see bridge-blinkd.h. The mirror
+ * is libblinkd's BlinkdRemote; this file adds what the bridge needs around
+ * it: a bus connection that is made again when it drops, the running
+ * programs and definitions as JSON, and the calls requests make. What it
  * learns it tells the bridge through RemoteEvents, never by calling it.
  */
 #include <errno.h>
@@ -13,8 +16,15 @@
 #include "bus-names.h"
 #include "json-util.h"
 #include "log.h"
+#include "remote.h"
+#include "strv.h"
 
 #define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+/* What the bridge follows of blinkd. */
+#define REMOTE_FLAGS                                                                               \
+	(BLINKD_REMOTE_LIT | BLINKD_REMOTE_LINES | BLINKD_REMOTE_PROGRAMS |                        \
+	 BLINKD_REMOTE_DEFINITIONS | BLINKD_REMOTE_FINISHED | BLINKD_REMOTE_CAPABILITIES)
 
 struct BridgeBlinkd {
 	sd_event *event;
@@ -25,545 +35,176 @@ struct BridgeBlinkd {
 	sd_bus *bus;
 	sd_event_source *bus_retry;
 	usec_t bus_backoff;
+	BlinkdRemote *remote; /* while there is a bus */
+	bool told_absent;     /* the first answer on this bus was given */
 
-	/* blinkd, while io.blinkd1 has an owner */
-	bool owner_known; /* the bus answered whether io.blinkd1 has one */
-	char *owner;
-	bool introspected;
-	bool has_start_with_options;
-	sd_bus_slot *introspect_slot, *subscribe_slot, *properties_slot;
-	sd_bus_slot *list_slot, *definitions_slot;
-	bool list_again, definitions_again;
-	unsigned *numbers; /* every line of the layout, row by row */
-	size_t n_numbers;
-	char *chip, *version;
-	json_object *running; /* array of {"name","program"} */
-	unsigned *lit;
-	size_t n_lit;
-
+	/* the remote's programs, as the bridge publishes them */
+	json_object *running; /* array of {"name","program"}, while blinkd is there */
 	/* kept across owners: the last list read */
 	json_object *definitions; /* array of {"name","program"} */
 	char **definition_names;  /* NULL-terminated */
 };
 
-static void free_strv(char **v)
-{
-	for (char **p = v; p && *p; p++)
-		free(*p);
-	free(v);
-}
+/* ------------------------------------------------- programs as JSON */
 
-static void forget(BridgeBlinkd *b)
-{
-	b->introspect_slot = sd_bus_slot_unref(b->introspect_slot);
-	b->subscribe_slot = sd_bus_slot_unref(b->subscribe_slot);
-	b->properties_slot = sd_bus_slot_unref(b->properties_slot);
-	b->list_slot = sd_bus_slot_unref(b->list_slot);
-	b->definitions_slot = sd_bus_slot_unref(b->definitions_slot);
-	b->list_again = b->definitions_again = false;
-	b->introspected = b->has_start_with_options = false;
-	free(b->owner);
-	b->owner = NULL;
-	free(b->numbers);
-	b->numbers = NULL;
-	b->n_numbers = 0;
-	free(b->chip);
-	free(b->version);
-	b->chip = b->version = NULL;
-	json_object_put(b->running);
-	b->running = NULL;
-	free(b->lit);
-	b->lit = NULL;
-	b->n_lit = 0;
-}
-
-/* ------------------------------------------------------------ running */
-
-/* List() as [{"name": N, "program": P}], the program as JSON, not text. */
-static int read_pairs(sd_bus_message *m, json_object **ret, char ***ret_names)
+/* [{"name": N, "program": P}], the program as JSON, not text. */
+static int programs_to_json(const BlinkdRemoteProgram *p, size_t n, json_object **ret,
+			    char ***ret_names)
 {
 	_cleanup_(json_object_putp) json_object *a = json_object_new_array();
-	char **names = NULL;
-	size_t n = 0;
-	const char *name, *text;
-	int r;
+	_cleanup_(strv_freep) char **names = NULL;
 
 	if (!a)
 		return -ENOMEM;
-	r = sd_bus_message_enter_container(m, 'a', "(ss)");
-	if (r < 0)
-		return r;
-	while ((r = sd_bus_message_read(m, "(ss)", &name, &text)) > 0) {
+	for (size_t i = 0; i < n; i++) {
 		json_object *e = json_object_new_object();
-		json_object *program = json_tokener_parse(text);
+		json_object *program = json_tokener_parse(p[i].program);
 
 		if (!program)
-			program = json_object_new_string(text);
+			program = json_object_new_string(p[i].program);
 		if (!e || json_object_array_add(a, e) < 0 ||
-		    json_object_object_add(e, "name", json_object_new_string(name)) < 0 ||
-		    json_object_object_add(e, "program", program) < 0) {
-			free_strv(names);
+		    json_object_object_add(e, "name", json_object_new_string(p[i].name)) < 0 ||
+		    json_object_object_add(e, "program", program) < 0)
 			return -ENOMEM;
-		}
-		if (ret_names) {
-			char **grown = realloc(names, (n + 2) * sizeof(char *));
-			if (!grown) {
-				free_strv(names);
-				return -ENOMEM;
-			}
-			names = grown;
-			names[n] = strdup(name);
-			names[++n] = NULL;
-			if (!names[n - 1]) {
-				free_strv(names);
-				return -ENOMEM;
-			}
-		}
+		if (ret_names && strv_extend(&names, p[i].name) < 0)
+			return -ENOMEM;
 	}
-	if (r < 0) {
-		free_strv(names);
-		return r;
-	}
-	*ret = TAKE_PTR(a);
 	if (ret_names) {
 		if (!names)
 			names = calloc(1, sizeof(char *));
-		*ret_names = names;
+		if (!names)
+			return -ENOMEM;
+		*ret_names = TAKE_PTR(names);
 	}
+	*ret = TAKE_PTR(a);
 	return 0;
 }
 
-static void refresh_running(BridgeBlinkd *b);
+/* ------------------------------------------------ what the remote says */
 
-static int on_list_reply(sd_bus_message *m, void *userdata, sd_bus_error *error)
-{
-	BridgeBlinkd *b = userdata;
-	json_object *running = NULL;
-	int r;
-
-	b->list_slot = sd_bus_slot_unref(b->list_slot);
-	if (sd_bus_message_is_method_error(m, NULL))
-		log_warning("List() failed: %s", sd_bus_message_get_error(m)->message);
-	else if ((r = read_pairs(m, &running, NULL)) < 0)
-		log_warning_errno(r, "Failed to read the reply of List(): %m");
-	else {
-		const char *old = b->running ? json_object_to_json_string_ext(b->running, JSON_FLAGS)
-					     : NULL;
-		bool same = old && streq(old, json_object_to_json_string_ext(running, JSON_FLAGS));
-
-		json_object_put(b->running);
-		b->running = running;
-		if (!same)
-			b->events->running_changed(b->userdata);
-	}
-	if (b->list_again) {
-		b->list_again = false;
-		refresh_running(b);
-	}
-	return 0;
-}
-
-/* One List() in flight at a time; changes during it ask for one more. */
-static void refresh_running(BridgeBlinkd *b)
-{
-	int r;
-
-	if (!b->owner)
-		return;
-	if (b->list_slot) {
-		b->list_again = true;
-		return;
-	}
-	r = sd_bus_call_method_async(b->bus, &b->list_slot, BLINKD_BUS_NAME, BLINKD_OBJECT_PATH,
-				     BLINKD_MANAGER_INTERFACE, "List", on_list_reply, b, NULL);
-	if (r < 0)
-		log_warning_errno(r, "Failed to call List(): %m");
-}
-
-/* -------------------------------------------------------- definitions */
-
-static void refresh_definitions(void *userdata);
-
-static int on_definitions_reply(sd_bus_message *m, void *userdata, sd_bus_error *error)
-{
-	BridgeBlinkd *b = userdata;
-	json_object *defs = NULL;
-	char **names = NULL;
-	int r;
-
-	b->definitions_slot = sd_bus_slot_unref(b->definitions_slot);
-	if (sd_bus_message_is_method_error(m, NULL))
-		log_warning("ListDefinitions() failed: %s", sd_bus_message_get_error(m)->message);
-	else if ((r = read_pairs(m, &defs, &names)) < 0)
-		log_warning_errno(r, "Failed to read the reply of ListDefinitions(): %m");
-	else {
-		bool same = b->definitions &&
-			    streq(json_object_to_json_string_ext(b->definitions, JSON_FLAGS),
-				  json_object_to_json_string_ext(defs, JSON_FLAGS));
-
-		json_object_put(b->definitions);
-		b->definitions = defs;
-		free_strv(b->definition_names);
-		b->definition_names = names;
-		/* Told even when unchanged: someone asked, or the broker is new. */
-		b->events->definitions_read(!same, b->userdata);
-	}
-	if (b->definitions_again) {
-		b->definitions_again = false;
-		refresh_definitions(b);
-	}
-	return 0;
-}
-
-static void refresh_definitions(void *userdata)
-{
-	BridgeBlinkd *b = userdata;
-	int r;
-
-	if (!b->owner)
-		return;
-	if (b->definitions_slot) {
-		b->definitions_again = true;
-		return;
-	}
-	r = sd_bus_call_method_async(b->bus, &b->definitions_slot, BLINKD_BUS_NAME,
-				     BLINKD_OBJECT_PATH, BLINKD_MANAGER_INTERFACE,
-				     "ListDefinitions", on_definitions_reply, b, NULL);
-	if (r < 0)
-		log_warning_errno(r, "Failed to call ListDefinitions(): %m");
-}
-
-/* ------------------------------------------------------------- frames */
-
-static int read_au(sd_bus_message *m, unsigned **ret, size_t *ret_n)
-{
-	const void *data;
-	size_t size;
-	unsigned *v;
-	int r;
-
-	r = sd_bus_message_read_array(m, 'u', &data, &size);
-	if (r < 0)
-		return r;
-	v = malloc(size ? size : 1);
-	if (!v)
-		return -ENOMEM;
-	memcpy(v, data, size);
-	*ret = v;
-	*ret_n = size / sizeof(uint32_t);
-	return 0;
-}
-
-static int on_frame(sd_bus_message *m, void *userdata, sd_bus_error *error)
-{
-	BridgeBlinkd *b = userdata;
-	unsigned *lit;
-	uint64_t when;
-	size_t n;
-
-	if (!b->owner || sd_bus_message_read(m, "t", &when) < 0 || read_au(m, &lit, &n) < 0)
-		return 0;
-	free(b->lit);
-	b->lit = lit;
-	b->n_lit = n;
-	b->events->lit_changed(b->userdata);
-	return 0;
-}
-
-static int on_finished(sd_bus_message *m, void *userdata, sd_bus_error *error)
-{
-	BridgeBlinkd *b = userdata;
-	const char *name, *result;
-
-	if (sd_bus_message_read(m, "ss", &name, &result) < 0)
-		return 0;
-	b->events->finished(name, result, b->userdata);
-	refresh_running(b);
-	return 0;
-}
-
-static int on_objects_changed(sd_bus_message *m, void *userdata, sd_bus_error *error)
-{
-	refresh_running(userdata);
-	return 0;
-}
-
-/* ---------------------------------------------------- blinkd appears */
-
-static int on_introspect_reply(sd_bus_message *m, void *userdata, sd_bus_error *error)
-{
-	BridgeBlinkd *b = userdata;
-	const char *xml;
-
-	b->introspect_slot = sd_bus_slot_unref(b->introspect_slot);
-	if (sd_bus_message_is_method_error(m, NULL) || sd_bus_message_read(m, "s", &xml) < 0) {
-		log_warning("Cannot introspect blinkd; requests with options are refused.");
-		b->introspected = true;
-		b->events->settled(b->userdata);
-		return 0;
-	}
-	b->introspected = true;
-	b->has_start_with_options = strstr(xml, "<method name=\"StartWithOptions\">") != NULL;
-	log_info("blinkd %s StartWithOptions: requests with options are %s.",
-		 b->has_start_with_options ? "has" : "has no",
-		 b->has_start_with_options ? "passed on" : "refused");
-	b->events->settled(b->userdata);
-	return 0;
-}
-
-static int on_subscribe_reply(sd_bus_message *m, void *userdata, sd_bus_error *error)
+static void on_remote_appeared(BlinkdRemote *r, const char *owner, void *userdata)
 {
 	BridgeBlinkd *b = userdata;
 
-	b->subscribe_slot = sd_bus_slot_unref(b->subscribe_slot);
-	if (sd_bus_message_is_method_error(m, NULL))
-		log_warning("Subscribe() failed, the lit topic will not follow: %s",
-			    sd_bus_message_get_error(m)->message);
-	return 0;
-}
-
-static int read_layout(BridgeBlinkd *b, sd_bus_message *m)
-{
-	int r;
-
-	r = sd_bus_message_enter_container(m, 'a', "au");
-	if (r < 0)
-		return r;
-	while ((r = sd_bus_message_enter_container(m, 'a', "u")) > 0) {
-		unsigned number;
-
-		while ((r = sd_bus_message_read_basic(m, 'u', &number)) > 0) {
-			unsigned *grown = realloc(b->numbers, (b->n_numbers + 1) * sizeof(unsigned));
-			if (!grown)
-				return -ENOMEM;
-			b->numbers = grown;
-			b->numbers[b->n_numbers++] = number;
-		}
-		if (r < 0)
-			return r;
-		r = sd_bus_message_exit_container(m);
-		if (r < 0)
-			return r;
-	}
-	if (r < 0)
-		return r;
-	return sd_bus_message_exit_container(m);
-}
-
-/*
- * Lines: the lines outside the matrix (or every line, without one) join the
- * numbers after the matrix's.
- */
-static int read_lines(BridgeBlinkd *b, sd_bus_message *m)
-{
-	int r;
-
-	r = sd_bus_message_enter_container(m, 'a', "(sssa{sv})");
-	if (r < 0)
-		return r;
-	while ((r = sd_bus_message_enter_container(m, 'r', "sssa{sv}")) > 0) {
-		const char *ref, *alias, *label, *key;
-		unsigned number = 0;
-		bool have = false, known = false;
-
-		r = sd_bus_message_read(m, "sss", &ref, &alias, &label);
-		if (r >= 0)
-			r = sd_bus_message_enter_container(m, 'a', "{sv}");
-		while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-			r = sd_bus_message_read(m, "s", &key);
-			if (r >= 0 && streq(key, "number")) {
-				r = sd_bus_message_read(m, "v", "u", &number);
-				have = r >= 0;
-			} else if (r >= 0)
-				r = sd_bus_message_skip(m, "v");
-			if (r >= 0)
-				r = sd_bus_message_exit_container(m);
-		}
-		if (r >= 0)
-			r = sd_bus_message_exit_container(m); /* a{sv} */
-		if (r >= 0)
-			r = sd_bus_message_exit_container(m); /* the struct */
-		if (r < 0)
-			return r;
-		for (size_t i = 0; i < b->n_numbers; i++)
-			known = known || b->numbers[i] == number;
-		if (have && !known) {
-			unsigned *grown = realloc(b->numbers, (b->n_numbers + 1) * sizeof(unsigned));
-			if (!grown)
-				return -ENOMEM;
-			b->numbers = grown;
-			b->numbers[b->n_numbers++] = number;
-		}
-	}
-	if (r < 0)
-		return r;
-	return sd_bus_message_exit_container(m);
-}
-
-static int read_string_into(sd_bus_message *m, char **ret)
-{
-	const char *s;
-	int r;
-
-	r = sd_bus_message_read(m, "s", &s);
-	if (r < 0)
-		return r;
-	free(*ret);
-	*ret = strdup(s);
-	return *ret ? 0 : -ENOMEM;
-}
-
-static int on_properties_reply(sd_bus_message *m, void *userdata, sd_bus_error *error)
-{
-	BridgeBlinkd *b = userdata;
-	const char *key;
-	int r;
-
-	b->properties_slot = sd_bus_slot_unref(b->properties_slot);
-	if (sd_bus_message_is_method_error(m, NULL)) {
-		log_warning("Cannot read blinkd's properties: %s", sd_bus_message_get_error(m)->message);
-		return 0;
-	}
-	free(b->numbers);
-	b->numbers = NULL;
-	b->n_numbers = 0;
-
-	r = sd_bus_message_enter_container(m, 'a', "{sv}");
-	if (r < 0)
-		goto bad;
-	while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-		r = sd_bus_message_read(m, "s", &key);
-		if (r < 0)
-			goto bad;
-		if (streq(key, "Layout")) {
-			r = sd_bus_message_enter_container(m, 'v', "aau");
-			if (r >= 0)
-				r = read_layout(b, m);
-		} else if (streq(key, "Lines")) {
-			r = sd_bus_message_enter_container(m, 'v', "a(sssa{sv})");
-			if (r >= 0)
-				r = read_lines(b, m);
-		} else if (streq(key, "Chip") || streq(key, "Version")) {
-			r = sd_bus_message_enter_container(m, 'v', "s");
-			if (r >= 0)
-				r = read_string_into(m, streq(key, "Chip") ? &b->chip : &b->version);
-		} else if (streq(key, "Lit")) {
-			r = sd_bus_message_enter_container(m, 'v', "au");
-			if (r >= 0) {
-				free(b->lit);
-				b->lit = NULL;
-				r = read_au(m, &b->lit, &b->n_lit);
-			}
-		} else {
-			r = sd_bus_message_skip(m, "v");
-			if (r >= 0)
-				r = sd_bus_message_exit_container(m);
-			if (r < 0)
-				goto bad;
-			continue;
-		}
-		if (r < 0)
-			goto bad;
-		r = sd_bus_message_exit_container(m); /* v */
-		if (r < 0)
-			goto bad;
-		r = sd_bus_message_exit_container(m); /* e */
-		if (r < 0)
-			goto bad;
-	}
-	if (r < 0)
-		goto bad;
-
-	log_info("blinkd %s on %s: %zu lines.", b->version ? b->version : "?",
-		 b->chip ? b->chip : "?", b->n_numbers);
-	b->events->layout_changed(b->userdata);
-	return 0;
-
-bad:
-	log_warning_errno(r, "Failed to read blinkd's properties: %m");
-	return 0;
-}
-
-static void blinkd_appeared(BridgeBlinkd *b, const char *owner)
-{
-	int r;
-
-	forget(b);
-	b->owner = strdup(owner);
-	if (!b->owner) {
-		log_oom();
-		return;
-	}
-	b->owner_known = true;
+	json_object_put(b->running);
+	b->running = NULL;
 	log_info("blinkd is on the bus as %s.", owner);
-
-	r = sd_bus_call_method_async(b->bus, &b->introspect_slot, BLINKD_BUS_NAME,
-				     BLINKD_OBJECT_PATH, "org.freedesktop.DBus.Introspectable",
-				     "Introspect", on_introspect_reply, b, NULL);
-	if (r < 0) {
-		log_warning_errno(r, "Failed to introspect blinkd, requests with options are "
-				  "refused: %m");
-		b->introspected = true; /* no answer will come to wait for */
-	}
-	r = sd_bus_call_method_async(b->bus, &b->subscribe_slot, BLINKD_BUS_NAME, BLINKD_OBJECT_PATH,
-				     BLINKD_MANAGER_INTERFACE, "Subscribe", on_subscribe_reply, b,
-				     NULL);
-	if (r < 0)
-		log_warning_errno(r, "Failed to call Subscribe(): %m");
-	r = sd_bus_call_method_async(b->bus, &b->properties_slot, BLINKD_BUS_NAME,
-				     BLINKD_OBJECT_PATH, "org.freedesktop.DBus.Properties",
-				     "GetAll", on_properties_reply, b, "s",
-				     BLINKD_MANAGER_INTERFACE);
-	if (r < 0)
-		log_warning_errno(r, "Failed to read blinkd's properties: %m");
-	refresh_running(b);
-	refresh_definitions(b);
 	b->events->appeared(b->userdata);
 }
 
-static void blinkd_vanished(BridgeBlinkd *b)
+static void on_remote_vanished(BlinkdRemote *r, void *userdata)
 {
-	if (!b->owner)
-		return;
+	BridgeBlinkd *b = userdata;
+
 	log_warning("blinkd left the bus; the board is offline until it is back.");
-	forget(b);
+	json_object_put(b->running);
+	b->running = NULL;
 	b->events->vanished(b->userdata);
 }
 
-static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *error)
+static void on_remote_settled(BlinkdRemote *r, void *userdata)
 {
 	BridgeBlinkd *b = userdata;
-	const char *name, *old_owner, *new_owner;
 
-	if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0 ||
-	    !streq(name, BLINKD_BUS_NAME))
-		return 0;
-	if (old_owner[0])
-		blinkd_vanished(b);
-	if (new_owner[0])
-		blinkd_appeared(b, new_owner);
-	b->owner_known = true;
-	b->events->settled(b->userdata);
-	return 0;
-}
-
-static int on_get_name_owner_reply(sd_bus_message *m, void *userdata, sd_bus_error *error)
-{
-	BridgeBlinkd *b = userdata;
-	const char *owner;
-
-	if (sd_bus_message_is_method_error(m, NULL)) {
-		/* Unless NameOwnerChanged came first and told otherwise. */
-		if (!b->owner)
+	/* The bus's first answer on this connection: nothing owns io.blinkd1. */
+	if (!b->told_absent) {
+		b->told_absent = true;
+		if (!blinkd_remote_get_owner(r)) {
 			log_warning("blinkd is not on the bus (nothing owns %s); waiting for it.",
 				    BLINKD_BUS_NAME);
-		b->events->absent(b->userdata);
-	} else if (sd_bus_message_read(m, "s", &owner) >= 0 && !b->owner)
-		blinkd_appeared(b, owner);
-	b->owner_known = true;
+			b->events->absent(b->userdata);
+		}
+	}
+	if (blinkd_remote_get_owner(r))
+		log_info("blinkd %s StartWithOptions: requests with options are %s.",
+			 blinkd_remote_has_start_with_options(r) ? "has" : "has no",
+			 blinkd_remote_has_start_with_options(r) ? "passed on" : "refused");
 	b->events->settled(b->userdata);
-	return 0;
 }
+
+static void on_remote_lit_changed(BlinkdRemote *r, void *userdata)
+{
+	BridgeBlinkd *b = userdata;
+
+	b->events->lit_changed(b->userdata);
+}
+
+static void on_remote_lines_changed(BlinkdRemote *r, void *userdata)
+{
+	BridgeBlinkd *b = userdata;
+	const Layout *layout = blinkd_remote_get_layout(r);
+	const char *chip = blinkd_remote_get_chip(r), *version = blinkd_remote_get_version(r);
+
+	log_info("blinkd %s on %s: %zu lines.", version ? version : "?", chip ? chip : "?",
+		 layout ? layout->n_lines : 0);
+	b->events->layout_changed(b->userdata);
+}
+
+static void on_remote_programs_read(BlinkdRemote *r, bool changed, void *userdata)
+{
+	BridgeBlinkd *b = userdata;
+	const BlinkdRemoteProgram *p;
+	json_object *running = NULL;
+	size_t n;
+	int k;
+
+	if (!changed && b->running)
+		return;
+	p = blinkd_remote_get_programs(r, &n);
+	k = programs_to_json(p, n, &running, NULL);
+	if (k < 0) {
+		log_warning_errno(k, "Failed to read the reply of List(): %m");
+		return;
+	}
+	json_object_put(b->running);
+	b->running = running;
+	b->events->running_changed(b->userdata);
+}
+
+static void on_remote_definitions_read(BlinkdRemote *r, bool changed, void *userdata)
+{
+	BridgeBlinkd *b = userdata;
+	const BlinkdRemoteProgram *p;
+	json_object *defs = NULL;
+	char **names = NULL;
+	bool same;
+	size_t n;
+	int k;
+
+	p = blinkd_remote_get_definitions(r, &n);
+	k = programs_to_json(p, n, &defs, &names);
+	if (k < 0) {
+		log_warning_errno(k, "Failed to read the reply of ListDefinitions(): %m");
+		return;
+	}
+	/* Against the last list read, from this owner or the one before. */
+	same = b->definitions && streq(json_object_to_json_string_ext(b->definitions, JSON_FLAGS),
+				       json_object_to_json_string_ext(defs, JSON_FLAGS));
+	json_object_put(b->definitions);
+	b->definitions = defs;
+	strv_free(b->definition_names);
+	b->definition_names = names;
+	b->events->definitions_read(!same, b->userdata);
+}
+
+static void on_remote_finished(BlinkdRemote *r, const char *name, const char *result,
+			       void *userdata)
+{
+	BridgeBlinkd *b = userdata;
+
+	b->events->finished(name, result, b->userdata);
+}
+
+static const BlinkdRemoteOps remote_ops = {
+	.appeared = on_remote_appeared,
+	.vanished = on_remote_vanished,
+	.settled = on_remote_settled,
+	.lit_changed = on_remote_lit_changed,
+	.lines_changed = on_remote_lines_changed,
+	.programs_read = on_remote_programs_read,
+	.definitions_read = on_remote_definitions_read,
+	.finished = on_remote_finished,
+};
 
 /* ---------------------------------------------------------------- bus */
 
@@ -600,10 +241,16 @@ static int on_bus_disconnected(sd_bus_message *m, void *userdata, sd_bus_error *
 
 	log_warning("Lost the connection to the %s bus; reconnecting.",
 		    b->user_bus ? "session" : "system");
-	/* Forgets blinkd's state if it had an owner; without one there is nothing to forget. */
-	blinkd_vanished(b);
+	/* The remote may have said so already, if its match ran first. */
+	if (b->remote && blinkd_remote_get_owner(b->remote)) {
+		log_warning("blinkd left the bus; the board is offline until it is back.");
+		json_object_put(b->running);
+		b->running = NULL;
+		b->remote = blinkd_remote_free(b->remote);
+		b->events->vanished(b->userdata);
+	}
 	/* Until the new connection's lookup answers, requests wait for it. */
-	b->owner_known = false;
+	b->remote = blinkd_remote_free(b->remote);
 	b->bus = sd_bus_flush_close_unref(b->bus);
 	schedule_bus_retry(b);
 	return 0;
@@ -663,32 +310,14 @@ static int bus_connect(BridgeBlinkd *b)
 	if (r < 0)
 		return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
 
-	if ((r = sd_bus_add_match(bus, NULL,
-				  "type='signal',sender='org.freedesktop.DBus',"
-				  "path='/org/freedesktop/DBus',interface='org.freedesktop.DBus',"
-				  "member='NameOwnerChanged',arg0='" BLINKD_BUS_NAME "'",
-				  on_name_owner_changed, b)) < 0 ||
-	    (r = sd_bus_match_signal(bus, NULL, NULL, "/org/freedesktop/DBus/Local",
-				     "org.freedesktop.DBus.Local", "Disconnected",
-				     on_bus_disconnected, b)) < 0 ||
-	    (r = sd_bus_match_signal(bus, NULL, BLINKD_BUS_NAME, BLINKD_OBJECT_PATH,
-				     BLINKD_MANAGER_INTERFACE, "Finished", on_finished, b)) < 0 ||
-	    (r = sd_bus_match_signal(bus, NULL, BLINKD_BUS_NAME, BLINKD_OBJECT_PATH,
-				     BLINKD_MANAGER_INTERFACE, "Frame", on_frame, b)) < 0 ||
-	    (r = sd_bus_match_signal(bus, NULL, BLINKD_BUS_NAME, BLINKD_OBJECT_PATH,
-				     "org.freedesktop.DBus.ObjectManager", "InterfacesAdded",
-				     on_objects_changed, b)) < 0 ||
-	    (r = sd_bus_match_signal(bus, NULL, BLINKD_BUS_NAME, BLINKD_OBJECT_PATH,
-				     "org.freedesktop.DBus.ObjectManager", "InterfacesRemoved",
-				     on_objects_changed, b)) < 0)
-		return log_error_errno(r, "Failed to watch blinkd's signals: %m");
-
-	r = sd_bus_call_method_async(bus, NULL, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-				     "org.freedesktop.DBus", "GetNameOwner",
-				     on_get_name_owner_reply, b, "s", BLINKD_BUS_NAME);
+	r = sd_bus_match_signal(bus, NULL, NULL, "/org/freedesktop/DBus/Local",
+				"org.freedesktop.DBus.Local", "Disconnected", on_bus_disconnected, b);
 	if (r < 0)
-		return log_error_errno(r, "Failed to ask who owns %s: %m", BLINKD_BUS_NAME);
-
+		return log_error_errno(r, "Failed to watch the bus connection: %m");
+	r = blinkd_remote_new(&b->remote, bus, REMOTE_FLAGS, &remote_ops, b);
+	if (r < 0)
+		return log_error_errno(r, "Failed to watch blinkd on the bus: %m");
+	b->told_absent = false;
 	b->bus = TAKE_PTR(bus);
 	b->bus_backoff = BRIDGE_BUS_BACKOFF_MIN;
 	return 0;
@@ -824,7 +453,7 @@ static bool op_present(void *remote)
 {
 	BridgeBlinkd *b = remote;
 
-	return b->bus && b->owner;
+	return b->bus && b->remote && blinkd_remote_get_owner(b->remote);
 }
 
 /* Known whether blinkd is there, and what the one that is there offers. */
@@ -832,32 +461,38 @@ static bool op_settled(void *remote)
 {
 	BridgeBlinkd *b = remote;
 
-	return b->owner_known && (!b->owner || b->introspected);
+	return b->remote && blinkd_remote_is_settled(b->remote);
 }
 
 static bool op_has_start_with_options(void *remote)
 {
 	BridgeBlinkd *b = remote;
 
-	return b->has_start_with_options;
+	return b->remote && blinkd_remote_has_start_with_options(b->remote);
 }
 
+/* The matrix's lines in matrix order, then the others: the layout's lines. */
 static const unsigned *op_numbers(void *remote, size_t *ret_n)
 {
 	BridgeBlinkd *b = remote;
+	const Layout *layout = b->remote ? blinkd_remote_get_layout(b->remote) : NULL;
 
-	*ret_n = b->n_numbers;
-	return b->numbers;
+	*ret_n = layout && layout->n_lines > 0 ? layout->n_lines : 0;
+	return *ret_n > 0 ? layout->lines : NULL;
 }
 
 static const char *op_chip(void *remote)
 {
-	return ((BridgeBlinkd *)remote)->chip;
+	BridgeBlinkd *b = remote;
+
+	return b->remote ? blinkd_remote_get_chip(b->remote) : NULL;
 }
 
 static const char *op_version(void *remote)
 {
-	return ((BridgeBlinkd *)remote)->version;
+	BridgeBlinkd *b = remote;
+
+	return b->remote ? blinkd_remote_get_version(b->remote) : NULL;
 }
 
 static json_object *op_running(void *remote)
@@ -879,8 +514,19 @@ static const unsigned *op_lit(void *remote, size_t *ret_n)
 {
 	BridgeBlinkd *b = remote;
 
-	*ret_n = b->n_lit;
-	return b->lit;
+	if (!b->remote) {
+		*ret_n = 0;
+		return NULL;
+	}
+	return blinkd_remote_get_lit(b->remote, ret_n);
+}
+
+static void op_refresh_definitions(void *remote)
+{
+	BridgeBlinkd *b = remote;
+
+	if (b->remote)
+		blinkd_remote_refresh_definitions(b->remote);
 }
 
 const RemoteOps bridge_blinkd_ops = {
@@ -895,7 +541,7 @@ const RemoteOps bridge_blinkd_ops = {
 	.definitions = op_definitions,
 	.definition_names = op_definition_names,
 	.lit = op_lit,
-	.refresh_definitions = refresh_definitions,
+	.refresh_definitions = op_refresh_definitions,
 	.start = op_start,
 	.replace = op_replace,
 	.start_with_options = op_start_with_options,
@@ -926,11 +572,12 @@ BridgeBlinkd *bridge_blinkd_free(BridgeBlinkd *b)
 {
 	if (!b)
 		return NULL;
-	forget(b);
+	b->remote = blinkd_remote_free(b->remote);
 	b->bus = sd_bus_flush_close_unref(b->bus);
 	b->bus_retry = sd_event_source_disable_unref(b->bus_retry);
+	json_object_put(b->running);
 	json_object_put(b->definitions);
-	free_strv(b->definition_names);
+	strv_free(b->definition_names);
 	sd_event_unref(b->event);
 	free(b);
 	return NULL;

@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * blinkd on D-Bus, as the bridge's remote (remote-ops.h): a bus name that
- * comes and goes. While io.blinkd1 has an owner, it knows whether it
- * offers StartWithOptions (introspected once per owner), is subscribed to
- * its frames, and mirrors its layout, running programs and definitions.
- * When the name goes, all of that is forgotten; when the bus itself goes,
- * it reconnects with a backoff.
+ * blinkd on D-Bus, as the bridge's remote (remote-ops.h): libblinkd's
+ * BlinkdRemote (remote.h) on a bus connection of its own, made again with a
+ * backoff when it drops. While io.blinkd1 has an owner, the remote knows
+ * whether it has StartWithOptions (by calling it), is subscribed to its
+ * frames and keeps its layout, lit lines, running programs and
+ * definitions; this adds them as the JSON the bridge publishes, and the
+ * calls requests make.
  *
- * Owner: blinkd-mqtt's main.c makes it and frees it; the bridge borrows it
- * through bridge_blinkd_ops. It owns its bus connection and the mirror.
+ * Owner: blinkd-mqtt's main.c makes it and frees it after the bridge,
+ * which borrows it through bridge_blinkd_ops. It owns its bus connection,
+ * its BlinkdRemote and the JSON of the programs and definitions.
  */
 #pragma once
 
