@@ -34,7 +34,6 @@ struct Bridge {
 
 	bool stopping;
 	sd_event_source *stop_timer;
-	int exit_code;
 };
 
 static char *bridge_topic(const Bridge *b, const char *leaf)
@@ -500,7 +499,7 @@ static void finish_stop(Bridge *b)
 
 	if (state)
 		b->broker_ops->shutdown(b->broker, state, "offline", BRIDGE_SHUTDOWN_TIMEOUT);
-	(void)sd_event_exit(b->event, b->exit_code);
+	(void)sd_event_exit(b->event, 0);
 }
 
 static int on_stop_timeout(sd_event_source *s, uint64_t usec, void *userdata)
