@@ -361,8 +361,8 @@ static int on_call_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_er
 
 /* Call @method with the arguments that are not NULL, in order; see RemoteOps. */
 static int call_method(BridgeBlinkd *b, const char *method, const char *name,
-		       const char *program, json_object *options, bool replace,
-		       RemoteReplyFn reply, void *userdata, RequestError *e)
+		       const char *program, const Request *options, RemoteReplyFn reply,
+		       void *userdata, RequestError *e)
 {
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
 	Call *c;
@@ -380,13 +380,8 @@ static int call_method(BridgeBlinkd *b, const char *method, const char *name,
 		k = sd_bus_message_append(m, "s", name);
 	if (k >= 0 && program)
 		k = sd_bus_message_append(m, "s", program);
-	if (k >= 0 && options) {
-		Request r = {
-			.verb = replace ? REQUEST_REPLACE : REQUEST_START,
-			.options = options,
-		};
-		k = request_append_options(&r, m);
-	}
+	if (k >= 0 && options)
+		k = request_append_options(options, m);
 	if (k < 0) {
 		e->name = MQTT_ERROR_INVALID_PAYLOAD;
 		snprintf(e->message, sizeof(e->message), "cannot be put into a D-Bus call: %s",
@@ -414,32 +409,31 @@ static int call_method(BridgeBlinkd *b, const char *method, const char *name,
 static int op_start(void *remote, const char *name, const char *program, RemoteReplyFn reply,
 		    void *userdata, RequestError *e)
 {
-	return call_method(remote, "Start", name, program, NULL, false, reply, userdata, e);
+	return call_method(remote, "Start", name, program, NULL, reply, userdata, e);
 }
 
 static int op_replace(void *remote, const char *name, const char *program, RemoteReplyFn reply,
 		      void *userdata, RequestError *e)
 {
-	return call_method(remote, "Replace", name, program, NULL, false, reply, userdata, e);
+	return call_method(remote, "Replace", name, program, NULL, reply, userdata, e);
 }
 
-static int op_start_with_options(void *remote, const char *name, const char *program,
-				 json_object *options, bool replace, RemoteReplyFn reply,
+static int op_start_with_options(void *remote, const Request *request, RemoteReplyFn reply,
 				 void *userdata, RequestError *e)
 {
-	return call_method(remote, "StartWithOptions", name, program, options, replace, reply,
-			   userdata, e);
+	return call_method(remote, "StartWithOptions", request->name, request->program, request,
+			   reply, userdata, e);
 }
 
 static int op_stop(void *remote, const char *name, RemoteReplyFn reply, void *userdata,
 		   RequestError *e)
 {
-	return call_method(remote, "Stop", name, NULL, NULL, false, reply, userdata, e);
+	return call_method(remote, "Stop", name, NULL, NULL, reply, userdata, e);
 }
 
 static int op_stop_all(void *remote, RemoteReplyFn reply, void *userdata, RequestError *e)
 {
-	return call_method(remote, "StopAll", NULL, NULL, NULL, false, reply, userdata, e);
+	return call_method(remote, "StopAll", NULL, NULL, NULL, reply, userdata, e);
 }
 
 /* ------------------------------------------------------------ queries */

@@ -124,8 +124,7 @@ static void call_blinkd(BridgeRequests *b, Request *r, bool stop_may_miss)
 	r = &f->request;
 
 	if (r->options && (r->verb == REQUEST_START || r->verb == REQUEST_REPLACE))
-		k = ops->start_with_options(b->remote, r->name, r->program, r->options,
-					    r->verb == REQUEST_REPLACE, on_reply, f, &e);
+		k = ops->start_with_options(b->remote, r, on_reply, f, &e);
 	else if (r->verb == REQUEST_START)
 		k = ops->start(b->remote, r->name, r->program, on_reply, f, &e);
 	else if (r->verb == REQUEST_REPLACE)

@@ -70,9 +70,12 @@ typedef struct RemoteOps {
 		     void *userdata, RequestError *error);
 	int (*replace)(void *remote, const char *name, const char *program, RemoteReplyFn reply,
 		       void *userdata, RequestError *error);
-	/* @options: checked by request.c; @replace: end a program of the same name first. */
-	int (*start_with_options)(void *remote, const char *name, const char *program,
-				  json_object *options, bool replace, RemoteReplyFn reply,
+	/*
+	 * A start or replace with options (request.c checked them): its name,
+	 * program and options, as StartWithOptions' a{sv} with "replace" for
+	 * the replace verb (request_append_options()).
+	 */
+	int (*start_with_options)(void *remote, const Request *request, RemoteReplyFn reply,
 				  void *userdata, RequestError *error);
 	int (*stop)(void *remote, const char *name, RemoteReplyFn reply, void *userdata,
 		    RequestError *error);

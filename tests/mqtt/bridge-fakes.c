@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "bridge-fakes.h"
 #include "json-util.h"
@@ -182,9 +185,85 @@ static void remote_refresh_definitions(void *remote)
 	((FakeRemote *)remote)->n_refresh_definitions++;
 }
 
+/*
+ * The options of @request as blinkd would read them from StartWithOptions'
+ * a{sv}: "key=type:value", joined by ",", in the order they were appended.
+ */
+static char *options_text(const Request *request)
+{
+	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+	char *text = NULL;
+	size_t size = 0;
+	const char *key, *contents;
+	bool first = true;
+	int fds[2];
+	FILE *f;
+	char type;
+
+	/* sd-bus makes messages only for a started bus: one on a socket pair, never read. */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0 || sd_bus_new(&bus) < 0 ||
+	    sd_bus_set_fd(bus, fds[0], fds[0]) < 0 || sd_bus_start(bus) < 0)
+		abort();
+	close(fds[1]);
+	if (sd_bus_message_new_method_call(bus, &m, "io.blinkd1", "/io/blinkd1",
+					   "io.blinkd1.Manager", "StartWithOptions") < 0 ||
+	    request_append_options(request, m) < 0 || sd_bus_message_seal(m, 1, 0) < 0 ||
+	    sd_bus_message_rewind(m, true) < 0 ||
+	    sd_bus_message_enter_container(m, 'a', "{sv}") < 0)
+		abort();
+	f = open_memstream(&text, &size);
+	if (!f)
+		abort();
+	while (sd_bus_message_enter_container(m, 'e', "sv") > 0) {
+		union {
+			int b;
+			int32_t i;
+			uint32_t u;
+			int64_t x;
+			uint64_t t;
+			double d;
+			const char *s;
+		} v;
+
+		if (sd_bus_message_read_basic(m, 's', &key) < 0 ||
+		    sd_bus_message_peek_type(m, &type, &contents) < 0 ||
+		    sd_bus_message_enter_container(m, 'v', contents) < 0 ||
+		    sd_bus_message_read_basic(m, contents[0], &v) < 0)
+			abort();
+		fprintf(f, "%s%s=%s:", first ? "" : ",", key, contents);
+		switch (contents[0]) {
+		case 'b':
+			fprintf(f, "%s", v.b ? "true" : "false");
+			break;
+		case 'i':
+			fprintf(f, "%" PRIi32, v.i);
+			break;
+		case 'u':
+			fprintf(f, "%" PRIu32, v.u);
+			break;
+		case 'x':
+			fprintf(f, "%" PRIi64, v.x);
+			break;
+		case 't':
+			fprintf(f, "%" PRIu64, v.t);
+			break;
+		case 'd':
+			fprintf(f, "%g", v.d);
+			break;
+		default:
+			fprintf(f, "%s", v.s);
+		}
+		first = false;
+		if (sd_bus_message_exit_container(m) < 0 || sd_bus_message_exit_container(m) < 0)
+			abort();
+	}
+	fclose(f);
+	return text;
+}
+
 static int record(FakeRemote *r, const char *method, const char *name, const char *program,
-		  json_object *options, bool replace, RemoteReplyFn reply, void *userdata,
-		  RequestError *e)
+		  const Request *options, RemoteReplyFn reply, void *userdata, RequestError *e)
 {
 	FakeCall *c;
 
@@ -200,10 +279,7 @@ static int record(FakeRemote *r, const char *method, const char *name, const cha
 		.method = strdup(method),
 		.name = name ? strdup(name) : NULL,
 		.program = program ? strdup(program) : NULL,
-		.options = options ? strdup(json_object_to_json_string_ext(
-						     options, JSON_C_TO_STRING_PLAIN))
-				   : NULL,
-		.replace = replace,
+		.options = options ? options_text(options) : NULL,
 		.reply = reply,
 		.userdata = userdata,
 	};
@@ -213,32 +289,31 @@ static int record(FakeRemote *r, const char *method, const char *name, const cha
 static int remote_start(void *remote, const char *name, const char *program,
 			RemoteReplyFn reply, void *userdata, RequestError *e)
 {
-	return record(remote, "Start", name, program, NULL, false, reply, userdata, e);
+	return record(remote, "Start", name, program, NULL, reply, userdata, e);
 }
 
 static int remote_replace(void *remote, const char *name, const char *program,
 			  RemoteReplyFn reply, void *userdata, RequestError *e)
 {
-	return record(remote, "Replace", name, program, NULL, false, reply, userdata, e);
+	return record(remote, "Replace", name, program, NULL, reply, userdata, e);
 }
 
-static int remote_start_with_options(void *remote, const char *name, const char *program,
-				     json_object *options, bool replace, RemoteReplyFn reply,
+static int remote_start_with_options(void *remote, const Request *request, RemoteReplyFn reply,
 				     void *userdata, RequestError *e)
 {
-	return record(remote, "StartWithOptions", name, program, options, replace, reply,
+	return record(remote, "StartWithOptions", request->name, request->program, request, reply,
 		      userdata, e);
 }
 
 static int remote_stop(void *remote, const char *name, RemoteReplyFn reply, void *userdata,
 		       RequestError *e)
 {
-	return record(remote, "Stop", name, NULL, NULL, false, reply, userdata, e);
+	return record(remote, "Stop", name, NULL, NULL, reply, userdata, e);
 }
 
 static int remote_stop_all(void *remote, RemoteReplyFn reply, void *userdata, RequestError *e)
 {
-	return record(remote, "StopAll", NULL, NULL, NULL, false, reply, userdata, e);
+	return record(remote, "StopAll", NULL, NULL, NULL, reply, userdata, e);
 }
 
 const RemoteOps fake_remote_ops = {

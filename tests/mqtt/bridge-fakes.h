@@ -37,8 +37,8 @@ typedef struct FakeBroker {
 
 typedef struct FakeCall {
 	char *method;
-	char *name, *program, *options; /* options as JSON text */
-	bool replace;
+	char *name, *program;
+	char *options; /* as StartWithOptions gets them: "key=type:value,..." */
 	RemoteReplyFn reply;
 	void *userdata;
 	bool answered;

@@ -157,7 +157,8 @@ int main(void)
 	RequestError error = {};
 	Answer a = {};
 	Seen s = {};
-	json_object *options;
+	Request request = {};
+	const char *payload = "{\"program\": {\"on\":{\"lines\":[4]}}, \"options\": {\"priority\": 5}}";
 	size_t n;
 
 	log_set_max_level(LOG_WARNING);
@@ -202,12 +203,11 @@ int main(void)
 	check(s.running >= 2);
 	check(s.lit >= 1);
 
-	/* StartWithOptions, replacing: a path again. */
-	options = json_tokener_parse("{\"priority\": 5}");
-	check_int(ops->start_with_options(b, "top", "{\"on\":{\"lines\":[4]}}", options, true,
-					  on_reply, &a, &error),
-		  0);
-	json_object_put(options);
+	/* StartWithOptions, replacing, as request.c reads it from MQTT: a path again. */
+	check_int(request_topic_parse("blinkd/b1/replace/top", "blinkd", "b1", &request, &error), 1);
+	check_int(request_payload_parse(&request, payload, strlen(payload), 1024, &error), 0);
+	check_int(ops->start_with_options(b, &request, on_reply, &a, &error), 0);
+	request_done(&request);
 	check(RUN_UNTIL(e, a.came));
 	check(a.error_name == NULL);
 	check(a.path != NULL);

@@ -69,8 +69,9 @@ static void test_every_verb(void)
 			"{\"program\": \"P\", \"options\": {\"priority\": 5}}", false);
 	c = &h.remote.calls[2];
 	check_str(c->method, "StartWithOptions");
-	check_str(c->options, "{\"priority\":5}");
-	check(!c->replace);
+	check_str(c->name, "o");
+	check_str(c->program, "P");
+	check_str(c->options, "priority=i:5");
 	harness_reply(&h, 2, "io.blinkd1.Error.InvalidProgram", "no such thing", NULL);
 	check_result(&h, "{\"id\":null,\"ok\":false,\"verb\":\"start\",\"name\":\"o\","
 			 "\"error\":\"io.blinkd1.Error.InvalidProgram\",\"message\":\"no such thing\"}");
@@ -79,7 +80,7 @@ static void test_every_verb(void)
 			"{\"program\": \"P\", \"options\": {\"at\": 5}}", false);
 	c = &h.remote.calls[3];
 	check_str(c->method, "StartWithOptions");
-	check(c->replace);
+	check(c->options && strstr(c->options, "at=t:5") && strstr(c->options, "replace=b:true"));
 	harness_reply(&h, 3, NULL, NULL, "/p");
 	check_result(&h, "{\"id\":null,\"ok\":true,\"verb\":\"replace\",\"name\":\"o\","
 			 "\"group\":true,\"path\":\"/p\"}");
