@@ -4,6 +4,9 @@
  * how to log in, and under which topics this board lives. Every key is
  * optional, unknown keys are refused; the username and password live in a
  * file of their own (credentials_file), never in the main configuration.
+ *
+ * Owner: blinkd-mqtt's main.c loads the MqttConfig and frees it last; the
+ * bridge, its requests and the broker borrow it.
  */
 #pragma once
 
