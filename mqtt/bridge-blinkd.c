@@ -1,569 +1,226 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * blinkd as the bridge sees it: a bus name that comes and goes. While
- * io.blinkd1 has an owner, the bridge knows whether it offers
- * StartWithOptions (introspected once per owner), is subscribed to its
- * frames, and mirrors its layout, running programs and definitions. When
- * the name goes, all of that is forgotten and the board is "offline";
- * when the bus itself goes, the bridge reconnects with a backoff.
+ * blinkd on D-Bus as the bridge's remote; see bridge-blinkd.h. The mirror
+ * is libblinkd's BlinkdRemote; this file adds what the bridge needs around
+ * it: a bus connection that is made again when it drops, the running
+ * programs and definitions as JSON, and the calls requests make. What it
+ * learns it tells the bridge through RemoteEvents, never by calling it.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "bridge.h"
+#include <systemd/sd-bus.h>
+
+#include "bridge-blinkd.h"
 #include "bus-names.h"
 #include "json-util.h"
 #include "log.h"
+#include "remote.h"
+#include "strv.h"
 
 #define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
-static void free_strv(char **v)
-{
-	for (char **p = v; p && *p; p++)
-		free(*p);
-	free(v);
-}
+/* What the bridge follows of blinkd. */
+#define REMOTE_FLAGS                                                                               \
+	(BLINKD_REMOTE_LIT | BLINKD_REMOTE_LINES | BLINKD_REMOTE_PROGRAMS |                        \
+	 BLINKD_REMOTE_DEFINITIONS | BLINKD_REMOTE_FINISHED | BLINKD_REMOTE_CAPABILITIES)
 
-void bridge_blinkd_forget(Bridge *b)
-{
-	b->introspect_slot = sd_bus_slot_unref(b->introspect_slot);
-	b->subscribe_slot = sd_bus_slot_unref(b->subscribe_slot);
-	b->properties_slot = sd_bus_slot_unref(b->properties_slot);
-	b->list_slot = sd_bus_slot_unref(b->list_slot);
-	b->definitions_slot = sd_bus_slot_unref(b->definitions_slot);
-	b->list_again = b->definitions_again = false;
-	b->introspected = b->has_start_with_options = false;
-	free(b->owner);
-	b->owner = NULL;
-	for (size_t i = 0; b->light_states && i <= b->n_offsets; i++)
-		free(b->light_states[i]);
-	free(b->light_states);
-	b->light_states = NULL;
-	free(b->offsets);
-	b->offsets = NULL;
-	b->n_offsets = 0;
-	free(b->chip);
-	free(b->version);
-	b->chip = b->version = NULL;
-	json_object_put(b->running);
-	b->running = NULL;
-	free(b->lit);
-	b->lit = NULL;
-	b->n_lit = 0;
-}
+struct BridgeBlinkd {
+	sd_event *event;
+	bool user_bus;
+	const RemoteEvents *events;
+	void *userdata;
 
-/* ------------------------------------------------------------ running */
+	sd_bus *bus;
+	sd_event_source *bus_retry;
+	usec_t bus_backoff;
+	BlinkdRemote *remote; /* while there is a bus */
+	bool told_absent;     /* the first answer on this bus was given */
 
-/* List() as [{"name": N, "program": P}], the program as JSON, not text. */
-static int read_pairs(sd_bus_message *m, json_object **ret, char ***ret_names)
+	/* the remote's programs, as the bridge publishes them */
+	json_object *running; /* array of {"name","program"}, while blinkd is there */
+	/* kept across owners: the last list read */
+	json_object *definitions; /* array of {"name","program"} */
+	char **definition_names;  /* NULL-terminated */
+};
+
+/* ------------------------------------------------- programs as JSON */
+
+/* [{"name": N, "program": P}], the program as JSON, not text. */
+static int programs_to_json(const BlinkdRemoteProgram *p, size_t n, json_object **ret,
+			    char ***ret_names)
 {
 	_cleanup_(json_object_putp) json_object *a = json_object_new_array();
-	char **names = NULL;
-	size_t n = 0;
-	const char *name, *text;
-	int r;
+	_cleanup_(strv_freep) char **names = NULL;
 
 	if (!a)
 		return -ENOMEM;
-	r = sd_bus_message_enter_container(m, 'a', "(ss)");
-	if (r < 0)
-		return r;
-	while ((r = sd_bus_message_read(m, "(ss)", &name, &text)) > 0) {
+	for (size_t i = 0; i < n; i++) {
 		json_object *e = json_object_new_object();
-		json_object *program = json_tokener_parse(text);
+		json_object *program = json_tokener_parse(p[i].program);
 
 		if (!program)
-			program = json_object_new_string(text);
+			program = json_object_new_string(p[i].program);
 		if (!e || json_object_array_add(a, e) < 0 ||
-		    json_object_object_add(e, "name", json_object_new_string(name)) < 0 ||
-		    json_object_object_add(e, "program", program) < 0) {
-			free_strv(names);
+		    json_object_object_add(e, "name", json_object_new_string(p[i].name)) < 0 ||
+		    json_object_object_add(e, "program", program) < 0)
 			return -ENOMEM;
-		}
-		if (ret_names) {
-			char **grown = realloc(names, (n + 2) * sizeof(char *));
-			if (!grown) {
-				free_strv(names);
-				return -ENOMEM;
-			}
-			names = grown;
-			names[n] = strdup(name);
-			names[++n] = NULL;
-			if (!names[n - 1]) {
-				free_strv(names);
-				return -ENOMEM;
-			}
-		}
+		if (ret_names && strv_extend(&names, p[i].name) < 0)
+			return -ENOMEM;
 	}
-	if (r < 0) {
-		free_strv(names);
-		return r;
-	}
-	*ret = TAKE_PTR(a);
 	if (ret_names) {
 		if (!names)
 			names = calloc(1, sizeof(char *));
-		*ret_names = names;
+		if (!names)
+			return -ENOMEM;
+		*ret_names = TAKE_PTR(names);
 	}
+	*ret = TAKE_PTR(a);
 	return 0;
 }
 
-static int on_list_reply(sd_bus_message *m, void *userdata, sd_bus_error *error)
+/* ------------------------------------------------ what the remote says */
+
+static void on_remote_appeared(BlinkdRemote *r, const char *owner, void *userdata)
 {
-	Bridge *b = userdata;
-	json_object *running = NULL;
-	int r;
+	BridgeBlinkd *b = userdata;
 
-	b->list_slot = sd_bus_slot_unref(b->list_slot);
-	if (sd_bus_message_is_method_error(m, NULL))
-		log_warning("List() failed: %s", sd_bus_message_get_error(m)->message);
-	else if ((r = read_pairs(m, &running, NULL)) < 0)
-		log_warning_errno(r, "Failed to read the reply of List(): %m");
-	else {
-		const char *old = b->running ? json_object_to_json_string_ext(b->running, JSON_FLAGS)
-					     : NULL;
-		bool same = old && streq(old, json_object_to_json_string_ext(running, JSON_FLAGS));
-
-		json_object_put(b->running);
-		b->running = running;
-		if (!same)
-			bridge_publish_running(b);
-	}
-	if (b->list_again) {
-		b->list_again = false;
-		bridge_refresh_running(b);
-	}
-	return 0;
-}
-
-/* One List() in flight at a time; changes during it ask for one more. */
-void bridge_refresh_running(Bridge *b)
-{
-	int r;
-
-	if (!b->owner)
-		return;
-	if (b->list_slot) {
-		b->list_again = true;
-		return;
-	}
-	r = sd_bus_call_method_async(b->bus, &b->list_slot, BLINKD_BUS_NAME, BLINKD_OBJECT_PATH,
-				     BLINKD_MANAGER_INTERFACE, "List", on_list_reply, b, NULL);
-	if (r < 0)
-		log_warning_errno(r, "Failed to call List(): %m");
-}
-
-/* -------------------------------------------------------- definitions */
-
-static int on_definitions_reply(sd_bus_message *m, void *userdata, sd_bus_error *error)
-{
-	Bridge *b = userdata;
-	json_object *defs = NULL;
-	char **names = NULL;
-	int r;
-
-	b->definitions_slot = sd_bus_slot_unref(b->definitions_slot);
-	if (sd_bus_message_is_method_error(m, NULL))
-		log_warning("ListDefinitions() failed: %s", sd_bus_message_get_error(m)->message);
-	else if ((r = read_pairs(m, &defs, &names)) < 0)
-		log_warning_errno(r, "Failed to read the reply of ListDefinitions(): %m");
-	else {
-		bool same = b->definitions &&
-			    streq(json_object_to_json_string_ext(b->definitions, JSON_FLAGS),
-				  json_object_to_json_string_ext(defs, JSON_FLAGS));
-
-		json_object_put(b->definitions);
-		b->definitions = defs;
-		free_strv(b->definition_names);
-		b->definition_names = names;
-		/* Published even when unchanged: someone asked, or the broker is new. */
-		bridge_publish_definitions(b);
-		if (!same)
-			bridge_publish_discovery(b); /* the effect lists */
-	}
-	if (b->definitions_again) {
-		b->definitions_again = false;
-		bridge_refresh_definitions(b);
-	}
-	return 0;
-}
-
-void bridge_refresh_definitions(Bridge *b)
-{
-	int r;
-
-	if (!b->owner)
-		return;
-	if (b->definitions_slot) {
-		b->definitions_again = true;
-		return;
-	}
-	r = sd_bus_call_method_async(b->bus, &b->definitions_slot, BLINKD_BUS_NAME,
-				     BLINKD_OBJECT_PATH, BLINKD_MANAGER_INTERFACE,
-				     "ListDefinitions", on_definitions_reply, b, NULL);
-	if (r < 0)
-		log_warning_errno(r, "Failed to call ListDefinitions(): %m");
-}
-
-/* ------------------------------------------------------------- frames */
-
-static int read_au(sd_bus_message *m, unsigned **ret, size_t *ret_n)
-{
-	const void *data;
-	size_t size;
-	unsigned *v;
-	int r;
-
-	r = sd_bus_message_read_array(m, 'u', &data, &size);
-	if (r < 0)
-		return r;
-	v = malloc(size ? size : 1);
-	if (!v)
-		return -ENOMEM;
-	memcpy(v, data, size);
-	*ret = v;
-	*ret_n = size / sizeof(uint32_t);
-	return 0;
-}
-
-static int on_frame(sd_bus_message *m, void *userdata, sd_bus_error *error)
-{
-	Bridge *b = userdata;
-	unsigned *lit;
-	uint64_t when;
-	size_t n;
-
-	if (!b->owner || sd_bus_message_read(m, "t", &when) < 0 || read_au(m, &lit, &n) < 0)
-		return 0;
-	free(b->lit);
-	b->lit = lit;
-	b->n_lit = n;
-	bridge_lit_changed(b);
-	return 0;
-}
-
-static int on_finished(sd_bus_message *m, void *userdata, sd_bus_error *error)
-{
-	Bridge *b = userdata;
-	const char *name, *result;
-
-	if (sd_bus_message_read(m, "ss", &name, &result) < 0)
-		return 0;
-	bridge_publish_finished(b, name, result);
-	bridge_refresh_running(b);
-	return 0;
-}
-
-static int on_objects_changed(sd_bus_message *m, void *userdata, sd_bus_error *error)
-{
-	bridge_refresh_running(userdata);
-	return 0;
-}
-
-/* ---------------------------------------------------- blinkd appears */
-
-static int on_introspect_reply(sd_bus_message *m, void *userdata, sd_bus_error *error)
-{
-	Bridge *b = userdata;
-	const char *xml;
-
-	b->introspect_slot = sd_bus_slot_unref(b->introspect_slot);
-	if (sd_bus_message_is_method_error(m, NULL) || sd_bus_message_read(m, "s", &xml) < 0) {
-		log_warning("Cannot introspect blinkd; requests with options are refused.");
-		b->introspected = true;
-		bridge_blinkd_settled(b);
-		return 0;
-	}
-	b->introspected = true;
-	b->has_start_with_options = strstr(xml, "<method name=\"StartWithOptions\">") != NULL;
-	log_info("blinkd %s StartWithOptions: requests with options are %s.",
-		 b->has_start_with_options ? "has" : "has no",
-		 b->has_start_with_options ? "passed on" : "refused");
-	bridge_blinkd_settled(b);
-	return 0;
-}
-
-static int on_subscribe_reply(sd_bus_message *m, void *userdata, sd_bus_error *error)
-{
-	Bridge *b = userdata;
-
-	b->subscribe_slot = sd_bus_slot_unref(b->subscribe_slot);
-	if (sd_bus_message_is_method_error(m, NULL))
-		log_warning("Subscribe() failed, the lit topic will not follow: %s",
-			    sd_bus_message_get_error(m)->message);
-	return 0;
-}
-
-static int read_layout(Bridge *b, sd_bus_message *m)
-{
-	int r;
-
-	r = sd_bus_message_enter_container(m, 'a', "au");
-	if (r < 0)
-		return r;
-	while ((r = sd_bus_message_enter_container(m, 'a', "u")) > 0) {
-		unsigned offset;
-
-		while ((r = sd_bus_message_read_basic(m, 'u', &offset)) > 0) {
-			unsigned *grown = realloc(b->offsets, (b->n_offsets + 1) * sizeof(unsigned));
-			if (!grown)
-				return -ENOMEM;
-			b->offsets = grown;
-			b->offsets[b->n_offsets++] = offset;
-		}
-		if (r < 0)
-			return r;
-		r = sd_bus_message_exit_container(m);
-		if (r < 0)
-			return r;
-	}
-	if (r < 0)
-		return r;
-	return sd_bus_message_exit_container(m);
-}
-
-/*
- * Lines: the lines outside the matrix (or every line, without one) join the
- * offsets after the matrix's, by number.
- */
-static int read_lines(Bridge *b, sd_bus_message *m)
-{
-	int r;
-
-	r = sd_bus_message_enter_container(m, 'a', "(sssa{sv})");
-	if (r < 0)
-		return r;
-	while ((r = sd_bus_message_enter_container(m, 'r', "sssa{sv}")) > 0) {
-		const char *ref, *alias, *label, *key;
-		unsigned number = 0;
-		bool have = false, known = false;
-
-		r = sd_bus_message_read(m, "sss", &ref, &alias, &label);
-		if (r >= 0)
-			r = sd_bus_message_enter_container(m, 'a', "{sv}");
-		while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-			r = sd_bus_message_read(m, "s", &key);
-			if (r >= 0 && streq(key, "number")) {
-				r = sd_bus_message_read(m, "v", "u", &number);
-				have = r >= 0;
-			} else if (r >= 0)
-				r = sd_bus_message_skip(m, "v");
-			if (r >= 0)
-				r = sd_bus_message_exit_container(m);
-		}
-		if (r >= 0)
-			r = sd_bus_message_exit_container(m); /* a{sv} */
-		if (r >= 0)
-			r = sd_bus_message_exit_container(m); /* the struct */
-		if (r < 0)
-			return r;
-		for (size_t i = 0; i < b->n_offsets; i++)
-			known = known || b->offsets[i] == number;
-		if (have && !known) {
-			unsigned *grown = realloc(b->offsets, (b->n_offsets + 1) * sizeof(unsigned));
-			if (!grown)
-				return -ENOMEM;
-			b->offsets = grown;
-			b->offsets[b->n_offsets++] = number;
-		}
-	}
-	if (r < 0)
-		return r;
-	return sd_bus_message_exit_container(m);
-}
-
-static int read_string_into(sd_bus_message *m, char **ret)
-{
-	const char *s;
-	int r;
-
-	r = sd_bus_message_read(m, "s", &s);
-	if (r < 0)
-		return r;
-	free(*ret);
-	*ret = strdup(s);
-	return *ret ? 0 : -ENOMEM;
-}
-
-static int on_properties_reply(sd_bus_message *m, void *userdata, sd_bus_error *error)
-{
-	Bridge *b = userdata;
-	const char *key;
-	int r;
-
-	b->properties_slot = sd_bus_slot_unref(b->properties_slot);
-	if (sd_bus_message_is_method_error(m, NULL)) {
-		log_warning("Cannot read blinkd's properties: %s", sd_bus_message_get_error(m)->message);
-		return 0;
-	}
-	free(b->offsets);
-	b->offsets = NULL;
-	b->n_offsets = 0;
-
-	r = sd_bus_message_enter_container(m, 'a', "{sv}");
-	if (r < 0)
-		goto bad;
-	while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-		r = sd_bus_message_read(m, "s", &key);
-		if (r < 0)
-			goto bad;
-		if (streq(key, "Layout")) {
-			r = sd_bus_message_enter_container(m, 'v', "aau");
-			if (r >= 0)
-				r = read_layout(b, m);
-		} else if (streq(key, "Lines")) {
-			r = sd_bus_message_enter_container(m, 'v', "a(sssa{sv})");
-			if (r >= 0)
-				r = read_lines(b, m);
-		} else if (streq(key, "Chip") || streq(key, "Version")) {
-			r = sd_bus_message_enter_container(m, 'v', "s");
-			if (r >= 0)
-				r = read_string_into(m, streq(key, "Chip") ? &b->chip : &b->version);
-		} else if (streq(key, "Lit")) {
-			r = sd_bus_message_enter_container(m, 'v', "au");
-			if (r >= 0) {
-				free(b->lit);
-				b->lit = NULL;
-				r = read_au(m, &b->lit, &b->n_lit);
-			}
-		} else {
-			r = sd_bus_message_skip(m, "v");
-			if (r >= 0)
-				r = sd_bus_message_exit_container(m);
-			if (r < 0)
-				goto bad;
-			continue;
-		}
-		if (r < 0)
-			goto bad;
-		r = sd_bus_message_exit_container(m); /* v */
-		if (r < 0)
-			goto bad;
-		r = sd_bus_message_exit_container(m); /* e */
-		if (r < 0)
-			goto bad;
-	}
-	if (r < 0)
-		goto bad;
-
-	for (size_t i = 0; b->light_states && i <= b->n_offsets; i++)
-		free(b->light_states[i]);
-	free(b->light_states);
-	b->light_states = calloc(b->n_offsets + 1, sizeof(char *));
-	if (!b->light_states)
-		return log_oom(), 0;
-	log_info("blinkd %s on %s: %zu lines.", b->version ? b->version : "?",
-		 b->chip ? b->chip : "?", b->n_offsets);
-	bridge_publish_discovery(b);
-	bridge_lit_changed(b);
-	return 0;
-
-bad:
-	log_warning_errno(r, "Failed to read blinkd's properties: %m");
-	return 0;
-}
-
-static void blinkd_appeared(Bridge *b, const char *owner)
-{
-	int r;
-
-	bridge_blinkd_forget(b);
-	b->owner = strdup(owner);
-	if (!b->owner) {
-		log_oom();
-		return;
-	}
-	b->generation++;
-	b->owner_known = true;
+	json_object_put(b->running);
+	b->running = NULL;
 	log_info("blinkd is on the bus as %s.", owner);
-
-	r = sd_bus_call_method_async(b->bus, &b->introspect_slot, BLINKD_BUS_NAME,
-				     BLINKD_OBJECT_PATH, "org.freedesktop.DBus.Introspectable",
-				     "Introspect", on_introspect_reply, b, NULL);
-	if (r < 0) {
-		log_warning_errno(r, "Failed to introspect blinkd, requests with options are "
-				  "refused: %m");
-		b->introspected = true; /* no answer will come to wait for */
-	}
-	r = sd_bus_call_method_async(b->bus, &b->subscribe_slot, BLINKD_BUS_NAME, BLINKD_OBJECT_PATH,
-				     BLINKD_MANAGER_INTERFACE, "Subscribe", on_subscribe_reply, b,
-				     NULL);
-	if (r < 0)
-		log_warning_errno(r, "Failed to call Subscribe(): %m");
-	r = sd_bus_call_method_async(b->bus, &b->properties_slot, BLINKD_BUS_NAME,
-				     BLINKD_OBJECT_PATH, "org.freedesktop.DBus.Properties",
-				     "GetAll", on_properties_reply, b, "s",
-				     BLINKD_MANAGER_INTERFACE);
-	if (r < 0)
-		log_warning_errno(r, "Failed to read blinkd's properties: %m");
-	bridge_refresh_running(b);
-	bridge_refresh_definitions(b);
-	bridge_publish_state(b);
+	b->events->appeared(b->userdata);
 }
 
-static void blinkd_vanished(Bridge *b)
+static void on_remote_vanished(BlinkdRemote *r, void *userdata)
 {
-	if (!b->owner)
-		return;
+	BridgeBlinkd *b = userdata;
+
 	log_warning("blinkd left the bus; the board is offline until it is back.");
-	bridge_blinkd_forget(b);
-	b->generation++;
-	bridge_publish_state(b);
-	bridge_publish_running(b);
-	free(b->lit_published);
-	b->lit_published = NULL;
+	json_object_put(b->running);
+	b->running = NULL;
+	b->events->vanished(b->userdata);
 }
 
-static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *error)
+static void on_remote_settled(BlinkdRemote *r, void *userdata)
 {
-	Bridge *b = userdata;
-	const char *name, *old_owner, *new_owner;
+	BridgeBlinkd *b = userdata;
 
-	if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0 ||
-	    !streq(name, BLINKD_BUS_NAME))
-		return 0;
-	if (old_owner[0])
-		blinkd_vanished(b);
-	if (new_owner[0])
-		blinkd_appeared(b, new_owner);
-	b->owner_known = true;
-	bridge_blinkd_settled(b);
-	return 0;
-}
-
-static int on_get_name_owner_reply(sd_bus_message *m, void *userdata, sd_bus_error *error)
-{
-	Bridge *b = userdata;
-	const char *owner;
-
-	if (sd_bus_message_is_method_error(m, NULL)) {
-		/* Unless NameOwnerChanged came first and told otherwise. */
-		if (!b->owner)
+	/* The bus's first answer on this connection: nothing owns io.blinkd1. */
+	if (!b->told_absent) {
+		b->told_absent = true;
+		if (!blinkd_remote_get_owner(r)) {
 			log_warning("blinkd is not on the bus (nothing owns %s); waiting for it.",
 				    BLINKD_BUS_NAME);
-		bridge_publish_state(b);
-	} else if (sd_bus_message_read(m, "s", &owner) >= 0 && !b->owner)
-		blinkd_appeared(b, owner);
-	b->owner_known = true;
-	bridge_blinkd_settled(b);
-	return 0;
+			b->events->absent(b->userdata);
+		}
+	}
+	if (blinkd_remote_get_owner(r))
+		log_info("blinkd %s StartWithOptions: requests with options are %s.",
+			 blinkd_remote_has_start_with_options(r) ? "has" : "has no",
+			 blinkd_remote_has_start_with_options(r) ? "passed on" : "refused");
+	b->events->settled(b->userdata);
 }
+
+static void on_remote_lit_changed(BlinkdRemote *r, void *userdata)
+{
+	BridgeBlinkd *b = userdata;
+
+	b->events->lit_changed(b->userdata);
+}
+
+static void on_remote_lines_changed(BlinkdRemote *r, void *userdata)
+{
+	BridgeBlinkd *b = userdata;
+	const Layout *layout = blinkd_remote_get_layout(r);
+	const char *chip = blinkd_remote_get_chip(r), *version = blinkd_remote_get_version(r);
+
+	log_info("blinkd %s on %s: %zu lines.", version ? version : "?", chip ? chip : "?",
+		 layout ? layout->n_lines : 0);
+	b->events->layout_changed(b->userdata);
+}
+
+static void on_remote_programs_read(BlinkdRemote *r, bool changed, void *userdata)
+{
+	BridgeBlinkd *b = userdata;
+	const BlinkdRemoteProgram *p;
+	json_object *running = NULL;
+	size_t n;
+	int k;
+
+	if (!changed && b->running)
+		return;
+	p = blinkd_remote_get_programs(r, &n);
+	k = programs_to_json(p, n, &running, NULL);
+	if (k < 0) {
+		log_warning_errno(k, "Failed to read the reply of List(): %m");
+		return;
+	}
+	json_object_put(b->running);
+	b->running = running;
+	b->events->running_changed(b->userdata);
+}
+
+static void on_remote_definitions_read(BlinkdRemote *r, bool changed, void *userdata)
+{
+	BridgeBlinkd *b = userdata;
+	const BlinkdRemoteProgram *p;
+	json_object *defs = NULL;
+	char **names = NULL;
+	bool same;
+	size_t n;
+	int k;
+
+	p = blinkd_remote_get_definitions(r, &n);
+	k = programs_to_json(p, n, &defs, &names);
+	if (k < 0) {
+		log_warning_errno(k, "Failed to read the reply of ListDefinitions(): %m");
+		return;
+	}
+	/* Against the last list read, from this owner or the one before. */
+	same = b->definitions && streq(json_object_to_json_string_ext(b->definitions, JSON_FLAGS),
+				       json_object_to_json_string_ext(defs, JSON_FLAGS));
+	json_object_put(b->definitions);
+	b->definitions = defs;
+	strv_free(b->definition_names);
+	b->definition_names = names;
+	b->events->definitions_read(!same, b->userdata);
+}
+
+static void on_remote_finished(BlinkdRemote *r, const char *name, const char *result,
+			       void *userdata)
+{
+	BridgeBlinkd *b = userdata;
+
+	b->events->finished(name, result, b->userdata);
+}
+
+static const BlinkdRemoteOps remote_ops = {
+	.appeared = on_remote_appeared,
+	.vanished = on_remote_vanished,
+	.settled = on_remote_settled,
+	.lit_changed = on_remote_lit_changed,
+	.lines_changed = on_remote_lines_changed,
+	.programs_read = on_remote_programs_read,
+	.definitions_read = on_remote_definitions_read,
+	.finished = on_remote_finished,
+};
 
 /* ---------------------------------------------------------------- bus */
 
-static void schedule_bus_retry(Bridge *b);
+static void schedule_bus_retry(BridgeBlinkd *b);
+static int bus_connect_or_retry(BridgeBlinkd *b);
 
 static int on_bus_retry(sd_event_source *s, uint64_t usec, void *userdata)
 {
-	Bridge *b = userdata;
+	BridgeBlinkd *b = userdata;
 
 	b->bus_retry = sd_event_source_disable_unref(b->bus_retry);
-	(void)bridge_bus_connect(b);
+	(void)bus_connect_or_retry(b);
 	return 0;
 }
 
-static void schedule_bus_retry(Bridge *b)
+static void schedule_bus_retry(BridgeBlinkd *b)
 {
 	usec_t delay = b->bus_backoff;
 	int r;
@@ -580,14 +237,20 @@ static void schedule_bus_retry(Bridge *b)
 
 static int on_bus_disconnected(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-	Bridge *b = userdata;
+	BridgeBlinkd *b = userdata;
 
 	log_warning("Lost the connection to the %s bus; reconnecting.",
 		    b->user_bus ? "session" : "system");
-	blinkd_vanished(b);
-	bridge_blinkd_forget(b);
+	/* The remote may have said so already, if its match ran first. */
+	if (b->remote && blinkd_remote_get_owner(b->remote)) {
+		log_warning("blinkd left the bus; the board is offline until it is back.");
+		json_object_put(b->running);
+		b->running = NULL;
+		b->remote = blinkd_remote_free(b->remote);
+		b->events->vanished(b->userdata);
+	}
 	/* Until the new connection's lookup answers, requests wait for it. */
-	b->owner_known = false;
+	b->remote = blinkd_remote_free(b->remote);
 	b->bus = sd_bus_flush_close_unref(b->bus);
 	schedule_bus_retry(b);
 	return 0;
@@ -599,7 +262,7 @@ static int on_bus_disconnected(sd_bus_message *m, void *userdata, sd_bus_error *
  * anew at the same place has another, and sd-bus refuses the connection
  * (EPERM). Reconnecting means: to whatever bus is there now.
  */
-static int open_bus(Bridge *b, sd_bus **ret)
+static int open_bus(BridgeBlinkd *b, sd_bus **ret)
 {
 	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
 	_cleanup_(freep) char *address = NULL;
@@ -631,7 +294,7 @@ static int open_bus(Bridge *b, sd_bus **ret)
 	return 0;
 }
 
-static int bus_connect(Bridge *b)
+static int bus_connect(BridgeBlinkd *b)
 {
 	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
 	int r;
@@ -647,39 +310,21 @@ static int bus_connect(Bridge *b)
 	if (r < 0)
 		return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
 
-	if ((r = sd_bus_add_match(bus, NULL,
-				  "type='signal',sender='org.freedesktop.DBus',"
-				  "path='/org/freedesktop/DBus',interface='org.freedesktop.DBus',"
-				  "member='NameOwnerChanged',arg0='" BLINKD_BUS_NAME "'",
-				  on_name_owner_changed, b)) < 0 ||
-	    (r = sd_bus_match_signal(bus, NULL, NULL, "/org/freedesktop/DBus/Local",
-				     "org.freedesktop.DBus.Local", "Disconnected",
-				     on_bus_disconnected, b)) < 0 ||
-	    (r = sd_bus_match_signal(bus, NULL, BLINKD_BUS_NAME, BLINKD_OBJECT_PATH,
-				     BLINKD_MANAGER_INTERFACE, "Finished", on_finished, b)) < 0 ||
-	    (r = sd_bus_match_signal(bus, NULL, BLINKD_BUS_NAME, BLINKD_OBJECT_PATH,
-				     BLINKD_MANAGER_INTERFACE, "Frame", on_frame, b)) < 0 ||
-	    (r = sd_bus_match_signal(bus, NULL, BLINKD_BUS_NAME, BLINKD_OBJECT_PATH,
-				     "org.freedesktop.DBus.ObjectManager", "InterfacesAdded",
-				     on_objects_changed, b)) < 0 ||
-	    (r = sd_bus_match_signal(bus, NULL, BLINKD_BUS_NAME, BLINKD_OBJECT_PATH,
-				     "org.freedesktop.DBus.ObjectManager", "InterfacesRemoved",
-				     on_objects_changed, b)) < 0)
-		return log_error_errno(r, "Failed to watch blinkd's signals: %m");
-
-	r = sd_bus_call_method_async(bus, NULL, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-				     "org.freedesktop.DBus", "GetNameOwner",
-				     on_get_name_owner_reply, b, "s", BLINKD_BUS_NAME);
+	r = sd_bus_match_signal(bus, NULL, NULL, "/org/freedesktop/DBus/Local",
+				"org.freedesktop.DBus.Local", "Disconnected", on_bus_disconnected, b);
 	if (r < 0)
-		return log_error_errno(r, "Failed to ask who owns %s: %m", BLINKD_BUS_NAME);
-
+		return log_error_errno(r, "Failed to watch the bus connection: %m");
+	r = blinkd_remote_new(&b->remote, bus, REMOTE_FLAGS, &remote_ops, b);
+	if (r < 0)
+		return log_error_errno(r, "Failed to watch blinkd on the bus: %m");
+	b->told_absent = false;
 	b->bus = TAKE_PTR(bus);
 	b->bus_backoff = BRIDGE_BUS_BACKOFF_MIN;
 	return 0;
 }
 
 /* Failures are retried with a backoff: a bridge waits for its bus as it waits for blinkd. */
-int bridge_bus_connect(Bridge *b)
+static int bus_connect_or_retry(BridgeBlinkd *b)
 {
 	int r = bus_connect(b);
 
@@ -688,4 +333,246 @@ int bridge_bus_connect(Bridge *b)
 	if (r < 0)
 		schedule_bus_retry(b);
 	return 0;
+}
+
+/* -------------------------------------------------------------- calls */
+
+typedef struct Call {
+	RemoteReplyFn reply;
+	void *userdata;
+	bool want_path; /* the start calls answer with the program's object path */
+} Call;
+
+static int on_call_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+	Call *c = userdata;
+	const sd_bus_error *e = sd_bus_message_get_error(m);
+	RemoteReply reply = {};
+
+	if (e) {
+		reply.error_name = e->name;
+		reply.error_message = e->message ? e->message : "";
+	} else if (c->want_path)
+		(void)sd_bus_message_read(m, "o", &reply.path);
+	c->reply(&reply, c->userdata);
+	free(c);
+	return 0;
+}
+
+/* Call @method with the arguments that are not NULL, in order; see RemoteOps. */
+static int call_method(BridgeBlinkd *b, const char *method, const char *name,
+		       const char *program, const Request *options, RemoteReplyFn reply,
+		       void *userdata, RequestError *e)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+	Call *c;
+	int k;
+
+	if (!b->bus) {
+		e->name = MQTT_ERROR_UNAVAILABLE;
+		snprintf(e->message, sizeof(e->message), "cannot call blinkd: %s",
+			 strerror(ENOTCONN));
+		return -ENOTCONN;
+	}
+	k = sd_bus_message_new_method_call(b->bus, &m, BLINKD_BUS_NAME, BLINKD_OBJECT_PATH,
+					   BLINKD_MANAGER_INTERFACE, method);
+	if (k >= 0 && name)
+		k = sd_bus_message_append(m, "s", name);
+	if (k >= 0 && program)
+		k = sd_bus_message_append(m, "s", program);
+	if (k >= 0 && options)
+		k = request_append_options(options, m);
+	if (k < 0) {
+		e->name = MQTT_ERROR_INVALID_PAYLOAD;
+		snprintf(e->message, sizeof(e->message), "cannot be put into a D-Bus call: %s",
+			 strerror(-k));
+		return k;
+	}
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return log_oom();
+	c->reply = reply;
+	c->userdata = userdata;
+	c->want_path = program != NULL;
+
+	k = sd_bus_call_async(b->bus, NULL, m, on_call_reply, c, 0);
+	if (k < 0) {
+		e->name = MQTT_ERROR_UNAVAILABLE;
+		snprintf(e->message, sizeof(e->message), "cannot call blinkd: %s", strerror(-k));
+		free(c);
+		return k;
+	}
+	return 0;
+}
+
+static int op_start(void *remote, const char *name, const char *program, RemoteReplyFn reply,
+		    void *userdata, RequestError *e)
+{
+	return call_method(remote, "Start", name, program, NULL, reply, userdata, e);
+}
+
+static int op_replace(void *remote, const char *name, const char *program, RemoteReplyFn reply,
+		      void *userdata, RequestError *e)
+{
+	return call_method(remote, "Replace", name, program, NULL, reply, userdata, e);
+}
+
+static int op_start_with_options(void *remote, const Request *request, RemoteReplyFn reply,
+				 void *userdata, RequestError *e)
+{
+	return call_method(remote, "StartWithOptions", request->name, request->program, request,
+			   reply, userdata, e);
+}
+
+static int op_stop(void *remote, const char *name, RemoteReplyFn reply, void *userdata,
+		   RequestError *e)
+{
+	return call_method(remote, "Stop", name, NULL, NULL, reply, userdata, e);
+}
+
+static int op_stop_all(void *remote, RemoteReplyFn reply, void *userdata, RequestError *e)
+{
+	return call_method(remote, "StopAll", NULL, NULL, NULL, reply, userdata, e);
+}
+
+/* ------------------------------------------------------------ queries */
+
+static int op_watch(void *remote)
+{
+	return bus_connect_or_retry(remote);
+}
+
+static bool op_present(void *remote)
+{
+	BridgeBlinkd *b = remote;
+
+	return b->bus && b->remote && blinkd_remote_get_owner(b->remote);
+}
+
+/* Known whether blinkd is there, and what the one that is there offers. */
+static bool op_settled(void *remote)
+{
+	BridgeBlinkd *b = remote;
+
+	return b->remote && blinkd_remote_is_settled(b->remote);
+}
+
+static bool op_has_start_with_options(void *remote)
+{
+	BridgeBlinkd *b = remote;
+
+	return b->remote && blinkd_remote_has_start_with_options(b->remote);
+}
+
+/* The matrix's lines in matrix order, then the others: the layout's lines. */
+static const unsigned *op_numbers(void *remote, size_t *ret_n)
+{
+	BridgeBlinkd *b = remote;
+	const Layout *layout = b->remote ? blinkd_remote_get_layout(b->remote) : NULL;
+
+	*ret_n = layout && layout->n_lines > 0 ? layout->n_lines : 0;
+	return *ret_n > 0 ? layout->lines : NULL;
+}
+
+static const char *op_chip(void *remote)
+{
+	BridgeBlinkd *b = remote;
+
+	return b->remote ? blinkd_remote_get_chip(b->remote) : NULL;
+}
+
+static const char *op_version(void *remote)
+{
+	BridgeBlinkd *b = remote;
+
+	return b->remote ? blinkd_remote_get_version(b->remote) : NULL;
+}
+
+static json_object *op_running(void *remote)
+{
+	return ((BridgeBlinkd *)remote)->running;
+}
+
+static json_object *op_definitions(void *remote)
+{
+	return ((BridgeBlinkd *)remote)->definitions;
+}
+
+static char *const *op_definition_names(void *remote)
+{
+	return ((BridgeBlinkd *)remote)->definition_names;
+}
+
+static const unsigned *op_lit(void *remote, size_t *ret_n)
+{
+	BridgeBlinkd *b = remote;
+
+	if (!b->remote) {
+		*ret_n = 0;
+		return NULL;
+	}
+	return blinkd_remote_get_lit(b->remote, ret_n);
+}
+
+static void op_refresh_definitions(void *remote)
+{
+	BridgeBlinkd *b = remote;
+
+	if (b->remote)
+		blinkd_remote_refresh_definitions(b->remote);
+}
+
+const RemoteOps bridge_blinkd_ops = {
+	.watch = op_watch,
+	.present = op_present,
+	.settled = op_settled,
+	.has_start_with_options = op_has_start_with_options,
+	.numbers = op_numbers,
+	.chip = op_chip,
+	.version = op_version,
+	.running = op_running,
+	.definitions = op_definitions,
+	.definition_names = op_definition_names,
+	.lit = op_lit,
+	.refresh_definitions = op_refresh_definitions,
+	.start = op_start,
+	.replace = op_replace,
+	.start_with_options = op_start_with_options,
+	.stop = op_stop,
+	.stop_all = op_stop_all,
+};
+
+/* ---------------------------------------------------------- lifecycle */
+
+int bridge_blinkd_new(BridgeBlinkd **ret, sd_event *event, bool user_bus,
+		      const RemoteEvents *events, void *userdata)
+{
+	BridgeBlinkd *b;
+
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return log_oom();
+	b->event = sd_event_ref(event);
+	b->user_bus = user_bus;
+	b->events = events;
+	b->userdata = userdata;
+	b->bus_backoff = BRIDGE_BUS_BACKOFF_MIN;
+	*ret = b;
+	return 0;
+}
+
+BridgeBlinkd *bridge_blinkd_free(BridgeBlinkd *b)
+{
+	if (!b)
+		return NULL;
+	b->remote = blinkd_remote_free(b->remote);
+	b->bus = sd_bus_flush_close_unref(b->bus);
+	b->bus_retry = sd_event_source_disable_unref(b->bus_retry);
+	json_object_put(b->running);
+	json_object_put(b->definitions);
+	strv_free(b->definition_names);
+	sd_event_unref(b->event);
+	free(b);
+	return NULL;
 }

@@ -1,35 +1,40 @@
 /* SPDX-License-Identifier: MIT */
-/*
- * Requests to calls, replies to results. A request is checked whole
- * (request.c) before anything reaches blinkd; a request that fails a check,
- * or that cannot be passed on (blinkd gone, options it does not support),
- * is refused on the result topic at once. One that is passed on is answered
- * when blinkd's reply comes: its object path, or blinkd's error name and
- * message as they are. Every request gets exactly one result.
- *
- * A request that comes before the bridge knows whether blinkd is on the
- * bus (at start, when the broker hands over what it kept for the bridge's
- * session before the bus has answered; after the bus came back), or before
- * it has read the interface of a blinkd that just appeared, is held, in
- * order, until that is known: then it is passed on, or refused Unavailable
- * when blinkd is truly not there. At most BRIDGE_HOLD_MAX wait, for at most
- * BRIDGE_HOLD_TIMEOUT.
- */
+/* Requests to calls, replies to results; see bridge-request.h. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "bridge.h"
+#include "bridge-request.h"
 #include "bus-names.h"
+#include "discovery.h"
 #include "json-util.h"
 #include "log.h"
 
 #define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
+struct BridgeRequests {
+	sd_event *event;
+	const MqttConfig *config;
+	const BrokerOps *broker_ops;
+	void *broker;
+	const RemoteOps *remote_ops;
+	void *remote;
+	void (*idle)(void *userdata);
+	void *userdata;
+
+	/* held until the remote is settled, in order */
+	struct HeldRequest *held, *held_last;
+	size_t n_held;
+	sd_event_source *held_timer;
+
+	size_t n_in_flight;
+	bool stopping;
+	char *stopping_why;
+};
+
 typedef struct InFlight {
-	Bridge *bridge;
+	BridgeRequests *requests;
 	Request request;
-	const char *light; /* a Home Assistant command: "ha-<light>", for the result */
 	bool stop_may_miss; /* OFF of a light: NotRunning is success */
 } InFlight;
 
@@ -39,12 +44,12 @@ typedef struct HeldRequest {
 	bool stop_may_miss;
 } HeldRequest;
 
-static void publish_result(Bridge *b, const Request *r, bool ok, const char *path,
+static void publish_result(BridgeRequests *b, const Request *r, bool ok, const char *path,
 			   const char *error_name, const char *message)
 {
 	const char *verb = request_verb_to_string(r->verb);
 	_cleanup_(json_object_putp) json_object *o = json_object_new_object();
-	_cleanup_(freep) char *topic = bridge_topic(b, "result");
+	_cleanup_(freep) char *topic = mqtt_config_topic(b->config, "result");
 	const char *text;
 
 	if (!o || !topic) {
@@ -64,10 +69,10 @@ static void publish_result(Bridge *b, const Request *r, bool ok, const char *pat
 	}
 	text = json_object_to_json_string_ext(o, JSON_FLAGS);
 	/* Kept while the broker is away: a result is never dropped. */
-	(void)broker_publish(b->broker, topic, text, strlen(text), false, true);
+	(void)b->broker_ops->publish(b->broker, topic, text, strlen(text), false, true);
 }
 
-void bridge_refuse(Bridge *b, const Request *r, const RequestError *e)
+static void refuse(BridgeRequests *b, const Request *r, const RequestError *e)
 {
 	log_info("Refused %s%s%s: %s: %s", request_verb_to_string(r->verb) ?: "a request",
 		 r->name ? " " : "",
@@ -75,86 +80,67 @@ void bridge_refuse(Bridge *b, const Request *r, const RequestError *e)
 	publish_result(b, r, false, NULL, e->name, e->message);
 }
 
-static int on_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+static void on_reply(const RemoteReply *reply, void *userdata)
 {
 	InFlight *f = userdata;
-	Bridge *b = f->bridge;
-	const sd_bus_error *e = sd_bus_message_get_error(m);
+	BridgeRequests *b = f->requests;
+	const char *e = reply->error_name;
 
-	if (e && !(f->stop_may_miss && sd_bus_error_has_name(e, BLINKD_ERROR_NOT_RUNNING)))
-		publish_result(b, &f->request, false, NULL, e->name, e->message ? e->message : "");
-	else {
-		const char *path = NULL;
-
-		if (!e && (f->request.verb == REQUEST_START || f->request.verb == REQUEST_REPLACE))
-			(void)sd_bus_message_read(m, "o", &path);
-		publish_result(b, &f->request, true, path, NULL, NULL);
-	}
+	if (e && !(f->stop_may_miss && streq(e, BLINKD_ERROR_NOT_RUNNING)))
+		publish_result(b, &f->request, false, NULL, e,
+			       reply->error_message ? reply->error_message : "");
+	else
+		publish_result(b, &f->request, true, e ? NULL : reply->path, NULL, NULL);
 	request_done(&f->request);
 	free(f);
-	bridge_request_done(b);
-	return 0;
+	b->n_in_flight--;
+	if (b->n_in_flight == 0 && b->idle)
+		b->idle(b->userdata);
 }
 
 /* Pass @r on to blinkd; takes it over. */
-static void call_blinkd(Bridge *b, Request *r, bool stop_may_miss)
+static void call_blinkd(BridgeRequests *b, Request *r, bool stop_may_miss)
 {
-	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-	InFlight *f;
+	const RemoteOps *ops = b->remote_ops;
 	RequestError e = {};
-	const char *method;
+	InFlight *f;
 	int k;
 
-	switch (r->verb) {
-	case REQUEST_START:
-	case REQUEST_REPLACE:
-		method = r->options ? "StartWithOptions" : r->verb == REQUEST_START ? "Start" : "Replace";
-		break;
-	case REQUEST_STOP:
-		method = "Stop";
-		break;
-	case REQUEST_STOP_ALL:
-		method = "StopAll";
-		break;
-	default:
+	if (r->verb != REQUEST_START && r->verb != REQUEST_REPLACE && r->verb != REQUEST_STOP &&
+	    r->verb != REQUEST_STOP_ALL) {
 		request_done(r);
 		return;
 	}
-
-	k = sd_bus_message_new_method_call(b->bus, &m, BLINKD_BUS_NAME, BLINKD_OBJECT_PATH,
-					   BLINKD_MANAGER_INTERFACE, method);
-	if (k >= 0 && r->name)
-		k = sd_bus_message_append(m, "s", r->name);
-	if (k >= 0 && r->program)
-		k = sd_bus_message_append(m, "s", r->program);
-	if (k >= 0 && r->options)
-		k = request_append_options(r, m);
-	if (k < 0) {
-		e.name = MQTT_ERROR_INVALID_PAYLOAD;
-		snprintf(e.message, sizeof(e.message), "cannot be put into a D-Bus call: %s",
-			 strerror(-k));
-		bridge_refuse(b, r, &e);
-		request_done(r);
-		return;
-	}
-
 	f = calloc(1, sizeof(*f));
 	if (!f) {
 		log_oom();
 		request_done(r);
 		return;
 	}
-	f->bridge = b;
+	f->requests = b;
 	f->request = *r;
 	*r = (Request){};
 	f->stop_may_miss = stop_may_miss;
+	r = &f->request;
 
-	k = sd_bus_call_async(b->bus, NULL, m, on_reply, f, 0);
+	if (r->options && (r->verb == REQUEST_START || r->verb == REQUEST_REPLACE))
+		k = ops->start_with_options(b->remote, r, on_reply, f, &e);
+	else if (r->verb == REQUEST_START)
+		k = ops->start(b->remote, r->name, r->program, on_reply, f, &e);
+	else if (r->verb == REQUEST_REPLACE)
+		k = ops->replace(b->remote, r->name, r->program, on_reply, f, &e);
+	else if (r->verb == REQUEST_STOP)
+		k = ops->stop(b->remote, r->name, on_reply, f, &e);
+	else
+		k = ops->stop_all(b->remote, on_reply, f, &e);
 	if (k < 0) {
-		e.name = MQTT_ERROR_UNAVAILABLE;
-		snprintf(e.message, sizeof(e.message), "cannot call blinkd: %s", strerror(-k));
-		bridge_refuse(b, &f->request, &e);
-		request_done(&f->request);
+		if (!e.name) {
+			e.name = MQTT_ERROR_UNAVAILABLE;
+			snprintf(e.message, sizeof(e.message), "cannot call blinkd: %s",
+				 strerror(-k));
+		}
+		refuse(b, r, &e);
+		request_done(r);
 		free(f);
 		return;
 	}
@@ -162,36 +148,37 @@ static void call_blinkd(Bridge *b, Request *r, bool stop_may_miss)
 }
 
 /* Whether @r can go to blinkd now; refuses it when not. */
-static bool check_reachable(Bridge *b, const Request *r)
+static bool check_reachable(BridgeRequests *b, const Request *r)
 {
 	RequestError e = { .name = MQTT_ERROR_UNAVAILABLE };
 
 	if (b->stopping)
-		snprintf(e.message, sizeof(e.message), "the bridge is stopping");
-	else if (!b->bus || !b->owner)
+		snprintf(e.message, sizeof(e.message), "%s",
+			 b->stopping_why ? b->stopping_why : "the bridge is stopping");
+	else if (!b->remote_ops->present(b->remote))
 		snprintf(e.message, sizeof(e.message),
 			 "blinkd is not on the bus (nothing owns %s); nothing was started",
 			 BLINKD_BUS_NAME);
-	else if (r->options && !b->has_start_with_options) {
+	else if (r->options && !b->remote_ops->has_start_with_options(b->remote)) {
 		e.name = MQTT_ERROR_NOT_SUPPORTED;
 		snprintf(e.message, sizeof(e.message),
 			 "options need blinkd's StartWithOptions, which this blinkd does not "
 			 "have; send the request without options");
 	} else
 		return true;
-	bridge_refuse(b, r, &e);
+	refuse(b, r, &e);
 	return false;
 }
 
 /* Pass @r on, or refuse it; takes it over. */
-static void dispatch(Bridge *b, Request *r, bool stop_may_miss)
+static void dispatch(BridgeRequests *b, Request *r, bool stop_may_miss)
 {
 	if (!check_reachable(b, r)) {
 		request_done(r);
 		return;
 	}
 	if (r->verb == REQUEST_GET_DEFINITIONS) {
-		bridge_refresh_definitions(b);
+		b->remote_ops->refresh_definitions(b->remote);
 		publish_result(b, r, true, NULL, NULL, NULL);
 		request_done(r);
 		return;
@@ -200,12 +187,12 @@ static void dispatch(Bridge *b, Request *r, bool stop_may_miss)
 }
 
 /* Not yet known whether blinkd is there, or what the one that is there offers. */
-static bool blinkd_unsettled(const Bridge *b)
+static bool blinkd_unsettled(const BridgeRequests *b)
 {
-	return !b->stopping && (!b->owner_known || (b->owner && !b->introspected));
+	return !b->stopping && !b->remote_ops->settled(b->remote);
 }
 
-static HeldRequest *held_pop(Bridge *b)
+static HeldRequest *held_pop(BridgeRequests *b)
 {
 	HeldRequest *h = b->held;
 
@@ -220,7 +207,7 @@ static HeldRequest *held_pop(Bridge *b)
 	return h;
 }
 
-void bridge_refuse_held(Bridge *b, const char *why)
+static void refuse_held(BridgeRequests *b, const char *why)
 {
 	HeldRequest *h;
 
@@ -228,20 +215,20 @@ void bridge_refuse_held(Bridge *b, const char *why)
 		RequestError e = { .name = MQTT_ERROR_UNAVAILABLE };
 
 		snprintf(e.message, sizeof(e.message), "%s", why);
-		bridge_refuse(b, &h->request, &e);
+		refuse(b, &h->request, &e);
 		request_done(&h->request);
 		free(h);
 	}
 }
 
-void bridge_blinkd_settled(Bridge *b)
+void bridge_requests_settled(BridgeRequests *b)
 {
 	HeldRequest *h;
 
 	if (blinkd_unsettled(b) || !b->held)
 		return;
 	log_debug("blinkd is %s: passing on %zu held request%s.",
-		  b->owner ? "on the bus" : "not on the bus", b->n_held, b->n_held == 1 ? "" : "s");
+		  b->remote_ops->present(b->remote) ? "on the bus" : "not on the bus", b->n_held, b->n_held == 1 ? "" : "s");
 	while ((h = held_pop(b))) {
 		dispatch(b, &h->request, h->stop_may_miss);
 		free(h);
@@ -250,16 +237,16 @@ void bridge_blinkd_settled(Bridge *b)
 
 static int on_held_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 {
-	Bridge *b = userdata;
+	BridgeRequests *b = userdata;
 
 	b->held_timer = sd_event_source_disable_unref(b->held_timer);
-	bridge_refuse_held(b, "whether blinkd is on the bus is still not known; nothing was "
+	refuse_held(b, "whether blinkd is on the bus is still not known; nothing was "
 			      "started");
 	return 0;
 }
 
-/* Keep @r until bridge_blinkd_settled(); takes it over. */
-static void hold(Bridge *b, Request *r, bool stop_may_miss)
+/* Keep @r until bridge_requests_settled(); takes it over. */
+static void hold(BridgeRequests *b, Request *r, bool stop_may_miss)
 {
 	RequestError e = { .name = MQTT_ERROR_UNAVAILABLE };
 	HeldRequest *h;
@@ -269,7 +256,7 @@ static void hold(Bridge *b, Request *r, bool stop_may_miss)
 		snprintf(e.message, sizeof(e.message),
 			 "%d requests already wait until it is known whether blinkd is on the bus",
 			 BRIDGE_HOLD_MAX);
-		bridge_refuse(b, r, &e);
+		refuse(b, r, &e);
 		request_done(r);
 		return;
 	}
@@ -281,7 +268,7 @@ static void hold(Bridge *b, Request *r, bool stop_may_miss)
 			log_error_errno(k, "Failed to add a timer for held requests: %m");
 			snprintf(e.message, sizeof(e.message), "cannot wait for blinkd: %s",
 				 strerror(-k));
-			bridge_refuse(b, r, &e);
+			refuse(b, r, &e);
 			request_done(r);
 			return;
 		}
@@ -306,7 +293,7 @@ static void hold(Bridge *b, Request *r, bool stop_may_miss)
 }
 
 /* Pass @r on when blinkd is known, after what waits already; takes it over. */
-static void submit(Bridge *b, Request *r, bool stop_may_miss)
+static void submit(BridgeRequests *b, Request *r, bool stop_may_miss)
 {
 	if (b->held || blinkd_unsettled(b))
 		hold(b, r, stop_may_miss);
@@ -314,8 +301,8 @@ static void submit(Bridge *b, Request *r, bool stop_may_miss)
 		dispatch(b, r, stop_may_miss);
 }
 
-void bridge_handle_request(Bridge *b, const char *topic, const void *payload, size_t len,
-			   bool retained)
+void bridge_requests_handle(BridgeRequests *b, const char *topic, const void *payload,
+			    size_t len, bool retained)
 {
 	_cleanup_(request_done) Request r = {};
 	RequestError e = {}, topic_error = {};
@@ -338,11 +325,11 @@ void bridge_handle_request(Bridge *b, const char *topic, const void *payload, si
 	}
 	/* A topic the bridge does not take is answered so, with the payload's id if it has one. */
 	if (t < 0) {
-		bridge_refuse(b, &r, &topic_error);
+		refuse(b, &r, &topic_error);
 		return;
 	}
 	if (k < 0) {
-		bridge_refuse(b, &r, &e);
+		refuse(b, &r, &e);
 		return;
 	}
 	/* A retained request would run again at every reconnect of every bridge. */
@@ -350,14 +337,14 @@ void bridge_handle_request(Bridge *b, const char *topic, const void *payload, si
 		e.name = MQTT_ERROR_INVALID_PAYLOAD;
 		snprintf(e.message, sizeof(e.message),
 			 "a retained request is not run; publish requests without the retain flag");
-		bridge_refuse(b, &r, &e);
+		refuse(b, &r, &e);
 		return;
 	}
 	submit(b, &r, false);
 }
 
-void bridge_handle_light(Bridge *b, const char *light, const void *payload, size_t len,
-			 bool retained)
+void bridge_requests_handle_light(BridgeRequests *b, const char *light, const void *payload,
+				  size_t len, bool retained)
 {
 	_cleanup_(request_done) Request r = {};
 	DiscoveryCommand c = {};
@@ -377,14 +364,14 @@ void bridge_handle_light(Bridge *b, const char *light, const void *payload, size
 		return;
 	}
 	if (k < 0) {
-		bridge_refuse(b, &r, &e);
+		refuse(b, &r, &e);
 		return;
 	}
 	if (retained) {
 		free(c.effect);
 		e.name = MQTT_ERROR_INVALID_PAYLOAD;
 		snprintf(e.message, sizeof(e.message), "a retained light command is not run");
-		bridge_refuse(b, &r, &e);
+		refuse(b, &r, &e);
 		return;
 	}
 
@@ -408,4 +395,53 @@ void bridge_handle_light(Bridge *b, const char *light, const void *payload, size
 	free(c.effect);
 
 	submit(b, &r, !c.on);
+}
+
+void bridge_requests_stop(BridgeRequests *b, const char *why)
+{
+	if (b->stopping)
+		return;
+	b->stopping_why = strdup(why);
+	if (!b->stopping_why)
+		log_oom();
+	b->stopping = true;
+	refuse_held(b, why);
+}
+
+size_t bridge_requests_in_flight(const BridgeRequests *b)
+{
+	return b->n_in_flight;
+}
+
+int bridge_requests_new(BridgeRequests **ret, sd_event *event, const MqttConfig *config,
+			const BrokerOps *broker_ops, void *broker, const RemoteOps *remote_ops,
+			void *remote, void (*idle)(void *userdata), void *userdata)
+{
+	BridgeRequests *b;
+
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return log_oom();
+	b->event = sd_event_ref(event);
+	b->config = config;
+	b->broker_ops = broker_ops;
+	b->broker = broker;
+	b->remote_ops = remote_ops;
+	b->remote = remote;
+	b->idle = idle;
+	b->userdata = userdata;
+	*ret = b;
+	return 0;
+}
+
+BridgeRequests *bridge_requests_free(BridgeRequests *b)
+{
+	if (!b)
+		return NULL;
+	refuse_held(b, "the bridge is stopping");
+	b->held_timer = sd_event_source_disable_unref(b->held_timer);
+	free(b->stopping_why);
+	sd_event_unref(b->event);
+	free(b);
+	return NULL;
 }

@@ -25,7 +25,7 @@ struct Broker {
 	sd_event *event;
 	struct mosquitto *mosq;
 	const MqttConfig *config;
-	BrokerCallbacks callbacks;
+	const BrokerEvents *events;
 	void *userdata;
 
 	sd_event_source *io;	/* the socket, while there is one */
@@ -35,7 +35,6 @@ struct Broker {
 
 	bool connected; /* the broker accepted CONNECT */
 	bool lost;	/* the connection broke inside a libmosquitto call */
-	unsigned n_connects;
 
 	OutMessage *outbox, *outbox_last;
 	size_t n_outbox;
@@ -51,6 +50,10 @@ static void out_message_free(OutMessage *m)
 	free(m);
 }
 
+/*
+ * Only broker_shutdown() reads the clock: it waits outside the event loop,
+ * whose sd_event_now() does not move while it blocks.
+ */
 static usec_t now_monotonic(void)
 {
 	struct timespec ts;
@@ -77,8 +80,8 @@ static void connection_lost(Broker *b, const char *why)
 	b->lost = false;
 	if (was_connected) {
 		log_warning("Lost the broker %s: %s", b->config->broker, why);
-		if (b->callbacks.disconnected)
-			b->callbacks.disconnected(b, b->userdata);
+		if (b->events->disconnected)
+			b->events->disconnected(b->userdata);
 	} else
 		log_debug("Cannot reach the broker %s: %s", b->config->broker, why);
 	schedule_retry(b);
@@ -215,11 +218,10 @@ static void on_connect(struct mosquitto *mosq, void *userdata, int rc)
 	}
 	b->connected = true;
 	b->backoff = BROKER_BACKOFF_MIN;
-	b->n_connects++;
 	log_info("Connected to the broker %s as %s.", b->config->broker, b->config->client_id);
 	flush_outbox(b);
-	if (b->callbacks.connected)
-		b->callbacks.connected(b, b->userdata);
+	if (b->events->connected)
+		b->events->connected(b->userdata);
 }
 
 static void on_disconnect(struct mosquitto *mosq, void *userdata, int rc)
@@ -233,9 +235,9 @@ static void on_message(struct mosquitto *mosq, void *userdata, const struct mosq
 {
 	Broker *b = userdata;
 
-	if (b->callbacks.message)
-		b->callbacks.message(b, m->topic, m->payload, (size_t)m->payloadlen, m->retain,
-				     b->userdata);
+	if (b->events->message)
+		b->events->message(m->topic, m->payload, (size_t)m->payloadlen, m->retain,
+				   b->userdata);
 }
 
 static void on_publish(struct mosquitto *mosq, void *userdata, int mid)
@@ -295,8 +297,8 @@ static int set_connect_properties(Broker *b)
 	return 0;
 }
 
-int broker_new(Broker **ret, sd_event *event, const MqttConfig *c, const char *will_topic,
-	       const char *will_payload, const BrokerCallbacks *callbacks, void *userdata)
+int broker_new(Broker **ret, sd_event *event, const MqttConfig *c, const BrokerEvents *events,
+	       void *userdata)
 {
 	_cleanup_(broker_freep) Broker *b = NULL;
 	int rc, r;
@@ -306,7 +308,7 @@ int broker_new(Broker **ret, sd_event *event, const MqttConfig *c, const char *w
 		return log_oom();
 	b->event = sd_event_ref(event);
 	b->config = c;
-	b->callbacks = *callbacks;
+	b->events = events;
 	b->userdata = userdata;
 	b->backoff = BROKER_BACKOFF_MIN;
 	b->shutdown_mid = -1;
@@ -328,9 +330,6 @@ int broker_new(Broker **ret, sd_event *event, const MqttConfig *c, const char *w
 	mosquitto_publish_callback_set(b->mosq, on_publish);
 	mosquitto_log_callback_set(b->mosq, on_log);
 
-	rc = mosquitto_will_set(b->mosq, will_topic, (int)strlen(will_payload), will_payload, 1, true);
-	if (rc != MOSQ_ERR_SUCCESS)
-		return log_error_errno(EINVAL, "Failed to set the last will: %s", mosq_error(rc));
 	if (c->username) {
 		rc = mosquitto_username_pw_set(b->mosq, c->username, c->password);
 		if (rc != MOSQ_ERR_SUCCESS)
@@ -382,6 +381,16 @@ Broker *broker_free(Broker *b)
 	return NULL;
 }
 
+int broker_set_will(Broker *b, const char *topic, const char *payload)
+{
+	int rc;
+
+	rc = mosquitto_will_set(b->mosq, topic, (int)strlen(payload), payload, 1, true);
+	if (rc != MOSQ_ERR_SUCCESS)
+		return log_error_errno(EINVAL, "Failed to set the last will: %s", mosq_error(rc));
+	return 0;
+}
+
 int broker_start(Broker *b)
 {
 	attempt(b);
@@ -391,11 +400,6 @@ int broker_start(Broker *b)
 bool broker_is_connected(const Broker *b)
 {
 	return b->connected;
-}
-
-unsigned broker_n_connects(const Broker *b)
-{
-	return b->n_connects;
 }
 
 static int outbox_push(Broker *b, const char *topic, const char *payload, size_t len, bool retain)
@@ -495,3 +499,43 @@ void broker_shutdown(Broker *b, const char *topic, const char *payload, usec_t t
 	b->io = sd_event_source_disable_unref(b->io);
 	b->connected = false;
 }
+
+static int op_set_will(void *broker, const char *topic, const char *payload)
+{
+	return broker_set_will(broker, topic, payload);
+}
+
+static int op_start(void *broker)
+{
+	return broker_start(broker);
+}
+
+static bool op_is_connected(void *broker)
+{
+	return broker_is_connected(broker);
+}
+
+static int op_publish(void *broker, const char *topic, const char *payload, size_t len,
+		      bool retain, bool keep)
+{
+	return broker_publish(broker, topic, payload, len, retain, keep);
+}
+
+static int op_subscribe(void *broker, const char *pattern)
+{
+	return broker_subscribe(broker, pattern);
+}
+
+static void op_shutdown(void *broker, const char *topic, const char *payload, usec_t timeout)
+{
+	broker_shutdown(broker, topic, payload, timeout);
+}
+
+const BrokerOps broker_ops = {
+	.set_will = op_set_will,
+	.start = op_start,
+	.is_connected = op_is_connected,
+	.publish = op_publish,
+	.subscribe = op_subscribe,
+	.shutdown = op_shutdown,
+};

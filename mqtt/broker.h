@@ -15,6 +15,9 @@
  * finished reports) are kept in an outbox while the broker is away and
  * sent, in order, when it is back; retained state is republished by the
  * owner on every connect instead.
+ *
+ * Owner: blinkd-mqtt's main.c makes it and frees it after the bridge,
+ * which borrows it through broker_ops (broker-ops.h).
  */
 #pragma once
 
@@ -23,6 +26,7 @@
 
 #include <systemd/sd-event.h>
 
+#include "broker-ops.h"
 #include "macro.h"
 #include "mqtt-config.h"
 
@@ -36,25 +40,17 @@
 
 typedef struct Broker Broker;
 
-typedef struct BrokerCallbacks {
-	/* The broker took the connection: subscribe, republish. */
-	void (*connected)(Broker *b, void *userdata);
-	/* It went away; a retry is scheduled. */
-	void (*disconnected)(Broker *b, void *userdata);
-	/* A message on a subscribed topic; @retained: from the broker's store. */
-	void (*message)(Broker *b, const char *topic, const void *payload, size_t len,
-			bool retained, void *userdata);
-} BrokerCallbacks;
-
 /*
- * broker_new() - a client for @config's broker, with a last will of
- * @will_payload (retained) on @will_topic. Nothing connects before
- * broker_start().
+ * broker_new() - a client for @config's broker that reports to @events with
+ * @userdata. Nothing connects before broker_start().
  */
-int broker_new(Broker **ret, sd_event *event, const MqttConfig *config, const char *will_topic,
-	       const char *will_payload, const BrokerCallbacks *callbacks, void *userdata);
+int broker_new(Broker **ret, sd_event *event, const MqttConfig *config, const BrokerEvents *events,
+	       void *userdata);
 Broker *broker_free(Broker *b);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Broker *, broker_free);
+
+/* A last will of @payload (retained) on @topic, for every connection after this. */
+int broker_set_will(Broker *b, const char *topic, const char *payload);
 
 /* Begin connecting; failures are retried, never fatal. */
 int broker_start(Broker *b);
@@ -80,5 +76,5 @@ int broker_subscribe(Broker *b, const char *pattern);
  */
 void broker_shutdown(Broker *b, const char *topic, const char *payload, usec_t timeout);
 
-/* How many connections the broker accepted so far, and when the last began (monotonic). */
-unsigned broker_n_connects(const Broker *b);
+/* The ops table over a Broker. */
+extern const BrokerOps broker_ops;

@@ -6,12 +6,15 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include <mosquitto.h>
 
+#include "bridge-blinkd.h"
 #include "bridge.h"
+#include "broker.h"
 #include "config.h"
 #include "log.h"
 
@@ -94,11 +97,22 @@ static int parse_argv(int argc, char *argv[], Arguments *args)
 	return 1;
 }
 
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	bridge_stop(userdata);
+	return 0;
+}
+
 static int run(int argc, char *argv[])
 {
+	/* Freed in reverse: the bridge first, then the edges it borrows. */
 	_cleanup_(mqtt_config_freep) MqttConfig *config = NULL;
+	_cleanup_(sd_event_unrefp) sd_event *event = NULL;
+	_cleanup_(broker_freep) Broker *broker = NULL;
+	_cleanup_(bridge_blinkd_freep) BridgeBlinkd *blinkd = NULL;
 	_cleanup_(bridge_freep) Bridge *bridge = NULL;
 	Arguments args = {};
+	sigset_t mask;
 	int r;
 
 	log_set_ident("blinkd-mqtt");
@@ -116,10 +130,36 @@ static int run(int argc, char *argv[])
 		return 0;
 	}
 
-	r = bridge_new(&bridge, config, args.user_bus);
+	r = sd_event_default(&event);
+	if (r < 0)
+		return log_error_errno(r, "Failed to get an event loop: %m");
+	r = bridge_new(&bridge, event, config);
 	if (r < 0)
 		return r;
-	return bridge_run(bridge);
+	r = broker_new(&broker, event, config, &bridge_broker_events, bridge);
+	if (r < 0)
+		return r;
+	r = bridge_blinkd_new(&blinkd, event, args.user_bus, &bridge_remote_events, bridge);
+	if (r < 0)
+		return r;
+	r = bridge_attach(bridge, &broker_ops, broker, &bridge_blinkd_ops, blinkd);
+	if (r < 0)
+		return r;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		return log_error_errno(errno, "Failed to block SIGTERM and SIGINT: %m");
+	if ((r = sd_event_add_signal(event, NULL, SIGTERM, on_signal, bridge)) < 0 ||
+	    (r = sd_event_add_signal(event, NULL, SIGINT, on_signal, bridge)) < 0)
+		return log_error_errno(r, "Failed to watch signals: %m");
+	(void)sd_event_set_watchdog(event, true);
+
+	r = bridge_start(bridge);
+	if (r < 0)
+		return r;
+	return sd_event_loop(event);
 }
 
 int main(int argc, char *argv[])

@@ -267,6 +267,15 @@ static int load_credentials(MqttConfig *c, const char *path)
 	return 0;
 }
 
+char *mqtt_config_topic(const MqttConfig *c, const char *leaf)
+{
+	char *s;
+
+	if (asprintf(&s, "%s/%s/%s", c->prefix, c->board, leaf) < 0)
+		return NULL;
+	return s;
+}
+
 int mqtt_config_parse(MqttConfig **ret, const char *path, const char *text)
 {
 	_cleanup_(mqtt_config_freep) MqttConfig *c = NULL;

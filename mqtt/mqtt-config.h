@@ -4,6 +4,9 @@
  * how to log in, and under which topics this board lives. Every key is
  * optional, unknown keys are refused; the username and password live in a
  * file of their own (credentials_file), never in the main configuration.
+ *
+ * Owner: blinkd-mqtt's main.c loads the MqttConfig and frees it last; the
+ * bridge, its requests and the broker borrow it.
  */
 #pragma once
 
@@ -59,6 +62,9 @@ int mqtt_config_parse(MqttConfig **ret, const char *path, const char *text);
 
 MqttConfig *mqtt_config_free(MqttConfig *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(MqttConfig *, mqtt_config_free);
+
+/* "<prefix>/<board>/<leaf>", the topics of this board; NULL when out of memory. */
+char *mqtt_config_topic(const MqttConfig *c, const char *leaf);
 
 /*
  * mqtt_broker_url_parse() - split "mqtt://host:port" or "mqtts://host:port"

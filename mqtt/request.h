@@ -46,6 +46,11 @@ typedef enum RequestVerb {
 	_REQUEST_VERB_MAX,
 } RequestVerb;
 
+/*
+ * A request, embedded where it waits (on the stack while it is checked,
+ * then in the held queue or the record of a call in flight): whoever
+ * holds it ends it with request_done().
+ */
 typedef struct Request {
 	RequestVerb verb;     /* _REQUEST_VERB_MAX: a topic of no verb the bridge knows */
 	bool group;	      /* came in under <prefix>/all/ */
