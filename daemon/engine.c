@@ -496,11 +496,6 @@ int engine_run_reschedule(Engine *e, EngineRun *run, usec_t now, int64_t offset)
 	return 0;
 }
 
-usec_t engine_run_duration(const EngineRun *run)
-{
-	return program_duration(run->root_program, (ProgramBindings *)&run->group.bindings);
-}
-
 size_t engine_n_runs(const Engine *e)
 {
 	return e->n_runs;
@@ -533,15 +528,16 @@ void engine_resync(Engine *e)
 	output_resync(&e->output);
 }
 
-bool engine_line_is_lit(const Engine *e, unsigned offset)
+bool engine_line_is_lit(const Engine *e, unsigned number)
 {
-	int idx = layout_index_of(e->layout, offset);
-	return idx >= 0 && output_line_level(&e->output, (unsigned)idx) > 0;
+	int idx = layout_index_of(e->layout, number);
+
+	return idx >= 0 && output_line_is_on(&e->output, (unsigned)idx);
 }
 
-size_t engine_get_lit(const Engine *e, unsigned *offsets, size_t max)
+size_t engine_get_lit(const Engine *e, unsigned *numbers, size_t max)
 {
-	return output_get_lit(&e->output, offsets, max);
+	return output_get_lit(&e->output, numbers, max);
 }
 
 size_t engine_get_levels(const Engine *e, unsigned *numbers, uint16_t *levels, size_t max,

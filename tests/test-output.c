@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine.h"
 #include "output.h"
 #include "test.h"
 
@@ -223,12 +224,58 @@ static void test_analog_and_backend(void)
 	compositor_done(&c);
 }
 
+static int engine_write(void *userdata, usec_t now, size_t n, const unsigned *numbers,
+			const uint16_t *values)
+{
+	return 0;
+}
+
+static void engine_finished(void *userdata, EngineRun *run, RunResult result)
+{
+}
+
+static const EngineOps engine_ops = {
+	.commit = engine_write,
+	.finished = engine_finished,
+};
+
+/*
+ * Through the engine: a dimmed line is lit (Lit, its level) in both parts of
+ * its period, and on for the backend (engine_line_is_lit()) only in the first.
+ */
+static void test_engine_line_is_lit(void)
+{
+	_cleanup_(engine_freep) Engine *e = NULL;
+	Program *p = NULL;
+	ProgramError error;
+	unsigned numbers[4];
+
+	check_int(engine_new(&e, layout, &engine_ops, NULL), 0);
+	check_int(program_parse("{\"dim\":{\"lines\":[5],\"level\":0.3}}", layout, 0, &p, &error), 0);
+	check_int(engine_start(e, p, NULL, NULL, 0, NULL, NULL, &error), 0);
+	/* 200 Hz: on for the first 1.5 ms of each 5 ms. */
+	check_int(engine_advance(e, 0), 0);
+	check(engine_line_is_lit(e, 5));
+	check_int(engine_line_level(e, 5), 3000);
+	check_int(engine_advance(e, 2000), 0);
+	check(!engine_line_is_lit(e, 5));
+	check_int(engine_line_level(e, 5), 3000);
+	check_int(engine_get_lit(e, numbers, 4), 1);
+	check_int(numbers[0], 5);
+	check_int(engine_advance(e, 5000), 0);
+	check(engine_line_is_lit(e, 5));
+	check(!engine_line_is_lit(e, 9));
+	check(!engine_line_is_lit(e, 1000)); /* no such line */
+	program_unref(p);
+}
+
 int main(void)
 {
 	check_int(layout_new(&layout, 2, 2, matrix), 0);
 	test_batches();
 	test_pwm();
 	test_analog_and_backend();
+	test_engine_line_is_lit();
 	layout_free(layout);
 	return test_summary("test-output");
 }
