@@ -20,10 +20,11 @@
  *
  * Lines are claimed, not just lit: a blink, cycle or on task claims every
  * line it drives for as long as it runs, lit or dark, at its run's
- * priority. A line shows its highest-priority claim; among claims of equal
- * priority it is lit while any of them holds it lit. A covered run keeps
- * running on the timeline, unseen, and shows through again, in phase, the
- * instant the cover ends.
+ * priority; a dim or a track (fade, pattern, heartbeat, morse) claims its
+ * lines with a level hold of its own. The compositor (compositor.h) makes
+ * of the claims what each line shows. A covered run keeps running on the
+ * timeline, unseen, and shows through again, in phase, the instant the
+ * cover ends.
  *
  * A run may start in the past (a persisted program resuming, a start "at"
  * an instant gone by): its tasks catch up to the engine's instant without
