@@ -35,22 +35,6 @@ static unsigned line_index(const Compositor *c, unsigned number)
 	return (unsigned)c->layout->index_of[number];
 }
 
-/* The line's level: its top claim's, lit if a claim there holds it lit, else the highest hold. */
-uint16_t compositor_line_level(const Compositor *c, unsigned index)
-{
-	const LineClaims *l = &c->lines[index];
-	uint16_t v = 0;
-
-	if (l->n == 0)
-		return 0;
-	if (l->claims[0].lit > 0)
-		return LEVEL_MAX;
-	for (uint32_t i = 0; i < l->n_holds; i++)
-		if (l->holds[i].priority == l->claims[0].priority && l->holds[i].level > v)
-			v = l->holds[i].level;
-	return v;
-}
-
 /* Room for @holder's level hold on line @idx, at level 0. Allocates only when the room grows. */
 static int line_hold_add(Compositor *c, unsigned idx, const void *holder, int32_t priority)
 {
@@ -76,7 +60,7 @@ static LevelHold *line_hold_find(LineClaims *l, const void *holder)
 	return NULL;
 }
 
-static Claim *line_find_claim(LineClaims *l, int32_t priority)
+static inline Claim *line_find_claim(LineClaims *l, int32_t priority)
 {
 	for (uint32_t i = 0; i < l->n; i++)
 		if (l->claims[i].priority == priority)
@@ -129,7 +113,9 @@ static void line_unclaim(Compositor *c, unsigned idx, int32_t priority)
 		compositor_mark_dirty(c, idx); /* what was covered shows again */
 }
 
-static void line_set_lit(Compositor *c, unsigned idx, int32_t priority, bool lit)
+/* Every edge of every blink comes here: inlined into the loops over lines. */
+static inline __attribute__((always_inline)) void line_set_lit(Compositor *c, unsigned idx,
+							   int32_t priority, bool lit)
 {
 	LineClaims *l = &c->lines[idx];
 	Claim *cl = line_find_claim(l, priority);
@@ -237,6 +223,9 @@ void compositor_sort_dirty(Compositor *c)
 {
 	const Layout *l = c->layout;
 
+	/* One line is sorted: the common case of lines with their own intervals. */
+	if (c->n_dirty < 2)
+		return;
 	for (size_t i = 0; i < c->n_dirty; i++)
 		c->dirty[i] = l->lines[c->dirty[i]];
 	qsort(c->dirty, c->n_dirty, sizeof(unsigned), offset_compare);

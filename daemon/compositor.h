@@ -93,8 +93,25 @@ void compositor_set_level(Compositor *c, const Lines *lines, const void *holder,
 void compositor_unhold_lines(Compositor *c, const Lines *lines, const void *holder,
 			     int32_t priority);
 
-/* The level layout line @index shows now, composed from its claims. */
-uint16_t compositor_line_level(const Compositor *c, unsigned index);
+/*
+ * The level layout line @index shows now, composed from its claims: its top
+ * claim's, lit if a claim there holds it lit, else the highest level held
+ * there. Inline: the output stage composes every dirty line of each batch.
+ */
+static inline uint16_t compositor_line_level(const Compositor *c, unsigned index)
+{
+	const LineClaims *l = &c->lines[index];
+	uint16_t v = 0;
+
+	if (l->n == 0)
+		return 0;
+	if (l->claims[0].lit > 0)
+		return LEVEL_MAX;
+	for (uint32_t i = 0; i < l->n_holds; i++)
+		if (l->holds[i].priority == l->claims[0].priority && l->holds[i].level > v)
+			v = l->holds[i].level;
+	return v;
+}
 
 /* Whether layout line @index has a claim. */
 static inline bool compositor_line_claimed(const Compositor *c, unsigned index)
@@ -119,5 +136,20 @@ static inline bool compositor_is_dirty(const Compositor *c, unsigned index)
 /* Sort the dirty set by line number, ascending. */
 void compositor_sort_dirty(Compositor *c);
 
-/* Empty the dirty set. */
+/*
+ * Emptying the dirty set: each line's mark is taken off with
+ * compositor_unmark_dirty() (the output stage does it in the walk it makes
+ * over the set anyway), then compositor_forget_dirty() empties the list.
+ */
+static inline void compositor_unmark_dirty(Compositor *c, unsigned index)
+{
+	c->dirty_flags[index] = false;
+}
+
+static inline void compositor_forget_dirty(Compositor *c)
+{
+	c->n_dirty = 0;
+}
+
+/* Empty the dirty set at once. */
 void compositor_clear_dirty(Compositor *c);

@@ -189,8 +189,9 @@ int output_commit(Output *o, usec_t now, OutputWrite write, void *userdata)
 			o->levels_changed = true;
 		o->level[idx] = level;
 		pwm_track(o, idx, pwm_wants(o, idx, level));
+		compositor_unmark_dirty(c, idx);
 	}
-	compositor_clear_dirty(c);
+	compositor_forget_dirty(c);
 	o->pwm_next = o->n_pwm > 0 ? pwm_next_change(o, now) : USEC_INFINITY;
 	return 0;
 }
