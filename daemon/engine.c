@@ -206,7 +206,7 @@ static void engine_process(Engine *e, usec_t now)
 	for (;;) {
 		usec_t due = heap_next_deadline(&ts->heap), next;
 
-		if (due <= ts->now) {
+		if (due <= ts->now && due != USEC_INFINITY) {
 			TaskGroup *failed;
 
 			/* Before now only while a run catches up. */
