@@ -169,10 +169,11 @@ int engine_check_calls(const Program *program, EngineLookup lookup, void *userda
 		       const char *self, ProgramError *error);
 
 /*
- * engine_stop() - cancel @run at @now: every line it holds goes dark at that
- * instant. Calls ops->finished() with @result, then frees the run. Returns
- * -ESRCH when the run already ended by itself at or before @now (its
- * RUN_DONE callback comes with the next engine_advance()).
+ * engine_stop() - cancel @run at @now: its claims end at that instant, and
+ * each line it showed shows what it covered, or goes dark. Calls
+ * ops->finished() with @result, then frees the run. Returns -ESRCH when the
+ * run already ended by itself at or before @now (its RUN_DONE callback comes
+ * with the next engine_advance()).
  */
 int engine_stop(Engine *e, EngineRun *run, RunResult result, usec_t now);
 
