@@ -6,12 +6,18 @@
  * deadline is absolute, derived from the instant its task started, so a late
  * wakeup never shifts what comes after it. engine_advance(now) applies every
  * event due up to @now in timeline order, then writes the end result of all
- * line changes to the backend in one batch. Lines are composed across
- * programs by priority: a line shows its highest-priority claim, and among
- * claims of equal priority it is lit while at least one task holds it lit.
+ * line changes to the backend in one batch.
  *
- * Owners: the engine owns its runs (EngineRun), their tasks (Task, recycled
- * through a free list) and the deadline heap. A run lives from
+ * Lines are composed across programs by priority (compositor.h): a line
+ * shows its highest-priority claim; among claims of equal priority it is
+ * lit while at least one task holds it lit, else at the highest level a
+ * task holds it at (dim, fade, pattern, heartbeat, morse), else dark. A
+ * GPIO line between dark and lit is switched by software PWM on the
+ * timeline; an analog line is told its level (output.h).
+ *
+ * Owners: the engine owns its runs (EngineRun), their tasks (task.h: Task,
+ * recycled through a free list), the deadline heap, the compositor and the
+ * output stage, all freed with it. A run lives from
  * engine_start() until the engine has reported its end through
  * ops->finished() and that call has returned; the engine frees it then, and
  * nobody else does. Programs are immutable and shared by reference count:
@@ -26,6 +32,7 @@
 
 #include "layout.h"
 #include "macro.h"
+#include "program-bind.h"
 #include "program.h"
 #include "start-limits.h"
 
@@ -44,11 +51,13 @@ typedef struct EngineOps {
 	/*
 	 * commit() - write one batch of line changes.
 	 * @now: the engine time of the batch
-	 * @n: number of changed lines; @offsets and @values hold them, sorted by offset
+	 * @n: number of changed lines; @numbers and @values hold them, sorted by number
+	 * @values: what each line is told: on a GPIO line 0 or LEVEL_MAX (a line
+	 *          between is switched by PWM), on an analog line its level
 	 * Returns 0, or a negative errno: the engine then keeps the lines dirty
 	 * and retries them with the next batch.
 	 */
-	int (*commit)(void *userdata, usec_t now, size_t n, const unsigned *offsets,
+	int (*commit)(void *userdata, usec_t now, size_t n, const unsigned *numbers,
 		      const uint16_t *values);
 	/*
 	 * finished() - a run has ended. Called from engine_advance() after the
@@ -62,7 +71,7 @@ typedef struct EngineOps {
 } EngineOps;
 
 /* Resolves the name of a "call" to a definition, or NULL if there is none. */
-typedef Program *(*EngineLookup)(const char *name, void *userdata);
+typedef ProgramLookup EngineLookup;
 
 const char *run_result_to_string(RunResult r);
 
@@ -97,7 +106,10 @@ int engine_start(Engine *e, Program *program, EngineLookup lookup, void *lookup_
 #define ENGINE_OFFSET_MAX START_SPAN_MAX
 
 typedef struct EngineStartOptions {
-	/* Higher covers lower on the lines both claim; equal ones are OR'd. */
+	/*
+	 * Higher covers lower on the lines both claim; at equal ones a line is
+	 * lit if either holds it lit, else at the higher level either holds.
+	 */
 	int priority;
 	/*
 	 * When the run starts, relative to now: negative, it started that long
@@ -148,9 +160,6 @@ int engine_run_hand_over(Engine *e, EngineRun *old, EngineRun *new);
  */
 int engine_run_reschedule(Engine *e, EngineRun *run, usec_t now, int64_t offset);
 
-/* How long the run's program runs from its start (calls as bound), or USEC_INFINITY. */
-usec_t engine_run_duration(const EngineRun *run);
-
 /*
  * engine_check_calls() - look for a call cycle through the definitions that
  * @program (known as @self, or NULL) reaches. Undefined names are fine here:
@@ -161,10 +170,11 @@ int engine_check_calls(const Program *program, EngineLookup lookup, void *userda
 		       const char *self, ProgramError *error);
 
 /*
- * engine_stop() - cancel @run at @now: every line it holds goes dark at that
- * instant. Calls ops->finished() with @result, then frees the run. Returns
- * -ESRCH when the run already ended by itself at or before @now (its
- * RUN_DONE callback comes with the next engine_advance()).
+ * engine_stop() - cancel @run at @now: its claims end at that instant, and
+ * each line it showed shows what it covered, or goes dark. Calls
+ * ops->finished() with @result, then frees the run. Returns -ESRCH when the
+ * run already ended by itself at or before @now (its RUN_DONE callback comes
+ * with the next engine_advance()).
  */
 int engine_stop(Engine *e, EngineRun *run, RunResult result, usec_t now);
 
@@ -189,14 +199,19 @@ size_t engine_n_runs(const Engine *e);
 /* Number of tasks alive, for statistics. */
 size_t engine_n_tasks(const Engine *e);
 
-/* Whether the backend was last told that @offset is lit. */
-bool engine_line_is_lit(const Engine *e, unsigned offset);
+/*
+ * Whether the backend was last told that line @number is on (above 0). A
+ * line dimmed by PWM is on in the first part of each period and off in the
+ * rest, whatever its level; engine_line_level() says its level.
+ */
+bool engine_line_is_lit(const Engine *e, unsigned number);
 
 /*
- * Store the lit offsets (as last committed) in @offsets in ascending order,
- * at most @max; returns how many are lit.
+ * Store the numbers of the lines at a level above 0 as of the last batch
+ * (dimmed ones too, in either part of their PWM period) in @numbers in
+ * ascending order, at most @max; returns how many there are.
  */
-size_t engine_get_lit(const Engine *e, unsigned *offsets, size_t max);
+size_t engine_get_lit(const Engine *e, unsigned *numbers, size_t max);
 
 /* What the backend is told for line @number now while a run claims it, or -1 while none does. */
 int engine_line_state(const Engine *e, unsigned number);
@@ -220,12 +235,15 @@ int engine_set_pwm_hz(Engine *e, unsigned hz);
 /* Whether any line's level changed since the last call. */
 bool engine_take_levels_changed(Engine *e);
 
-/* The level line @number shows (0..LEVEL_MAX), as last composed. */
+/*
+ * The level line @number shows (0..LEVEL_MAX) as of the last batch written;
+ * an unclaimed line shows what the backend said it has.
+ */
 uint16_t engine_line_level(const Engine *e, unsigned number);
 
 /*
- * Store the lines above 0 and their levels (as last composed) in ascending
- * order of number, at most @max; returns how many there are.
+ * Store the lines above 0 and their levels (as of the last batch written) in
+ * ascending order of number, at most @max; returns how many there are.
  * *@ret_between says whether any is between dark and lit.
  */
 size_t engine_get_levels(const Engine *e, unsigned *numbers, uint16_t *levels, size_t max,
