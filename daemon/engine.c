@@ -372,17 +372,6 @@ int engine_start_with(Engine *e, Program *program, EngineLookup lookup, void *lo
 	return 0;
 }
 
-int engine_check_calls(const Program *program, EngineLookup lookup, void *userdata,
-		       const char *self, ProgramError *error)
-{
-	return program_check_calls(program, lookup, userdata, self, error);
-}
-
-usec_t engine_program_duration(const Program *program, EngineLookup lookup, void *userdata)
-{
-	return program_duration_lookup(program, lookup, userdata);
-}
-
 int engine_stop(Engine *e, EngineRun *run, RunResult result, usec_t now)
 {
 	engine_process(e, to_internal(now));

@@ -131,12 +131,6 @@ int engine_start_with(Engine *e, Program *program, EngineLookup lookup, void *lo
 		      usec_t now, const EngineStartOptions *opts, void *run_userdata,
 		      EngineRun **ret, ProgramError *error);
 
-/*
- * How long @program runs from its start, its calls resolved through
- * @lookup; USEC_INFINITY when it runs forever (or a call is undefined).
- */
-usec_t engine_program_duration(const Program *program, EngineLookup lookup, void *userdata);
-
 /* A run that starts later and has not yet started. */
 bool engine_run_is_scheduled(const EngineRun *run);
 
@@ -159,15 +153,6 @@ int engine_run_hand_over(Engine *e, EngineRun *old, EngineRun *new);
  * phase. Returns -EBUSY when it has started already.
  */
 int engine_run_reschedule(Engine *e, EngineRun *run, usec_t now, int64_t offset);
-
-/*
- * engine_check_calls() - look for a call cycle through the definitions that
- * @program (known as @self, or NULL) reaches. Undefined names are fine here:
- * they are checked when a run starts.
- * Returns 0, or -ELOOP with @error naming the cycle.
- */
-int engine_check_calls(const Program *program, EngineLookup lookup, void *userdata,
-		       const char *self, ProgramError *error);
 
 /*
  * engine_stop() - cancel @run at @now: its claims end at that instant, and

@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "manager.h"
+#include "program-duration.h"
 #include "resume.h"
 #include "startup.h"
 #include "utf8.h"
@@ -445,7 +446,7 @@ Running *manager_get_running(Manager *m, const char *name)
 	return registry_get_running(&m->registry, name);
 }
 
-/* The program defined as @name: an EngineLookup over the manager. */
+/* The program defined as @name: a ProgramLookup over the manager. */
 static Program *lookup_definition(const char *name, void *userdata)
 {
 	Manager *m = userdata;
@@ -1151,7 +1152,7 @@ static int resume_program(Manager *m, const StoredProgram *s, usec_t now_realtim
 		return 0;
 	}
 	/* A finite program whose end has passed is dropped, not started to end at once. */
-	d = engine_program_duration(p, lookup_definition, m);
+	d = program_duration_lookup(p, lookup_definition, m);
 	if (s->timeout > 0 && s->timeout < d)
 		d = s->timeout;
 	if (d != USEC_INFINITY && started + d <= now_realtime) {

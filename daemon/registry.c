@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "program-bind.h"
 #include "registry.h"
 
 void registry_init(Registry *reg, unsigned max_programs)
@@ -220,7 +221,7 @@ int registry_define(Registry *reg, const char *name, Program *p, bool persistent
 		return -ENOMEM;
 
 	lookup = (CandidateLookup){ reg, d };
-	k = check ? engine_check_calls(p, lookup_with_candidate, &lookup, name, error) : 0;
+	k = check ? program_check_calls(p, lookup_with_candidate, &lookup, name, error) : 0;
 	if (k < 0)
 		return k;
 

@@ -125,7 +125,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Definition *, definition_unref);
 
 Definition *registry_get_definition(const Registry *reg, const char *name);
 
-/* The program defined as @name, or NULL; an EngineLookup over @userdata, a Registry. */
+/* The program defined as @name, or NULL; a ProgramLookup over @userdata, a Registry. */
 Program *registry_lookup_program(const char *name, void *userdata);
 
 /*

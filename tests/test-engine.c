@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "program-duration.h"
 #include "test.h"
 
 #define MS USEC_PER_MSEC
@@ -920,9 +921,9 @@ static void test_catch_up_call_chain(void)
 		_cleanup_(program_unrefp) Program *p = parse("call(a40)");
 		_cleanup_(program_unrefp) Program *f = parse("forever(call(a40))");
 
-		d = engine_program_duration(p, lookup, NULL);
+		d = program_duration_lookup(p, lookup, NULL);
 		check_int(d, (1ULL << CHAIN_DEPTH) * 200);
-		check_int(engine_program_duration(f, lookup, NULL), USEC_INFINITY);
+		check_int(program_duration_lookup(f, lookup, NULL), USEC_INFINITY);
 	}
 
 	e = setup();
