@@ -40,7 +40,7 @@ usec_t program_duration(const Program *p, ProgramBindings *b)
 		if (!p->times)
 			return USEC_INFINITY;
 		d = duration_mul(p->duration, 2ULL * p->times);
-		return p->kind == PROGRAM_CYCLE ? duration_mul(d, p->lines.n_offsets) : d;
+		return p->kind == PROGRAM_CYCLE ? duration_mul(d, p->lines.n_numbers) : d;
 	case PROGRAM_ON:
 	case PROGRAM_DIM:
 		return p->duration ? p->duration : USEC_INFINITY;

@@ -48,7 +48,7 @@ static void lines_done(Lines *l)
 	for (size_t i = 0; i < l->n_refs; i++)
 		free(l->refs[i].name);
 	free(l->refs);
-	free(l->offsets);
+	free(l->numbers);
 }
 
 static void program_free_tree(Program *p)
@@ -229,19 +229,19 @@ static int parse_count(Parser *ps, json_object *j, uint32_t *ret)
 	return 0;
 }
 
-static int lines_add_offset(Parser *ps, Lines *l, unsigned offset)
+static int lines_add_number(Parser *ps, Lines *l, unsigned number)
 {
-	for (size_t i = 0; i < l->n_offsets; i++)
-		if (l->offsets[i] == offset)
-			return parser_fail(ps, "line %u is named twice", offset);
-	l->offsets[l->n_offsets++] = offset;
+	for (size_t i = 0; i < l->n_numbers; i++)
+		if (l->numbers[i] == number)
+			return parser_fail(ps, "line %u is named twice", number);
+	l->numbers[l->n_numbers++] = number;
 	return 0;
 }
 
 static int parse_line_ref(Parser *ps, json_object *j, Lines *l)
 {
 	LineRef *ref = &l->refs[l->n_refs];
-	unsigned offset;
+	unsigned number;
 	int r;
 
 	if (json_object_is_type(j, json_type_int)) {
@@ -249,12 +249,12 @@ static int parse_line_ref(Parser *ps, json_object *j, Lines *l)
 		if (v < 0 || v > LAYOUT_NUMBER_MAX)
 			return parser_fail(ps, "line number %lld is out of range",
 					   (long long)v);
-		offset = (unsigned)v;
-		if (layout_index_of(ps->layout, offset) < 0)
-			return parser_fail(ps, "line %u is not in the layout", offset);
-		ref->offset = offset;
+		number = (unsigned)v;
+		if (layout_index_of(ps->layout, number) < 0)
+			return parser_fail(ps, "line %u is not in the layout", number);
+		ref->number = number;
 		l->n_refs++;
-		return lines_add_offset(ps, l, offset);
+		return lines_add_number(ps, l, number);
 	}
 	if (json_object_is_type(j, json_type_string)) {
 		const char *name = json_object_get_string(j);
@@ -265,14 +265,14 @@ static int parse_line_ref(Parser *ps, json_object *j, Lines *l)
 		if (!ref->name)
 			return -ENOMEM;
 		l->n_refs++;
-		r = layout_find_name(ps->layout, name, &offset);
+		r = layout_find_name(ps->layout, name, &number);
 		if (r < 0) {
 			if (ps->flags & PROGRAM_PARSE_NAMES_UNCHECKED)
 				return 0;
 			return parser_fail(ps, "no line is named \"%s\"", QUOTE(name, QUOTE_CHARS_MAX));
 		}
-		ref->offset = offset;
-		return lines_add_offset(ps, l, offset);
+		ref->number = number;
+		return lines_add_number(ps, l, number);
 	}
 	return parser_fail(ps, "a line is an offset or a name, not %s", json_type_name(j));
 }
@@ -327,21 +327,21 @@ static int parse_row_col(Parser *ps, json_object *j, Lines *l)
 	l->index = (unsigned)idx;
 
 	if (l->kind == LINES_ROW) {
-		l->offsets = malloc(lay->n_cols * sizeof(unsigned));
-		if (!l->offsets) {
+		l->numbers = malloc(lay->n_cols * sizeof(unsigned));
+		if (!l->numbers) {
 			r = -ENOMEM;
 			goto out;
 		}
 		for (unsigned c = 0; c < lay->n_cols; c++)
-			l->offsets[l->n_offsets++] = lay->matrix[l->index * lay->n_cols + c];
+			l->numbers[l->n_numbers++] = lay->matrix[l->index * lay->n_cols + c];
 	} else {
-		l->offsets = malloc(lay->n_rows * sizeof(unsigned));
-		if (!l->offsets) {
+		l->numbers = malloc(lay->n_rows * sizeof(unsigned));
+		if (!l->numbers) {
 			r = -ENOMEM;
 			goto out;
 		}
 		for (unsigned row = 0; row < lay->n_rows; row++)
-			l->offsets[l->n_offsets++] = lay->matrix[row * lay->n_cols + l->index];
+			l->numbers[l->n_numbers++] = lay->matrix[row * lay->n_cols + l->index];
 	}
 	r = 0;
 out:
@@ -361,11 +361,11 @@ static int parse_lines(Parser *ps, json_object *j, Lines *l)
 			return parser_fail(ps, "must be a list of lines, {\"row\": N}, {\"col\": N} "
 					       "or \"all\"");
 		l->kind = LINES_ALL;
-		l->offsets = malloc(lay->n_lines * sizeof(unsigned));
-		if (!l->offsets)
+		l->numbers = malloc(lay->n_lines * sizeof(unsigned));
+		if (!l->numbers)
 			return -ENOMEM;
-		memcpy(l->offsets, lay->lines, lay->n_lines * sizeof(unsigned));
-		l->n_offsets = lay->n_lines;
+		memcpy(l->numbers, lay->lines, lay->n_lines * sizeof(unsigned));
+		l->n_numbers = lay->n_lines;
 		return 0;
 	case json_type_object:
 		return parse_row_col(ps, j, l);
@@ -378,8 +378,8 @@ static int parse_lines(Parser *ps, json_object *j, Lines *l)
 					   lay->n_lines);
 		l->kind = LINES_LIST;
 		l->refs = calloc(n, sizeof(LineRef));
-		l->offsets = malloc(n * sizeof(unsigned));
-		if (!l->refs || !l->offsets)
+		l->numbers = malloc(n * sizeof(unsigned));
+		if (!l->refs || !l->numbers)
 			return -ENOMEM;
 		for (size_t i = 0; i < n; i++) {
 			old = path_push_index(ps, i);
@@ -1010,7 +1010,7 @@ static json_object *format_lines(const Lines *l)
 			return NULL;
 		for (size_t i = 0; i < l->n_refs; i++) {
 			json_object *v = l->refs[i].name ? json_object_new_string(l->refs[i].name)
-							 : json_object_new_int((int)l->refs[i].offset);
+							 : json_object_new_int((int)l->refs[i].number);
 			if (!v || json_object_array_add(a, v) < 0) {
 				json_object_put(v);
 				json_object_put(a);

@@ -69,8 +69,8 @@ typedef enum LinesKind {
 } LinesKind;
 
 typedef struct LineRef {
-	char *name; /* as written, or NULL for an offset */
-	unsigned offset;
+	char *name; /* as written, or NULL for a number */
+	unsigned number;
 } LineRef;
 
 typedef struct Lines {
@@ -78,8 +78,8 @@ typedef struct Lines {
 	unsigned index; /* LINES_ROW, LINES_COL */
 	size_t n_refs;	/* LINES_LIST, as written */
 	LineRef *refs;
-	size_t n_offsets; /* resolved offsets, in program order */
-	unsigned *offsets;
+	size_t n_numbers; /* the lines' numbers, resolved, in program order */
+	unsigned *numbers;
 } Lines;
 
 /* Levels: 0 is dark, LEVEL_MAX lit; a program writes them as 0..1. */
@@ -147,7 +147,7 @@ typedef enum ProgramParseFlags {
  * program_parse() - parse and validate program text, in either form.
  * @text: the program, NUL-terminated: JSON when it starts with "{" (after
  * white space), else the text form (see program_looks_like_json())
- * @layout: resolves rows, columns, "all", offsets and names
+ * @layout: resolves rows, columns, "all", numbers and names
  * @flags: ProgramParseFlags
  * @ret: the new program, with one reference
  * @error: filled on -EINVAL with the place and the rule

@@ -163,17 +163,17 @@ void compositor_light_line(Compositor *c, unsigned number, int32_t priority, boo
 
 void compositor_light_lines(Compositor *c, const Lines *lines, int32_t priority, bool lit)
 {
-	for (size_t i = 0; i < lines->n_offsets; i++)
-		line_set_lit(c, line_index(c, lines->offsets[i]), priority, lit);
+	for (size_t i = 0; i < lines->n_numbers; i++)
+		line_set_lit(c, line_index(c, lines->numbers[i]), priority, lit);
 }
 
 int compositor_claim_lines(Compositor *c, const Lines *lines, int32_t priority)
 {
-	for (size_t i = 0; i < lines->n_offsets; i++) {
-		int r = line_claim(c, line_index(c, lines->offsets[i]), priority);
+	for (size_t i = 0; i < lines->n_numbers; i++) {
+		int r = line_claim(c, line_index(c, lines->numbers[i]), priority);
 		if (r < 0) {
 			while (i-- > 0)
-				line_unclaim(c, line_index(c, lines->offsets[i]), priority);
+				line_unclaim(c, line_index(c, lines->numbers[i]), priority);
 			return r;
 		}
 	}
@@ -182,8 +182,8 @@ int compositor_claim_lines(Compositor *c, const Lines *lines, int32_t priority)
 
 void compositor_unclaim_lines(Compositor *c, const Lines *lines, int32_t priority)
 {
-	for (size_t i = 0; i < lines->n_offsets; i++)
-		line_unclaim(c, line_index(c, lines->offsets[i]), priority);
+	for (size_t i = 0; i < lines->n_numbers; i++)
+		line_unclaim(c, line_index(c, lines->numbers[i]), priority);
 }
 
 int compositor_hold_lines(Compositor *c, const Lines *lines, const void *holder,
@@ -193,11 +193,11 @@ int compositor_hold_lines(Compositor *c, const Lines *lines, const void *holder,
 
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < lines->n_offsets; i++) {
-		r = line_hold_add(c, line_index(c, lines->offsets[i]), holder, priority);
+	for (size_t i = 0; i < lines->n_numbers; i++) {
+		r = line_hold_add(c, line_index(c, lines->numbers[i]), holder, priority);
 		if (r < 0) {
 			while (i-- > 0)
-				line_hold_remove(c, line_index(c, lines->offsets[i]), holder);
+				line_hold_remove(c, line_index(c, lines->numbers[i]), holder);
 			compositor_unclaim_lines(c, lines, priority);
 			return r;
 		}
@@ -207,15 +207,15 @@ int compositor_hold_lines(Compositor *c, const Lines *lines, const void *holder,
 
 void compositor_set_level(Compositor *c, const Lines *lines, const void *holder, uint16_t level)
 {
-	for (size_t i = 0; i < lines->n_offsets; i++)
-		line_set_level(c, line_index(c, lines->offsets[i]), holder, level);
+	for (size_t i = 0; i < lines->n_numbers; i++)
+		line_set_level(c, line_index(c, lines->numbers[i]), holder, level);
 }
 
 void compositor_unhold_lines(Compositor *c, const Lines *lines, const void *holder,
 			     int32_t priority)
 {
-	for (size_t i = 0; i < lines->n_offsets; i++)
-		line_hold_remove(c, line_index(c, lines->offsets[i]), holder);
+	for (size_t i = 0; i < lines->n_numbers; i++)
+		line_hold_remove(c, line_index(c, lines->numbers[i]), holder);
 	compositor_unclaim_lines(c, lines, priority);
 }
 

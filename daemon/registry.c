@@ -66,7 +66,7 @@ void registry_unpin(Registry *reg)
 }
 
 typedef struct LineCollector {
-	unsigned *offsets;
+	unsigned *numbers;
 	size_t n, cap;
 	NameTable seen_defs; /* each definition once */
 	int error;
@@ -75,19 +75,19 @@ typedef struct LineCollector {
 /* Gather every line @p may drive, following calls into the definitions. */
 static void collect_lines(const Registry *reg, const Program *p, LineCollector *c)
 {
-	if (c->n + p->lines.n_offsets > c->cap) {
-		size_t cap = (c->n + p->lines.n_offsets) * 2;
-		unsigned *o = realloc(c->offsets, cap * sizeof(unsigned));
+	if (c->n + p->lines.n_numbers > c->cap) {
+		size_t cap = (c->n + p->lines.n_numbers) * 2;
+		unsigned *o = realloc(c->numbers, cap * sizeof(unsigned));
 		if (!o) {
 			c->error = -ENOMEM;
 			return;
 		}
-		c->offsets = o;
+		c->numbers = o;
 		c->cap = cap;
 	}
-	if (p->lines.n_offsets > 0) {
-		memcpy(c->offsets + c->n, p->lines.offsets, p->lines.n_offsets * sizeof(unsigned));
-		c->n += p->lines.n_offsets;
+	if (p->lines.n_numbers > 0) {
+		memcpy(c->numbers + c->n, p->lines.numbers, p->lines.n_numbers * sizeof(unsigned));
+		c->n += p->lines.n_numbers;
 	}
 
 	if (p->kind == PROGRAM_CALL) {
@@ -116,15 +116,15 @@ int running_new(Registry *reg, const char *name, Program *p, Running **ret)
 	collect_lines(reg, p, &c);
 	name_table_done(&c.seen_defs);
 	if (c.error < 0) {
-		free(c.offsets);
+		free(c.numbers);
 		return c.error;
 	}
 	if (c.n > 0)
-		qsort(c.offsets, c.n, sizeof(unsigned), offset_compare);
+		qsort(c.numbers, c.n, sizeof(unsigned), offset_compare);
 	for (size_t i = 0; i < c.n; i++)
-		if (r->n_lines == 0 || c.offsets[r->n_lines - 1] != c.offsets[i])
-			c.offsets[r->n_lines++] = c.offsets[i];
-	r->lines = c.offsets;
+		if (r->n_lines == 0 || c.numbers[r->n_lines - 1] != c.numbers[i])
+			c.numbers[r->n_lines++] = c.numbers[i];
+	r->lines = c.numbers;
 	*ret = TAKE_PTR(r);
 	return 0;
 }

@@ -242,7 +242,7 @@ static int task_finish(Task *t)
 static unsigned cycle_line(const Task *t, uint64_t k)
 {
 	const Lines *l = &t->program->lines;
-	return l->offsets[(k / 2) % l->n_offsets];
+	return l->numbers[(k / 2) % l->n_numbers];
 }
 
 static int step_blink(Task *t, TaskEvent event)
@@ -254,7 +254,7 @@ static int step_blink(Task *t, TaskEvent event)
 	int r;
 
 	if (p->times)
-		last_edge = 2ULL * p->times * (cycle ? p->lines.n_offsets : 1);
+		last_edge = 2ULL * p->times * (cycle ? p->lines.n_numbers : 1);
 
 	switch (event) {
 	case EVENT_START:

@@ -70,7 +70,7 @@ static char *format_decimal(char *p, uint64_t v)
  * Formatted by hand, the time once per batch: with 1000 lines a batch,
  * sprintf() was 40% of the daemon's CPU.
  */
-void trace_batch(Trace *t, size_t n, const unsigned *offsets, const uint16_t *values)
+void trace_batch(Trace *t, size_t n, const unsigned *numbers, const uint16_t *values)
 {
 	struct timespec ts;
 	char stamp[24], *end_stamp, *p;
@@ -86,7 +86,7 @@ void trace_batch(Trace *t, size_t n, const unsigned *offsets, const uint16_t *va
 	p = t->buf;
 	for (size_t i = 0; i < n; i++) {
 		memcpy(p, stamp, n_stamp);
-		p = format_decimal(p + n_stamp, offsets[i]);
+		p = format_decimal(p + n_stamp, numbers[i]);
 		*p++ = ' ';
 		if (values[i] == 0 || values[i] >= LEVEL_MAX)
 			*p++ = values[i] ? '1' : '0';
@@ -99,7 +99,7 @@ void trace_batch(Trace *t, size_t n, const unsigned *offsets, const uint16_t *va
 		}
 		if (t->layout->any_active_low) {
 			/* Where the physical level differs from the logical value, it follows. */
-			int idx = layout_index_of(t->layout, offsets[i]);
+			int idx = layout_index_of(t->layout, numbers[i]);
 			if (idx >= 0 && t->layout->info[idx].settings.active_low) {
 				*p++ = ' ';
 				*p++ = values[i] ? '0' : '1';

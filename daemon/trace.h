@@ -35,7 +35,7 @@ typedef struct Trace Trace;
 int trace_open(Trace **ret, const char *path, const Layout *layout);
 
 /* Append one batch of @n changes. */
-void trace_batch(Trace *t, size_t n, const unsigned *offsets, const uint16_t *values);
+void trace_batch(Trace *t, size_t n, const unsigned *numbers, const uint16_t *values);
 
 Trace *trace_close(Trace *t);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Trace *, trace_close);

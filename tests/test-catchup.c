@@ -427,7 +427,7 @@ static Shape shape_of(const Program *p, const Case *c)
 	switch (p->kind) {
 	case PROGRAM_BLINK:
 	case PROGRAM_CYCLE:
-		k = 2 * p->duration * (p->kind == PROGRAM_CYCLE ? p->lines.n_offsets : 1);
+		k = 2 * p->duration * (p->kind == PROGRAM_CYCLE ? p->lines.n_numbers : 1);
 		return p->times ? shape_finite(k * p->times) : shape_periodic(0, k);
 	case PROGRAM_ON:
 	case PROGRAM_DIM:

@@ -15,7 +15,7 @@ static Layout *layout;
 
 static Lines lines_of(size_t n, unsigned *numbers)
 {
-	return (Lines){ .n_offsets = n, .offsets = numbers };
+	return (Lines){ .n_numbers = n, .numbers = numbers };
 }
 
 static uint16_t level(const Compositor *c, unsigned number)

@@ -46,7 +46,7 @@ static int record(void *userdata, usec_t now, size_t n, const unsigned *numbers,
 
 static Lines lines_of(size_t n, unsigned *numbers)
 {
-	return (Lines){ .n_offsets = n, .offsets = numbers };
+	return (Lines){ .n_numbers = n, .numbers = numbers };
 }
 
 static unsigned idx(unsigned number)

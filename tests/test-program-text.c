@@ -674,13 +674,13 @@ static void test_forms(void)
 
 	/* The text form resolves lines like JSON does. */
 	check_int(program_parse("blink(col 1, 1s)", layout, 0, &p, &e), 0);
-	check_int(p->lines.n_offsets, 5);
-	check_int(p->lines.offsets[0], 10);
-	check_int(p->lines.offsets[4], 12);
+	check_int(p->lines.n_numbers, 5);
+	check_int(p->lines.numbers[0], 10);
+	check_int(p->lines.numbers[4], 12);
 	p = program_unref(p);
 	check_int(program_parse("on(LED_RED)", layout, 0, &p, &e), -EINVAL);
 	check_int(program_parse("on(LED_RED)", layout, PROGRAM_PARSE_NAMES_UNCHECKED, &p, &e), 0);
-	check_int(p->lines.n_offsets, 0);
+	check_int(p->lines.n_numbers, 0);
 }
 
 int main(void)

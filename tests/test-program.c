@@ -84,16 +84,16 @@ static void test_resolution(void)
 	check_int(program_parse("{\"blink\":{\"lines\":{\"col\":1},\"interval\":1}}", layout, 0, &p,
 				&e),
 		  0);
-	check_int(p->lines.n_offsets, 5);
-	check_int(p->lines.offsets[0], 10);
-	check_int(p->lines.offsets[1], 9);
-	check_int(p->lines.offsets[4], 12);
+	check_int(p->lines.n_numbers, 5);
+	check_int(p->lines.numbers[0], 10);
+	check_int(p->lines.numbers[1], 9);
+	check_int(p->lines.numbers[4], 12);
 	p = program_unref(p);
 
 	check_int(program_parse("{\"on\":{\"lines\":[\"GPIO27\",4]}}", layout, 0, &p, &e), 0);
-	check_int(p->lines.n_offsets, 2);
-	check_int(p->lines.offsets[0], 27);
-	check_int(p->lines.offsets[1], 4);
+	check_int(p->lines.n_numbers, 2);
+	check_int(p->lines.numbers[0], 27);
+	check_int(p->lines.numbers[1], 4);
 	check_int(p->n_nodes, 1);
 	p = program_unref(p);
 
@@ -108,7 +108,7 @@ static void test_resolution(void)
 	check_int(program_parse("{\"on\":{\"lines\":[\"LED_RED\"]}}", layout,
 				PROGRAM_PARSE_NAMES_UNCHECKED, &p, &e),
 		  0);
-	check_int(p->lines.n_offsets, 0);
+	check_int(p->lines.n_numbers, 0);
 }
 
 static char *nest(const char *open, const char *middle, const char *close, unsigned n)

@@ -163,7 +163,7 @@ static void test_definitions(void)
 	check(second != NULL && second != first);
 	check_int(first->n_ref, 1);
 	check_str(first->name, "d");
-	check(first->program->lines.n_offsets == 1 && first->program->lines.offsets[0] == 1);
+	check(first->program->lines.n_numbers == 1 && first->program->lines.numbers[0] == 1);
 	check_int(reg.definitions.n, 1);
 
 	/* A cycle through the definitions is refused and leaves the table as it was. */
