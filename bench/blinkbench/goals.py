@@ -142,6 +142,12 @@ GOALS = [
 
     # Issue 23: bench/persist-holds, persistence on a real filesystem.
     Goal("persist.hold_max", "persist.hold_max_ns", "<=", 0.5 * NS_PER_MS, "ns", 23, None, "at most 0.5 ms"),
+
+    # Issue 24: bench/compare, a refactor against the build before it, pair by pair.
+    Goal("compare.seed.cpu_per_wakeup", "ratio.compare.seed.cpu_per_wakeup_ns", "<=", 1.03, "x", 24,
+         "the build before, same session", "≤ 1.03x"),
+    Goal("compare.lines.cpu_per_wakeup", "ratio.compare.lines.cpu_per_wakeup_ns", "<=", 1.03, "x", 24,
+         "the build before, same session", "≤ 1.03x"),
 ]
 
 GOAL = {g.name: g for g in GOALS}
