@@ -171,6 +171,8 @@ class Reports(unittest.TestCase):
         render_all(every_figure())
         persist.holds_verdict(400_000)
         compare.render(compare.summarise([SEED_LINES(100, 100)], [SEED_LINES(101, 101)]))
+        compare.render(compare.summarise([SEED_LINES(100, 100)], [SEED_LINES(101, 101)]), "the engine alone",
+                       "compare.engine")
         self.assertEqual({name for name, _ in self.judged}, set(GOAL))
 
     def test_verdict_printed(self):
@@ -234,6 +236,15 @@ class Compare(unittest.TestCase):
         table, ok = compare.render(compare.summarise([SEED_LINES(None, 1000)], [SEED_LINES(None, 1000)]))
         self.assertFalse(ok)
         self.assertIn("| — | ≤ 1.03x | not measured |", table)
+
+    def test_engine_loop_output(self):
+        out = ("seed: 15148 wakeups, 20552 values a round, 66.4 ns CPU per wakeup (least of 5 rounds of 200 s)\n"
+               "lines: 20000 wakeups, 20001000 values a round, 8310.9 ns CPU per wakeup (least of 5 rounds of 200 s)\n")
+        self.assertEqual(compare.parse_engine_loop(out), SEED_LINES(66.4, 8310.9))
+        table, ok = compare.render(compare.summarise([compare.parse_engine_loop(out)], [SEED_LINES(68.5, 8000)]),
+                                   "the engine alone", "compare.engine")
+        self.assertFalse(ok)
+        self.assertIn("| the seed's workload | 66.4 ns | 68.5 ns | 1.032 | 1.032 | ≤ 1.03x | **missed** |", table)
 
 
 def main():

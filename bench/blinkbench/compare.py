@@ -7,10 +7,17 @@ one build and then the other, pair after pair (A B A B ...), so that what
 else loads the machine falls on both alike. Each pair gives a ratio (this
 build ÷ the build before) of CPU per wakeup; the verdict is on the median
 of those ratios, against the goals of issue 24 in goals.py.
+
+When both builds have bench/engine-loop (the engine alone on its virtual
+clock, the same two workloads), each pair also runs it for both builds:
+the CPU an advance costs without the bus, the chips and most of what else
+the machine does, which is what a change inside the engine moves. Its
+ratios are judged by goals of their own.
 """
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -52,20 +59,24 @@ def summarise(before, after):
     return out
 
 
-def render(summary):
-    """Markdown: one row a workload, with the goal's verdict."""
-    lines = ["| CPU per wakeup | before (median) | after (median) | after ÷ before, per pair | median | goal | verdict |",
+def render(summary, what="blinkd", goal_prefix="compare"):
+    """Markdown: one row a workload, with the goal's verdict (@goal_prefix:
+    "compare" for the daemon, "compare.engine" for the engine alone)."""
+    lines = [f"| CPU per wakeup, {what} | before (median) | after (median) | after ÷ before, per pair | median "
+             "| goal | verdict |",
              "|---|---|---|---|---|---|---|"]
     ok = True
     for w in WORKLOADS:
         s = summary[w]
-        goal = GOAL[f"compare.{w}.cpu_per_wakeup"]
+        goal = GOAL[f"{goal_prefix}.{w}.cpu_per_wakeup"]
         v = verdict(goal, s["ratio"])
         ok = ok and v == PASS
         words = {PASS: "met", NO_FIGURE: "not measured"}.get(v, "**missed**")
 
         def us(ns):
-            return "—" if ns is None else f"{ns / 1000:.2f} µs"
+            if ns is None:
+                return "—"
+            return f"{ns:.1f} ns" if ns < 1000 else f"{ns / 1000:.2f} µs"
         pairs = " ".join(f"{r:.3f}" for r in s["ratios"]) or "—"
         ratio = "—" if s["ratio"] is None else f"{s['ratio']:.3f}"
         lines.append(f"| {NAMES[w]} | {us(s['before_ns'])} | {us(s['after_ns'])} | {pairs} | {ratio} "
@@ -82,6 +93,25 @@ def run_side(bench_run, build, out_prefix):
         return json.load(f)["runs"][0]
 
 
+ENGINE_LINE = re.compile(r"^(\w+): .* ([0-9.]+) ns CPU per wakeup")
+
+
+def parse_engine_loop(text):
+    """bench/engine-loop's output as flattened figures, as bench/run's."""
+    figures = {}
+    for line in text.splitlines():
+        m = ENGINE_LINE.match(line)
+        if m and m.group(1) in WORKLOADS:
+            figures[FIGURE.format(w=m.group(1))] = float(m.group(2))
+    return figures
+
+
+def run_engine_loop(build):
+    out = subprocess.run([os.path.join(build, "bench", "engine-loop"), "--seconds", "200", "--rounds", "5"],
+                         check=True, capture_output=True, text=True).stdout
+    return parse_engine_loop(out)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="bench/compare", description=__doc__.splitlines()[0])
     parser.add_argument("before", help="meson build dir of the build before")
@@ -93,12 +123,22 @@ def main(argv=None):
     bench_run = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "run")
     work = args.work or os.path.join("/tmp", f"blinkd-compare.{os.getpid()}")
     os.makedirs(work, exist_ok=True)
-    before, after = [], []
+    engine = all(os.access(os.path.join(b, "bench", "engine-loop"), os.X_OK) for b in (args.before, args.after))
+    before, after, engine_before, engine_after = [], [], [], []
     for i in range(1, args.pairs + 1):
         before.append(run_side(bench_run, args.before, os.path.join(work, f"before-{i}")))
         after.append(run_side(bench_run, args.after, os.path.join(work, f"after-{i}")))
+        if engine:
+            engine_before.append(run_engine_loop(args.before))
+            engine_after.append(run_engine_loop(args.after))
         print(f"pair {i} of {args.pairs} done", file=sys.stderr)
     table, ok = render(summarise(before, after))
+    if engine:
+        more, engine_ok = render(summarise(engine_before, engine_after), "the engine alone", "compare.engine")
+        table += "\n" + more
+        ok = ok and engine_ok
+    else:
+        table += "\nbench/engine-loop is missing from a build: the engine alone was not compared.\n"
     with open("/proc/loadavg") as f:
         table += f"\n{args.pairs} pairs; load average at the end: {' '.join(f.read().split()[:3])}\n"
     print(table, end="")

@@ -148,6 +148,10 @@ GOALS = [
          "the build before, same session", "≤ 1.03x"),
     Goal("compare.lines.cpu_per_wakeup", "ratio.compare.lines.cpu_per_wakeup_ns", "<=", 1.03, "x", 24,
          "the build before, same session", "≤ 1.03x"),
+    Goal("compare.engine.seed.cpu_per_wakeup", "ratio.compare.engine.seed.cpu_per_wakeup_ns", "<=", 1.03,
+         "x", 24, "the build before's engine, same session", "≤ 1.03x"),
+    Goal("compare.engine.lines.cpu_per_wakeup", "ratio.compare.engine.lines.cpu_per_wakeup_ns", "<=", 1.03,
+         "x", 24, "the build before's engine, same session", "≤ 1.03x"),
 ]
 
 GOAL = {g.name: g for g in GOALS}
