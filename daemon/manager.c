@@ -506,11 +506,12 @@ static int check_start_options(Manager *m, const ManagerStartOptions *o, usec_t 
 {
 	if (o->priority < ENGINE_PRIORITY_MIN || o->priority > ENGINE_PRIORITY_MAX)
 		return manager_error_set(error, MANAGER_ERROR_INVALID_OPTIONS,
-				    "priority: %d is out of range (-1000 to 1000)", o->priority);
+				    "priority: %d is out of range (%d to %d)", o->priority,
+				    ENGINE_PRIORITY_MIN, ENGINE_PRIORITY_MAX);
 	if (o->timeout > 0 && o->timeout < MANAGER_TIMEOUT_MIN)
 		return manager_error_set(error, MANAGER_ERROR_INVALID_OPTIONS,
-				    "timeout: %llu us is shorter than 100 us",
-				    (unsigned long long)o->timeout);
+				    "timeout: %llu us is shorter than %llu us",
+				    (unsigned long long)o->timeout, (unsigned long long)MANAGER_TIMEOUT_MIN);
 	if (o->timeout > (usec_t)ENGINE_OFFSET_MAX)
 		return manager_error_set(error, MANAGER_ERROR_INVALID_OPTIONS,
 				    "timeout: %llu us is too long", (unsigned long long)o->timeout);
