@@ -461,7 +461,7 @@ static int watch_get_chips(Watch *w)
 /* The remote's levels, by position in what is drawn: a line above 0 is lit. */
 static void watch_follow_levels(Watch *w)
 {
-	const BlinkdRemoteLevel *levels;
+	const BlinkdLevel *levels;
 	size_t n;
 
 	memset(w->lit, 0, w->layout->n_lines * sizeof(bool));
@@ -538,7 +538,7 @@ static void on_remote_levels(BlinkdRemote *remote, void *userdata)
 static void on_remote_chips(BlinkdRemote *remote, void *userdata)
 {
 	Watch *w = userdata;
-	const BlinkdRemoteChip *chips;
+	const BlinkdChip *chips;
 	ClientChip *copy;
 	size_t n;
 

@@ -18,6 +18,7 @@
 #include "bus-names.h"
 #include "lines.h"
 #include "log.h"
+#include "properties.h"
 #include "remote.h"
 #include "strv.h"
 
@@ -52,14 +53,14 @@ struct BlinkdRemote {
 
 	unsigned *lit;
 	size_t n_lit;
-	BlinkdRemoteLevel *levels;
+	BlinkdLevel *levels;
 	size_t n_levels;
 	unsigned *matrix; /* the Layout property, row-major */
 	unsigned n_rows, n_cols;
 	Layout *layout;
 	char **labels;
 	char *chip, *version;
-	BlinkdRemoteChip *chips;
+	BlinkdChip *chips;
 	size_t n_chips;
 	BlinkdRemoteProgram *programs;
 	size_t n_programs;
@@ -82,15 +83,6 @@ static void programs_free(BlinkdRemoteProgram *p, size_t n)
 		free(p[i].program);
 	}
 	free(p);
-}
-
-static void chips_free(BlinkdRemoteChip *c, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		free(c[i].label);
-		free(c[i].path);
-	}
-	free(c);
 }
 
 /* Drop everything that belongs to the present owner: its calls in flight and its caches. */
@@ -120,7 +112,7 @@ static void remote_forget(BlinkdRemote *r)
 	free(r->chip);
 	free(r->version);
 	r->chip = r->version = NULL;
-	chips_free(r->chips, r->n_chips);
+	blinkd_chips_free(r->chips, r->n_chips);
 	r->chips = NULL;
 	r->n_chips = 0;
 	programs_free(r->programs, r->n_programs);
@@ -220,7 +212,7 @@ const unsigned *blinkd_remote_get_lit(const BlinkdRemote *r, size_t *ret_n)
 	return r->lit;
 }
 
-const BlinkdRemoteLevel *blinkd_remote_get_levels(const BlinkdRemote *r, size_t *ret_n)
+const BlinkdLevel *blinkd_remote_get_levels(const BlinkdRemote *r, size_t *ret_n)
 {
 	*ret_n = r->n_levels;
 	return r->levels;
@@ -246,7 +238,7 @@ const char *blinkd_remote_get_version(const BlinkdRemote *r)
 	return r->version;
 }
 
-const BlinkdRemoteChip *blinkd_remote_get_chips(const BlinkdRemote *r, size_t *ret_n)
+const BlinkdChip *blinkd_remote_get_chips(const BlinkdRemote *r, size_t *ret_n)
 {
 	*ret_n = r->n_chips;
 	return r->chips;
@@ -411,64 +403,8 @@ void blinkd_remote_refresh_definitions(BlinkdRemote *r)
 
 /* ------------------------------------------------------ lit and levels */
 
-/* An "au" into a malloc'ed array (never NULL once read). */
-static int read_au(sd_bus_message *m, unsigned **ret, size_t *ret_n)
-{
-	const void *data;
-	size_t size;
-	unsigned *v;
-	int r;
-
-	r = sd_bus_message_read_array(m, 'u', &data, &size);
-	if (r < 0)
-		return r;
-	v = malloc(size ? size : 1);
-	if (!v)
-		return -ENOMEM;
-	if (size)
-		memcpy(v, data, size);
-	*ret = v;
-	*ret_n = size / sizeof(uint32_t);
-	return 0;
-}
-
-/* An "a(ud)" of Levels: the lines above 0. */
-static int read_levels(sd_bus_message *m, BlinkdRemoteLevel **ret, size_t *ret_n)
-{
-	_cleanup_(freep) BlinkdRemoteLevel *v = NULL;
-	size_t n = 0;
-	unsigned number;
-	double level;
-	int r;
-
-	r = sd_bus_message_enter_container(m, 'a', "(ud)");
-	if (r < 0)
-		return r;
-	while ((r = sd_bus_message_read(m, "(ud)", &number, &level)) > 0) {
-		BlinkdRemoteLevel *grown;
-
-		if (!(level > 0))
-			continue;
-		grown = realloc(v, (n + 1) * sizeof(*v));
-		if (!grown)
-			return -ENOMEM;
-		v = grown;
-		v[n++] = (BlinkdRemoteLevel){ .number = number, .level = level > 1 ? 1 : level };
-	}
-	if (r < 0)
-		return r;
-	r = sd_bus_message_exit_container(m);
-	if (r < 0)
-		return r;
-	if (!v && !(v = malloc(sizeof(*v))))
-		return -ENOMEM;
-	*ret = TAKE_PTR(v);
-	*ret_n = n;
-	return 0;
-}
-
 /* The lit numbers of the levels, for the Lit cache. */
-static int lit_of_levels(const BlinkdRemoteLevel *levels, size_t n, unsigned **ret)
+static int lit_of_levels(const BlinkdLevel *levels, size_t n, unsigned **ret)
 {
 	unsigned *v = malloc(n ? n * sizeof(unsigned) : 1);
 
@@ -476,26 +412,6 @@ static int lit_of_levels(const BlinkdRemoteLevel *levels, size_t n, unsigned **r
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++)
 		v[i] = levels[i].number;
-	*ret = v;
-	return 0;
-}
-
-/* Levels for the lines @lit lights: as they were, or 1 for a line that was dark. */
-static int levels_of_lit(const BlinkdRemote *r, const unsigned *lit, size_t n,
-			 BlinkdRemoteLevel **ret)
-{
-	BlinkdRemoteLevel *v = malloc(n ? n * sizeof(*v) : 1);
-
-	if (!v)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		v[i] = (BlinkdRemoteLevel){ .number = lit[i], .level = 1 };
-		for (size_t j = 0; j < r->n_levels; j++)
-			if (r->levels[j].number == lit[i]) {
-				v[i].level = r->levels[j].level;
-				break;
-			}
-	}
 	*ret = v;
 	return 0;
 }
@@ -514,7 +430,7 @@ static int on_frame(sd_bus_message *m, void *userdata, sd_bus_error *error)
 	BlinkdRemote *r = userdata;
 	REMOTE_HOLD(r);
 	_cleanup_(freep) unsigned *lit = NULL;
-	BlinkdRemoteLevel *levels = NULL;
+	BlinkdLevel *levels = NULL;
 	uint64_t usec;
 	size_t n;
 	int k;
@@ -523,7 +439,7 @@ static int on_frame(sd_bus_message *m, void *userdata, sd_bus_error *error)
 		return 0;
 	k = sd_bus_message_read_basic(m, 't', &usec);
 	if (k >= 0)
-		k = read_au(m, &lit, &n);
+		k = properties_read_lit(m, &lit, &n);
 	if (k < 0) {
 		log_warning_errno(k, "Ignoring a Frame signal that does not parse: %m");
 		return 0;
@@ -532,7 +448,8 @@ static int on_frame(sd_bus_message *m, void *userdata, sd_bus_error *error)
 		return 0;
 	if (!(r->flags & (BLINKD_REMOTE_LIT | BLINKD_REMOTE_LEVELS)))
 		return 0;
-	if ((r->flags & BLINKD_REMOTE_LEVELS) && levels_of_lit(r, lit, n, &levels) < 0)
+	if ((r->flags & BLINKD_REMOTE_LEVELS) &&
+	    properties_levels_of_lit(r->levels, r->n_levels, lit, n, &levels) < 0)
 		return log_oom(), 0;
 	if (levels) {
 		free(r->levels);
@@ -553,7 +470,7 @@ static int on_levels(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	BlinkdRemote *r = userdata;
 	REMOTE_HOLD(r);
-	BlinkdRemoteLevel *levels = NULL;
+	BlinkdLevel *levels = NULL;
 	unsigned *lit = NULL;
 	uint64_t usec;
 	size_t n;
@@ -563,7 +480,7 @@ static int on_levels(sd_bus_message *m, void *userdata, sd_bus_error *error)
 		return 0;
 	k = sd_bus_message_read_basic(m, 't', &usec);
 	if (k >= 0)
-		k = read_levels(m, &levels, &n);
+		k = properties_read_levels(m, &levels, &n);
 	if (k < 0) {
 		log_warning_errno(k, "Ignoring a Levels signal that does not parse: %m");
 		return 0;
@@ -585,42 +502,6 @@ static int on_levels(sd_bus_message *m, void *userdata, sd_bus_error *error)
 }
 
 /* ------------------------------------------------------------ properties */
-
-static int read_chips(sd_bus_message *m, BlinkdRemoteChip **ret, size_t *ret_n)
-{
-	BlinkdRemoteChip *v = NULL;
-	size_t n = 0;
-	const char *label, *path;
-	int present, r;
-
-	r = sd_bus_message_enter_container(m, 'a', "(ssb)");
-	if (r < 0)
-		return r;
-	while ((r = sd_bus_message_read(m, "(ssb)", &label, &path, &present)) > 0) {
-		BlinkdRemoteChip *grown = realloc(v, (n + 1) * sizeof(*v));
-
-		if (!grown) {
-			r = -ENOMEM;
-			break;
-		}
-		v = grown;
-		v[n++] = (BlinkdRemoteChip){ .label = strdup(label), .path = strdup(path),
-					     .present = present };
-		if (!v[n - 1].label || !v[n - 1].path) {
-			r = -ENOMEM;
-			break;
-		}
-	}
-	if (r >= 0)
-		r = sd_bus_message_exit_container(m);
-	if (r < 0) {
-		chips_free(v, n);
-		return r;
-	}
-	*ret = v;
-	*ret_n = n;
-	return 0;
-}
 
 /*
  * The layout anew: from the Lines value at @lines (a(sssa{sv})) with the
@@ -721,14 +602,14 @@ static int read_properties(BlinkdRemote *r, sd_bus_message *m, PropertiesRead *r
 				done.lines = true;
 			} else if (pass == 1 && (r->flags & BLINKD_REMOTE_CHIPS) &&
 				   streq(key, "Chips")) {
-				BlinkdRemoteChip *chips = NULL;
+				BlinkdChip *chips = NULL;
 				size_t n = 0;
 
 				k = sd_bus_message_enter_container(m, 'v', "a(ssb)");
 				if (k >= 0)
-					k = read_chips(m, &chips, &n);
+					k = properties_read_chips(m, &chips, &n);
 				if (k >= 0) {
-					chips_free(r->chips, r->n_chips);
+					blinkd_chips_free(r->chips, r->n_chips);
 					r->chips = chips;
 					r->n_chips = n;
 					k = sd_bus_message_exit_container(m);
@@ -741,7 +622,7 @@ static int read_properties(BlinkdRemote *r, sd_bus_message *m, PropertiesRead *r
 
 				k = sd_bus_message_enter_container(m, 'v', "au");
 				if (k >= 0)
-					k = read_au(m, &lit, &n);
+					k = properties_read_lit(m, &lit, &n);
 				if (k >= 0) {
 					free(r->lit);
 					r->lit = lit;
@@ -751,12 +632,12 @@ static int read_properties(BlinkdRemote *r, sd_bus_message *m, PropertiesRead *r
 				done.lit = true;
 			} else if (pass == 1 && (r->flags & BLINKD_REMOTE_LEVELS) &&
 				   streq(key, "Levels")) {
-				BlinkdRemoteLevel *levels = NULL;
+				BlinkdLevel *levels = NULL;
 				size_t n = 0;
 
 				k = sd_bus_message_enter_container(m, 'v', "a(ud)");
 				if (k >= 0)
-					k = read_levels(m, &levels, &n);
+					k = properties_read_levels(m, &levels, &n);
 				if (k >= 0) {
 					free(r->levels);
 					r->levels = levels;
@@ -825,9 +706,9 @@ static int on_properties_reply(sd_bus_message *m, void *userdata, sd_bus_error *
 	}
 	/* Lit from a daemon without Levels: every lit line at full level. */
 	if (done.lit && !done.levels && (r->flags & BLINKD_REMOTE_LEVELS)) {
-		BlinkdRemoteLevel *levels = NULL;
+		BlinkdLevel *levels = NULL;
 
-		if (levels_of_lit(r, r->lit, r->n_lit, &levels) < 0)
+		if (properties_levels_of_lit(r->levels, r->n_levels, r->lit, r->n_lit, &levels) < 0)
 			return log_oom(), 0;
 		free(r->levels);
 		r->levels = levels;
