@@ -26,6 +26,20 @@
 #define FLAGS_PROPERTIES                                                                           \
 	(BLINKD_REMOTE_LIT | BLINKD_REMOTE_LEVELS | BLINKD_REMOTE_LINES | BLINKD_REMOTE_CHIPS)
 
+/*
+ * A list of programs the remote keeps from the a(ss) a method of the
+ * Manager returns: List() or ListDefinitions(). One call in flight at a
+ * time; @again asks for one more after it.
+ */
+typedef struct RemoteList {
+	BlinkdRemote *remote; /* the remote it is part of */
+	const char *method;
+	sd_bus_slot *slot;
+	bool again;
+	BlinkdRemoteProgram *items; /* NULL until a reply was read */
+	size_t n_items;
+} RemoteList;
+
 struct BlinkdRemote {
 	unsigned n_ref; /* the user's, and one per callback being dispatched */
 	bool freed;	/* blinkd_remote_free() was called: no more callbacks */
@@ -45,10 +59,9 @@ struct BlinkdRemote {
 
 	/* while there is an owner */
 	sd_bus_slot *owner_slot, *subscribe_slot, *probe_slot, *properties_slot;
-	sd_bus_slot *list_slot, *definitions_slot;
 	bool subscribed;
 	bool probed, has_start_with_options;
-	bool properties_again, list_again, definitions_again;
+	bool properties_again;
 	uint64_t state_cookie; /* Frames and Levels older than the GetAll reply are stale */
 
 	unsigned *lit;
@@ -62,10 +75,8 @@ struct BlinkdRemote {
 	char *chip, *version;
 	BlinkdChip *chips;
 	size_t n_chips;
-	BlinkdRemoteProgram *programs;
-	size_t n_programs;
-	BlinkdRemoteProgram *definitions;
-	size_t n_definitions;
+	RemoteList programs;    /* List() */
+	RemoteList definitions; /* ListDefinitions() */
 };
 
 /* ------------------------------------------------------------ lifetime */
@@ -85,16 +96,23 @@ static void programs_free(BlinkdRemoteProgram *p, size_t n)
 	free(p);
 }
 
+static void remote_list_forget(RemoteList *list)
+{
+	list->slot = sd_bus_slot_unref(list->slot);
+	list->again = false;
+	programs_free(list->items, list->n_items);
+	list->items = NULL;
+	list->n_items = 0;
+}
+
 /* Drop everything that belongs to the present owner: its calls in flight and its caches. */
 static void remote_forget(BlinkdRemote *r)
 {
 	r->subscribe_slot = sd_bus_slot_unref(r->subscribe_slot);
 	r->probe_slot = sd_bus_slot_unref(r->probe_slot);
 	r->properties_slot = sd_bus_slot_unref(r->properties_slot);
-	r->list_slot = sd_bus_slot_unref(r->list_slot);
-	r->definitions_slot = sd_bus_slot_unref(r->definitions_slot);
 	r->subscribed = r->probed = r->has_start_with_options = false;
-	r->properties_again = r->list_again = r->definitions_again = false;
+	r->properties_again = false;
 	r->state_cookie = 0;
 	free(r->owner);
 	r->owner = NULL;
@@ -115,12 +133,8 @@ static void remote_forget(BlinkdRemote *r)
 	blinkd_chips_free(r->chips, r->n_chips);
 	r->chips = NULL;
 	r->n_chips = 0;
-	programs_free(r->programs, r->n_programs);
-	r->programs = NULL;
-	r->n_programs = 0;
-	programs_free(r->definitions, r->n_definitions);
-	r->definitions = NULL;
-	r->n_definitions = 0;
+	remote_list_forget(&r->programs);
+	remote_list_forget(&r->definitions);
 }
 
 static void remote_drop_slots(BlinkdRemote *r)
@@ -246,14 +260,14 @@ const BlinkdChip *blinkd_remote_get_chips(const BlinkdRemote *r, size_t *ret_n)
 
 const BlinkdRemoteProgram *blinkd_remote_get_programs(const BlinkdRemote *r, size_t *ret_n)
 {
-	*ret_n = r->n_programs;
-	return r->programs;
+	*ret_n = r->programs.n_items;
+	return r->programs.items;
 }
 
 const BlinkdRemoteProgram *blinkd_remote_get_definitions(const BlinkdRemote *r, size_t *ret_n)
 {
-	*ret_n = r->n_definitions;
-	return r->definitions;
+	*ret_n = r->definitions.n_items;
+	return r->definitions.items;
 }
 
 /* --------------------------------------------------- programs, definitions */
@@ -310,95 +324,65 @@ static bool programs_equal(const BlinkdRemoteProgram *a, size_t n_a, const Blink
 	return true;
 }
 
+static void remote_list_refresh(RemoteList *list);
+
 static int on_list_reply(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-	BlinkdRemote *r = userdata;
+	RemoteList *list = userdata;
+	BlinkdRemote *r = list->remote;
 	REMOTE_HOLD(r);
 	BlinkdRemoteProgram *v = NULL;
 	size_t n = 0;
 	int k;
 
-	r->list_slot = sd_bus_slot_unref(r->list_slot);
+	list->slot = sd_bus_slot_unref(list->slot);
 	if (sd_bus_message_is_method_error(m, NULL))
-		log_warning("List() failed: %s", sd_bus_message_get_error(m)->message);
+		log_warning("%s() failed: %s", list->method, sd_bus_message_get_error(m)->message);
 	else if ((k = read_programs(m, &v, &n)) < 0)
-		log_warning_errno(k, "Failed to read the reply of List(): %m");
+		log_warning_errno(k, "Failed to read the reply of %s(): %m", list->method);
 	else {
-		bool changed = !programs_equal(r->programs, r->n_programs, v, n);
+		bool changed = !programs_equal(list->items, list->n_items, v, n);
 
-		programs_free(r->programs, r->n_programs);
-		r->programs = v;
-		r->n_programs = n;
-		if (!EMIT(r, programs_read, changed))
+		programs_free(list->items, list->n_items);
+		list->items = v;
+		list->n_items = n;
+		if (list == &r->programs ? !EMIT(r, programs_read, changed)
+					 : !EMIT(r, definitions_read, changed))
 			return 0;
 	}
-	if (r->list_again) {
-		r->list_again = false;
-		blinkd_remote_refresh_programs(r);
+	if (list->again) {
+		list->again = false;
+		remote_list_refresh(list);
 	}
 	return 0;
+}
+
+static void remote_list_refresh(RemoteList *list)
+{
+	BlinkdRemote *r = list->remote;
+	int k;
+
+	if (!r->owner || r->freed)
+		return;
+	if (list->slot) {
+		list->again = true;
+		return;
+	}
+	k = sd_bus_call_method_async(r->bus, &list->slot, BLINKD_BUS_NAME, BLINKD_OBJECT_PATH,
+				     BLINKD_MANAGER_INTERFACE, list->method, on_list_reply, list,
+				     NULL);
+	if (k < 0)
+		log_warning_errno(k, "Failed to call %s(): %m", list->method);
 }
 
 void blinkd_remote_refresh_programs(BlinkdRemote *r)
 {
-	int k;
-
-	if (!r->owner || r->freed)
-		return;
-	if (r->list_slot) {
-		r->list_again = true;
-		return;
-	}
-	k = sd_bus_call_method_async(r->bus, &r->list_slot, BLINKD_BUS_NAME, BLINKD_OBJECT_PATH,
-				     BLINKD_MANAGER_INTERFACE, "List", on_list_reply, r, NULL);
-	if (k < 0)
-		log_warning_errno(k, "Failed to call List(): %m");
-}
-
-static int on_definitions_reply(sd_bus_message *m, void *userdata, sd_bus_error *error)
-{
-	BlinkdRemote *r = userdata;
-	REMOTE_HOLD(r);
-	BlinkdRemoteProgram *v = NULL;
-	size_t n = 0;
-	int k;
-
-	r->definitions_slot = sd_bus_slot_unref(r->definitions_slot);
-	if (sd_bus_message_is_method_error(m, NULL))
-		log_warning("ListDefinitions() failed: %s", sd_bus_message_get_error(m)->message);
-	else if ((k = read_programs(m, &v, &n)) < 0)
-		log_warning_errno(k, "Failed to read the reply of ListDefinitions(): %m");
-	else {
-		bool changed = !programs_equal(r->definitions, r->n_definitions, v, n);
-
-		programs_free(r->definitions, r->n_definitions);
-		r->definitions = v;
-		r->n_definitions = n;
-		if (!EMIT(r, definitions_read, changed))
-			return 0;
-	}
-	if (r->definitions_again) {
-		r->definitions_again = false;
-		blinkd_remote_refresh_definitions(r);
-	}
-	return 0;
+	remote_list_refresh(&r->programs);
 }
 
 void blinkd_remote_refresh_definitions(BlinkdRemote *r)
 {
-	int k;
-
-	if (!r->owner || r->freed)
-		return;
-	if (r->definitions_slot) {
-		r->definitions_again = true;
-		return;
-	}
-	k = sd_bus_call_method_async(r->bus, &r->definitions_slot, BLINKD_BUS_NAME,
-				     BLINKD_OBJECT_PATH, BLINKD_MANAGER_INTERFACE,
-				     "ListDefinitions", on_definitions_reply, r, NULL);
-	if (k < 0)
-		log_warning_errno(k, "Failed to call ListDefinitions(): %m");
+	remote_list_refresh(&r->definitions);
 }
 
 /* ------------------------------------------------------ lit and levels */
@@ -581,7 +565,8 @@ static int read_properties(BlinkdRemote *r, sd_bus_message *m, PropertiesRead *r
 				r->matrix = NULL;
 				k = sd_bus_message_enter_container(m, 'v', "aau");
 				if (k >= 0)
-					k = lines_read_matrix(m, &r->matrix, &r->n_rows, &r->n_cols);
+					k = lines_read_matrix(m, &r->matrix, &r->n_rows,
+							      &r->n_cols);
 				if (k >= 0)
 					k = sd_bus_message_exit_container(m);
 				done.lines = true;
@@ -592,7 +577,8 @@ static int read_properties(BlinkdRemote *r, sd_bus_message *m, PropertiesRead *r
 				if (k >= 0)
 					k = sd_bus_message_exit_container(m);
 				lines_seen = done.lines = true;
-			} else if (pass == 1 && lines && (streq(key, "Chip") || streq(key, "Version"))) {
+			} else if (pass == 1 && lines &&
+				   (streq(key, "Chip") || streq(key, "Version"))) {
 				k = sd_bus_message_enter_container(m, 'v', "s");
 				if (k >= 0)
 					k = read_string_into(m, streq(key, "Chip") ? &r->chip
@@ -615,7 +601,8 @@ static int read_properties(BlinkdRemote *r, sd_bus_message *m, PropertiesRead *r
 					k = sd_bus_message_exit_container(m);
 				}
 				done.chips = true;
-			} else if (pass == 1 && (r->flags & (BLINKD_REMOTE_LIT | BLINKD_REMOTE_LEVELS)) &&
+			} else if (pass == 1 &&
+				   (r->flags & (BLINKD_REMOTE_LIT | BLINKD_REMOTE_LEVELS)) &&
 				   streq(key, "Lit")) {
 				unsigned *lit = NULL;
 				size_t n = 0;
@@ -763,8 +750,8 @@ static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error
 		k = sd_bus_message_enter_container(m, 'a', "s");
 	/* Said changed without the value: ask for them all. */
 	while (k >= 0 && (k = sd_bus_message_read_basic(m, 's', &name)) > 0)
-		again = again || streq(name, "Chips") || streq(name, "Lines") ||
-			streq(name, "Chip");
+		again =
+		    again || streq(name, "Chips") || streq(name, "Lines") || streq(name, "Chip");
 	if (k < 0) {
 		log_warning_errno(k, "Ignoring a PropertiesChanged signal that does not parse: %m");
 		return 0;
@@ -827,8 +814,9 @@ static int on_probe_reply(sd_bus_message *m, void *userdata, sd_bus_error *error
 	else if (!sd_bus_error_has_names(e, SD_BUS_ERROR_UNKNOWN_METHOD,
 					 SD_BUS_ERROR_UNKNOWN_INTERFACE,
 					 SD_BUS_ERROR_UNKNOWN_OBJECT))
-		log_warning("Cannot tell whether blinkd has StartWithOptions, taking it has not: %s",
-			    e->message ? e->message : e->name);
+		log_warning(
+		    "Cannot tell whether blinkd has StartWithOptions, taking it has not: %s",
+		    e->message ? e->message : e->name);
 	log_debug("blinkd %s StartWithOptions.", r->has_start_with_options ? "has" : "has no");
 	remote_emit_settled(r);
 	return 0;
@@ -997,6 +985,8 @@ int blinkd_remote_new(BlinkdRemote **ret, sd_bus *bus, unsigned flags, const Bli
 	r->flags = flags;
 	r->ops = ops;
 	r->userdata = userdata;
+	r->programs = (RemoteList){.remote = r, .method = "List"};
+	r->definitions = (RemoteList){.remote = r, .method = "ListDefinitions"};
 
 	/* Matches first, then the lookup: no change of owner falls in between. */
 	k = sd_bus_add_match(bus, &r->owner_match,
