@@ -46,14 +46,6 @@ static void test_chips(void)
 	blinkd_chips_free(chips, n);
 	sd_bus_message_unref(m);
 
-	/* None: an empty array, no chips. */
-	chips = NULL;
-	value_message(m, "a(ssb)", 0);
-	check_int(properties_read_chips(m, &chips, &n), 0);
-	check_int(n, 0);
-	blinkd_chips_free(chips, n);
-	sd_bus_message_unref(m);
-
 	/* Of the wrong signature: a(ss), without "present". */
 	chips = NULL;
 	n = 99;
@@ -81,15 +73,6 @@ static void test_lit(void)
 		check_int(lit[1], 65537);
 		check_int(lit[2], 4);
 	}
-	free(lit);
-	sd_bus_message_unref(m);
-
-	/* Nothing lit: read, so not NULL. */
-	lit = NULL;
-	value_message(m, "au", 0);
-	check_int(properties_read_lit(m, &lit, &n), 0);
-	check_int(n, 0);
-	check(lit != NULL);
 	free(lit);
 	sd_bus_message_unref(m);
 
@@ -123,14 +106,6 @@ static void test_levels(void)
 	free(levels);
 	sd_bus_message_unref(m);
 
-	levels = NULL;
-	value_message(m, "a(ud)", 0);
-	check_int(properties_read_levels(m, &levels, &n), 0);
-	check_int(n, 0);
-	check(levels != NULL);
-	free(levels);
-	sd_bus_message_unref(m);
-
 	/* Of the wrong signature: the levels as strings. */
 	levels = NULL;
 	n = 99;
@@ -138,6 +113,30 @@ static void test_levels(void)
 	check(properties_read_levels(m, &levels, &n) < 0);
 	check(levels == NULL);
 	check_int(n, 99);
+	sd_bus_message_unref(m);
+}
+
+/* Empty arrays: no chips, nothing lit; Lit and Levels read, so not NULL. */
+static void test_empty(void)
+{
+	BlinkdChip *chips = NULL;
+	unsigned *lit = NULL;
+	BlinkdLevel *levels = NULL;
+	size_t n_chips = 99, n_lit = 99, n_levels = 99;
+	sd_bus_message *m;
+
+	value_message(m, "a(ssb)aua(ud)", 0, 0, 0);
+	check_int(properties_read_chips(m, &chips, &n_chips), 0);
+	check_int(properties_read_lit(m, &lit, &n_lit), 0);
+	check_int(properties_read_levels(m, &levels, &n_levels), 0);
+	check_int(n_chips, 0);
+	check_int(n_lit, 0);
+	check_int(n_levels, 0);
+	check(lit != NULL);
+	check(levels != NULL);
+	blinkd_chips_free(chips, n_chips);
+	free(lit);
+	free(levels);
 	sd_bus_message_unref(m);
 }
 
@@ -199,6 +198,7 @@ int main(void)
 	test_chips();
 	test_lit();
 	test_levels();
+	test_empty();
 	test_levels_of_lit();
 	test_level_scale();
 	sd_bus_unref(bus);
