@@ -288,53 +288,7 @@ int client_get_layout(Client *c, Layout **ret)
 	return client_get_layout_labels(c, ret, NULL);
 }
 
-int client_read_chips(sd_bus_message *m, ClientChip **ret, size_t *ret_n)
-{
-	ClientChip *chips = NULL;
-	size_t n = 0;
-	const char *label, *path;
-	int present, r;
-
-	r = sd_bus_message_enter_container(m, 'a', "(ssb)");
-	if (r < 0)
-		return r;
-	while ((r = sd_bus_message_read(m, "(ssb)", &label, &path, &present)) > 0) {
-		ClientChip *grown = realloc(chips, (n + 1) * sizeof(ClientChip));
-
-		if (!grown) {
-			r = -ENOMEM;
-			break;
-		}
-		chips = grown;
-		chips[n] = (ClientChip){ .label = strdup(label), .path = strdup(path),
-					 .present = present };
-		n++;
-		if (!chips[n - 1].label || !chips[n - 1].path) {
-			r = -ENOMEM;
-			break;
-		}
-	}
-	if (r >= 0)
-		r = sd_bus_message_exit_container(m);
-	if (r < 0) {
-		client_chips_free(chips, n);
-		return r;
-	}
-	*ret = chips;
-	*ret_n = n;
-	return 0;
-}
-
-void client_chips_free(ClientChip *chips, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		free(chips[i].label);
-		free(chips[i].path);
-	}
-	free(chips);
-}
-
-int client_get_chips(Client *c, ClientChip **ret, size_t *ret_n)
+int client_get_chips(Client *c, BlinkdChip **ret, size_t *ret_n)
 {
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
 	int r;
@@ -350,7 +304,7 @@ int client_get_chips(Client *c, ClientChip **ret, size_t *ret_n)
 	}
 	if (r != 0)
 		return r;
-	r = client_read_chips(reply, ret, ret_n);
+	r = properties_read_chips(reply, ret, ret_n);
 	if (r == -ENOMEM)
 		return log_oom();
 	if (r < 0)

@@ -21,6 +21,7 @@
 #include "bus-names.h"
 #include "layout.h"
 #include "macro.h"
+#include "properties.h"
 #include "strv.h"
 
 /* The exit codes of blinkd-client, as --help and the man page list them. */
@@ -163,23 +164,12 @@ int client_get_layout(Client *c, Layout **ret);
  */
 int client_get_layout_labels(Client *c, Layout **ret, char ***ret_labels);
 
-/* A chip of the daemon's layout, from its Chips property. */
-typedef struct ClientChip {
-	char *label; /* "" while never seen, for a chip named by its path */
-	char *path;  /* "" while never seen, for a chip named by its label or name */
-	bool present;
-} ClientChip;
-
 /*
- * client_get_chips() - the daemon's Chips property; none (0 chips) from a
- * daemon without it. Returns 0, a positive ExitStatus or a negative errno
- * (reported).
+ * client_get_chips() - the daemon's Chips property (properties.h); none (0
+ * chips) from a daemon without it. Returns 0, a positive ExitStatus or a
+ * negative errno (reported).
  */
-int client_get_chips(Client *c, ClientChip **ret, size_t *ret_n);
-
-/* client_read_chips() - a Chips value at @m (a(ssb)). Returns 0 or a negative errno. */
-int client_read_chips(sd_bus_message *m, ClientChip **ret, size_t *ret_n);
-void client_chips_free(ClientChip *chips, size_t n);
+int client_get_chips(Client *c, BlinkdChip **ret, size_t *ret_n);
 
 /* How the client names line @i (a position in l->lines): its alias, else its reference. */
 const char *client_line_label(const Layout *l, size_t i);

@@ -18,6 +18,7 @@
 #include "duration.h"
 #include "json-util.h"
 #include "log.h"
+#include "properties.h"
 #include "timestamp.h"
 
 static const char list_help[] =
@@ -89,27 +90,18 @@ static int read_bool_variant(sd_bus_message *m, bool *ret)
 	return 0;
 }
 
+/* A Program's Lines (au): the numbers of its lines, decoded as Lit is. */
 static int read_lines_variant(sd_bus_message *m, ProgramInfo *info)
 {
-	unsigned offset;
 	int r;
 
 	r = sd_bus_message_enter_container(m, 'v', "au");
 	if (r < 0)
 		return r;
-	r = sd_bus_message_enter_container(m, 'a', "u");
-	if (r < 0)
-		return r;
-	while ((r = sd_bus_message_read_basic(m, 'u', &offset)) > 0) {
-		unsigned *grown = realloc(info->lines, (info->n_lines + 1) * sizeof(unsigned));
-		if (!grown)
-			return -ENOMEM;
-		info->lines = grown;
-		info->lines[info->n_lines++] = offset;
-	}
-	if (r < 0)
-		return r;
-	r = sd_bus_message_exit_container(m);
+	free(info->lines);
+	info->lines = NULL;
+	info->n_lines = 0;
+	r = properties_read_lit(m, &info->lines, &info->n_lines);
 	if (r < 0)
 		return r;
 	return sd_bus_message_exit_container(m);

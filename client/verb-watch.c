@@ -67,7 +67,7 @@ typedef struct Watch {
 	char **own_labels;
 	const Layout *layout;	/* what is drawn: own_layout, or the remote's */
 	char *const *labels;	/* each line's chip label, by position; NULL from an old daemon */
-	ClientChip *chips;	/* the Chips property, by the layout's chip index */
+	BlinkdChip *chips;	/* the Chips property, by the layout's chip index */
 	size_t n_chips;
 	const char *chip;	/* the Chip property, the remote's */
 	bool *lit;		/* by position in layout->lines */
@@ -100,60 +100,11 @@ static void watch_done(Watch *w)
 	w->remote = blinkd_remote_free(w->remote);
 	layout_free(w->own_layout);
 	strv_free(w->own_labels);
-	client_chips_free(w->chips, w->n_chips);
+	blinkd_chips_free(w->chips, w->n_chips);
 	free(w->lit);
 	free(w->level);
 	strv_free(w->names);
 	sd_event_unref(w->event);
-}
-
-/* The "au" of Lit or of a Frame, into w->lit. */
-static int watch_read_lit(Watch *w, sd_bus_message *m)
-{
-	unsigned offset;
-	int r;
-
-	r = sd_bus_message_enter_container(m, 'a', "u");
-	if (r < 0)
-		return r;
-	memset(w->lit, 0, w->layout->n_lines * sizeof(bool));
-	while ((r = sd_bus_message_read_basic(m, 'u', &offset)) > 0) {
-		int i = layout_index_of(w->layout, offset);
-		if (i >= 0)
-			w->lit[i] = true;
-	}
-	if (r < 0)
-		return r;
-	/* Lit at a level the Levels signal after this frame says; until then, as it was. */
-	for (size_t i = 0; i < w->layout->n_lines; i++)
-		if (!w->lit[i])
-			w->level[i] = 0;
-		else if (w->level[i] == 0)
-			w->level[i] = LEVEL_MAX;
-	return sd_bus_message_exit_container(m);
-}
-
-/* The "a(ud)" of Levels (property or signal): every line above 0, with its level. */
-static int watch_read_levels(Watch *w, sd_bus_message *m)
-{
-	unsigned number;
-	double level;
-	int r;
-
-	r = sd_bus_message_enter_container(m, 'a', "(ud)");
-	if (r < 0)
-		return r;
-	memset(w->level, 0, w->layout->n_lines * sizeof(uint16_t));
-	while ((r = sd_bus_message_read(m, "(ud)", &number, &level)) > 0) {
-		int i = layout_index_of(w->layout, number);
-		if (i >= 0 && level > 0)
-			w->level[i] = level >= 1 ? LEVEL_MAX : (uint16_t)(level * LEVEL_MAX + 0.5);
-	}
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < w->layout->n_lines; i++)
-		w->lit[i] = w->level[i] > 0;
-	return sd_bus_message_exit_container(m);
 }
 
 /* What a line looks like: dark, lit, or a shade of its level between. */
@@ -445,37 +396,45 @@ static int watch_get_lines(Watch *w)
 
 static int watch_get_chips(Watch *w)
 {
-	ClientChip *chips = NULL;
+	BlinkdChip *chips = NULL;
 	size_t n = 0;
 	int r;
 
 	r = client_get_chips(w->client, &chips, &n);
 	if (r != 0)
 		return r;
-	client_chips_free(w->chips, w->n_chips);
+	blinkd_chips_free(w->chips, w->n_chips);
 	w->chips = chips;
 	w->n_chips = n;
 	return 0;
 }
 
-/* The remote's levels, by position in what is drawn: a line above 0 is lit. */
-static void watch_follow_levels(Watch *w)
+/*
+ * Levels by position in what is drawn: a line above 0 is lit, the others
+ * dark; numbers the layout does not have are skipped.
+ */
+static void watch_set_levels(Watch *w, const BlinkdLevel *levels, size_t n)
 {
-	const BlinkdRemoteLevel *levels;
-	size_t n;
-
 	memset(w->lit, 0, w->layout->n_lines * sizeof(bool));
 	memset(w->level, 0, w->layout->n_lines * sizeof(uint16_t));
-	levels = blinkd_remote_get_levels(w->remote, &n);
 	for (size_t k = 0; k < n; k++) {
 		int i = layout_index_of(w->layout, levels[k].number);
-		double level = levels[k].level;
 
 		if (i < 0)
 			continue;
-		w->level[i] = level >= 1 ? LEVEL_MAX : (uint16_t)(level * LEVEL_MAX + 0.5);
+		w->level[i] = properties_level_scale(levels[k].level);
 		w->lit[i] = w->level[i] > 0;
 	}
+}
+
+/* The remote's levels, as what is drawn. */
+static void watch_follow_levels(Watch *w)
+{
+	const BlinkdLevel *levels;
+	size_t n;
+
+	levels = blinkd_remote_get_levels(w->remote, &n);
+	watch_set_levels(w, levels, n);
 }
 
 /* The remote's layout when it has one, else the one read at start; the arrays follow. */
@@ -538,24 +497,24 @@ static void on_remote_levels(BlinkdRemote *remote, void *userdata)
 static void on_remote_chips(BlinkdRemote *remote, void *userdata)
 {
 	Watch *w = userdata;
-	const BlinkdRemoteChip *chips;
-	ClientChip *copy;
+	const BlinkdChip *chips;
+	BlinkdChip *copy;
 	size_t n;
 
 	chips = blinkd_remote_get_chips(remote, &n);
-	copy = calloc(n ? n : 1, sizeof(ClientChip));
+	copy = calloc(n ? n : 1, sizeof(BlinkdChip));
 	if (!copy)
 		return (void)log_oom();
 	for (size_t i = 0; i < n; i++) {
-		copy[i] = (ClientChip){ .label = strdup(chips[i].label),
+		copy[i] = (BlinkdChip){ .label = strdup(chips[i].label),
 					.path = strdup(chips[i].path),
 					.present = chips[i].present };
 		if (!copy[i].label || !copy[i].path) {
-			client_chips_free(copy, i + 1);
+			blinkd_chips_free(copy, i + 1);
 			return (void)log_oom();
 		}
 	}
-	client_chips_free(w->chips, w->n_chips);
+	blinkd_chips_free(w->chips, w->n_chips);
 	w->chips = copy;
 	w->n_chips = n;
 	watch_draw(w);
@@ -614,34 +573,39 @@ static int on_key(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 	return 0;
 }
 
-static void watch_get_levels(Watch *w);
-
+/*
+ * The lit lines and their levels now, for --once: Levels where the daemon
+ * has it, else (an older daemon) every line Lit names at full level.
+ */
 static int watch_get_lit(Watch *w)
 {
 	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL, *levels_reply = NULL;
+	_cleanup_(freep) unsigned *lit = NULL;
+	_cleanup_(freep) BlinkdLevel *levels = NULL;
+	size_t n_lit = 0, n = 0;
 	int r;
 
 	r = sd_bus_get_property(w->client->bus, BLINKD_BUS_NAME, BLINKD_OBJECT_PATH,
 				BLINKD_MANAGER_INTERFACE, "Lit", &error, &reply, "au");
 	if (r < 0)
 		return client_report_bus_error(w->client, &error, r);
-	r = watch_read_lit(w, reply);
+	r = properties_read_lit(reply, &lit, &n_lit);
 	if (r < 0)
 		return log_error_errno(r, "Failed to read the Lit property: %m");
-	watch_get_levels(w);
-	return 0;
-}
 
-/* The levels now, where the daemon has them (an older one has not: then lit is lit). */
-static void watch_get_levels(Watch *w)
-{
-	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-
+	sd_bus_error_free(&error);
 	if (sd_bus_get_property(w->client->bus, BLINKD_BUS_NAME, BLINKD_OBJECT_PATH,
-				BLINKD_MANAGER_INTERFACE, "Levels", &error, &reply, "a(ud)") >= 0)
-		(void)watch_read_levels(w, reply);
+				BLINKD_MANAGER_INTERFACE, "Levels", &error, &levels_reply,
+				"a(ud)") < 0 ||
+	    properties_read_levels(levels_reply, &levels, &n) < 0) {
+		r = properties_levels_of_lit(NULL, 0, lit, n_lit, &levels);
+		if (r < 0)
+			return log_oom();
+		n = n_lit;
+	}
+	watch_set_levels(w, levels, n);
+	return 0;
 }
 
 /* A level as the programs write it: 0, 0.25, 1. */

@@ -18,12 +18,27 @@
 #include "bus-names.h"
 #include "lines.h"
 #include "log.h"
+#include "properties.h"
 #include "remote.h"
 #include "strv.h"
 
 #define FLAGS_SUBSCRIBE (BLINKD_REMOTE_FRAMES | BLINKD_REMOTE_LIT | BLINKD_REMOTE_LEVELS)
 #define FLAGS_PROPERTIES                                                                           \
 	(BLINKD_REMOTE_LIT | BLINKD_REMOTE_LEVELS | BLINKD_REMOTE_LINES | BLINKD_REMOTE_CHIPS)
+
+/*
+ * A list of programs the remote keeps from the a(ss) a method of the
+ * Manager returns: List() or ListDefinitions(). One call in flight at a
+ * time; @again asks for one more after it.
+ */
+typedef struct RemoteList {
+	BlinkdRemote *remote; /* the remote it is part of */
+	const char *method;
+	sd_bus_slot *slot;
+	bool again;
+	BlinkdRemoteProgram *items; /* NULL until a reply was read */
+	size_t n_items;
+} RemoteList;
 
 struct BlinkdRemote {
 	unsigned n_ref; /* the user's, and one per callback being dispatched */
@@ -44,27 +59,24 @@ struct BlinkdRemote {
 
 	/* while there is an owner */
 	sd_bus_slot *owner_slot, *subscribe_slot, *probe_slot, *properties_slot;
-	sd_bus_slot *list_slot, *definitions_slot;
 	bool subscribed;
 	bool probed, has_start_with_options;
-	bool properties_again, list_again, definitions_again;
+	bool properties_again;
 	uint64_t state_cookie; /* Frames and Levels older than the GetAll reply are stale */
 
 	unsigned *lit;
 	size_t n_lit;
-	BlinkdRemoteLevel *levels;
+	BlinkdLevel *levels;
 	size_t n_levels;
 	unsigned *matrix; /* the Layout property, row-major */
 	unsigned n_rows, n_cols;
 	Layout *layout;
 	char **labels;
 	char *chip, *version;
-	BlinkdRemoteChip *chips;
+	BlinkdChip *chips;
 	size_t n_chips;
-	BlinkdRemoteProgram *programs;
-	size_t n_programs;
-	BlinkdRemoteProgram *definitions;
-	size_t n_definitions;
+	RemoteList programs;    /* List() */
+	RemoteList definitions; /* ListDefinitions() */
 };
 
 /* ------------------------------------------------------------ lifetime */
@@ -84,13 +96,13 @@ static void programs_free(BlinkdRemoteProgram *p, size_t n)
 	free(p);
 }
 
-static void chips_free(BlinkdRemoteChip *c, size_t n)
+static void remote_list_forget(RemoteList *list)
 {
-	for (size_t i = 0; i < n; i++) {
-		free(c[i].label);
-		free(c[i].path);
-	}
-	free(c);
+	list->slot = sd_bus_slot_unref(list->slot);
+	list->again = false;
+	programs_free(list->items, list->n_items);
+	list->items = NULL;
+	list->n_items = 0;
 }
 
 /* Drop everything that belongs to the present owner: its calls in flight and its caches. */
@@ -99,10 +111,8 @@ static void remote_forget(BlinkdRemote *r)
 	r->subscribe_slot = sd_bus_slot_unref(r->subscribe_slot);
 	r->probe_slot = sd_bus_slot_unref(r->probe_slot);
 	r->properties_slot = sd_bus_slot_unref(r->properties_slot);
-	r->list_slot = sd_bus_slot_unref(r->list_slot);
-	r->definitions_slot = sd_bus_slot_unref(r->definitions_slot);
 	r->subscribed = r->probed = r->has_start_with_options = false;
-	r->properties_again = r->list_again = r->definitions_again = false;
+	r->properties_again = false;
 	r->state_cookie = 0;
 	free(r->owner);
 	r->owner = NULL;
@@ -120,15 +130,11 @@ static void remote_forget(BlinkdRemote *r)
 	free(r->chip);
 	free(r->version);
 	r->chip = r->version = NULL;
-	chips_free(r->chips, r->n_chips);
+	blinkd_chips_free(r->chips, r->n_chips);
 	r->chips = NULL;
 	r->n_chips = 0;
-	programs_free(r->programs, r->n_programs);
-	r->programs = NULL;
-	r->n_programs = 0;
-	programs_free(r->definitions, r->n_definitions);
-	r->definitions = NULL;
-	r->n_definitions = 0;
+	remote_list_forget(&r->programs);
+	remote_list_forget(&r->definitions);
 }
 
 static void remote_drop_slots(BlinkdRemote *r)
@@ -220,7 +226,7 @@ const unsigned *blinkd_remote_get_lit(const BlinkdRemote *r, size_t *ret_n)
 	return r->lit;
 }
 
-const BlinkdRemoteLevel *blinkd_remote_get_levels(const BlinkdRemote *r, size_t *ret_n)
+const BlinkdLevel *blinkd_remote_get_levels(const BlinkdRemote *r, size_t *ret_n)
 {
 	*ret_n = r->n_levels;
 	return r->levels;
@@ -246,7 +252,7 @@ const char *blinkd_remote_get_version(const BlinkdRemote *r)
 	return r->version;
 }
 
-const BlinkdRemoteChip *blinkd_remote_get_chips(const BlinkdRemote *r, size_t *ret_n)
+const BlinkdChip *blinkd_remote_get_chips(const BlinkdRemote *r, size_t *ret_n)
 {
 	*ret_n = r->n_chips;
 	return r->chips;
@@ -254,14 +260,14 @@ const BlinkdRemoteChip *blinkd_remote_get_chips(const BlinkdRemote *r, size_t *r
 
 const BlinkdRemoteProgram *blinkd_remote_get_programs(const BlinkdRemote *r, size_t *ret_n)
 {
-	*ret_n = r->n_programs;
-	return r->programs;
+	*ret_n = r->programs.n_items;
+	return r->programs.items;
 }
 
 const BlinkdRemoteProgram *blinkd_remote_get_definitions(const BlinkdRemote *r, size_t *ret_n)
 {
-	*ret_n = r->n_definitions;
-	return r->definitions;
+	*ret_n = r->definitions.n_items;
+	return r->definitions.items;
 }
 
 /* --------------------------------------------------- programs, definitions */
@@ -318,157 +324,71 @@ static bool programs_equal(const BlinkdRemoteProgram *a, size_t n_a, const Blink
 	return true;
 }
 
+static void remote_list_refresh(RemoteList *list);
+
 static int on_list_reply(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-	BlinkdRemote *r = userdata;
+	RemoteList *list = userdata;
+	BlinkdRemote *r = list->remote;
 	REMOTE_HOLD(r);
 	BlinkdRemoteProgram *v = NULL;
 	size_t n = 0;
 	int k;
 
-	r->list_slot = sd_bus_slot_unref(r->list_slot);
+	list->slot = sd_bus_slot_unref(list->slot);
 	if (sd_bus_message_is_method_error(m, NULL))
-		log_warning("List() failed: %s", sd_bus_message_get_error(m)->message);
+		log_warning("%s() failed: %s", list->method, sd_bus_message_get_error(m)->message);
 	else if ((k = read_programs(m, &v, &n)) < 0)
-		log_warning_errno(k, "Failed to read the reply of List(): %m");
+		log_warning_errno(k, "Failed to read the reply of %s(): %m", list->method);
 	else {
-		bool changed = !programs_equal(r->programs, r->n_programs, v, n);
+		bool changed = !programs_equal(list->items, list->n_items, v, n);
 
-		programs_free(r->programs, r->n_programs);
-		r->programs = v;
-		r->n_programs = n;
-		if (!EMIT(r, programs_read, changed))
+		programs_free(list->items, list->n_items);
+		list->items = v;
+		list->n_items = n;
+		if (list == &r->programs ? !EMIT(r, programs_read, changed)
+					 : !EMIT(r, definitions_read, changed))
 			return 0;
 	}
-	if (r->list_again) {
-		r->list_again = false;
-		blinkd_remote_refresh_programs(r);
+	if (list->again) {
+		list->again = false;
+		remote_list_refresh(list);
 	}
 	return 0;
+}
+
+static void remote_list_refresh(RemoteList *list)
+{
+	BlinkdRemote *r = list->remote;
+	int k;
+
+	if (!r->owner || r->freed)
+		return;
+	if (list->slot) {
+		list->again = true;
+		return;
+	}
+	k = sd_bus_call_method_async(r->bus, &list->slot, BLINKD_BUS_NAME, BLINKD_OBJECT_PATH,
+				     BLINKD_MANAGER_INTERFACE, list->method, on_list_reply, list,
+				     NULL);
+	if (k < 0)
+		log_warning_errno(k, "Failed to call %s(): %m", list->method);
 }
 
 void blinkd_remote_refresh_programs(BlinkdRemote *r)
 {
-	int k;
-
-	if (!r->owner || r->freed)
-		return;
-	if (r->list_slot) {
-		r->list_again = true;
-		return;
-	}
-	k = sd_bus_call_method_async(r->bus, &r->list_slot, BLINKD_BUS_NAME, BLINKD_OBJECT_PATH,
-				     BLINKD_MANAGER_INTERFACE, "List", on_list_reply, r, NULL);
-	if (k < 0)
-		log_warning_errno(k, "Failed to call List(): %m");
-}
-
-static int on_definitions_reply(sd_bus_message *m, void *userdata, sd_bus_error *error)
-{
-	BlinkdRemote *r = userdata;
-	REMOTE_HOLD(r);
-	BlinkdRemoteProgram *v = NULL;
-	size_t n = 0;
-	int k;
-
-	r->definitions_slot = sd_bus_slot_unref(r->definitions_slot);
-	if (sd_bus_message_is_method_error(m, NULL))
-		log_warning("ListDefinitions() failed: %s", sd_bus_message_get_error(m)->message);
-	else if ((k = read_programs(m, &v, &n)) < 0)
-		log_warning_errno(k, "Failed to read the reply of ListDefinitions(): %m");
-	else {
-		bool changed = !programs_equal(r->definitions, r->n_definitions, v, n);
-
-		programs_free(r->definitions, r->n_definitions);
-		r->definitions = v;
-		r->n_definitions = n;
-		if (!EMIT(r, definitions_read, changed))
-			return 0;
-	}
-	if (r->definitions_again) {
-		r->definitions_again = false;
-		blinkd_remote_refresh_definitions(r);
-	}
-	return 0;
+	remote_list_refresh(&r->programs);
 }
 
 void blinkd_remote_refresh_definitions(BlinkdRemote *r)
 {
-	int k;
-
-	if (!r->owner || r->freed)
-		return;
-	if (r->definitions_slot) {
-		r->definitions_again = true;
-		return;
-	}
-	k = sd_bus_call_method_async(r->bus, &r->definitions_slot, BLINKD_BUS_NAME,
-				     BLINKD_OBJECT_PATH, BLINKD_MANAGER_INTERFACE,
-				     "ListDefinitions", on_definitions_reply, r, NULL);
-	if (k < 0)
-		log_warning_errno(k, "Failed to call ListDefinitions(): %m");
+	remote_list_refresh(&r->definitions);
 }
 
 /* ------------------------------------------------------ lit and levels */
 
-/* An "au" into a malloc'ed array (never NULL once read). */
-static int read_au(sd_bus_message *m, unsigned **ret, size_t *ret_n)
-{
-	const void *data;
-	size_t size;
-	unsigned *v;
-	int r;
-
-	r = sd_bus_message_read_array(m, 'u', &data, &size);
-	if (r < 0)
-		return r;
-	v = malloc(size ? size : 1);
-	if (!v)
-		return -ENOMEM;
-	if (size)
-		memcpy(v, data, size);
-	*ret = v;
-	*ret_n = size / sizeof(uint32_t);
-	return 0;
-}
-
-/* An "a(ud)" of Levels: the lines above 0. */
-static int read_levels(sd_bus_message *m, BlinkdRemoteLevel **ret, size_t *ret_n)
-{
-	_cleanup_(freep) BlinkdRemoteLevel *v = NULL;
-	size_t n = 0;
-	unsigned number;
-	double level;
-	int r;
-
-	r = sd_bus_message_enter_container(m, 'a', "(ud)");
-	if (r < 0)
-		return r;
-	while ((r = sd_bus_message_read(m, "(ud)", &number, &level)) > 0) {
-		BlinkdRemoteLevel *grown;
-
-		if (!(level > 0))
-			continue;
-		grown = realloc(v, (n + 1) * sizeof(*v));
-		if (!grown)
-			return -ENOMEM;
-		v = grown;
-		v[n++] = (BlinkdRemoteLevel){ .number = number, .level = level > 1 ? 1 : level };
-	}
-	if (r < 0)
-		return r;
-	r = sd_bus_message_exit_container(m);
-	if (r < 0)
-		return r;
-	if (!v && !(v = malloc(sizeof(*v))))
-		return -ENOMEM;
-	*ret = TAKE_PTR(v);
-	*ret_n = n;
-	return 0;
-}
-
 /* The lit numbers of the levels, for the Lit cache. */
-static int lit_of_levels(const BlinkdRemoteLevel *levels, size_t n, unsigned **ret)
+static int lit_of_levels(const BlinkdLevel *levels, size_t n, unsigned **ret)
 {
 	unsigned *v = malloc(n ? n * sizeof(unsigned) : 1);
 
@@ -476,26 +396,6 @@ static int lit_of_levels(const BlinkdRemoteLevel *levels, size_t n, unsigned **r
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++)
 		v[i] = levels[i].number;
-	*ret = v;
-	return 0;
-}
-
-/* Levels for the lines @lit lights: as they were, or 1 for a line that was dark. */
-static int levels_of_lit(const BlinkdRemote *r, const unsigned *lit, size_t n,
-			 BlinkdRemoteLevel **ret)
-{
-	BlinkdRemoteLevel *v = malloc(n ? n * sizeof(*v) : 1);
-
-	if (!v)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		v[i] = (BlinkdRemoteLevel){ .number = lit[i], .level = 1 };
-		for (size_t j = 0; j < r->n_levels; j++)
-			if (r->levels[j].number == lit[i]) {
-				v[i].level = r->levels[j].level;
-				break;
-			}
-	}
 	*ret = v;
 	return 0;
 }
@@ -514,7 +414,7 @@ static int on_frame(sd_bus_message *m, void *userdata, sd_bus_error *error)
 	BlinkdRemote *r = userdata;
 	REMOTE_HOLD(r);
 	_cleanup_(freep) unsigned *lit = NULL;
-	BlinkdRemoteLevel *levels = NULL;
+	BlinkdLevel *levels = NULL;
 	uint64_t usec;
 	size_t n;
 	int k;
@@ -523,7 +423,7 @@ static int on_frame(sd_bus_message *m, void *userdata, sd_bus_error *error)
 		return 0;
 	k = sd_bus_message_read_basic(m, 't', &usec);
 	if (k >= 0)
-		k = read_au(m, &lit, &n);
+		k = properties_read_lit(m, &lit, &n);
 	if (k < 0) {
 		log_warning_errno(k, "Ignoring a Frame signal that does not parse: %m");
 		return 0;
@@ -532,7 +432,8 @@ static int on_frame(sd_bus_message *m, void *userdata, sd_bus_error *error)
 		return 0;
 	if (!(r->flags & (BLINKD_REMOTE_LIT | BLINKD_REMOTE_LEVELS)))
 		return 0;
-	if ((r->flags & BLINKD_REMOTE_LEVELS) && levels_of_lit(r, lit, n, &levels) < 0)
+	if ((r->flags & BLINKD_REMOTE_LEVELS) &&
+	    properties_levels_of_lit(r->levels, r->n_levels, lit, n, &levels) < 0)
 		return log_oom(), 0;
 	if (levels) {
 		free(r->levels);
@@ -553,7 +454,7 @@ static int on_levels(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	BlinkdRemote *r = userdata;
 	REMOTE_HOLD(r);
-	BlinkdRemoteLevel *levels = NULL;
+	BlinkdLevel *levels = NULL;
 	unsigned *lit = NULL;
 	uint64_t usec;
 	size_t n;
@@ -563,7 +464,7 @@ static int on_levels(sd_bus_message *m, void *userdata, sd_bus_error *error)
 		return 0;
 	k = sd_bus_message_read_basic(m, 't', &usec);
 	if (k >= 0)
-		k = read_levels(m, &levels, &n);
+		k = properties_read_levels(m, &levels, &n);
 	if (k < 0) {
 		log_warning_errno(k, "Ignoring a Levels signal that does not parse: %m");
 		return 0;
@@ -585,42 +486,6 @@ static int on_levels(sd_bus_message *m, void *userdata, sd_bus_error *error)
 }
 
 /* ------------------------------------------------------------ properties */
-
-static int read_chips(sd_bus_message *m, BlinkdRemoteChip **ret, size_t *ret_n)
-{
-	BlinkdRemoteChip *v = NULL;
-	size_t n = 0;
-	const char *label, *path;
-	int present, r;
-
-	r = sd_bus_message_enter_container(m, 'a', "(ssb)");
-	if (r < 0)
-		return r;
-	while ((r = sd_bus_message_read(m, "(ssb)", &label, &path, &present)) > 0) {
-		BlinkdRemoteChip *grown = realloc(v, (n + 1) * sizeof(*v));
-
-		if (!grown) {
-			r = -ENOMEM;
-			break;
-		}
-		v = grown;
-		v[n++] = (BlinkdRemoteChip){ .label = strdup(label), .path = strdup(path),
-					     .present = present };
-		if (!v[n - 1].label || !v[n - 1].path) {
-			r = -ENOMEM;
-			break;
-		}
-	}
-	if (r >= 0)
-		r = sd_bus_message_exit_container(m);
-	if (r < 0) {
-		chips_free(v, n);
-		return r;
-	}
-	*ret = v;
-	*ret_n = n;
-	return 0;
-}
 
 /*
  * The layout anew: from the Lines value at @lines (a(sssa{sv})) with the
@@ -700,7 +565,8 @@ static int read_properties(BlinkdRemote *r, sd_bus_message *m, PropertiesRead *r
 				r->matrix = NULL;
 				k = sd_bus_message_enter_container(m, 'v', "aau");
 				if (k >= 0)
-					k = lines_read_matrix(m, &r->matrix, &r->n_rows, &r->n_cols);
+					k = lines_read_matrix(m, &r->matrix, &r->n_rows,
+							      &r->n_cols);
 				if (k >= 0)
 					k = sd_bus_message_exit_container(m);
 				done.lines = true;
@@ -711,7 +577,8 @@ static int read_properties(BlinkdRemote *r, sd_bus_message *m, PropertiesRead *r
 				if (k >= 0)
 					k = sd_bus_message_exit_container(m);
 				lines_seen = done.lines = true;
-			} else if (pass == 1 && lines && (streq(key, "Chip") || streq(key, "Version"))) {
+			} else if (pass == 1 && lines &&
+				   (streq(key, "Chip") || streq(key, "Version"))) {
 				k = sd_bus_message_enter_container(m, 'v', "s");
 				if (k >= 0)
 					k = read_string_into(m, streq(key, "Chip") ? &r->chip
@@ -721,27 +588,28 @@ static int read_properties(BlinkdRemote *r, sd_bus_message *m, PropertiesRead *r
 				done.lines = true;
 			} else if (pass == 1 && (r->flags & BLINKD_REMOTE_CHIPS) &&
 				   streq(key, "Chips")) {
-				BlinkdRemoteChip *chips = NULL;
+				BlinkdChip *chips = NULL;
 				size_t n = 0;
 
 				k = sd_bus_message_enter_container(m, 'v', "a(ssb)");
 				if (k >= 0)
-					k = read_chips(m, &chips, &n);
+					k = properties_read_chips(m, &chips, &n);
 				if (k >= 0) {
-					chips_free(r->chips, r->n_chips);
+					blinkd_chips_free(r->chips, r->n_chips);
 					r->chips = chips;
 					r->n_chips = n;
 					k = sd_bus_message_exit_container(m);
 				}
 				done.chips = true;
-			} else if (pass == 1 && (r->flags & (BLINKD_REMOTE_LIT | BLINKD_REMOTE_LEVELS)) &&
+			} else if (pass == 1 &&
+				   (r->flags & (BLINKD_REMOTE_LIT | BLINKD_REMOTE_LEVELS)) &&
 				   streq(key, "Lit")) {
 				unsigned *lit = NULL;
 				size_t n = 0;
 
 				k = sd_bus_message_enter_container(m, 'v', "au");
 				if (k >= 0)
-					k = read_au(m, &lit, &n);
+					k = properties_read_lit(m, &lit, &n);
 				if (k >= 0) {
 					free(r->lit);
 					r->lit = lit;
@@ -751,12 +619,12 @@ static int read_properties(BlinkdRemote *r, sd_bus_message *m, PropertiesRead *r
 				done.lit = true;
 			} else if (pass == 1 && (r->flags & BLINKD_REMOTE_LEVELS) &&
 				   streq(key, "Levels")) {
-				BlinkdRemoteLevel *levels = NULL;
+				BlinkdLevel *levels = NULL;
 				size_t n = 0;
 
 				k = sd_bus_message_enter_container(m, 'v', "a(ud)");
 				if (k >= 0)
-					k = read_levels(m, &levels, &n);
+					k = properties_read_levels(m, &levels, &n);
 				if (k >= 0) {
 					free(r->levels);
 					r->levels = levels;
@@ -825,9 +693,9 @@ static int on_properties_reply(sd_bus_message *m, void *userdata, sd_bus_error *
 	}
 	/* Lit from a daemon without Levels: every lit line at full level. */
 	if (done.lit && !done.levels && (r->flags & BLINKD_REMOTE_LEVELS)) {
-		BlinkdRemoteLevel *levels = NULL;
+		BlinkdLevel *levels = NULL;
 
-		if (levels_of_lit(r, r->lit, r->n_lit, &levels) < 0)
+		if (properties_levels_of_lit(r->levels, r->n_levels, r->lit, r->n_lit, &levels) < 0)
 			return log_oom(), 0;
 		free(r->levels);
 		r->levels = levels;
@@ -882,8 +750,8 @@ static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error
 		k = sd_bus_message_enter_container(m, 'a', "s");
 	/* Said changed without the value: ask for them all. */
 	while (k >= 0 && (k = sd_bus_message_read_basic(m, 's', &name)) > 0)
-		again = again || streq(name, "Chips") || streq(name, "Lines") ||
-			streq(name, "Chip");
+		again =
+		    again || streq(name, "Chips") || streq(name, "Lines") || streq(name, "Chip");
 	if (k < 0) {
 		log_warning_errno(k, "Ignoring a PropertiesChanged signal that does not parse: %m");
 		return 0;
@@ -946,8 +814,9 @@ static int on_probe_reply(sd_bus_message *m, void *userdata, sd_bus_error *error
 	else if (!sd_bus_error_has_names(e, SD_BUS_ERROR_UNKNOWN_METHOD,
 					 SD_BUS_ERROR_UNKNOWN_INTERFACE,
 					 SD_BUS_ERROR_UNKNOWN_OBJECT))
-		log_warning("Cannot tell whether blinkd has StartWithOptions, taking it has not: %s",
-			    e->message ? e->message : e->name);
+		log_warning(
+		    "Cannot tell whether blinkd has StartWithOptions, taking it has not: %s",
+		    e->message ? e->message : e->name);
 	log_debug("blinkd %s StartWithOptions.", r->has_start_with_options ? "has" : "has no");
 	remote_emit_settled(r);
 	return 0;
@@ -1116,6 +985,8 @@ int blinkd_remote_new(BlinkdRemote **ret, sd_bus *bus, unsigned flags, const Bli
 	r->flags = flags;
 	r->ops = ops;
 	r->userdata = userdata;
+	r->programs = (RemoteList){.remote = r, .method = "List"};
+	r->definitions = (RemoteList){.remote = r, .method = "ListDefinitions"};
 
 	/* Matches first, then the lookup: no change of owner falls in between. */
 	k = sd_bus_add_match(bus, &r->owner_match,

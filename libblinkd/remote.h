@@ -36,6 +36,7 @@
 
 #include "layout.h"
 #include "macro.h"
+#include "properties.h"
 
 typedef struct BlinkdRemote BlinkdRemote;
 
@@ -66,19 +67,6 @@ typedef struct BlinkdRemoteProgram {
 	char *name;
 	char *program; /* JSON text */
 } BlinkdRemoteProgram;
-
-/* One entry of the Chips property. */
-typedef struct BlinkdRemoteChip {
-	char *label; /* "" while never seen, for a chip named by its path */
-	char *path;  /* "" while never seen, for a chip named by its label or name */
-	bool present;
-} BlinkdRemoteChip;
-
-/* A lit line and its level, 0 < level <= 1. */
-typedef struct BlinkdRemoteLevel {
-	unsigned number;
-	double level;
-} BlinkdRemoteLevel;
 
 /*
  * What the remote tells its user; every member may be NULL. Each is called
@@ -159,7 +147,7 @@ const unsigned *blinkd_remote_get_lit(const BlinkdRemote *r, size_t *ret_n);
  * property; a line a later Frame lit keeps the level it had, or 1 if it was
  * dark; one a later Frame left dark is gone.
  */
-const BlinkdRemoteLevel *blinkd_remote_get_levels(const BlinkdRemote *r, size_t *ret_n);
+const BlinkdLevel *blinkd_remote_get_levels(const BlinkdRemote *r, size_t *ret_n);
 
 /*
  * The daemon's layout (LINES): its lines from Lines with the matrix of
@@ -175,7 +163,7 @@ const char *blinkd_remote_get_chip(const BlinkdRemote *r);
 const char *blinkd_remote_get_version(const BlinkdRemote *r);
 
 /* The Chips property (CHIPS); none from a daemon without it. */
-const BlinkdRemoteChip *blinkd_remote_get_chips(const BlinkdRemote *r, size_t *ret_n);
+const BlinkdChip *blinkd_remote_get_chips(const BlinkdRemote *r, size_t *ret_n);
 
 /* The running programs, in List()'s order (PROGRAMS); NULL until a reply was read. */
 const BlinkdRemoteProgram *blinkd_remote_get_programs(const BlinkdRemote *r, size_t *ret_n);

@@ -180,7 +180,7 @@ static bool defined(const BlinkdRemote *r, const char *name)
 static bool chip_present(const BlinkdRemote *r)
 {
 	size_t n;
-	const BlinkdRemoteChip *v = blinkd_remote_get_chips(r, &n);
+	const BlinkdChip *v = blinkd_remote_get_chips(r, &n);
 
 	return n > 0 && v[0].present;
 }
@@ -188,7 +188,7 @@ static bool chip_present(const BlinkdRemote *r)
 static double level_of(const BlinkdRemote *r, unsigned number)
 {
 	size_t n;
-	const BlinkdRemoteLevel *v = blinkd_remote_get_levels(r, &n);
+	const BlinkdLevel *v = blinkd_remote_get_levels(r, &n);
 
 	for (size_t i = 0; i < n; i++)
 		if (v[i].number == number)
