@@ -100,22 +100,13 @@ static int reply_when_durable(sd_bus_message *msg, Bus *b, const char *program_n
  */
 static int read_start_options(sd_bus_message *msg, ManagerStartOptions *o, ManagerError *e)
 {
-	StartOptions so = {};
 	StartOptionError se;
 	int k;
 
-	k = start_options_read(&start_option_table, msg, &so, &se);
+	k = start_options_read(&start_option_table, msg, &o->start, &se);
 	if (k < 0 && se.message[0] != '\0')
 		return manager_error_set(e, MANAGER_ERROR_INVALID_OPTIONS, "%s", se.message);
-	if (k < 0)
-		return k;
-	o->priority = so.priority;
-	o->replace = so.replace;
-	o->bind = so.bind;
-	o->persist = so.persist;
-	o->timeout = so.timeout;
-	o->at = so.at;
-	return 0;
+	return k;
 }
 
 /* Start(), Replace() and StartWithOptions(): read, let the manager act, bind, reply. */
@@ -128,7 +119,7 @@ static int start_with(sd_bus_message *msg, Bus *b, const char *name, const char 
 	k = manager_start_program_with(b->manager, name, text, o, &e);
 	if (k < 0)
 		return bus_map_error(error, k, &e);
-	if (o->bind) {
+	if (o->start.bind) {
 		Running *r = manager_get_running(b->manager, name);
 
 		k = r ? bound_caller_new(b, r, msg) : -ESRCH;
@@ -141,7 +132,7 @@ static int start_with(sd_bus_message *msg, Bus *b, const char *name, const char 
 		}
 	}
 	/* A persistent start is answered once the store holds it. */
-	if (o->persist)
+	if (o->start.persist)
 		return reply_when_durable(msg, b, name);
 	return reply_program_path(msg, name);
 }
@@ -155,7 +146,7 @@ static int method_start_or_replace(sd_bus_message *msg, Bus *b, bool replace,
 	k = sd_bus_message_read(msg, "ss", &name, &text);
 	if (k < 0)
 		return k;
-	return start_with(msg, b, name, text, &(ManagerStartOptions){ .replace = replace }, error);
+	return start_with(msg, b, name, text, &(ManagerStartOptions){ .start.replace = replace }, error);
 }
 
 static int method_start(sd_bus_message *msg, void *userdata, sd_bus_error *error)

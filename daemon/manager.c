@@ -504,28 +504,28 @@ static int running_start(Manager *m, Running *r, Program *p, int64_t offset, Man
 static int check_start_options(Manager *m, const ManagerStartOptions *o, usec_t now_realtime,
 			       ManagerError *error)
 {
-	if (o->priority < ENGINE_PRIORITY_MIN || o->priority > ENGINE_PRIORITY_MAX)
+	if (o->start.priority < ENGINE_PRIORITY_MIN || o->start.priority > ENGINE_PRIORITY_MAX)
 		return manager_error_set(error, MANAGER_ERROR_INVALID_OPTIONS,
-				    "priority: %d is out of range (%d to %d)", o->priority,
+				    "priority: %d is out of range (%d to %d)", o->start.priority,
 				    ENGINE_PRIORITY_MIN, ENGINE_PRIORITY_MAX);
-	if (o->timeout > 0 && o->timeout < MANAGER_TIMEOUT_MIN)
+	if (o->start.timeout > 0 && o->start.timeout < MANAGER_TIMEOUT_MIN)
 		return manager_error_set(error, MANAGER_ERROR_INVALID_OPTIONS,
 				    "timeout: %llu us is shorter than %llu us",
-				    (unsigned long long)o->timeout, (unsigned long long)MANAGER_TIMEOUT_MIN);
-	if (o->timeout > (usec_t)ENGINE_OFFSET_MAX)
+				    (unsigned long long)o->start.timeout, (unsigned long long)MANAGER_TIMEOUT_MIN);
+	if (o->start.timeout > (usec_t)ENGINE_OFFSET_MAX)
 		return manager_error_set(error, MANAGER_ERROR_INVALID_OPTIONS,
-				    "timeout: %llu us is too long", (unsigned long long)o->timeout);
-	if (o->at > 0 && o->at > now_realtime + MANAGER_AT_AHEAD_MAX)
+				    "timeout: %llu us is too long", (unsigned long long)o->start.timeout);
+	if (o->start.at > 0 && o->start.at > now_realtime + MANAGER_AT_AHEAD_MAX)
 		return manager_error_set(error, MANAGER_ERROR_INVALID_OPTIONS,
 				    "at: more than a day ahead (%llu us from now)",
-				    (unsigned long long)(o->at - now_realtime));
-	if (o->at > 0 && o->at + (usec_t)ENGINE_OFFSET_MAX < now_realtime)
+				    (unsigned long long)(o->start.at - now_realtime));
+	if (o->start.at > 0 && o->start.at + (usec_t)ENGINE_OFFSET_MAX < now_realtime)
 		return manager_error_set(error, MANAGER_ERROR_INVALID_OPTIONS, "at: too long ago");
-	if (o->bind && o->persist)
+	if (o->start.bind && o->start.persist)
 		return manager_error_set(error, MANAGER_ERROR_INVALID_OPTIONS,
 				    "bind, persist: a program bound to its caller cannot outlive "
 				    "the daemon");
-	if (o->persist && !m->state_dir)
+	if (o->start.persist && !m->state_dir)
 		return manager_error_set(error, MANAGER_ERROR_INVALID_OPTIONS,
 				    "persist: the daemon has no state directory");
 	return 0;
@@ -546,7 +546,7 @@ static int running_list(Manager *m, Running *r)
 int manager_start_program(Manager *m, const char *name, const char *text, bool replace,
 			  ManagerError *error)
 {
-	return manager_start_program_with(m, name, text, &(ManagerStartOptions){ .replace = replace },
+	return manager_start_program_with(m, name, text, &(ManagerStartOptions){ .start.replace = replace },
 					  error);
 }
 
@@ -619,12 +619,12 @@ static int running_make(Manager *m, const char *name, Program *p, const ManagerS
 		return k;
 	r->manager = m;
 	/* On the wall clock once, then on the engine's timeline: at, or the store's start. */
-	start_realtime = opts->resume_from ? opts->resume_from : opts->at ? opts->at : now_realtime;
+	start_realtime = opts->resume_from ? opts->resume_from : opts->start.at ? opts->start.at : now_realtime;
 	r->started_realtime = start_realtime;
-	r->priority = opts->priority;
-	r->bound = opts->bind;
-	r->persistent = opts->persist;
-	r->timeout = opts->timeout;
+	r->priority = opts->start.priority;
+	r->bound = opts->start.bind;
+	r->persistent = opts->start.persist;
+	r->timeout = opts->start.timeout;
 	k = running_start(m, r, p, realtime_offset(start_realtime, now_realtime), error);
 	if (k < 0)
 		return k;
@@ -713,7 +713,7 @@ static int start_parsed(Manager *m, const char *name, Program *p, const ManagerS
 	old = registry_get_running(&m->registry, name);
 	if (!old)
 		return start_new(m, name, p, opts, now_realtime, error);
-	if (!opts->replace)
+	if (!opts->start.replace)
 		return manager_error_set(error, MANAGER_ERROR_EXISTS,
 				    "a program named \"%s\" is running; stop it or use Replace",
 				    name);
@@ -1163,9 +1163,9 @@ static int resume_program(Manager *m, const StoredProgram *s, usec_t now_realtim
 	/* Later than now is a start "at" that has not come; resumed as scheduled. */
 	r = start_parsed(m, s->name, p,
 			 &(ManagerStartOptions){
-				 .priority = s->priority,
-				 .persist = true,
-				 .timeout = s->timeout,
+				 .start.priority = s->priority,
+				 .start.persist = true,
+				 .start.timeout = s->timeout,
 				 .resume_from = started,
 			 },
 			 &error);

@@ -50,6 +50,7 @@
 #include "engine.h"
 #include "chips.h"
 #include "registry.h"
+#include "start-options.h"
 #include "persist.h"
 #include "precision.h"
 #include "program.h"
@@ -91,12 +92,12 @@ typedef struct ManagerOptions {
 
 /* How a program starts: StartWithOptions()'s options. */
 typedef struct ManagerStartOptions {
-	int priority;		/* -1000..1000 */
-	bool replace;
-	bool bind;
-	bool persist;
-	usec_t timeout;		/* 0: none, else at least 100us */
-	usec_t at;		/* CLOCK_REALTIME; 0: now; at most a day ahead; past: in phase since then */
+	/*
+	 * As the caller gave them (start_options_read() for a bus call):
+	 * priority -1000..1000; timeout 0 (none) or at least 100us; at
+	 * CLOCK_REALTIME, 0: now, at most a day ahead, past: in phase since then.
+	 */
+	StartOptions start;
 	usec_t resume_from;	/* the store's start (CLOCK_REALTIME) of a program resumed; 0: none */
 } ManagerStartOptions;
 

@@ -36,9 +36,9 @@
  *     .max = 1, .command_line = true },
  * in libblinkd/start-options.c; a line of --help in client/verb-start.c,
  * the word in client/blinkd-client.bash-completion, and the docs; and its
- * behaviour: daemon/bus-manager.c copies it into ManagerStartOptions, and
- * the manager acts on it. The client's --dim, the bridge's "dim" in
- * "options", the a{sv} both send, the daemon's reading and every error
+ * behaviour: the manager acts on it (ManagerStartOptions holds the
+ * StartOptions the daemon read, as they are). The client's --dim, the
+ * bridge's "dim" in "options", the a{sv} both send, the daemon's reading and every error
  * message about it come from the row: tests/test-start-options.c builds a
  * table with such a row and sees it go through all four.
  *

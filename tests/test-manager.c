@@ -530,12 +530,12 @@ static void test_invalid_options(void)
 		ManagerStartOptions o;
 		const char *key;
 	} bad[] = {
-		{ { .priority = 1001 }, "priority" },
-		{ { .priority = -1001 }, "priority" },
-		{ { .timeout = 99 }, "timeout" },
-		{ { .at = 1700000000ULL * USEC_PER_SEC + USEC_PER_DAY + 1 }, "at" },
-		{ { .bind = true, .persist = true }, "bind, persist" },
-		{ { .persist = true }, "persist" }, /* no state directory here */
+		{ { .start.priority = 1001 }, "priority" },
+		{ { .start.priority = -1001 }, "priority" },
+		{ { .start.timeout = 99 }, "timeout" },
+		{ { .start.at = 1700000000ULL * USEC_PER_SEC + USEC_PER_DAY + 1 }, "at" },
+		{ { .start.bind = true, .start.persist = true }, "bind, persist" },
+		{ { .start.persist = true }, "persist" }, /* no state directory here */
 	};
 	ManagerError e;
 
@@ -548,8 +548,8 @@ static void test_invalid_options(void)
 	check_int(m->registry.running.n, 0);
 	check_str(events(), "");
 	/* The edges of the ranges are fine. */
-	check_int(start_with(m, "a", "{\"wait\":1}", &(ManagerStartOptions){ .priority = 1000 }, &e), 0);
-	check_int(start_with(m, "b", "{\"wait\":1}", &(ManagerStartOptions){ .priority = -1000, .timeout = 100 }, &e), 0);
+	check_int(start_with(m, "a", "{\"wait\":1}", &(ManagerStartOptions){ .start.priority = 1000 }, &e), 0);
+	check_int(start_with(m, "b", "{\"wait\":1}", &(ManagerStartOptions){ .start.priority = -1000, .start.timeout = 100 }, &e), 0);
 	manager_free(m);
 }
 
@@ -561,7 +561,7 @@ static void test_timeout_and_at(void)
 	usec_t t0 = vnow;
 
 	check_int(start_with(m, "t", "{\"on\":{\"lines\":[11]}}",
-			     &(ManagerStartOptions){ .timeout = 250 }, &e), 0);
+			     &(ManagerStartOptions){ .start.timeout = 250 }, &e), 0);
 	check_int(manager_get_running(m, "t")->timeout, 250);
 	check_int(manager_next_deadline(m), t0 + 250);
 	vnow += 250;
@@ -572,7 +572,7 @@ static void test_timeout_and_at(void)
 
 	/* 300 ms from now on the wall clock: scheduled, dark, then on. */
 	check_int(start_with(m, "later", "{\"on\":{\"lines\":[10]}}",
-			     &(ManagerStartOptions){ .at = vreal + 300 * MS }, &e), 0);
+			     &(ManagerStartOptions){ .start.at = vreal + 300 * MS }, &e), 0);
 	check(running_is_scheduled(manager_get_running(m, "later")));
 	check_int(manager_get_running(m, "later")->started_realtime, vreal + 300 * MS);
 	check_str(lit(m), "");
@@ -584,7 +584,7 @@ static void test_timeout_and_at(void)
 
 	/* 150 ms ago: the 100 ms blink is in its dark half, lit again 50 ms from now. */
 	check_int(start_with(m, "past", "{\"blink\":{\"lines\":[11],\"interval\":\"100ms\"}}",
-			     &(ManagerStartOptions){ .at = vreal - 150 * MS }, &e), 0);
+			     &(ManagerStartOptions){ .start.at = vreal - 150 * MS }, &e), 0);
 	check_str(lit(m), "10");
 	check_int(manager_next_deadline(m), vnow + 50 * MS);
 	vnow += 50 * MS;
@@ -605,7 +605,7 @@ static void test_clock_set(void)
 	ManagerError e;
 
 	check_int(start_with(m, "hour", "{\"blink\":{\"lines\":[12],\"interval\":\"1s\"}}",
-			     &(ManagerStartOptions){ .at = vreal + USEC_PER_HOUR }, &e), 0);
+			     &(ManagerStartOptions){ .start.at = vreal + USEC_PER_HOUR }, &e), 0);
 	check_int(manager_next_deadline(m), vnow + USEC_PER_HOUR);
 	vreal += 59 * USEC_PER_MINUTE;
 	manager_realtime_changed(m);
@@ -627,7 +627,7 @@ static void test_clock_set(void)
 static void test_persist_reboot(void)
 {
 	char dir[] = "/tmp/test-manager-state-XXXXXX";
-	ManagerStartOptions persist = { .persist = true };
+	ManagerStartOptions persist = { .start.persist = true };
 	usec_t started = vreal;
 	ManagerError e;
 	Manager *m;
@@ -636,7 +636,7 @@ static void test_persist_reboot(void)
 		abort();
 	m = manager_with_state(16, dir);
 	check_int(start_with(m, "heart", "{\"blink\":{\"lines\":[11],\"interval\":\"100ms\"}}",
-			     &(ManagerStartOptions){ .persist = true, .priority = 3 }, &e), 0);
+			     &(ManagerStartOptions){ .start.persist = true, .start.priority = 3 }, &e), 0);
 	check_int(start_with(m, "brief", "{\"on\":{\"lines\":[10],\"for\":\"1s\"}}", &persist, &e), 0);
 	check_int(start_with(m, "plain", "{\"on\":{\"lines\":[12]}}", &(ManagerStartOptions){}, &e), 0);
 	check_int(manager_define(m, "d", "{\"on\":{\"lines\":[27],\"for\":\"1s\"}}", &e), 0);
