@@ -494,6 +494,13 @@ static void prog_clear(Prog *p)
 	*p = (Prog){ .state = ABSENT };
 }
 
+/* @p runs no more; @stale: whether a restart may still bring a stored copy back. */
+static void prog_gone(Prog *p, bool stale)
+{
+	prog_clear(p);
+	p->stale = stale;
+}
+
 /* Whether @p may, must or must not be listed at a call sent at @t0 and answered at @t1. */
 static Presence listed(const Prog *p, usec_t t0, usec_t t1)
 {
@@ -1039,20 +1046,12 @@ static void check_list(void)
 			d.resolved++;
 			p->state = seen[i] ? PRESENT : ABSENT;
 			note("%s resolved: %s", slot_name(i), seen[i] ? "runs" : "gone");
-			if (!seen[i]) {
-				bool stale = p->stale;
-				prog_clear(p);
-				p->stale = stale;
-			}
-		} else if (p->state == PRESENT && want == MAYBE && !seen[i]) {
-			bool stale = p->stale;
-			prog_clear(p); /* it ended, on time */
-			p->stale = stale;
-		} else if (p->state == PRESENT && want == ABSENT) {
-			bool stale = p->stale;
-			prog_clear(p);
-			p->stale = stale;
-		}
+			if (!seen[i])
+				prog_gone(p, p->stale);
+		} else if (p->state == PRESENT && want == MAYBE && !seen[i])
+			prog_gone(p, p->stale); /* it ended, on time */
+		else if (p->state == PRESENT && want == ABSENT)
+			prog_gone(p, p->stale);
 	}
 	reply_done(&r);
 }
@@ -1400,10 +1399,7 @@ static void op_start(void)
 		 * new one stopped: nothing runs there, but the store may still
 		 * hold the old one.
 		 */
-		bool stale = p->stale || p->persist || p->ghost;
-
-		prog_clear(p);
-		p->stale = stale;
+		prog_gone(p, p->stale || p->persist || p->ghost);
 	}
 	node_free(tree);
 	reply_done(&r);
@@ -1452,11 +1448,7 @@ static void op_stop(void)
 	note("  -> %s", reply_name(&r));
 	if ((p->persist || p->ghost) && model.unwritable)
 		model.prog[slot].stale = true;
-	{
-		bool stale = p->stale || ((p->persist || p->ghost) && model.unwritable);
-		prog_clear(p);
-		p->stale = stale;
-	}
+	prog_gone(p, p->stale || ((p->persist || p->ghost) && model.unwritable));
 	reply_done(&r);
 }
 
@@ -1760,13 +1752,10 @@ static void op_restart(void)
 		p->stale = model.unwritable && (stale || p->persist || p->ghost);
 		/* What the store could not lose may come back (see Prog.ghost). */
 		if ((stale && !(p->persist && p->tree)) || (p->ghost && p->state != ABSENT)) {
-			bool still = p->stale;
-
-			prog_clear(p);
+			prog_gone(p, p->stale);
 			p->state = MAYBE;
 			p->ghost = true;
 			p->end_unknown = true;
-			p->stale = still;
 			continue;
 		}
 		if (!p->persist || !p->tree || (p->state == ABSENT && !stale)) {
