@@ -1221,7 +1221,7 @@ static void op_start(void)
 	bool with_options = fill_slot >= 0 || chance(70), replace = false, bind = false,
 	     persist = false;
 	bool has_priority = false, bad_option = false, temp_bus = false, notdef = false,
-	     unsure = false, at_future = false;
+	     unsure = false, at_future = false, started = false;
 	int priority = 0;
 	_cleanup_(freep) char *text = slot_program(slot, &tree, &phase, &interval);
 	const char *want = "OK", *method;
@@ -1353,6 +1353,7 @@ static void op_start(void)
 	}
 
 	call(m, what, &r);
+	started = r.r >= 0;
 	if (want && streq(want, "error")) {
 		if (r.r >= 0)
 			finding("%s answered OK though the state directory cannot be written",
@@ -1406,7 +1407,8 @@ static void op_start(void)
 
 	if (temp_bus) {
 		sd_bus_flush_close_unref(bus);
-		if (p->bound && p->state == PRESENT) {
+		/* Only a program this call started is bound to this connection. */
+		if (started && p->bound && p->state == PRESENT) {
 			usec_t t = now_usec(CLOCK_REALTIME);
 			note("  (the caller's connection closed: %s goes)", slot_name(slot));
 			if (p->end == USEC_INFINITY || p->end > t) {
